@@ -1,0 +1,309 @@
+"""Settings of the pipeline, read once from the environment (and `.env`) into one frozen object.
+
+Every tunable the daemon has is declared here with its default, so `.env.example`, the README and
+the code cannot drift apart. A malformed value stops start-up with one line that names the
+variable (`ConfigError`, exit status 2); secrets are never echoed back in those messages.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Callable, Mapping, Optional
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ALERT_TYPES = ("score", "significant_play", "injury", "kalshi_price", "market_reaction", "system")
+
+DEFAULT_KALSHI_BASE_URL = "https://external-api.kalshi.com/trade-api/v2"
+DEFAULT_ESPN_BASE_URL = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
+DEFAULT_ESPN_CORE_BASE_URL = "https://sports.core.api.espn.com/v2/sports/football/leagues/nfl"
+DEFAULT_OPENWEATHER_BASE_URL = "https://api.openweathermap.org/data/2.5"
+DEFAULT_OPEN_METEO_BASE_URL = "https://api.open-meteo.com/v1"
+DEFAULT_ODDS_API_BASE_URL = "https://api.the-odds-api.com/v4"
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable and never its secret."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: Optional[str]
+    """A libpq URL for a configured server, or None to use the embedded PostgreSQL."""
+    embedded_dir: Path
+    pool_min: int
+    pool_max: int
+    connect_timeout: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    # Sources
+    espn_base_url: str
+    espn_core_base_url: str
+    espn_rate_per_second: float
+    espn_rate_per_minute: int
+    openweather_api_key: Optional[str]
+    openweather_base_url: str
+    open_meteo_base_url: str
+    odds_api_key: Optional[str]
+    odds_api_base_url: str
+    kalshi_base_url: str
+    kalshi_api_key_id: Optional[str]
+    kalshi_private_key_path: Optional[Path]
+    kalshi_legacy_credentials: bool
+    kalshi_series: tuple[str, ...]
+    kalshi_reads_per_second: float
+    http_timeout: float
+    http_max_tries: int
+    cache_ttl: float
+    # Telegram
+    telegram_bot_token: Optional[str] = field(repr=False)
+    telegram_chat_ids: tuple[str, ...]
+    telegram_enabled: bool
+    telegram_api_base_url: str
+    telegram_parse_mode: str
+    # Cadences (seconds)
+    sync_interval: float
+    idle_poll_interval: float
+    injury_interval: float
+    weather_interval: float
+    schedule_interval: float
+    health_interval: float
+    correlation_delay: float
+    pbp_workers: int
+    # Detection thresholds
+    big_play_yards: int
+    price_spike_pct: float
+    # Alert policy
+    cooldowns: Mapping[str, int]
+    daily_alert_limit: int
+    quiet_hours: Optional[tuple[time, time]]
+    timezone: ZoneInfo
+    # Operations
+    metrics_port: int
+    log_level: str
+    log_dir: Path
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_enabled and self.telegram_bot_token and self.telegram_chat_ids)
+
+    @property
+    def kalshi_signing(self) -> bool:
+        return bool(self.kalshi_api_key_id and self.kalshi_private_key_path)
+
+
+class _Reader:
+    """Typed accessors over an environment mapping; each error names the variable."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def raw(self, name: str) -> Optional[str]:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def str(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def _number(self, name: str, default, kind: Callable, minimum, allow_zero: bool):
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        if number < minimum or (not allow_zero and number == 0):
+            bound = f">= {minimum}" if allow_zero else f"> {minimum}"
+            raise ConfigError(f"{name} must be {bound}, got {value!r}")
+        return number
+
+    def int(self, name: str, default: int, minimum: int = 0, allow_zero: bool = True) -> int:
+        return self._number(name, default, int, minimum, allow_zero)
+
+    def float(self, name: str, default: float, minimum: float = 0.0, allow_zero: bool = False) -> float:
+        return self._number(name, default, float, minimum, allow_zero)
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+    def url(self, name: str, default: str) -> str:
+        value = self.str(name, default)
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    def csv(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            return default
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _database(r: _Reader) -> DatabaseSettings:
+    url = r.str("DATABASE_URL")
+    if url is not None and not re.match(r"^postgres(ql)?://", url):
+        raise ConfigError("DATABASE_URL must start with postgresql://")
+    if url is None and r.str("DB_HOST"):
+        port = r.int("DB_PORT", 5432, minimum=1)
+        if port > 65535:
+            raise ConfigError(f"DB_PORT must be between 1 and 65535, got {port}")
+        url = _libpq_url(
+            host=r.str("DB_HOST"),
+            port=port,
+            name=r.str("DB_NAME", "magnus"),
+            user=r.str("DB_USER", "postgres"),
+            password=r.str("DB_PASSWORD"),
+        )
+    embedded_dir = Path(r.str("EMBEDDED_PG_DIR", "data/postgres"))
+    if not embedded_dir.is_absolute():
+        embedded_dir = PROJECT_ROOT / embedded_dir
+    pool_min = r.int("DB_POOL_MIN", 2, minimum=1)
+    pool_max = r.int("DB_POOL_MAX", 10, minimum=1)
+    if pool_max < pool_min:
+        raise ConfigError(f"DB_POOL_MAX must be >= DB_POOL_MIN ({pool_min}), got {pool_max}")
+    return DatabaseSettings(
+        url=url,
+        embedded_dir=embedded_dir,
+        pool_min=pool_min,
+        pool_max=pool_max,
+        connect_timeout=r.int("DB_CONNECT_TIMEOUT", 30, minimum=1),
+    )
+
+
+def _libpq_url(host: str, port: int, name: str, user: str, password: Optional[str]) -> str:
+    from urllib.parse import quote
+
+    auth = quote(user, safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    return f"postgresql://{auth}@{host}:{port}/{quote(name, safe='')}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _quiet_hours(r: _Reader) -> Optional[tuple[time, time]]:
+    value = r.str("QUIET_HOURS")
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", value)
+    if not match:
+        raise ConfigError(f"QUIET_HOURS must look like 23:00-07:00, got {value!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        return time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ConfigError(f"QUIET_HOURS has an impossible time, got {value!r}") from None
+
+
+def _timezone(r: _Reader) -> ZoneInfo:
+    name = r.str("TIMEZONE", "America/New_York")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE must be an IANA time zone such as America/New_York, got {name!r}") from None
+
+
+def _cooldowns(r: _Reader) -> dict[str, int]:
+    default = r.int("ALERT_COOLDOWN_SECONDS", 300)
+    return {kind: r.int(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
+
+
+def load_settings(env: Optional[Mapping[str, str]] = None, dotenv_path: Optional[Path] = None) -> Settings:
+    """Build the settings from `env` (default: the process environment after loading `.env`).
+
+    Raises ConfigError for the first malformed value found.
+    """
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv_path or PROJECT_ROOT / ".env", override=False)
+        env = os.environ
+    r = _Reader(env)
+    parse_mode = r.str("TELEGRAM_PARSE_MODE", "HTML")
+    if parse_mode not in ("HTML", "MarkdownV2"):
+        raise ConfigError(f"TELEGRAM_PARSE_MODE must be HTML or MarkdownV2, got {parse_mode!r}")
+    log_level = r.str("LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
+    metrics_port = r.int("METRICS_PORT", 0)
+    if metrics_port > 65535:
+        raise ConfigError(f"METRICS_PORT must be between 0 and 65535, got {metrics_port}")
+    key_path = r.str("KALSHI_PRIVATE_KEY_PATH")
+    log_dir = Path(r.str("LOG_DIR", "logs"))
+    return Settings(
+        database=_database(r),
+        espn_base_url=r.url("ESPN_BASE_URL", DEFAULT_ESPN_BASE_URL),
+        espn_core_base_url=r.url("ESPN_CORE_BASE_URL", DEFAULT_ESPN_CORE_BASE_URL),
+        espn_rate_per_second=r.float("ESPN_RATE_PER_SECOND", 1.0),
+        espn_rate_per_minute=r.int("ESPN_RATE_PER_MINUTE", 60, minimum=1),
+        openweather_api_key=r.str("OPENWEATHER_API_KEY"),
+        openweather_base_url=r.url("OPENWEATHER_BASE_URL", DEFAULT_OPENWEATHER_BASE_URL),
+        open_meteo_base_url=r.url("OPEN_METEO_BASE_URL", DEFAULT_OPEN_METEO_BASE_URL),
+        odds_api_key=r.str("ODDS_API_KEY"),
+        odds_api_base_url=r.url("ODDS_API_BASE_URL", DEFAULT_ODDS_API_BASE_URL),
+        kalshi_base_url=r.url("KALSHI_BASE_URL", DEFAULT_KALSHI_BASE_URL),
+        kalshi_api_key_id=r.str("KALSHI_API_KEY_ID"),
+        kalshi_private_key_path=Path(key_path) if key_path else None,
+        kalshi_legacy_credentials=bool(r.str("KALSHI_EMAIL") or r.str("KALSHI_PASSWORD")),
+        kalshi_series=r.csv("KALSHI_SERIES", ("KXNFLGAME", "KXNFLSPREAD", "KXNFLTOTAL")),
+        kalshi_reads_per_second=r.float("KALSHI_READS_PER_SECOND", 10.0),
+        http_timeout=r.float("HTTP_TIMEOUT", 10.0),
+        http_max_tries=r.int("HTTP_MAX_TRIES", 4, minimum=1),
+        cache_ttl=r.float("CACHE_TTL", 60.0),
+        telegram_bot_token=r.str("TELEGRAM_BOT_TOKEN"),
+        telegram_chat_ids=r.csv("TELEGRAM_CHAT_ID", ()),
+        telegram_enabled=r.bool("TELEGRAM_ENABLED", True),
+        telegram_api_base_url=r.url("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API_BASE_URL),
+        telegram_parse_mode=parse_mode,
+        sync_interval=r.float("SYNC_INTERVAL", 5.0),
+        idle_poll_interval=r.float("IDLE_POLL_INTERVAL", 300.0),
+        injury_interval=r.float("INJURY_INTERVAL", 300.0),
+        weather_interval=r.float("WEATHER_INTERVAL", 1800.0),
+        schedule_interval=r.float("SCHEDULE_INTERVAL", 3600.0),
+        health_interval=r.float("HEALTH_INTERVAL", 60.0),
+        correlation_delay=r.float("CORRELATION_DELAY", 5.0),
+        pbp_workers=r.int("PBP_WORKERS", 4, minimum=1),
+        big_play_yards=r.int("BIG_PLAY_YARDS", 20, minimum=1),
+        price_spike_pct=r.float("PRICE_SPIKE_PCT", 10.0),
+        cooldowns=_cooldowns(r),
+        daily_alert_limit=r.int("DAILY_ALERT_LIMIT", 100),
+        quiet_hours=_quiet_hours(r),
+        timezone=_timezone(r),
+        metrics_port=metrics_port,
+        log_level=log_level,
+        log_dir=log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir,
+    )

@@ -1,0 +1,339 @@
+"""The one HTTP layer every source goes through: session, rate limit, retries, cache, clear errors.
+
+Each source (ESPN, Kalshi, OpenWeatherMap, Open-Meteo, The Odds API) gets its own `HttpSource`
+with a keep-alive `requests.Session`. Whatever goes wrong on the wire (connection errors,
+timeouts, 5xx, 429, HTML error pages, truncated or mis-shaped JSON) reaches the caller as one
+`SourceError` that names the source, the URL path (never the query, where keys live) and the
+status, after a bounded number of tries with exponential backoff and jitter.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Hashable, Iterable, Optional
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "nfl-realtime-pipeline/1.0 (+https://github.com/; polite polling, contact via repo)"
+
+# Observer signature: (source name, path, HTTP status or None, seconds taken).
+RequestObserver = Callable[[str, str, Optional[int], float], None]
+
+
+class SourceError(Exception):
+    """A source could not give a usable answer. Safe to log: holds no keys or tokens."""
+
+    def __init__(self, source: str, path: str, message: str, status: Optional[int] = None,
+                 attempts: int = 1, retryable: bool = False, retry_after: Optional[float] = None,
+                 body: Any = None):
+        self.source = source
+        self.path = path
+        self.status = status
+        self.attempts = attempts
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.body = body
+        self.message = message
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        status = f"HTTP {self.status}" if self.status is not None else "no response"
+        tries = f" after {self.attempts} tries" if self.attempts > 1 else ""
+        return f"{self.source} {self.path}: {self.message} ({status}){tries}"
+
+    def with_attempts(self, attempts: int) -> "SourceError":
+        self.attempts = attempts
+        self.args = (self._text(),)
+        return self
+
+
+class RateLimiter:
+    """Spaces calls so that no window holds more than its count, shared by all threads.
+
+    `limits` are (count, period seconds) pairs, e.g. ((1, 1.0), (60, 60.0)) for ESPN. A caller
+    reserves the earliest slot that respects every window and then sleeps until it outside the
+    lock, so waiting threads do not block each other's bookkeeping. `key` keeps separate windows
+    (for example one per location).
+    """
+
+    def __init__(self, limits: Iterable[tuple[int, float]], clock: Clock):
+        self.limits = tuple(sorted(limits, key=lambda item: item[1]))
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._slots: dict[Hashable, deque[float]] = {}
+        self._horizon = max((period for _, period in self.limits), default=0.0)
+
+    def reserve(self, key: Hashable = None) -> float:
+        """Reserve the next slot and return how long the caller must wait for it."""
+        with self._lock:
+            now = self.clock.monotonic()
+            slots = self._slots.setdefault(key, deque())
+            while slots and slots[0] <= now - self._horizon:
+                slots.popleft()
+            at = now
+            changed = True
+            while changed:
+                changed = False
+                for count, period in self.limits:
+                    in_window = [t for t in slots if t > at - period]
+                    if len(in_window) >= count:
+                        candidate = in_window[-count] + period
+                        if candidate > at:
+                            at, changed = candidate, True
+            slots.append(at)
+            return at - now
+
+    def acquire(self, key: Hashable = None) -> None:
+        wait = self.reserve(key)
+        if wait > 0:
+            self.clock.sleep(wait)
+
+
+class TokenBucket:
+    """Classic token bucket: `rate` tokens per second, bursts up to `capacity`. Thread-safe."""
+
+    def __init__(self, rate: float, capacity: float, clock: Clock):
+        self.rate = rate
+        self.capacity = capacity
+        self.clock = clock
+        self._tokens = capacity
+        self._updated = clock.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self, key: Hashable = None) -> float:
+        with self._lock:
+            now = self.clock.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            self._tokens -= 1
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def acquire(self, key: Hashable = None) -> None:
+        wait = self.reserve(key)
+        if wait > 0:
+            self.clock.sleep(wait)
+
+
+class TTLCache:
+    """A small thread-safe cache whose entries expire after `ttl` seconds of the given clock."""
+
+    def __init__(self, ttl: float, clock: Clock, max_entries: int = 512):
+        self.ttl = ttl
+        self.clock = clock
+        self.max_entries = max_entries
+        self._data: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[bool, Any]:
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return False, None
+            expires, value = item
+            if self.clock.monotonic() >= expires:
+                del self._data[key]
+                return False, None
+            return True, value
+
+    def put(self, key: Hashable, value: Any, ttl: Optional[float] = None) -> None:
+        with self._lock:
+            if len(self._data) >= self.max_entries:
+                now = self.clock.monotonic()
+                for stale in [k for k, (exp, _) in self._data.items() if exp <= now]:
+                    del self._data[stale]
+                if len(self._data) >= self.max_entries:
+                    self._data.pop(next(iter(self._data)))
+            self._data[key] = (self.clock.monotonic() + (self.ttl if ttl is None else ttl), value)
+
+    def get_or_load(self, key: Hashable, load: Callable[[], Any], ttl: Optional[float] = None) -> Any:
+        hit, value = self.get(key)
+        if hit:
+            return value
+        value = load()
+        self.put(key, value, ttl)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def _retry_after_seconds(response: requests.Response, clock: Clock) -> Optional[float]:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter; Retry-After wins when the server sends it."""
+
+    max_tries: int = 4
+    initial: float = 0.5
+    maximum: float = 30.0
+    max_retry_after: float = 120.0
+
+    def wait(self, attempt: int, error: BaseException, rng: Callable[[], float]) -> float:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(float(retry_after), self.max_retry_after)
+        ceiling = min(self.maximum, self.initial * (2 ** (attempt - 1)))
+        return ceiling / 2 + rng() * ceiling / 2
+
+
+class HttpSource:
+    """One upstream service: base URL, session, limiter, retry policy and error translation."""
+
+    def __init__(self, name: str, base_url: str, *, clock: Optional[Clock] = None,
+                 timeout: float = 10.0, connect_timeout: float = 3.05,
+                 retry: Optional[RetryPolicy] = None, limiter: Any = None,
+                 session: Optional[requests.Session] = None, rng: Callable[[], float] = random.random,
+                 observer: Optional[RequestObserver] = None):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock or SystemClock()
+        self.timeout = (connect_timeout, timeout)
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter
+        self.rng = rng
+        self.observer = observer
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers.setdefault("Accept", "application/json")
+
+    def url(self, path: str) -> str:
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def get_json(self, path: str, params: Optional[dict] = None, *, expect: Optional[type] = dict,
+                 limiter_key: Hashable = None, headers: Optional[dict] = None) -> Any:
+        """GET `path` and return its decoded JSON, retrying what is worth retrying.
+
+        `expect` is the JSON type the body must have at the top level (dict, list, or None for
+        any).
+        """
+        response = self.request("GET", path, params=params, limiter_key=limiter_key, headers=headers)
+        return self.decode(response, path, expect)
+
+    def request(self, method: str, path: str, *, params: Optional[dict] = None,
+                limiter_key: Hashable = None, headers: Optional[dict] = None) -> requests.Response:
+        attempts = 0
+
+        def once() -> requests.Response:
+            nonlocal attempts
+            attempts += 1
+            return self._send(method, path, params, limiter_key, headers)
+
+        def wait(state: RetryCallState) -> float:
+            return self.retry.wait(state.attempt_number, state.outcome.exception(), self.rng)
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception()
+            log.warning("%s; retrying (attempt %d of %d)", error, state.attempt_number, self.retry.max_tries)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_tries),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, SourceError) and e.retryable),
+            sleep=self.clock.sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(once)
+        except SourceError as error:
+            raise error.with_attempts(attempts) from None
+
+    def _send(self, method: str, path: str, params: Optional[dict], limiter_key: Hashable,
+              headers: Optional[dict]) -> requests.Response:
+        url = self.url(path)
+        shown = urlsplit(url).path
+        if self.limiter is not None:
+            self.limiter.acquire(limiter_key)
+        started = self.clock.monotonic()
+        try:
+            response = self.session.request(method, url, params=params, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
+            self._observe(shown, None, started)
+            raise SourceError(self.name, shown, "timed out", retryable=True) from None
+        except requests.ConnectionError as error:
+            self._observe(shown, None, started)
+            reason = type(getattr(error, "__context__", None) or error).__name__
+            raise SourceError(self.name, shown, f"connection failed ({reason})", retryable=True) from None
+        except requests.RequestException as error:
+            self._observe(shown, None, started)
+            raise SourceError(self.name, shown, f"request failed ({type(error).__name__})") from None
+        self._observe(shown, response.status_code, started)
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        body = _short_body(response)
+        if status == 429:
+            raise SourceError(self.name, shown, "rate limited", status=status, retryable=True,
+                              retry_after=_retry_after_seconds(response, self.clock), body=body)
+        if status >= 500:
+            raise SourceError(self.name, shown, "server error", status=status, retryable=True,
+                              retry_after=_retry_after_seconds(response, self.clock), body=body)
+        raise SourceError(self.name, shown, _client_error_message(body), status=status, body=body)
+
+    def _observe(self, path: str, status: Optional[int], started: float) -> None:
+        if self.observer is not None:
+            self.observer(self.name, path, status, self.clock.monotonic() - started)
+
+    def decode(self, response: requests.Response, path: str, expect: Optional[type]) -> Any:
+        shown = urlsplit(self.url(path)).path
+        text = response.text
+        content_type = response.headers.get("Content-Type", "")
+        if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+            raise SourceError(self.name, shown, "returned an HTML page instead of JSON",
+                              status=response.status_code)
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise SourceError(self.name, shown, f"returned invalid JSON ({error.msg} at char {error.pos})",
+                              status=response.status_code) from None
+        if expect is not None and not isinstance(data, expect):
+            raise SourceError(self.name, shown,
+                              f"returned JSON of the wrong shape (a {type(data).__name__}, "
+                              f"expected a {expect.__name__})", status=response.status_code)
+        return data
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _short_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:200]
+
+
+def _client_error_message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("message", "error", "reason", "description"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return f"rejected: {value[:160]}"
+    return "rejected the request"
