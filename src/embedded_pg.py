@@ -1,0 +1,56 @@
+"""The embedded PostgreSQL used when no database is configured.
+
+`pgserver` ships a real PostgreSQL 16 inside its wheel. The data folder persists between runs, so
+the daemon picks up its history on the next start. The server listens only on a Unix socket in
+the data folder (a TCP port on Windows), never on the network.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded server could not be started; the message says what to do instead."""
+
+
+def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool = True) -> str:
+    """Start (or reuse) the embedded server in `data_dir` and return a libpq URL to `database`."""
+    try:
+        import pgserver
+    except ImportError:
+        raise EmbeddedDatabaseError(
+            f"no database is configured and the embedded PostgreSQL (pgserver) is not installed for "
+            f"Python {sys.version_info.major}.{sys.version_info.minor} (its wheels cover 3.9-3.12). "
+            f"Set DATABASE_URL (or DB_HOST) to a PostgreSQL server, or run with Python 3.11/3.12."
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(data_dir, cleanup_mode="stop" if stop_at_exit else None)
+    except Exception as error:
+        raise EmbeddedDatabaseError(
+            f"the embedded PostgreSQL in {data_dir} did not start ({error}); see {data_dir / 'log'}"
+        ) from error
+    admin_url = server.get_uri()
+    ensure_database(admin_url, database)
+    log.info("Embedded PostgreSQL running with its data in %s", data_dir)
+    return server.get_uri(database)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    """Create `database` on the server behind `admin_url` unless it exists."""
+    conn = psycopg2.connect(admin_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    finally:
+        conn.close()

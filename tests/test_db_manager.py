@@ -1,0 +1,152 @@
+"""NFLDBManager against the real (embedded) PostgreSQL of the test session."""
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import psycopg2
+import pytest
+
+from factories import game, play
+from nfl_db_manager import NFLDBManager
+
+
+def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
+    from embedded_pg import ensure_database
+    from conftest import _with_database
+
+    admin_url, _ = pg_server
+    ensure_database(admin_url, "nfl_migrations_test")
+    db = NFLDBManager(_with_database(admin_url, "nfl_migrations_test"), pool_min=1, pool_max=2)
+    try:
+        first = db.apply_migrations()
+        second = db.apply_migrations()
+        versions = db.run(lambda tx: (tx.cur.execute("SELECT version FROM schema_migrations ORDER BY 1"),
+                                      [r["version"] for r in tx.cur.fetchall()])[1])
+    finally:
+        db.close()
+    assert first == ["001_core_tables.sql", "002_kalshi.sql", "003_alerts_and_operations.sql", "004_views.sql"]
+    assert second == []
+    assert versions == ["001", "002", "003", "004"]
+
+
+def _row(db, game_id="401547417"):
+    return db.run(lambda tx: tx.game(game_id))
+
+
+def test_upsert_keeps_one_row_with_latest_score_and_moving_last_updated(db):
+    db.upsert_game(game(home_score=0, away_score=0))
+    first = _row(db)
+    time.sleep(0.01)  # now() must move between the two transactions
+    db.upsert_game(game(home_score=7, away_score=3, period=2, clock="4:12"))
+    second = _row(db)
+    count = db.run(lambda tx: (tx.cur.execute("SELECT count(*) AS n FROM nfl_games"), tx.cur.fetchone()["n"])[1])
+    assert count == 1
+    assert (second["home_score"], second["away_score"], second["period"], second["clock"]) == (7, 3, 2, "4:12")
+    assert second["last_updated"] > first["last_updated"]
+
+
+def test_partial_update_does_not_erase_known_values(db):
+    db.upsert_game(game(home_score=14, away_score=10, venue_name="Mercedes-Benz Stadium", possession="ATL"))
+    db.upsert_game(game(home_score=None, away_score=None, venue_name=None, possession=None, season=None))
+    row = _row(db)
+    assert (row["home_score"], row["away_score"]) == (14, 10)
+    assert row["venue_name"] == "Mercedes-Benz Stadium"
+    assert row["possession"] == "ATL"
+    assert row["season"] == 2023
+
+
+def test_a_final_game_never_moves_back_to_live(db):
+    db.upsert_game(game(home_score=25, away_score=24, state="post", status="STATUS_FINAL"))
+    db.upsert_game(game(home_score=25, away_score=24, state="in", status="STATUS_IN_PROGRESS"))
+    row = _row(db)
+    assert (row["state"], row["status"], row["is_live"]) == ("post", "STATUS_FINAL", False)
+
+
+def test_batch_play_insert_twice_leaves_one_copy_and_counts_new_rows(db):
+    db.upsert_game(game())
+    plays = [play(n=n) for n in range(1, 501)]
+    assert db.insert_plays(plays) == 500
+    assert db.insert_plays(plays) == 0
+    edited = [replace(plays[0], text="corrected text"), play(n=501)]
+    assert db.insert_plays(edited) == 1
+    stored = db.run(lambda tx: tx.plays("401547417"))
+    assert len(stored) == 501
+    assert stored[0]["text"] == "corrected text"
+
+
+def test_explain_of_live_games_query_uses_the_partial_index(db):
+    db.upsert_games([game(game_id=str(400000000 + n), state="post" if n % 10 else "in",
+                          status="STATUS_FINAL" if n % 10 else "STATUS_IN_PROGRESS") for n in range(300)])
+
+    def plan(tx):
+        tx.cur.execute("ANALYZE nfl_games")
+        tx.cur.execute("SET LOCAL enable_seqscan = off")
+        tx.cur.execute("EXPLAIN SELECT * FROM v_nfl_live_games")
+        return "\n".join(row["QUERY PLAN"] for row in tx.cur.fetchall())
+
+    assert "idx_nfl_games_live" in db.run(plan)
+
+
+def _restart_server(pg_server, database_url):
+    admin_url, data_dir = pg_server
+    if data_dir is None:
+        # A server we do not own: drop every other session instead of restarting it.
+        conn = psycopg2.connect(database_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        conn.close()
+        return
+    from pgserver._commands import pg_ctl
+    import pgserver
+
+    server = pgserver.get_server(data_dir)
+    pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
+
+
+def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
+    db.upsert_game(game(home_score=3))
+    with db.transaction() as tx:  # warm two pooled connections that the restart will kill
+        with db.transaction() as tx2:
+            tx.cur.execute("SELECT 1")
+            tx2.cur.execute("SELECT 1")
+    _restart_server(pg_server, database_url)
+    db.upsert_game(game(home_score=10))
+    db.upsert_game(game(home_score=17))
+    assert _row(db)["home_score"] == 17
+
+
+def test_three_consecutive_connection_failures_reset_the_pool():
+    db = NFLDBManager("postgresql://nobody@127.0.0.1:1/none", pool_min=1, pool_max=1, connect_timeout=1)
+    from nfl_db_manager import DatabaseError
+
+    for _ in range(3):
+        with pytest.raises(DatabaseError, match="cannot connect to PostgreSQL"):
+            db.ping()
+    assert db.pool_resets == 1
+    assert db.consecutive_failures == 0
+
+
+def test_sync_log_records_duration(db):
+    start = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    sync_id = db.start_sync("scoreboard", start)
+    db.finish_sync(sync_id, start + timedelta(milliseconds=1250), "success", records=16)
+    perf = db.run(lambda tx: (tx.cur.execute("SELECT * FROM nfl_data_sync_log"), tx.cur.fetchone())[1])
+    assert (perf["duration_ms"], perf["records"], perf["sync_status"]) == (1250, 16, "success")
+
+
+def test_injury_upsert_reports_only_new_player_status_dates(db):
+    from models import Injury
+
+    seen = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
+    out = Injury(player_id="4426502", player="Sam LaPorta", team="DET", position="TE", status="Out",
+                 injury="Back", reported_at=seen)
+    questionable = replace(out, player_id="1", player="Other Player", status="Questionable")
+    assert db.upsert_injuries([out, questionable, out], seen) == [out, questionable]
+    assert db.upsert_injuries([out], seen + timedelta(hours=1)) == []
+    next_day = replace(out, reported_at=seen + timedelta(days=1))
+    assert db.upsert_injuries([next_day], seen + timedelta(days=1)) == [next_day]
