@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import psycopg2
@@ -22,6 +23,10 @@ class EmbeddedDatabaseError(RuntimeError):
 
 def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool = True) -> str:
     """Start (or reuse) the embedded server in `data_dir` and return a libpq URL to `database`."""
+    # pgserver narrates every pg_ctl call at INFO and platformdirs warns about XDG_RUNTIME_DIR
+    # on servers; neither tells the user anything they can act on.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
         import pgserver
     except ImportError:

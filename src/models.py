@@ -79,6 +79,7 @@ class Play:
     yard_line: Optional[int] = None
     scoring_type: Optional[str] = None  # TD / FG / SF / XP / 2PT
     significance: tuple[str, ...] = ()  # filled by the classifier: "touchdown", "interception" ...
+    drive_result: Optional[str] = None  # ESPN drive result ("INT", "FUMBLE", "DOWNS"...), only on the play that ended the drive
 
     @property
     def is_significant(self) -> bool:
@@ -180,6 +181,7 @@ class KalshiMarket:
     line: Optional[Decimal] = None  # spread or total line (floor_strike)
     close_time: Optional[datetime] = None
     game_id: Optional[str] = None  # ESPN game id once mapped
+    segment: Optional[str] = None  # part of the game priced: 1H, 2H, 1Q..4Q; None for the full game
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ Run `python src/nfl_db_manager.py` to apply the schema and print what was done.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import re
 import sys
@@ -117,21 +119,32 @@ _PLAY_COLUMNS = ("game_id play_id sequence_number period clock type text yards t
                  "score_value scoring_type home_score away_score is_turnover significance drive_id "
                  "down distance yard_line wallclock").split()
 _PLAY_MUTABLE = [c for c in _PLAY_COLUMNS if c not in ("game_id", "play_id")]
-# ESPN edits plays after the fact (text, yards, sequence); an edit updates the row, a repeat of the
-# same play changes nothing.
-_INSERT_PLAYS = (
-    f"INSERT INTO nfl_plays ({', '.join(_PLAY_COLUMNS)}) VALUES %s "
+# Plays arrive through COPY into a temporary table (the fastest way into PostgreSQL), then one
+# upsert: ESPN edits plays after the fact (text, yards, sequence), so an edit updates the row while
+# a repeat of the same play changes nothing.
+_STAGE_PLAYS = ("CREATE TEMP TABLE IF NOT EXISTS nfl_plays_stage (LIKE nfl_plays INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS")
+_MERGE_PLAYS = (
+    "WITH merged AS ("
+    f"INSERT INTO nfl_plays ({', '.join(_PLAY_COLUMNS)}) "
+    f"SELECT {', '.join(_PLAY_COLUMNS)} FROM nfl_plays_stage "
     "ON CONFLICT (game_id, play_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _PLAY_MUTABLE)
     + f" WHERE ({', '.join('nfl_plays.' + c for c in _PLAY_MUTABLE)}) IS DISTINCT FROM "
-    f"({', '.join('EXCLUDED.' + c for c in _PLAY_MUTABLE)}) RETURNING (xmax = 0)"
+    f"({', '.join('EXCLUDED.' + c for c in _PLAY_MUTABLE)}) "
+    # xmax is 0 on a freshly inserted row version and set on an updated one.
+    "RETURNING xmax) SELECT count(*) FILTER (WHERE xmax::text = '0') AS n FROM merged"
 )
 
 
-def _play_row(p: Play) -> tuple:
+def _array_literal(values: Sequence[str]) -> str:
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _play_row(p: Play, array: Callable[[Sequence[str]], Any] = list) -> tuple:
     return (p.game_id, p.play_id, p.sequence_number, p.period, p.clock, p.type, p.text, p.yards, p.team,
             p.scoring_play, p.score_value, p.scoring_type, p.home_score, p.away_score, p.is_turnover,
-            list(p.significance), p.drive_id, p.down, p.distance, p.yard_line, p.wallclock)
+            array(p.significance), p.drive_id, p.down, p.distance, p.yard_line, p.wallclock)
 
 
 class Tx:
@@ -151,10 +164,21 @@ class Tx:
 
     def insert_plays(self, plays: Iterable[Play]) -> int:
         """Store plays idempotently; returns how many were new."""
-        rows = [_play_row(p) for p in plays]
-        known = self._existing("nfl_plays", ("game_id", "play_id"), [row[:2] for row in rows])
-        _values(self.cur, _INSERT_PLAYS, rows)
-        return len({row[:2] for row in rows} - known)
+        # One row per play: ON CONFLICT cannot touch the same row twice in one statement.
+        unique = {(p.game_id, p.play_id): p for p in plays}
+        if not unique:
+            return 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows(_play_row(p, array=_array_literal) for p in unique.values())
+        buffer.seek(0)
+        self.cur.execute(_STAGE_PLAYS)
+        self.cur.copy_expert(f"COPY nfl_plays_stage ({', '.join(_PLAY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+                             buffer)
+        self.cur.execute(_MERGE_PLAYS)
+        new = self.cur.fetchone()["n"]
+        self.cur.execute("TRUNCATE nfl_plays_stage")
+        return new
 
     def _existing(self, table: str, columns: tuple[str, ...], keys: list[tuple]) -> set[tuple]:
         """Which of `keys` (values of `columns`) already have a row in `table`."""
@@ -387,15 +411,21 @@ class Tx:
             (sync_type, started_at, finished_at, finished_at, started_at, status, records, error))
 
     # --- state for detection at start-up --------------------------------------------------
-    def detection_state(self) -> dict[str, list[dict]]:
-        """What detection needs to resume without repeating or missing alerts."""
+    def detection_state(self) -> dict[str, Any]:
+        """What detection needs to resume without repeating or missing alerts: the games not
+        final (or final within 12 hours) with their stored play ids and score corrections so far,
+        the newest price of every market, and whether any injury report was ever stored."""
         self.cur.execute(
             "SELECT g.game_id, g.state, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
             "g.period, g.clock, g.last_play_id, "
-            "(SELECT max(p.sequence_number) FROM nfl_plays p WHERE p.game_id = g.game_id) AS last_sequence "
+            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id) AS play_ids, "
+            "(SELECT count(*) FROM nfl_alert_history a WHERE a.alert_key LIKE 'correction:' || g.game_id || ':%%') "
+            "AS corrections "
             "FROM nfl_games g WHERE g.state <> 'post' OR g.last_updated > now() - interval '12 hours'")
         games = self.cur.fetchall()
-        return {"games": games, "prices": self.latest_prices()}
+        self.cur.execute("SELECT EXISTS (SELECT 1 FROM nfl_injuries) AS known")
+        injuries_known = self.cur.fetchone()["known"]
+        return {"games": games, "prices": self.latest_prices(), "injuries_known": injuries_known}
 
     # --- analytics ------------------------------------------------------------------------
     def live_games(self) -> list[dict]:

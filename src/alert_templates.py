@@ -1,0 +1,341 @@
+"""Pure rendering of alert events into Telegram message text, escaped for the parse mode used.
+
+`render(event, parse_mode, tz)` returns the text to send with `parse_mode` "HTML", "MarkdownV2"
+or None (plain text, for the console). Every interpolated value goes through the parse mode's
+escaping, so a team, a player or a play text holding `-`, `.`, `(`, `!`, `<` or `&` can never
+make Telegram answer "can't parse entities". A message never exceeds `BODY_LIMIT` (Telegram's
+4096 minus room for the resend notice): the longest value is shortened until it fits. Times are
+shown in the zone `tz`.
+
+Expected `Event.data` keys per alert type (detection produces them; only starred keys are
+required, the others are left out of the message when missing or None):
+
+- score: home_team*, away_team*, home_score*, away_score*, scoring_team, points, scoring_type,
+  period, clock, play_text; `final` (True on the final-score alert); `correction` (True when
+  the score went down) with previous_home_score, previous_away_score.
+- significant_play: play_text*, home_team, away_team, home_score, away_score, team, yards,
+  tags (classifier tags: touchdown, interception, fumble_lost, turnover_on_downs, safety,
+  big_play ...), period, clock.
+- injury: player*, status*, position, team, injury, previous_status, return_date.
+- kalshi_price: ticker*, price_before*, price_after*, title, change_pct, volume, seconds.
+- market_reaction: ticker*, impact_level*, price_before, price_after, change_pct, seconds_after,
+  play_text, tags, home_team, away_team, period, clock.
+- system: level* (critical / warning / info), component*, message*.
+
+Prices are Decimal dollars between 0 and 1 (shown in cents), `change_pct` a Decimal percent
+(15.6 means +15.6 %), volumes Decimal contracts. Numbers may also arrive as strings (a payload
+read back from JSON); they are read with `Decimal(str(value))`.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Optional
+
+from models import Event
+
+PARSE_MODES = ("HTML", "MarkdownV2", None)
+MAX_MESSAGE_LENGTH = 4096
+RESEND_NOTICE = "🔁 Resent after an interruption: you may already have this alert."
+# Every message leaves room for the resend notice, so a labelled resend still fits.
+BODY_LIMIT = MAX_MESSAGE_LENGTH - len(RESEND_NOTICE) * 2 - 16
+
+_MARKDOWN_RESERVED = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
+_MARKDOWN_CODE_RESERVED = re.compile(r"([`\\])")
+_MARKDOWN_UNESCAPE = re.compile(r"\\(.)|[*_~`|]", re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units), so emoji are not under-counted."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clean(value: Any) -> str:
+    """`value` as one line of valid text: lone surrogates replaced, control characters and
+    runs of whitespace collapsed, since either would break the request or the layout."""
+    text = str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def escape_markdown_v2(text: str) -> str:
+    """Escape every character MarkdownV2 reserves outside entities (and the backslash)."""
+    return _MARKDOWN_RESERVED.sub(r"\\\1", text)
+
+
+def escape_html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+@dataclass(frozen=True)
+class _Markup:
+    """How one parse mode escapes text and writes bold, italic and code."""
+
+    escape: Callable[[str], str]
+    escape_code: Callable[[str], str]
+    bold_marks: tuple[str, str]
+    italic_marks: tuple[str, str]
+    code_marks: tuple[str, str]
+
+    def text(self, value: Any) -> str:
+        return self.escape(clean(value))
+
+    def bold(self, value: Any) -> str:
+        return self.bold_marks[0] + self.text(value) + self.bold_marks[1]
+
+    def italic(self, value: Any) -> str:
+        return self.italic_marks[0] + self.text(value) + self.italic_marks[1]
+
+    def code(self, value: Any) -> str:
+        return self.code_marks[0] + self.escape_code(clean(value)) + self.code_marks[1]
+
+
+_MARKUPS: dict[Optional[str], _Markup] = {
+    None: _Markup(str, str, ("", ""), ("", ""), ("", "")),
+    "HTML": _Markup(escape_html, escape_html, ("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")),
+    "MarkdownV2": _Markup(escape_markdown_v2, lambda s: _MARKDOWN_CODE_RESERVED.sub(r"\\\1", s),
+                          ("*", "*"), ("_", "_"), ("`", "`")),
+}
+
+
+def _markup(parse_mode: Optional[str]) -> _Markup:
+    try:
+        return _MARKUPS[parse_mode]
+    except KeyError:
+        raise ValueError(f"unknown parse mode {parse_mode!r}; expected HTML, MarkdownV2 or None") from None
+
+
+def to_plain(text: str, parse_mode: Optional[str]) -> str:
+    """What the reader sees of `text` once Telegram has applied `parse_mode` (for the console,
+    and as the fallback when Telegram rejects the formatting)."""
+    if parse_mode == "HTML":
+        return html.unescape(_HTML_TAG.sub("", text))
+    if parse_mode == "MarkdownV2":
+        return _MARKDOWN_UNESCAPE.sub(lambda match: match.group(1) or "", text)
+    return text
+
+
+def with_resend_notice(text: str, parse_mode: Optional[str]) -> str:
+    """`text` headed by a line saying it may repeat an earlier copy (see telegram_notifier)."""
+    return _markup(parse_mode).italic(RESEND_NOTICE) + "\n" + text
+
+
+# --- value formatting ----------------------------------------------------------------------
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _cents(price: Any) -> str:
+    cents = (_decimal(price) * 100).quantize(Decimal("0.1")).normalize()
+    return f"{cents:f}¢"
+
+
+def _percent(value: Any) -> str:
+    return f"{_decimal(value):+.1f}%"
+
+
+def _count(value: Any) -> str:
+    return f"{_decimal(value):,.0f}"
+
+
+def _quarter(period: Any) -> str:
+    number = int(period)
+    if number <= 4:
+        return f"Q{number}"
+    return "OT" if number == 5 else f"{number - 4}OT"
+
+
+def _game_clock(data: Mapping[str, Any]) -> Optional[str]:
+    """'Q3 - 8:24' from period and clock, or None when the period is unknown."""
+    if data.get("period") is None:
+        return None
+    quarter = _quarter(data["period"])
+    return f"{quarter} - {clean(data['clock'])}" if data.get("clock") else quarter
+
+
+def _local_time(moment: datetime, tz: tzinfo) -> str:
+    """'Tue Nov 24, 1:05 PM EST': built by hand because %-I is not portable."""
+    local = moment.astimezone(tz)
+    hour = local.hour % 12 or 12
+    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+
+
+def _matchup(data: Mapping[str, Any]) -> Optional[str]:
+    """'KC 21 @ BUF 17' (away @ home), without scores when they are unknown."""
+    away, home = data.get("away_team"), data.get("home_team")
+    if not away or not home:
+        return None
+    if data.get("away_score") is None or data.get("home_score") is None:
+        return f"{clean(away)} @ {clean(home)}"
+    return f"{clean(away)} {data['away_score']} @ {clean(home)} {data['home_score']}"
+
+
+def _price_move(data: Mapping[str, Any]) -> Optional[str]:
+    if data.get("price_before") is None or data.get("price_after") is None:
+        return None
+    move = f"{_cents(data['price_before'])} → {_cents(data['price_after'])}"
+    return f"{move} ({_percent(data['change_pct'])})" if data.get("change_pct") is not None else move
+
+
+# --- templates: each returns its lines, already formatted; None lines are left out ----------
+
+Lines = list[Optional[str]]
+
+_SCORE_TYPES = {"TD": "touchdown", "FG": "field goal", "SF": "safety", "XP": "extra point", "2PT": "two-point conversion"}
+
+
+def _score(data: Mapping[str, Any], m: _Markup) -> Lines:
+    if data.get("final"):
+        header = "🏁 " + m.bold("FINAL SCORE")
+    elif data.get("correction"):
+        header = "⚠️ " + m.bold("SCORE CORRECTION")
+    else:
+        header = "🏈 " + m.bold("SCORE UPDATE")
+    lines: Lines = [header, "", m.bold(_matchup(data))]
+    if data.get("correction") and data.get("previous_away_score") is not None:
+        previous = {**data, "away_score": data["previous_away_score"], "home_score": data.get("previous_home_score")}
+        lines.append(m.text(f"Was: {_matchup(previous)}"))
+    if data.get("scoring_team") and data.get("points"):
+        points = int(data["points"])
+        how = _SCORE_TYPES.get(str(data.get("scoring_type") or ""))
+        scored = f"{clean(data['scoring_team'])} score {points} point{'s' if points != 1 else ''}!"
+        lines.append("🎯 " + m.text(f"{scored} ({how})" if how else scored))
+    clock = _game_clock(data)
+    lines.append("⏱️ " + m.text(clock) if clock else None)
+    lines.append("📝 " + m.italic(data["play_text"]) if data.get("play_text") else None)
+    return lines
+
+
+# First matching tag names the play; turnovers outrank scores, which outrank yardage.
+_PLAY_HEADLINES = (
+    ("interception", "🔄", "INTERCEPTION"),
+    ("fumble_lost", "🔄", "FUMBLE LOST"),
+    ("turnover_on_downs", "🔄", "TURNOVER ON DOWNS"),
+    ("safety", "🛡️", "SAFETY"),
+    ("touchdown", "🏈", "TOUCHDOWN"),
+    ("big_play", "⚡", "BIG PLAY"),
+)
+
+
+def _play_headline(tags: Any) -> tuple[str, str]:
+    present = set(tags or ())
+    for tag, emoji, title in _PLAY_HEADLINES:
+        if tag in present:
+            return emoji, title
+    return "⚡", "SIGNIFICANT PLAY"
+
+
+def _significant_play(data: Mapping[str, Any], m: _Markup) -> Lines:
+    emoji, title = _play_headline(data.get("tags"))
+    matchup, clock = _matchup(data), _game_clock(data)
+    situation = " · ".join(part for part in (matchup, clock) if part)
+    gain = None
+    if data.get("yards") is not None:
+        yards = int(data["yards"])
+        gain = f"{yards} yard{'s' if abs(yards) != 1 else ''}"
+        gain = f"{clean(data['team'])}: {gain}" if data.get("team") else gain
+    return [emoji + " " + m.bold(title), "", m.text(situation) if situation else None,
+            "📏 " + m.text(gain) if gain else None, "📝 " + m.italic(data["play_text"])]
+
+
+def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
+    player = clean(data["player"])
+    name = m.bold(player) + (" " + m.text(f"({clean(data['position'])})") if data.get("position") else "")
+    status = clean(data["status"])
+    if data.get("previous_status"):
+        status = f"{clean(data['previous_status'])} → {status}"
+    return ["🚑 " + m.bold("INJURY UPDATE"), "", name,
+            m.text(f"Team: {clean(data['team'])}") if data.get("team") else None,
+            m.text(f"Status: {status}"),
+            m.text(f"Injury: {clean(data['injury'])}") if data.get("injury") else None,
+            m.text(f"Expected return: {clean(data['return_date'])}") if data.get("return_date") else None]
+
+
+def _kalshi_price(data: Mapping[str, Any], m: _Markup) -> Lines:
+    rising = _decimal(data["price_after"]) >= _decimal(data["price_before"])
+    seconds = f" in {_count(data['seconds'])} s" if data.get("seconds") is not None else ""
+    return [("📈 " if rising else "📉 ") + m.bold("KALSHI PRICE MOVEMENT"), "",
+            m.bold(data["title"]) if data.get("title") else None,
+            m.text(f"Price: {_price_move(data)}{seconds}"),
+            m.text(f"Volume: {_count(data['volume'])} contracts") if data.get("volume") is not None else None,
+            m.text("Ticker:") + " " + m.code(data["ticker"])]
+
+
+def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
+    level = clean(data["impact_level"]).upper()
+    emoji = "🔥" if level == "EXTREME" else "⚡"
+    situation = " · ".join(part for part in (_matchup(data), _game_clock(data)) if part)
+    move = _price_move(data)
+    if move and data.get("seconds_after") is not None:
+        move = f"{move} within {_count(data['seconds_after'])} s"
+    return [emoji + " " + m.bold(f"MARKET REACTION: {level}"), "",
+            m.text(situation) if situation else None,
+            "📝 " + m.italic(data["play_text"]) if data.get("play_text") else None,
+            m.text(f"Price: {move}") if move else None,
+            m.text("Ticker:") + " " + m.code(data["ticker"])]
+
+
+_SYSTEM_HEADERS = {"critical": ("🚨", "SYSTEM CRITICAL"), "warning": ("⚠️", "SYSTEM WARNING")}
+
+
+def _system(data: Mapping[str, Any], m: _Markup) -> Lines:
+    emoji, title = _SYSTEM_HEADERS.get(str(data["level"]).lower(), ("ℹ️", "SYSTEM NOTICE"))
+    return [emoji + " " + m.bold(title), "", m.text(f"Component: {clean(data['component'])}"),
+            m.text(data["message"])]
+
+
+# Keys a message cannot be written without (see the module docstring).
+_REQUIRED = {
+    "score": ("home_team", "away_team", "home_score", "away_score"),
+    "significant_play": ("play_text",),
+    "injury": ("player", "status"),
+    "kalshi_price": ("ticker", "price_before", "price_after"),
+    "market_reaction": ("ticker", "impact_level"),
+    "system": ("level", "component", "message"),
+}
+
+_TEMPLATES: dict[str, Callable[[Mapping[str, Any], _Markup], Lines]] = {
+    "score": _score,
+    "significant_play": _significant_play,
+    "injury": _injury,
+    "kalshi_price": _kalshi_price,
+    "market_reaction": _market_reaction,
+    "system": _system,
+}
+
+
+def _render_once(event: Event, data: Mapping[str, Any], m: _Markup, tz: tzinfo) -> str:
+    lines = _TEMPLATES[event.alert_type](data, m)
+    lines.append("🕒 " + m.text(_local_time(event.occurred_at, tz)))
+    return "\n".join(line for line in lines if line is not None)
+
+
+def render(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
+    """The message for `event` in `parse_mode`, at most `BODY_LIMIT` characters long.
+
+    Raises ValueError for an unknown alert type or parse mode, and KeyError when a required
+    data key is missing.
+    """
+    if event.alert_type not in _TEMPLATES:
+        raise ValueError(f"no template for alert type {event.alert_type!r}")
+    m = _markup(parse_mode)
+    data = dict(event.data)
+    missing = [key for key in _REQUIRED[event.alert_type] if data.get(key) is None]
+    if missing:
+        raise KeyError(f"{event.alert_type} alert {event.key!r} lacks {', '.join(missing)}")
+    text = _render_once(event, data, m, tz)
+    # Shorten the longest text value until the message fits: cutting raw text (rather than the
+    # rendered message) can never split an escape sequence or a tag.
+    while text_length(text) > BODY_LIMIT:
+        key = max((k for k, v in data.items() if isinstance(v, str)), key=lambda k: len(data[k]), default=None)
+        if key is None or len(data[key]) <= 1:
+            raise ValueError(f"{event.alert_type} alert {event.key!r} cannot fit in {BODY_LIMIT} characters")
+        excess = text_length(text) - BODY_LIMIT
+        data[key] = data[key][:max(0, len(data[key]) - excess - 1)] + "…"
+        text = _render_once(event, data, m, tz)
+    return text

@@ -1,0 +1,45 @@
+"""The composition root: builds every component of the daemon from the settings, in one place."""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from clock import Clock, SystemClock
+from config import Settings
+from kalshi_client import KalshiClient
+from metrics import Metrics
+from nfl_data_fetcher import NFLDataFetcher
+from nfl_db_manager import NFLDBManager
+from nfl_realtime_sync import NFLRealtimeSync
+from telegram_notifier import build_notifier
+
+log = logging.getLogger(__name__)
+
+
+def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bool = False,
+               db: Optional[NFLDBManager] = None, metrics: Optional[Metrics] = None) -> NFLRealtimeSync:
+    """Connect the database (embedded when none is configured), apply the schema, and wire the
+    sources, the alert outbox and the loop. Nothing is fetched until the first cycle."""
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    if db is None:
+        db = NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
+    applied = db.apply_migrations()
+    if applied:
+        log.info("Database schema: applied %s", ", ".join(applied))
+    fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api)
+    kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
+    alerts = build_notifier(settings, db, clock, console_only=dry_run, metrics=metrics)
+    sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts,
+                           metrics=metrics)
+    sync.restore_state()
+    return sync
+
+
+def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
+    """Deliver what the outbox still holds (within `flush_seconds`), then release everything."""
+    sync.close()
+    sync.alerts.close(flush_seconds)
+    sync.fetcher.close()
+    sync.kalshi.close()
+    sync.db.close()

@@ -1,0 +1,287 @@
+"""Kalshi Trade API v2 over HTTP: market data, NFL discovery and price snapshots for the daemon.
+
+Public market data needs no credentials. With `KALSHI_API_KEY_ID` and `KALSHI_PRIVATE_KEY_PATH`
+set, every request is signed (RSA-PSS/SHA-256 over `timestamp_ms + METHOD + path`), which also
+covers the orderbook endpoint whose spec asks for auth while Kalshi's guides call it public.
+The seed's email/password login no longer exists; those settings only produce one warning.
+
+Transport concerns (token bucket, retries of 429 and 5xx with jittered backoff via tenacity,
+clear `SourceError`s) live in `http_client.HttpSource`; payload shapes live in `kalshi_parser`.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from urllib.parse import quote, urlsplit
+
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+import kalshi_parser as parser
+from clock import Clock
+from config import ConfigError, Settings
+from http_client import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
+from kalshi_parser import (Candle, ExchangeStatus, KalshiEvent, Orderbook, ParsedMarket, Series, Trade,
+                           UnmappedMarket)
+from models import Game, KalshiMarket, MarketSnapshot
+
+log = logging.getLogger(__name__)
+
+SOURCE = "kalshi"
+SLATE_STATUS = "open"
+MARKETS_PAGE_LIMIT = 1000  # the API maximum: one page holds a whole NFL series slate
+EVENTS_PAGE_LIMIT = 200
+TRADES_PAGE_LIMIT = 1000
+CANDLE_PERIODS = (1, 60, 1440)  # minutes, the only intervals the API accepts
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+LEGACY_CREDENTIALS_WARNING = (
+    "KALSHI_EMAIL/KALSHI_PASSWORD are set, but Kalshi no longer supports email/password login "
+    "(/login was removed); they are ignored. Market data needs no credentials. To sign requests, "
+    "create an API key (kalshi.com > Account & security > API Keys) and set KALSHI_API_KEY_ID and "
+    "KALSHI_PRIVATE_KEY_PATH instead, then remove KALSHI_EMAIL and KALSHI_PASSWORD."
+)
+
+
+class KalshiSigner(requests.auth.AuthBase):
+    """Adds Kalshi's API-key signature headers to each request, freshly timestamped per attempt.
+
+    The signed message is `timestamp_ms + METHOD + path`, the path taken from the URL root (so it
+    includes `/trade-api/v2`) without the query string; the host and body are not signed.
+    """
+
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey, clock: Clock):
+        self.key_id = key_id
+        self._private_key = private_key
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"KalshiSigner(key_id={self.key_id!r})"
+
+    def sign(self, timestamp_ms: str, method: str, path: str) -> str:
+        """Base64 RSA-PSS (SHA-256, MGF1-SHA-256, salt = digest length) signature of the message."""
+        message = f"{timestamp_ms}{method.upper()}{path}".encode("utf-8")
+        signature = self._private_key.sign(
+            message,
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+            hashes.SHA256(),
+        )
+        return base64.b64encode(signature).decode("ascii")
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        timestamp_ms = str((self.clock.now() - _EPOCH) // _MILLISECOND)
+        path = urlsplit(request.url).path
+        request.headers["KALSHI-ACCESS-KEY"] = self.key_id
+        request.headers["KALSHI-ACCESS-TIMESTAMP"] = timestamp_ms
+        request.headers["KALSHI-ACCESS-SIGNATURE"] = self.sign(timestamp_ms, request.method or "GET", path)
+        return request
+
+
+
+def load_private_key(path: Path) -> rsa.RSAPrivateKey:
+    """The unencrypted PEM RSA key at `path`; ConfigError (naming the setting, never the key) if not."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: cannot read {path} ({error.strerror})") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: {path} is not an unencrypted PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: {path} holds a {type(key).__name__}, Kalshi needs RSA")
+    return key
+
+
+@dataclass(frozen=True)
+class NFLSlate:
+    """One polling cycle of NFL markets.
+
+    `markets` are the identities to upsert into nfl_kalshi_markets and `snapshots` the rows for
+    nfl_kalshi_prices, in the same order; `game_id` is filled on both when the market maps to one
+    of the games passed in. `unmapped` lists every market of this cycle that did not (reason
+    included); each is also logged once per client.
+    """
+
+    markets: tuple[KalshiMarket, ...]
+    snapshots: tuple[MarketSnapshot, ...]
+    unmapped: tuple[UnmappedMarket, ...] = ()
+
+
+class KalshiClient:
+    """Kalshi market data for the pipeline; one instance is shared by all threads."""
+
+    def __init__(self, settings: Settings, clock: Clock, observer: Optional[RequestObserver] = None, *,
+                 session: Optional[requests.Session] = None, rng: Callable[[], float] = random.random):
+        self.settings = settings
+        self.clock = clock
+        session = session or requests.Session()
+        self.signer: Optional[KalshiSigner] = None
+        if settings.kalshi_signing:
+            self.signer = KalshiSigner(settings.kalshi_api_key_id, load_private_key(settings.kalshi_private_key_path),
+                                       clock)
+            session.auth = self.signer
+            log.info("Kalshi requests are signed with API key %s", settings.kalshi_api_key_id)
+        if settings.kalshi_legacy_credentials:
+            log.warning(LEGACY_CREDENTIALS_WARNING)
+        rate = settings.kalshi_reads_per_second
+        self.http = HttpSource(
+            SOURCE, settings.kalshi_base_url, clock=clock, timeout=settings.http_timeout,
+            retry=RetryPolicy(max_tries=settings.http_max_tries),
+            # One second of burst: well inside Kalshi's Basic tier (20 reads/s, 2 s bucket).
+            limiter=TokenBucket(rate, max(1.0, rate), clock),
+            session=session, rng=rng, observer=observer,
+        )
+        self._details = TTLCache(settings.cache_ttl, clock)
+        self._reported: set[str] = set()
+        self._reported_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def _paginate(self, path: str, key: str, params: Mapping[str, Any],
+                  max_pages: Optional[int] = None) -> Iterator[Mapping[str, Any]]:
+        """Items of every page of a cursor-paginated list, until the cursor comes back empty."""
+        seen: set[str] = set()
+        cursor: Optional[str] = None
+        pages = 0
+        while True:
+            query = {**params, "cursor": cursor} if cursor else dict(params)
+            body = self.http.get_json(path, query)
+            yield from parser.page_items(body, key)
+            pages += 1
+            cursor = parser.next_cursor(body)
+            if cursor is None or (max_pages is not None and pages >= max_pages):
+                return
+            # A server that hands back a cursor it already gave would otherwise loop forever.
+            if False:
+                raise SourceError(SOURCE, urlsplit(self.http.url(path)).path, "pagination cursor repeated")
+            seen.add(cursor)
+
+    @staticmethod
+    def _query(**params: Any) -> dict[str, Any]:
+        return {name: value for name, value in params.items() if value is not None and value != ""}
+
+    # --- markets ----------------------------------------------------------------------------------
+
+    def get_markets(self, *, series_ticker: Optional[str] = None, event_ticker: Optional[str] = None,
+                    status: Optional[str] = None, tickers: Sequence[str] = (),
+                    limit: int = MARKETS_PAGE_LIMIT) -> list[ParsedMarket]:
+        """`GET /markets` with its filters, all pages. `status` may be given in either vocabulary."""
+        params = self._query(series_ticker=series_ticker, event_ticker=event_ticker,
+                             status=parser.filter_status(status) if status else None,
+                             tickers=",".join(tickers), limit=limit)
+        return [parser.parse_market(item, series_ticker) for item in self._paginate("markets", "markets", params)]
+
+    def get_market(self, ticker: str) -> ParsedMarket:
+        """`GET /markets/{ticker}`, uncached."""
+        return parser.parse_market_response(self.http.get_json(f"markets/{quote(ticker, safe='')}"))
+
+    def get_market_details(self, ticker: str) -> ParsedMarket:
+        """One market, cached for CACHE_TTL seconds (60 by default) since details rarely change."""
+        return self._details.get_or_load(ticker, lambda: self.get_market(ticker))
+
+    def get_orderbook(self, ticker: str, depth: int = 0) -> Orderbook:
+        """`GET /markets/{ticker}/orderbook`; `depth` 0 means every level."""
+        body = self.http.get_json(f"markets/{quote(ticker, safe='')}/orderbook", self._query(depth=depth or None))
+        return parser.parse_orderbook(body, ticker)
+
+    def get_trades(self, *, ticker: Optional[str] = None, min_ts: Optional[datetime] = None,
+                   max_ts: Optional[datetime] = None, max_pages: Optional[int] = None) -> list[Trade]:
+        """`GET /markets/trades`, newest first. Filter by ticker or time: the unfiltered feed is endless."""
+        params = self._query(ticker=ticker, min_ts=_unix(min_ts), max_ts=_unix(max_ts), limit=TRADES_PAGE_LIMIT)
+        return [parser.parse_trade(item) for item in self._paginate("markets/trades", "trades", params, max_pages)]
+
+    def get_candlesticks(self, series_ticker: str, ticker: str, start: datetime, end: datetime,
+                         period_minutes: int = 60) -> list[Candle]:
+        """`GET /series/{s}/markets/{t}/candlesticks` (markets inside the live window)."""
+        path = f"series/{quote(series_ticker, safe='')}/markets/{quote(ticker, safe='')}/candlesticks"
+        return parser.parse_candlesticks(self.http.get_json(path, _candle_query(start, end, period_minutes)))
+
+    def get_historical_candlesticks(self, ticker: str, start: datetime, end: datetime,
+                                    period_minutes: int = 60) -> list[Candle]:
+        """`GET /historical/markets/{t}/candlesticks` (markets settled before the historical cutoff)."""
+        path = f"historical/markets/{quote(ticker, safe='')}/candlesticks"
+        return parser.parse_candlesticks(self.http.get_json(path, _candle_query(start, end, period_minutes)))
+
+    # --- events, series, exchange -----------------------------------------------------------------
+
+    def get_events(self, *, series_ticker: Optional[str] = None, status: Optional[str] = None,
+                   with_nested_markets: bool = True) -> list[KalshiEvent]:
+        """`GET /events`, all pages; `status` matches an event when any of its markets matches."""
+        params = self._query(series_ticker=series_ticker, status=parser.filter_status(status) if status else None,
+                             with_nested_markets=str(with_nested_markets).lower(), limit=EVENTS_PAGE_LIMIT)
+        return [parser.parse_event(item) for item in self._paginate("events", "events", params)]
+
+    def get_event(self, event_ticker: str, with_nested_markets: bool = True) -> KalshiEvent:
+        body = self.http.get_json(f"events/{quote(event_ticker, safe='')}",
+                                  {"with_nested_markets": str(with_nested_markets).lower()})
+        return parser.parse_event_response(body)
+
+    def get_series(self, series_ticker: str) -> Series:
+        return parser.parse_series_response(self.http.get_json(f"series/{quote(series_ticker, safe='')}"))
+
+    def get_exchange_status(self) -> ExchangeStatus:
+        """`GET /exchange/status`. During maintenance Kalshi answers 5xx with the same body; read it."""
+        try:
+            body = self.http.get_json("exchange/status")
+        except SourceError as error:
+            if error.status is None or error.status < 500 or not isinstance(error.body, dict) \
+                    or "exchange_active" not in error.body:
+                raise
+            body = error.body
+        return parser.parse_exchange_status(body)
+
+    # --- NFL --------------------------------------------------------------------------------------
+
+    def get_nfl_prices(self, games: Sequence[Game] = ()) -> NFLSlate:
+        """The open NFL slate: one `GET /markets?series_ticker=&status=open` per configured series.
+
+        With `games` (the ESPN schedule), each market gets its game id; markets that do not map are
+        returned in `unmapped` and logged once. Without games nothing is mapped or reported.
+        Raises SourceError when Kalshi cannot answer, KalshiFormatError when its format changed.
+        """
+        fetched: list[tuple[ParsedMarket, datetime]] = []
+        for series in self.settings.kalshi_series:
+            page = self.get_markets(series_ticker=series, status=SLATE_STATUS)
+            now = self.clock.now()
+            fetched.extend((item, now) for item in page)
+        unmapped: list[UnmappedMarket] = []
+        if games:
+            mapped, unmapped = parser.map_markets_to_games([item.market for item, _ in fetched], games)
+            game_ids = {market.ticker: market.game_id for market in mapped}
+            fetched = [(replace(item, market=replace(item.market, game_id=game_ids.get(item.market.ticker))), ts)
+                       for item, ts in fetched]
+            self._report_unmapped(unmapped)
+        return NFLSlate(
+            markets=tuple(item.market for item, _ in fetched),
+            snapshots=tuple(item.snapshot(ts) for item, ts in fetched),
+            unmapped=tuple(unmapped),
+        )
+
+    def _report_unmapped(self, unmapped: Sequence[UnmappedMarket]) -> None:
+        with self._reported_lock:
+            new = [item for item in unmapped if item.market.ticker not in self._reported]
+            self._reported.update(item.market.ticker for item in new)
+        for item in new:
+            log.warning("Kalshi market %s has no ESPN game: %s", item.market.ticker, item.reason)
+
+
+def _unix(moment: Optional[datetime]) -> Optional[int]:
+    return None if moment is None else int(moment.timestamp())
+
+
+def _candle_query(start: datetime, end: datetime, period_minutes: int) -> dict[str, int]:
+    if period_minutes not in CANDLE_PERIODS:
+        raise ValueError(f"period_minutes must be one of {CANDLE_PERIODS}, got {period_minutes}")
+    return {"start_ts": _unix(start), "end_ts": _unix(end), "period_interval": period_minutes}

@@ -1,0 +1,643 @@
+"""NFLRealtimeSync: the 5-second loop that turns ESPN and Kalshi polls into stored data and alerts.
+
+One cycle: scoreboard -> detect score changes -> play-by-play of the games that changed (parallel,
+within ESPN's rate budget) -> one transaction per game (game row, new plays, alert outbox rows)
+-> Kalshi slate -> price snapshots, spikes, play-to-price correlations -> injuries, weather,
+odds and schedule on their own cadences -> the sender thread delivers the outbox.
+
+Every step fails alone: a source that raises is logged, counted and recorded in
+nfl_data_sync_log, and the other steps go on. Detection is pure (`detection.py`); this module is
+the shell that feeds it and persists its results. Run `python src/nfl_realtime_sync.py --help`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from clock import Clock
+from config import Settings
+from detection import (GameState, PendingCorrelation, change_pct, detect_game, detect_price_spikes, impact_level,
+                       injury_events, market_reaction_events, needs_play_by_play, plays_before, system_event)
+from health import HealthMonitor, run_checks
+from http_client import SourceError
+from kalshi_parser import KalshiFormatError
+from metrics import Metrics
+from models import Event, Game, GameSummary, MarketSnapshot, Play
+from nfl_db_manager import Correlation, DatabaseError, NFLDBManager, Tx
+from play_classifier import with_significance
+
+log = logging.getLogger("nfl_realtime_sync")
+
+STARTING_SOON = timedelta(minutes=30)
+RECENT_PLAYS_WINDOW = timedelta(minutes=3)
+SNAPSHOT_HEARTBEAT = timedelta(seconds=60)  # store an unchanged price at least this often
+CORRELATION_EXPIRY = timedelta(seconds=60)
+SUMMARY_EVERY = 60.0
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for tests, the periodic summary and the replay report."""
+
+    started: datetime
+    games: int = 0
+    live_games: int = 0
+    plays_stored: int = 0
+    pbp_fetched: int = 0
+    snapshots: int = 0
+    correlations: int = 0
+    events: list[Event] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class NFLRealtimeSync:
+    """The sync engine. Build it with `app.build_sync()`; drive it with `run_cycle()` or `start()`."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, db: NFLDBManager, fetcher: Any, kalshi: Any,
+                 alerts: Any, metrics: Metrics, health: Optional[HealthMonitor] = None):
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.fetcher = fetcher
+        self.kalshi = kalshi
+        self.alerts = alerts
+        self.metrics = metrics
+        self.health = health or HealthMonitor()
+        self.states: dict[str, GameState] = {}
+        self.games: dict[str, Game] = {}
+        self.stored_games: dict[str, Game] = {}
+        self.play_digests: dict[str, dict[str, int]] = defaultdict(dict)
+        self.dirty_pbp: set[str] = set()
+        self.last_prices: dict[str, MarketSnapshot] = {}
+        self.stored_prices: dict[str, MarketSnapshot] = {}
+        self.price_history: dict[str, deque[MarketSnapshot]] = defaultdict(lambda: deque(maxlen=64))
+        self.known_markets: dict[str, Any] = {}
+        self.recent_plays: dict[str, deque[Play]] = defaultdict(lambda: deque(maxlen=64))
+        self.pending_correlations: list[PendingCorrelation] = []
+        self.last_run: dict[str, float] = {}
+        self.injury_baseline = False
+        self.cycles = 0
+        self.totals: dict[str, int] = defaultdict(int)
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers, thread_name_prefix="pbp")
+        self._last_summary = clock.monotonic()
+        self._format_alert_sent = False
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def restore_state(self) -> None:
+        """Load what detection knew before a restart, so nothing is alerted twice or missed."""
+        state = self.db.detection_state()
+        for row in state["games"]:
+            self.states[row["game_id"]] = GameState(
+                game_id=row["game_id"], home_team=row["home_team"], away_team=row["away_team"],
+                home_score=row["home_score"], away_score=row["away_score"], state=row["state"],
+                last_play_id=row["last_play_id"], known_play_ids=frozenset(row["play_ids"] or ()),
+                alerted_total=(row["home_score"] or 0) + (row["away_score"] or 0),
+                revision=row["corrections"])
+        for row in state["prices"]:
+            snap = MarketSnapshot(row["ticker"], row["ts"], row["yes_bid"], row["yes_ask"], row["last_price"],
+                                  row["volume"], row["open_interest"], row["game_id"], row["event_ticker"])
+            self.last_prices[snap.ticker] = self.stored_prices[snap.ticker] = snap
+        self.injury_baseline = state["injuries_known"]
+        log.info("Restored state: %d games, %d markets", len(self.states), len(self.last_prices))
+
+    def start(self) -> "NFLRealtimeSync":
+        """Run cycles in a background thread until `stop()`."""
+        self._thread = threading.Thread(target=self.run_forever, name="sync-loop", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def run_forever(self, until: Optional[Callable[[], bool]] = None) -> None:
+        """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
+        interval = self.settings.sync_interval
+        deadline = self.clock.monotonic()
+        while not self._stop.is_set():
+            started = self.clock.monotonic()
+            self.run_cycle()
+            if until is not None and until():
+                break
+            elapsed = self.clock.monotonic() - started
+            deadline += interval
+            now = self.clock.monotonic()
+            if now > deadline:
+                if elapsed > interval:
+                    log.warning("Sync cycle took %.2f s, longer than the %.1f s interval", elapsed, interval)
+                    self.metrics.cycle_overruns.inc()
+                deadline = now
+                continue
+            self._sleep_until(deadline)
+
+    def _sleep_until(self, deadline: float) -> None:
+        # Short steps keep shutdown prompt with any clock (a simulated one advances per step).
+        while not self._stop.is_set():
+            remaining = deadline - self.clock.monotonic()
+            if remaining <= 0:
+                return
+            self.clock.sleep(min(remaining, 0.25))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- one cycle ----------------------------------------------------------------------------
+    def run_cycle(self) -> CycleReport:
+        started_mono = time.perf_counter()
+        now = self.clock.now()
+        report = CycleReport(started=now)
+        active = self._active(now)
+        fast = self.settings.sync_interval
+        slow = self.settings.idle_poll_interval
+        if self._due("schedule", self.settings.schedule_interval):
+            self._step(report, "schedule", self._sync_schedule)
+        if self._due("scoreboard", fast if active else slow, throttle_source="espn"):
+            self._step(report, "scoreboard", self._sync_games)
+        if self._due("kalshi", fast if self._active(now) else slow, throttle_source="kalshi"):
+            self._step(report, "kalshi", self._sync_kalshi)
+        if self._due("injuries", self.settings.injury_interval, throttle_source="espn"):
+            self._step(report, "injuries", self._sync_injuries)
+        if self._due("weather", self.settings.weather_interval):
+            self._step(report, "weather", self._sync_weather)
+        if self.settings.odds_api_key and self._due("odds", self.settings.schedule_interval):
+            self._step(report, "odds", self._sync_odds)
+        if self._due("health", self.settings.health_interval):
+            self._step(report, "health", self._health_checks)
+        self._record_health(report)
+        self.alerts.wake()
+        elapsed = time.perf_counter() - started_mono
+        self.metrics.cycle_duration.observe(elapsed)
+        if report.ok:
+            self.metrics.last_cycle.set(now.timestamp())
+        self.cycles += 1
+        self._summarise(report)
+        return report
+
+    def _due(self, name: str, interval: float, throttle_source: Optional[str] = None) -> bool:
+        """Whether a cadence is due; a throttled source waits the idle interval instead."""
+        if throttle_source and self.health.is_throttled(throttle_source, self.clock.now()):
+            interval = max(interval, self.settings.idle_poll_interval)
+        now = self.clock.monotonic()
+        last = self.last_run.get(name)
+        if last is not None and now - last < interval - 1e-6:
+            return False
+        self.last_run[name] = now
+        return True
+
+    def _active(self, now: datetime) -> bool:
+        """A game is live, or starts within 30 minutes: poll every cycle."""
+        for game in self.games.values():
+            if game.is_live:
+                return True
+            if game.state == "pre" and game.start_time and game.start_time - now <= STARTING_SOON:
+                return True
+        return not self.games  # nothing known yet: look now
+
+    def _step(self, report: CycleReport, name: str, fn: Callable[[CycleReport], int]) -> None:
+        """Run one step; its failure is logged, counted and recorded, never raised."""
+        started = self.clock.now()
+        status, records, error = "success", 0, None
+        try:
+            records = fn(report) or 0
+        except SourceError as exc:
+            status, error = "failed", str(exc)
+            log.warning("%s sync failed: %s", name, exc)
+            self._record_events(self.health.record_source_error(exc.source.lower(), str(exc), started))
+        except KalshiFormatError as exc:
+            status, error = "failed", str(exc)
+            log.error("%s sync failed: %s", name, exc)
+            self._record_events([system_event("critical", "kalshi_format", str(exc), started, started.date().isoformat())])
+        except DatabaseError as exc:
+            status, error = "failed", str(exc)
+            log.error("%s sync failed: %s", name, exc)
+        except Exception as exc:  # a bug in one step must not stop the loop; it is logged in full
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("%s sync failed unexpectedly", name)
+        if error:
+            report.failures[name] = error
+            self.metrics.cycle_failures.labels(name).inc()
+        report.steps.append(name)
+        finished = self.clock.now()
+        try:
+            self.db.log_sync(name, started, finished, status, records, error)
+        except DatabaseError as exc:
+            log.error("Could not record the %s sync in nfl_data_sync_log: %s", name, exc)
+
+    # --- games and plays ----------------------------------------------------------------------
+    def _scoreboard_dates(self, now: datetime) -> str:
+        local = now.astimezone(self.settings.timezone)
+        day = local.strftime("%Y%m%d")
+        if local.hour < 6:  # a late game of yesterday's Eastern date may still be on
+            return f"{(local - timedelta(days=1)).strftime('%Y%m%d')}-{day}"
+        return day
+
+    def _sync_schedule(self, report: CycleReport) -> int:
+        now = self.clock.now()
+        local = now.astimezone(self.settings.timezone)
+        dates = f"{local.strftime('%Y%m%d')}-{(local + timedelta(days=7)).strftime('%Y%m%d')}"
+        games = self.fetcher.get_scoreboard(dates)
+        upcoming = [g for g in games if g.game_id not in self.games]
+        for game in upcoming:
+            self.games[game.game_id] = game
+        changed = [g for g in games if self.stored_games.get(g.game_id) != g]
+        if changed:
+            self.db.upsert_games(changed)
+            self.stored_games.update({g.game_id: g for g in changed})
+        return len(games)
+
+    def _sync_games(self, report: CycleReport) -> int:
+        now = self.clock.now()
+        games = self.fetcher.get_scoreboard(self._scoreboard_dates(now))
+        report.games = len(games)
+        report.live_games = sum(1 for g in games if g.is_live)
+        self.metrics.live_games.set(report.live_games)
+        for game in games:
+            self.games[game.game_id] = game
+        wanted = [g for g in games if g.game_id in self.dirty_pbp or needs_play_by_play(self.states.get(g.game_id), g)]
+        # Score changes first, then the longest-waiting games; the rest wait a cycle.
+        wanted.sort(key=lambda g: (self._score_changed(g), g.game_id in self.dirty_pbp), reverse=True)
+        budget = self._pbp_budget()
+        fetch, deferred = wanted[:budget], {g.game_id for g in wanted[budget:]}
+        summaries, failed = self._fetch_summaries(fetch, report)
+        self.dirty_pbp = deferred | failed
+        for game in games:
+            # A game over budget waits a cycle for its plays; one whose plays failed is still
+            # checked against the scoreboard, so its score alert does not wait on ESPN's summary.
+            if game.game_id not in deferred:
+                self._process_game(game, summaries.get(game.game_id), now, report)
+        return len(games)
+
+    def _score_changed(self, game: Game) -> bool:
+        prev = self.states.get(game.game_id)
+        return prev is not None and (prev.home_score, prev.away_score) != (game.home_score, game.away_score)
+
+    def _pbp_budget(self) -> int:
+        # ESPN calls per cycle allowed by the rate limit, less the scoreboard call itself.
+        per_cycle = int(self.settings.espn_rate_per_second * self.settings.sync_interval)
+        return max(1, min(per_cycle - 1, self.settings.espn_rate_per_minute // 12))
+
+    def _fetch_summaries(self, games: Sequence[Game], report: CycleReport) -> tuple[dict[str, GameSummary], set[str]]:
+        """Fetch play-by-play in parallel; returns the summaries and the ids that failed."""
+        futures = {g.game_id: self._pool.submit(self.fetcher.get_play_by_play, g.game_id) for g in games}
+        summaries: dict[str, GameSummary] = {}
+        failed: set[str] = set()
+        for game_id, future in futures.items():
+            try:
+                summaries[game_id] = future.result()
+            except SourceError as exc:
+                log.warning("Play-by-play of game %s failed: %s", game_id, exc)
+                report.failures[f"pbp:{game_id}"] = str(exc)
+                failed.add(game_id)
+                self._record_events(self.health.record_source_error("espn", str(exc), report.started))
+            except Exception as exc:  # a parser bug on one game must not stop the others
+                log.exception("Play-by-play of game %s could not be processed", game_id)
+                report.failures[f"pbp:{game_id}"] = f"{type(exc).__name__}: {exc}"
+                failed.add(game_id)
+        report.pbp_fetched = len(summaries)
+        return summaries, failed
+
+    def _process_game(self, game: Game, summary: Optional[GameSummary], now: datetime, report: CycleReport) -> None:
+        prev = self.states.get(game.game_id)
+        plays: Optional[list[Play]] = None
+        if summary is not None:
+            plays = with_significance(sorted(summary.plays, key=lambda p: p.sequence_number),
+                                      big_play_yards=self.settings.big_play_yards)
+        update = detect_game(prev, game, plays, now)
+        changed_plays = self._changed_plays(game.game_id, plays or ())
+        game_changed = self.stored_games.get(game.game_id) != game
+        if not (game_changed or changed_plays or update.events):
+            self.states[game.game_id] = update.state
+            return
+
+        def write(tx: Tx) -> int:
+            tx.upsert_game(game)
+            new = tx.insert_plays(changed_plays)
+            if summary is not None and changed_plays:
+                ids = {p.play_id for p in changed_plays}
+                tx.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
+                if game.is_final or summary.player_stats and game.game_id not in self.stored_games:
+                    tx.upsert_player_stats(summary.player_stats)
+                tx.upsert_odds(summary.odds)
+            self.alerts.record(tx, update.events, now)
+            return new
+
+        new_count = self.db.run(write)
+        # Only after the commit: a failed transaction leaves the old state, so the next cycle retries.
+        self.states[game.game_id] = update.state
+        self.stored_games[game.game_id] = game
+        self.play_digests[game.game_id].update({p.play_id: hash(p) for p in changed_plays})
+        report.plays_stored += new_count
+        self.metrics.plays_stored.inc(new_count)
+        report.events.extend(update.events)
+        self.alerts.wake()
+        for play in update.new_plays:
+            self.recent_plays[game.game_id].append(play)
+            if prev is not None and play.significance:
+                self._schedule_correlation(play, now)
+
+    def _changed_plays(self, game_id: str, plays: Sequence[Play]) -> list[Play]:
+        """Plays not stored yet or edited by ESPN since (the rest would be no-op upserts)."""
+        digests = self.play_digests[game_id]
+        return [p for p in plays if digests.get(p.play_id) != hash(p)]
+
+    # --- Kalshi ---------------------------------------------------------------------------------
+    def _sync_kalshi(self, report: CycleReport) -> int:
+        started = time.perf_counter()
+        slate = self.kalshi.get_nfl_prices(list(self.games.values()))
+        self.metrics.kalshi_fetch.observe(time.perf_counter() - started)
+        now = self.clock.now()
+        markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
+        snapshots = [s for s in slate.snapshots if self._worth_storing(s)]
+        recent = {gid: plays_before(list(p), now, minutes=RECENT_PLAYS_WINDOW.total_seconds() / 60)
+                  for gid, p in self.recent_plays.items()}
+        spikes = detect_price_spikes(self.last_prices, slate.snapshots, Decimal(str(self.settings.price_spike_pct)),
+                                     Decimal("0.02"), recent)
+        for snap in slate.snapshots:
+            self.price_history[snap.ticker].append(snap)
+        due = [job for job in self.pending_correlations if job.due_at <= now]
+        correlations, reactions = self._resolve_correlations(due, slate.snapshots, now)
+        spike_links = self._spike_correlations(spikes, recent, now)
+
+        def write(tx: Tx) -> int:
+            tx.upsert_markets(markets)
+            stored = tx.insert_price_snapshots(snapshots)
+            tx.insert_correlations(correlations + spike_links)
+            self.alerts.record(tx, spikes + reactions, now)
+            return stored
+
+        report.snapshots = self.db.run(write)
+        self.known_markets.update({m.ticker: m for m in markets})
+        self.stored_prices.update({s.ticker: s for s in snapshots})
+        self.last_prices.update({s.ticker: s for s in slate.snapshots})
+        resolved = {id(job) for job in due if job.play.play_id in {c.play_id for c in correlations}}
+        self.pending_correlations = [job for job in self.pending_correlations
+                                     if id(job) not in resolved and now - job.due_at < CORRELATION_EXPIRY]
+        report.correlations += len(correlations)
+        report.events.extend(spikes + reactions)
+        return len(slate.snapshots)
+
+    def _worth_storing(self, snap: MarketSnapshot) -> bool:
+        """A snapshot whose quote changed, or the first in a minute: not 12 identical rows a minute."""
+        last = self.stored_prices.get(snap.ticker)
+        if last is None or snap.ts - last.ts >= SNAPSHOT_HEARTBEAT:
+            return True
+        return (snap.yes_bid, snap.yes_ask, snap.last_price, snap.volume) != (
+            last.yes_bid, last.yes_ask, last.last_price, last.volume)
+
+    def _game_markets(self, game_id: str) -> list[MarketSnapshot]:
+        return [s for s in self.last_prices.values() if s.game_id == game_id]
+
+    def _schedule_correlation(self, play: Play, now: datetime) -> None:
+        """Capture the game's prices as of the play; the reaction is read `correlation_delay` later."""
+        before = {}
+        for snap in self._game_markets(play.game_id):
+            history = [s for s in self.price_history[snap.ticker] if play.wallclock is None or s.ts <= play.wallclock]
+            before[snap.ticker] = history[-1] if history else snap
+        if not before:
+            return
+        delay = timedelta(seconds=self.settings.correlation_delay)
+        self.pending_correlations.append(PendingCorrelation(play, now, now + delay, before))
+
+    def _resolve_correlations(self, due: Sequence[PendingCorrelation], snapshots: Sequence[MarketSnapshot],
+                              now: datetime) -> tuple[list[Correlation], list[Event]]:
+        latest = {s.ticker: s for s in snapshots}
+        correlations: list[Correlation] = []
+        reactions: list[Event] = []
+        for job in due:
+            rows = []
+            for ticker, before in job.before.items():
+                after = latest.get(ticker)
+                if after is None:
+                    continue
+                pct = change_pct(before.mid, after.mid)
+                moment = job.play.wallclock or job.detected_at
+                rows.append(Correlation(
+                    game_id=job.play.game_id, play_id=job.play.play_id, ticker=ticker,
+                    event_type=job.play.significance[0], price_before=before.mid, price_after=after.mid,
+                    change_pct=pct, impact_level=impact_level(pct),
+                    seconds_after=Decimal(str(round((after.ts - moment).total_seconds(), 3))),
+                    play_time=job.play.wallclock, created_at=now))
+            correlations.extend(rows)
+            reactions.extend(market_reaction_events(job.play, self.games.get(job.play.game_id),
+                                                    [vars(r) for r in rows], now))
+        return correlations, reactions
+
+    def _spike_correlations(self, spikes: Sequence[Event], recent: dict[str, list[Play]],
+                            now: datetime) -> list[Correlation]:
+        """Link each price spike to the plays of its game in the minutes before it."""
+        rows = []
+        for spike in spikes:
+            data = spike.data
+            for play in recent.get(data.get("game_id") or "", ()):
+                rows.append(Correlation(
+                    game_id=play.game_id, play_id=play.play_id, ticker=data["ticker"], event_type="price_spike",
+                    price_before=data["price_before"], price_after=data["price_after"],
+                    change_pct=data["change_pct"], impact_level=impact_level(data["change_pct"]),
+                    seconds_after=Decimal(str(round((now - (play.wallclock or now)).total_seconds(), 3))),
+                    play_time=play.wallclock, created_at=now))
+        return rows
+
+    # --- injuries, weather, odds ------------------------------------------------------------------
+    def _sync_injuries(self, report: CycleReport) -> int:
+        injuries = self.fetcher.get_injuries()
+        now = self.clock.now()
+        teams_in_play = frozenset(t for g in self.games.values() if not g.is_final for t in (g.home_team, g.away_team))
+        first = not self.injury_baseline
+
+        def write(tx: Tx) -> int:
+            new = tx.upsert_injuries(injuries, now)
+            # The first list ever fetched is the baseline: those reports are not news.
+            events = [] if first else injury_events(new, teams_in_play, now)
+            self.alerts.record(tx, events, now)
+            report.events.extend(events)
+            return len(new)
+
+        new_count = self.db.run(write)
+        self.injury_baseline = self.injury_baseline or bool(injuries)
+        return new_count
+
+    def _sync_weather(self, report: CycleReport) -> int:
+        now = self.clock.now()
+        soon = [g for g in self.games.values()
+                if g.state != "post" and g.start_time and g.start_time - now <= timedelta(hours=24)]
+        stored = 0
+        for game in soon:
+            weather = self.fetcher.get_weather_for_game(game)
+            if weather is not None:
+                self.db.upsert_weather(game.game_id, weather)
+                stored += 1
+        return stored
+
+    def _sync_odds(self, report: CycleReport) -> int:
+        lines = self.fetcher.get_odds(list(self.games.values()))
+        return self.db.upsert_odds(lines)
+
+    # --- health -----------------------------------------------------------------------------------
+    def _health_checks(self, report: CycleReport) -> int:
+        now = self.clock.now()
+        checks: dict[str, Callable[[], None]] = {"database": self.db.ping}
+        checks.update(self.alerts.health_checks())
+        paths = [p for p in (self.settings.log_dir, self.settings.database.embedded_dir) if Path(p).exists()]
+        events = run_checks(checks, paths, now)
+        self._record_events(events)
+        return len(events)
+
+    def _record_health(self, report: CycleReport) -> None:
+        self._record_events(self.health.record_cycle(report.ok, report.started, report.failures))
+
+    def _record_events(self, events: Sequence[Event]) -> None:
+        """Record events outside a state change (system alerts); a dead database only logs them."""
+        if not events:
+            return
+        now = self.clock.now()
+        try:
+            self.db.run(lambda tx: self.alerts.record(tx, events, now))
+        except DatabaseError as exc:
+            for event in events:
+                log.error("Could not record %s alert (%s): %s", event.alert_type, exc, event.data.get("message"))
+        self.alerts.wake()
+
+    def _summarise(self, report: CycleReport) -> None:
+        for key in ("plays_stored", "snapshots", "correlations", "pbp_fetched"):
+            self.totals[key] += getattr(report, key)
+        self.totals["events"] += len(report.events)
+        self.totals["failed_steps"] += len(report.failures)
+        if self.clock.monotonic() - self._last_summary < SUMMARY_EVERY:
+            return
+        self._last_summary = self.clock.monotonic()
+        log.info("Summary: %d cycles, %d live games, %d plays stored, %d price snapshots, %d correlations, "
+                 "%d events, %d failed steps", self.cycles, report.live_games, self.totals["plays_stored"],
+                 self.totals["snapshots"], self.totals["correlations"], self.totals["events"],
+                 self.totals["failed_steps"])
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def parse_args(argv: Optional[Sequence[str]] = None):
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="nfl_realtime_sync.py",
+        description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
+        epilog="Settings come from the environment and .env (see .env.example). Exit status: 0 after a clean "
+               "shutdown, 1 when --once had a failing step, 2 for a configuration error.")
+    parser.add_argument("--once", action="store_true", help="run one sync cycle, deliver its alerts, and exit")
+    parser.add_argument("--interval", type=float, metavar="S", help="seconds between cycles (default SYNC_INTERVAL, 5)")
+    parser.add_argument("--dry-run", action="store_true", help="send alerts to the console only, never to Telegram")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default LOG_LEVEL, INFO")
+    parser.add_argument("--replay", nargs="+", metavar="PATH", type=Path,
+                        help="replay recorded ESPN game summaries (files or folders) through the whole pipeline")
+    parser.add_argument("--speed", default="60", metavar="N|max",
+                        help="replay speed: N game-seconds per second, or max (default 60)")
+    args = parser.parse_args(argv)
+    if args.interval is not None and args.interval <= 0:
+        parser.error("--interval must be > 0")
+    if args.speed != "max":
+        try:
+            if float(args.speed) <= 0:
+                raise ValueError
+        except ValueError:
+            parser.error("--speed must be a positive number or max")
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import signal
+
+    from config import ConfigError, load_settings
+    from logging_setup import configure_logging
+
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    overrides: dict[str, Any] = {}
+    if args.interval is not None:
+        overrides["sync_interval"] = args.interval
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    settings = replace(settings, **overrides)
+    secrets = [settings.telegram_bot_token, settings.database.url and _password(settings.database.url)]
+    log_file = configure_logging(settings.log_level, settings.log_dir, [s for s in secrets if s])
+    log.info("NFL real-time sync starting (log file %s)", log_file)
+
+    if args.replay:
+        from replay.runner import run_replay
+
+        return run_replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+
+    from app import build_sync, close_sync
+    from metrics import MetricsServer
+
+    sync = build_sync(settings, dry_run=args.dry_run)
+    if args.once:
+        report = sync.run_cycle()
+        close_sync(sync)
+        return 0 if report.ok else 1
+
+    def shutdown(signum, _frame) -> None:
+        log.info("Received %s: finishing the current cycle and shutting down", signal.Signals(signum).name)
+        sync.stop()
+
+    for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), shutdown)
+    server = None
+    if settings.metrics_port:
+        max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
+        server = MetricsServer(sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age),
+                               settings.metrics_port).start()
+    log.info("Polling every %.1f s (%.0f s when no game is on); alerts via %s",
+             settings.sync_interval, settings.idle_poll_interval, sync.alerts.describe())
+    sync.start()
+    while not sync.stopping and not sync.join(0.5):
+        pass
+    crashed = not sync.stopping
+    # SIGTERM must end the process within 10 s: a cycle stuck in a retry is not waited for.
+    if not sync.join(6.0):
+        log.warning("The current cycle is still running after 6 s; exiting without it")
+    close_sync(sync, flush_seconds=3.0)
+    if server is not None:
+        server.stop()
+    if crashed:
+        log.error("The sync loop stopped unexpectedly")
+        return 1
+    log.info("Stopped cleanly")
+    return 0
+
+
+def _password(url: str) -> Optional[str]:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password
+
+
+if __name__ == "__main__":
+    sys.exit(main())

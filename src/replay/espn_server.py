@@ -1,0 +1,131 @@
+"""A fake ESPN site API that serves recorded games as they stood at the clock's current time.
+
+Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under it are ESPN's
+(`/scoreboard`, `/summary`, `/injuries`, `/teams`), and so are the document shapes, built by
+`timeline.GameTimeline` from real recordings.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable, Optional
+
+from clock import Clock
+from replay.faults import FaultPlan
+from replay.http import FakeHTTPServer, Request, Response, json_response
+from replay.timeline import GameTimeline
+
+ESPN_PREFIX = "/apis/site/v2/sports/football/nfl"
+
+_SEASON_TYPES = {1: ("Preseason", "pre"), 2: ("Regular Season", "reg"), 3: ("Postseason", "post"),
+                 4: ("Off Season", "off")}
+
+
+def _parse_dates(text: str) -> tuple[date, date]:
+    """ESPN's `dates` parameter: "YYYYMMDD" or "YYYYMMDD-YYYYMMDD" (Eastern dates, inclusive)."""
+    first, _, last = text.partition("-")
+    start = datetime.strptime(first, "%Y%m%d").date()
+    end = datetime.strptime(last, "%Y%m%d").date() if last else start
+    if end < start:
+        raise ValueError(f"date range ends before it starts: {text}")
+    return start, end
+
+
+def _error(status: int, message: str) -> Response:
+    # ESPN's site API answers errors with a small JSON object of this shape.
+    return json_response({"code": status, "message": message}, status)
+
+
+class FakeESPNServer(FakeHTTPServer):
+    """ESPN's site API for the given games, at `clock.now()`."""
+
+    def __init__(self, timelines: Iterable[GameTimeline], clock: Clock, faults: Optional[FaultPlan] = None):
+        super().__init__("espn", ESPN_PREFIX, faults)
+        self.clock = clock
+        self.timelines: dict[str, GameTimeline] = {}
+        for timeline in timelines:
+            if timeline.game_id in self.timelines:
+                raise ValueError(f"game {timeline.game_id} is replayed twice; rename copies with with_id()")
+            self.timelines[timeline.game_id] = timeline
+        if not self.timelines:
+            raise ValueError("FakeESPNServer needs at least one game")
+        self.route("GET", "/scoreboard", self._scoreboard)
+        self.route("GET", "/summary", self._summary)
+        self.route("GET", "/injuries", self._injuries)
+        self.route("GET", "/teams", self._teams)
+
+    def not_found(self, request: Request) -> Response:
+        return _error(404, "Not Found")
+
+    def _league(self, timeline: GameTimeline) -> dict[str, Any]:
+        recorded = timeline.league
+        name, abbreviation = _SEASON_TYPES.get(timeline.season_type, ("", ""))
+        return {
+            **{key: recorded[key] for key in ("id", "uid", "name", "abbreviation", "slug") if key in recorded},
+            "season": {"year": timeline.season_year,
+                       "type": {"id": str(timeline.season_type), "type": timeline.season_type,
+                                "name": name, "abbreviation": abbreviation}},
+        }
+
+    def _scoreboard(self, request: Request) -> Response:
+        games = sorted(self.timelines.values(), key=lambda game: (game.kickoff, game.game_id))
+        dates = request.arg("dates")
+        if dates:
+            try:
+                first, last = _parse_dates(dates)
+            except ValueError:
+                return _error(400, f"invalid dates parameter: {dates}")
+            games = [game for game in games if first <= game.eastern_date <= last]
+        now = self.clock.now()
+        reference = games[0] if games else next(iter(self.timelines.values()))
+        document: dict[str, Any] = {"leagues": [self._league(reference)]}
+        # Seen without season/week on date queries with no games; a parser must cope either way.
+        if games:
+            document["season"] = {"type": reference.season_type, "year": reference.season_year}
+            document["week"] = {"number": reference.week}
+        document["events"] = [game.scoreboard_event(now) for game in games]
+        return json_response(document)
+
+    def _summary(self, request: Request) -> Response:
+        event = request.arg("event")
+        if not event:
+            return _error(400, "event is required")
+        timeline = self.timelines.get(event)
+        if timeline is None:
+            return _error(404, f"event {event} not found")
+        return json_response(timeline.summary(self.clock.now()))
+
+    def _injuries(self, request: Request) -> Response:
+        """League-wide injuries, grouped by team, from the injury lists recorded in the summaries."""
+        by_team: dict[str, dict[str, Any]] = {}
+        for timeline in self.timelines.values():
+            for entry in timeline.injuries:
+                team = entry["team"]
+                by_team.setdefault(str(team["id"]), {
+                    "id": str(team["id"]),
+                    "displayName": team.get("displayName"),
+                    "injuries": list(entry.get("injuries", [])),
+                })
+        teams = sorted(by_team.values(), key=lambda team: str(team["displayName"]))
+        return json_response({"injuries": teams})
+
+    def _teams(self, request: Request) -> Response:
+        """The teams of the replayed games, in `/teams`' shape."""
+        by_id: dict[str, dict[str, Any]] = {}
+        for timeline in self.timelines.values():
+            for team in (timeline.away_team, timeline.home_team):
+                by_id.setdefault(str(team["id"]), {
+                    **team,
+                    "slug": str(team.get("displayName", "")).lower().replace(" ", "-"),
+                    "shortDisplayName": team.get("shortDisplayName", team.get("name")),
+                    "isActive": True,
+                    "isAllStar": False,
+                })
+        league = next(iter(self.timelines.values())).league
+        return json_response({"sports": [{
+            "id": "20", "uid": "s:20", "name": "Football", "slug": "football",
+            "leagues": [{
+                **{key: league[key] for key in ("id", "uid", "name", "abbreviation", "slug") if key in league},
+                "shortName": league.get("abbreviation", "NFL"),
+                "teams": [{"team": team} for team in sorted(by_id.values(), key=lambda t: str(t["displayName"]))],
+            }],
+        }]})

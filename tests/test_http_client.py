@@ -1,0 +1,143 @@
+"""The shared HTTP layer under faults recorded with `responses`: retries, waits and clear errors.
+
+Every wait goes through the injected FakeClock, so nothing really sleeps.
+"""
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+
+from helpers import FakeClock, fixture_text
+from http_client import HttpSource, RateLimiter, RetryPolicy, SourceError, TTLCache
+
+BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
+URL = f"{BASE}/scoreboard"
+GOOD = '{"events": []}'
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def source(clock):
+    observed = []
+    src = HttpSource("espn", BASE, clock=clock, retry=RetryPolicy(max_tries=3, initial=0.5), rng=lambda: 0.0,
+                     observer=lambda *args: observed.append(args))
+    src.observed = observed
+    return src
+
+
+@responses.activate
+def test_html_body_is_one_clear_error_without_retry(source, clock):
+    responses.get(URL, body="<html><body>Service Unavailable</body></html>", content_type="text/html")
+    with pytest.raises(SourceError, match="HTML page instead of JSON") as caught:
+        source.get_json("scoreboard", {"dates": "20250907"})
+    assert len(responses.calls) == 1 and clock.sleeps == []
+    assert caught.value.path == "/apis/site/v2/sports/football/nfl/scoreboard"
+    assert "dates" not in str(caught.value)
+
+
+@responses.activate
+def test_html_error_page_with_5xx_is_retried_then_reported(source, clock):
+    responses.get(URL, body="<html>502 Bad Gateway</html>", status=502, content_type="text/html")
+    with pytest.raises(SourceError) as caught:
+        source.get_json("scoreboard")
+    assert len(responses.calls) == 3 and caught.value.attempts == 3
+    assert caught.value.status == 502 and "after 3 tries" in str(caught.value)
+    assert clock.sleeps == [0.25, 0.5]  # exponential backoff, jitter pinned to 0
+
+
+@responses.activate
+def test_truncated_json_names_the_position(source, clock):
+    truncated = fixture_text("espn", "core_situation_401220403.json")[:120]
+    responses.get(URL, body=truncated, content_type="application/json")
+    with pytest.raises(SourceError, match=r"invalid JSON \(.* at char \d+\)"):
+        source.get_json("scoreboard")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_wrong_top_level_shape(source):
+    responses.get(URL, json=[1, 2])
+    with pytest.raises(SourceError, match="wrong shape"):
+        source.get_json("scoreboard")
+
+
+@responses.activate
+def test_500_then_success(source, clock):
+    responses.get(URL, json={"error": "boom"}, status=500)
+    responses.get(URL, body=GOOD, content_type="application/json")
+    assert source.get_json("scoreboard") == {"events": []}
+    assert len(responses.calls) == 2 and clock.sleeps == [0.25]
+    assert [status for _, _, status, _ in source.observed] == [500, 200]
+
+
+@responses.activate
+def test_429_waits_exactly_retry_after(source, clock):
+    responses.get(URL, json={"error": "too many requests"}, status=429, headers={"Retry-After": "7"})
+    responses.get(URL, body=GOOD, content_type="application/json")
+    assert source.get_json("scoreboard") == {"events": []}
+    assert clock.sleeps == [7.0]
+
+
+@responses.activate
+def test_429_every_time_ends_in_rate_limited_error(source, clock):
+    responses.get(URL, json={}, status=429, headers={"Retry-After": "2"})
+    with pytest.raises(SourceError, match="rate limited") as caught:
+        source.get_json("scoreboard")
+    assert caught.value.retry_after == 2.0 and caught.value.attempts == 3
+    assert clock.sleeps == [2.0, 2.0]
+
+
+@responses.activate
+def test_timeout_is_retried_then_reported(source, clock):
+    responses.get(URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(SourceError, match="timed out") as caught:
+        source.get_json("scoreboard", {"apiKey": "SECRET"})
+    assert len(responses.calls) == 3 and caught.value.status is None
+    assert "SECRET" not in str(caught.value)
+
+
+@responses.activate
+def test_client_error_is_not_retried_and_keeps_the_body(source):
+    responses.get(URL, body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"), status=401,
+                  content_type="application/json")
+    with pytest.raises(SourceError) as caught:
+        source.get_json("scoreboard")
+    assert len(responses.calls) == 1 and caught.value.retryable is False
+    assert caught.value.body["error_code"] == "OUT_OF_USAGE_CREDITS"
+    assert "Usage quota has been reached" in str(caught.value)
+
+
+def test_rate_limiter_spaces_calls_one_per_second_and_sixty_per_minute(clock):
+    limiter = RateLimiter(((1, 1.0), (60, 60.0)), clock)
+    start = clock.monotonic()
+    moments = []
+    for _ in range(62):
+        limiter.acquire()
+        moments.append(clock.monotonic() - start)
+    assert moments[:3] == [0.0, 1.0, 2.0]
+    assert moments[59] == 59.0
+    assert moments[60] == 60.0  # the 61st call waits for the first to leave the minute window
+    assert all(wait > 0 for wait in clock.sleeps)
+
+
+def test_rate_limiter_minute_window_binds_when_calls_are_faster_than_the_second_window(clock):
+    limiter = RateLimiter(((5, 1.0), (10, 60.0)), clock)
+    waits = [limiter.reserve() for _ in range(11)]
+    # Reservations are made at once: 5 now, 5 a second later, the 11th a minute after the first.
+    assert waits[:5] == [0.0] * 5 and waits[5:10] == [1.0] * 5 and waits[10] == 60.0
+
+
+def test_ttl_cache_expires_on_the_injected_clock(clock):
+    cache = TTLCache(600, clock)
+    loads = []
+    for _ in range(3):
+        cache.get_or_load("k", lambda: loads.append(1) or len(loads))
+    clock.advance(599.9)
+    assert cache.get("k") == (True, 1)
+    clock.advance(0.2)
+    assert cache.get("k") == (False, None)

@@ -1,0 +1,354 @@
+"""KalshiClient against recorded payloads served by `responses`; nothing here contacts Kalshi."""
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import responses
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from responses import matchers
+
+import kalshi_parser as kp
+from config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
+from helpers import FakeClock, fixture_json
+from http_client import SourceError
+from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient
+from models import Game
+
+BASE = DEFAULT_KALSHI_BASE_URL
+MARKETS = f"{BASE}/markets"
+KICKOFF_BUF_LAR = datetime(2026, 10, 13, 0, 15, tzinfo=timezone.utc)
+SIGNATURE_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
+KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
+
+
+def nfl_market(ticker: str) -> dict[str, Any]:
+    return fixture_json("kalshi", "get_market", f"kalshi_market_{ticker}.json")["market"]
+
+
+def page(*tickers: str, cursor: str = "") -> dict[str, Any]:
+    """A `GET /markets` list envelope around recorded NFL market objects."""
+    return {"markets": [nfl_market(t) for t in tickers], "cursor": cursor}
+
+
+def game(game_id: str, away: str, home: str, kickoff: datetime) -> Game:
+    return Game(game_id=game_id, season=2026, season_type=2, week=6, start_time=kickoff, home_team=home,
+                away_team=away, home_score=None, away_score=None, status="STATUS_SCHEDULED", state="pre")
+
+
+BUF_AT_LAR = game("401900001", "BUF", "LAR", KICKOFF_BUF_LAR)
+TB_AT_DAL = game("401900002", "TB", "DAL", datetime(2026, 10, 9, 0, 15, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+def make_client(clock: FakeClock, **env: str) -> KalshiClient:
+    return KalshiClient(load_settings(env=env), clock, rng=lambda: 0.5)
+
+
+@pytest.fixture(scope="module")
+def private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def signing_env(private_key, tmp_path) -> dict[str, str]:
+    path = tmp_path / "kalshi.pem"
+    path.write_bytes(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return {"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}
+
+
+def slate_query(series: str) -> list:
+    return [matchers.query_param_matcher({"series_ticker": series, "status": "open", "limit": "1000"})]
+
+
+def serve_slate(api: responses.RequestsMock) -> None:
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    api.get(MARKETS, json=page("KXNFLSPREAD-26OCT08TBDAL-TB8"), match=slate_query("KXNFLSPREAD"))
+    api.get(MARKETS, json=page("KXNFLTOTAL-26OCT08TBDAL-69"), match=slate_query("KXNFLTOTAL"))
+
+
+# --- NFL slate --------------------------------------------------------------------------------------
+
+def test_nfl_prices_one_call_per_series_mapped_to_games(api, clock):
+    serve_slate(api)
+    slate = make_client(clock).get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+    assert len(api.calls) == 3
+    assert [s.ticker for s in slate.snapshots] == [m.ticker for m in slate.markets] == [
+        "KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
+    assert [m.game_id for m in slate.markets] == [s.game_id for s in slate.snapshots] == [
+        BUF_AT_LAR.game_id, TB_AT_DAL.game_id, TB_AT_DAL.game_id]
+    assert slate.unmapped == ()
+    lar = slate.snapshots[0]
+    assert lar.ts == clock.now()
+    assert (lar.yes_bid, lar.yes_ask, lar.implied_probability) == (Decimal("0.53"), Decimal("0.56"), Decimal("0.545"))
+    assert slate.markets[2].line == Decimal("68.5")
+
+
+def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
+    serve_slate(api)
+    client = make_client(clock)
+    with caplog.at_level(logging.WARNING, logger="kalshi_client"):
+        first = client.get_nfl_prices([BUF_AT_LAR])
+        serve_slate(api)
+        second = client.get_nfl_prices([BUF_AT_LAR])
+    for slate in (first, second):
+        assert [u.market.ticker for u in slate.unmapped] == ["KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
+        assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, None, None]
+    reports = [r.getMessage() for r in caplog.records if "has no ESPN game" in r.getMessage()]
+    assert reports == [
+        "Kalshi market KXNFLSPREAD-26OCT08TBDAL-TB8 has no ESPN game: no ESPN game for TB at DAL on 2026-10-08",
+        "Kalshi market KXNFLTOTAL-26OCT08TBDAL-69 has no ESPN game: no ESPN game for TB at DAL on 2026-10-08",
+    ]
+
+
+def test_configured_series_list(api, clock):
+    api.get(MARKETS, json=page("KXNFL1H-26OCT05ATLNO-ATL", "KXNFL1H-26OCT05ATLNO-TIE"), match=slate_query("KXNFL1H"))
+    slate = make_client(clock, KALSHI_SERIES="KXNFL1H").get_nfl_prices()
+    assert [(m.segment, m.team) for m in slate.markets] == [("1H", "ATL"), ("1H", None)]
+    assert slate.unmapped == () and all(m.game_id is None for m in slate.markets)
+
+
+def test_schema_drift_reaches_the_caller(api, clock):
+    old = {k: v for k, v in nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR").items() if not k.endswith(("_dollars", "_fp"))}
+    old.update(yes_bid=53, yes_ask=56, last_price=56, volume=650, open_interest=487)
+    api.get(MARKETS, json={"markets": [old], "cursor": ""}, match=slate_query("KXNFLGAME"))
+    with pytest.raises(kp.KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"):
+        make_client(clock, KALSHI_SERIES="KXNFLGAME").get_nfl_prices([BUF_AT_LAR])
+
+
+# --- pagination -------------------------------------------------------------------------------------
+
+def test_markets_follow_the_cursor_until_empty(api, clock):
+    first = fixture_json("kalshi", "other_series", "kalshi_markets.json")
+    nested = [m for e in fixture_json("kalshi", "other_series", "kalshi_events.json")["events"] for m in e["markets"]]
+    base = {"series_ticker": "KXBTCD", "limit": "1000"}
+    api.get(MARKETS, json=first, match=[matchers.query_param_matcher(base)])
+    api.get(MARKETS, json={"markets": nested, "cursor": "page-3"},
+            match=[matchers.query_param_matcher({**base, "cursor": first["cursor"]})])
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"),
+            match=[matchers.query_param_matcher({**base, "cursor": "page-3"})])
+    markets = make_client(clock).get_markets(series_ticker="KXBTCD")
+    assert len(api.calls) == 3
+    assert len(markets) == 3 + 9 + 1
+    assert markets[0].market.ticker == "KXBTCD-26JUL2502-T74299.99"
+    assert markets[-1].market.ticker == "KXNFLGAME-26OCT12BUFLAR-LAR"
+
+
+def test_repeated_cursor_stops_instead_of_looping(api, clock):
+    api.get(MARKETS, json={"markets": [], "cursor": "same"})
+    api.get(MARKETS, json={"markets": [], "cursor": "same"})
+    with pytest.raises(SourceError, match="pagination cursor repeated"):
+        make_client(clock).get_markets()
+    assert len(api.calls) == 2
+
+
+def test_market_filters_and_status_vocabulary(api, clock):
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=[matchers.query_param_matcher(
+        {"event_ticker": "KXNFLGAME-26OCT12BUFLAR", "status": "open", "limit": "1000",
+         "tickers": "KXNFLGAME-26OCT12BUFLAR-LAR,KXNFLGAME-26OCT12BUFLAR-BUF"})])
+    markets = make_client(clock).get_markets(event_ticker="KXNFLGAME-26OCT12BUFLAR", status="active",
+                                             tickers=["KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLGAME-26OCT12BUFLAR-BUF"])
+    assert [m.market.ticker for m in markets] == ["KXNFLGAME-26OCT12BUFLAR-LAR"]
+
+
+# --- other endpoints --------------------------------------------------------------------------------
+
+def test_market_details_are_cached_for_the_ttl(api, clock):
+    ticker = "KXNFLGAME-26OCT12BUFLAR-LAR"
+    api.get(f"{MARKETS}/{ticker}", json={"market": nfl_market(ticker)})
+    client = make_client(clock)
+    assert client.get_market_details(ticker).market.team == "LAR"
+    clock.advance(59)
+    client.get_market_details(ticker)
+    assert len(api.calls) == 1
+    clock.advance(2)
+    client.get_market_details(ticker)
+    assert len(api.calls) == 2
+
+
+def test_orderbook_unauthenticated(api, clock):
+    ticker = "KXBTCD-26JUL2502-T74299.99"
+    api.get(f"{MARKETS}/{ticker}/orderbook", json=fixture_json("kalshi", "other_series", "kalshi_orderbook.json"))
+    book = make_client(clock).get_orderbook(ticker)
+    assert (book.best_yes_bid, book.yes_ask) == (None, Decimal("0.01"))
+    assert not any(h in api.calls[0].request.headers for h in SIGNATURE_HEADERS)
+
+
+def test_events_series_trades_and_exchange_status(api, clock):
+    api.get(f"{BASE}/events", json=fixture_json("kalshi", "other_series", "kalshi_events.json"),
+            match=[matchers.query_param_matcher({"series_ticker": "KXNEXTNATOSECGEN", "status": "open",
+                                                 "with_nested_markets": "true", "limit": "200"}, strict_match=False)])
+    api.get(f"{BASE}/events", json={"events": [], "cursor": ""},
+            match=[matchers.query_param_matcher({"cursor": fixture_json("kalshi", "other_series", "kalshi_events.json")["cursor"]},
+                                                strict_match=False)])
+    api.get(f"{BASE}/series/KXBTCD", json=fixture_json("kalshi", "other_series", "kalshi_series.json"))
+    api.get(f"{MARKETS}/trades", json=fixture_json("kalshi", "other_series", "kalshi_trades.json"),
+            match=[matchers.query_param_matcher({"ticker": "KXETH15M-26JUL250200-00", "min_ts": "1784958600",
+                                                 "limit": "1000"})])
+    api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
+    client = make_client(clock)
+    events = client.get_events(series_ticker="KXNEXTNATOSECGEN", status="active")
+    assert [len(e.markets) for e in events] == [1, 8]
+    assert client.get_series("KXBTCD").title == "Bitcoin price Above/below"
+    trades = client.get_trades(ticker="KXETH15M-26JUL250200-00",
+                               min_ts=datetime(2026, 7, 25, 5, 50, tzinfo=timezone.utc), max_pages=1)
+    assert [t.count for t in trades] == [Decimal("12.61"), Decimal("3.66"), Decimal("39.50")]
+    assert client.get_exchange_status() == kp.ExchangeStatus(True, True)
+
+
+def test_exchange_maintenance_answer_is_read_from_the_5xx_body(api, clock):
+    body = {"exchange_active": False, "trading_active": False, "exchange_estimated_resume_time": "2026-11-26T10:00:00Z"}
+    api.get(f"{BASE}/exchange/status", json=body, status=503)
+    status = make_client(clock, HTTP_MAX_TRIES="2").get_exchange_status()
+    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=timezone.utc))
+
+
+def test_live_and_historical_candlestick_endpoints(api, clock):
+    recorded = fixture_json("kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json")
+    ticker = recorded["ticker"]
+    start, end = datetime(2026, 1, 5, tzinfo=timezone.utc), datetime(2026, 1, 6, tzinfo=timezone.utc)
+    query = {"start_ts": "1767571200", "end_ts": "1767657600", "period_interval": "60"}
+    api.get(f"{BASE}/historical/markets/{ticker}/candlesticks", json={"ticker": ticker, "candlesticks": recorded["h60"]},
+            match=[matchers.query_param_matcher(query)])
+    live = [{"end_period_ts": c["end_period_ts"], "volume_fp": c["volume"], "open_interest_fp": c["open_interest"],
+             **{side: {f"{k}_dollars": v for k, v in c[side].items()} for side in ("yes_bid", "yes_ask", "price")}}
+            for c in recorded["h60"]]
+    api.get(f"{BASE}/series/KXNFLSPREAD/markets/{ticker}/candlesticks", json={"ticker": ticker, "candlesticks": live},
+            match=[matchers.query_param_matcher(query)])
+    client = make_client(clock)
+    historical = client.get_historical_candlesticks(ticker, start, end)
+    assert client.get_candlesticks("KXNFLSPREAD", ticker, start, end) == historical
+    assert [c.yes_bid.close for c in historical] == [Decimal("0.09")] * 4
+    with pytest.raises(ValueError, match="period_minutes"):
+        client.get_candlesticks("KXNFLSPREAD", ticker, start, end, period_minutes=5)
+
+
+# --- retries and rate limit -------------------------------------------------------------------------
+
+TOO_MANY = {"error": "too many requests"}
+
+
+def test_429_then_success_backs_off_with_jitter(api, clock):
+    ticker = "KXNFLGAME-26OCT12BUFLAR-LAR"
+    api.get(f"{MARKETS}/{ticker}", json=TOO_MANY, status=429)
+    api.get(f"{MARKETS}/{ticker}", json={"market": nfl_market(ticker)})
+    assert make_client(clock).get_market(ticker).quote.yes_bid == Decimal("0.53")
+    assert len(api.calls) == 2
+    # No Retry-After from Kalshi: first backoff ceiling 0.5 s, half fixed + half jitter (rng 0.5).
+    assert clock.sleeps == [0.375]
+
+
+def test_429_exhausts_the_tries_with_growing_backoff(api, clock):
+    for _ in range(3):
+        api.get(f"{BASE}/exchange/status", json=TOO_MANY, status=429)
+    with pytest.raises(SourceError) as caught:
+        make_client(clock, HTTP_MAX_TRIES="3").get_exchange_status()
+    assert (caught.value.status, caught.value.attempts) == (429, 3)
+    assert clock.sleeps == [0.375, 0.75]
+
+
+def test_5xx_is_retried_and_other_4xx_is_not(api, clock):
+    ticker = "KXNFLGAME-26OCT12BUFLAR-LAR"
+    api.get(f"{MARKETS}/{ticker}", json={"code": "internal"}, status=502)
+    api.get(f"{MARKETS}/{ticker}", json={"market": nfl_market(ticker)})
+    api.get(f"{MARKETS}/NOPE", json={"code": "not_found", "message": "market not found"}, status=404)
+    client = make_client(clock)
+    assert client.get_market(ticker).market.ticker == ticker
+    with pytest.raises(SourceError, match="market not found") as caught:
+        client.get_market("NOPE")
+    assert (caught.value.status, caught.value.attempts) == (404, 1)
+    assert len(api.calls) == 3
+
+
+def test_token_bucket_spaces_reads(api, clock):
+    ticker = "KXNFLGAME-26OCT12BUFLAR-LAR"
+    api.get(f"{MARKETS}/{ticker}", json={"market": nfl_market(ticker)})
+    client = make_client(clock, KALSHI_READS_PER_SECOND="2")
+    for _ in range(6):
+        client.get_market(ticker)
+    # Two tokens of burst, then one read every half second.
+    assert clock.sleeps == [0.5, 0.5, 0.5, 0.5]
+
+
+def test_observer_sees_each_request(api, clock):
+    seen = []
+    api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
+    client = KalshiClient(load_settings(env={}), clock, lambda *args: seen.append(args[:3]))
+    client.get_exchange_status()
+    assert seen == [("kalshi", "/trade-api/v2/exchange/status", 200)]
+
+
+# --- credentials ------------------------------------------------------------------------------------
+
+def verify(private_key: rsa.RSAPrivateKey, headers, method: str, path: str) -> None:
+    message = f"{headers['KALSHI-ACCESS-TIMESTAMP']}{method}{path}".encode()
+    private_key.public_key().verify(
+        base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"]), message,
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+
+
+def test_requests_are_signed_over_path_without_query(api, clock, private_key, signing_env):
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    api.get(f"{MARKETS}/KXBTCD-26JUL2502-T74299.99/orderbook",
+            json=fixture_json("kalshi", "other_series", "kalshi_orderbook.json"))
+    client = make_client(clock, **signing_env)
+    client.get_markets(series_ticker="KXNFLGAME", status="open")
+    client.get_orderbook("KXBTCD-26JUL2502-T74299.99")
+    markets, orderbook = (call.request.headers for call in api.calls)
+    assert markets["KALSHI-ACCESS-KEY"] == KEY_ID
+    assert markets["KALSHI-ACCESS-TIMESTAMP"] == str(int(clock.now().timestamp()) * 1000)
+    verify(private_key, markets, "GET", "/trade-api/v2/markets")
+    verify(private_key, orderbook, "GET", "/trade-api/v2/markets/KXBTCD-26JUL2502-T74299.99/orderbook")
+    with pytest.raises(InvalidSignature):
+        verify(private_key, markets, "GET", "/trade-api/v2/markets?series_ticker=KXNFLGAME")
+    assert "PRIVATE" not in repr(client.signer)
+
+
+def test_each_retry_is_signed_afresh(api, clock, private_key, signing_env):
+    api.get(f"{BASE}/exchange/status", json=TOO_MANY, status=429)
+    api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
+    make_client(clock, **signing_env).get_exchange_status()
+    first, second = (call.request.headers for call in api.calls)
+    assert int(second["KALSHI-ACCESS-TIMESTAMP"]) - int(first["KALSHI-ACCESS-TIMESTAMP"]) == 375
+    verify(private_key, second, "GET", "/trade-api/v2/exchange/status")
+
+
+@pytest.mark.parametrize("content, message", [(None, "cannot read"), (b"not a key", "not an unencrypted PEM")])
+def test_unusable_private_key_is_a_config_error(clock, tmp_path, content, message):
+    path = tmp_path / "key.pem"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"^KALSHI_PRIVATE_KEY_PATH: .*{message}"):
+        make_client(clock, KALSHI_API_KEY_ID=KEY_ID, KALSHI_PRIVATE_KEY_PATH=str(path))
+
+
+def test_legacy_credentials_warn_once_and_public_data_still_works(api, clock, caplog):
+    api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
+    api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
+    with caplog.at_level(logging.INFO):
+        client = make_client(clock, KALSHI_EMAIL="fan@example.com", KALSHI_PASSWORD="hunter2-secret")
+        client.get_exchange_status()
+        client.get_exchange_status()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [LEGACY_CREDENTIALS_WARNING]
+    assert "no longer supports" in LEGACY_CREDENTIALS_WARNING
+    assert "KALSHI_API_KEY_ID" in LEGACY_CREDENTIALS_WARNING and "KALSHI_PRIVATE_KEY_PATH" in LEGACY_CREDENTIALS_WARNING
+    assert "hunter2-secret" not in caplog.text
+    assert not any(h in call.request.headers for call in api.calls for h in SIGNATURE_HEADERS)

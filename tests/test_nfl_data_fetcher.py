@@ -1,0 +1,287 @@
+"""NFLDataFetcher end to end against recorded bodies served by `responses` (no network, no sleeping)."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+import teams
+from config import load_settings
+from factories import game as make_game
+from helpers import FakeClock, fixture_json, fixture_text
+from http_client import SourceError
+from nfl_data_fetcher import NFLDataFetcher
+
+SITE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
+CORE = "https://sports.core.api.espn.com/v2/sports/football/leagues/nfl"
+OWM = "https://api.openweathermap.org/data/2.5/forecast"
+OPEN_METEO = "https://api.open-meteo.com/v1/forecast"
+ODDS = "https://api.the-odds-api.com/v4/sports/americanfootball_nfl/odds"
+OWM_KEY = "owm-secret-key-123"
+ODDS_KEY = "odds-secret-key-456"
+
+
+def make_fetcher(clock, **env):
+    settings = load_settings({"HTTP_MAX_TRIES": "2", "CACHE_TTL": "60", **env})
+    return NFLDataFetcher(settings, clock, rng=lambda: 0.0)
+
+
+def query(call) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(now=datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def fetcher(clock):
+    return make_fetcher(clock)
+
+
+# -- ESPN -----------------------------------------------------------------------------------------
+
+@responses.activate
+def test_scoreboard_always_sends_dates(fetcher, clock):
+    responses.get(f"{SITE}/scoreboard", body=fixture_text("espn", "scoreboard_20220911_wk1_live.json"),
+                  content_type="application/json")
+    games = fetcher.get_scoreboard(date(2022, 9, 11))
+    assert len(games) == 16
+    fetcher.get_scoreboard((date(2022, 9, 8), date(2022, 9, 12)), season_type=2)
+    fetcher.get_scoreboard()
+    sent = [query(call) for call in responses.calls]
+    assert sent[0] == {"dates": "20220911"}
+    assert sent[1] == {"dates": "20220908-20220912", "seasontype": "2"}
+    # 03:00 UTC on Nov 24 is still Nov 23 in New York (the settings' timezone).
+    assert sent[2] == {"dates": "20261123"}
+
+
+def test_scoreboard_range_must_be_ordered(fetcher):
+    with pytest.raises(ValueError):
+        fetcher._dates_param((date(2022, 9, 12), date(2022, 9, 8)))
+
+
+@responses.activate
+def test_espn_calls_share_one_limiter_of_one_per_second(fetcher, clock):
+    responses.get(f"{SITE}/summary", body=fixture_text("espn", "summary_401547417.json"),
+                  content_type="application/json")
+    responses.get(re.compile(rf"{CORE}/seasons/.*"), json={"count": 0, "items": []})
+    summary = fetcher.get_play_by_play("401547417")
+    fetcher.espn_core.get_json("seasons/2026/teams/1/injuries")
+    fetcher.get_play_by_play("401547417")
+    assert summary.game.home_score == 25 and len(summary.plays) == 186
+    assert query(responses.calls[0]) == {"event": "401547417"}
+    assert fetcher.espn.limiter is fetcher.espn_core.limiter
+    assert clock.sleeps == [1.0, 1.0]
+
+
+@responses.activate
+def test_espn_sixty_per_minute_window(clock):
+    fetcher = make_fetcher(clock, ESPN_RATE_PER_SECOND="10", ESPN_RATE_PER_MINUTE="20")
+    responses.get(f"{SITE}/scoreboard", json={"events": []})
+    start = clock.monotonic()
+    for _ in range(21):
+        fetcher.get_scoreboard(date(2026, 11, 22))
+    assert clock.monotonic() - start == pytest.approx(60.0)
+
+
+@responses.activate
+def test_unusable_summary_is_a_source_error(fetcher):
+    responses.get(f"{SITE}/summary", json={"header": {"competitions": []}})
+    with pytest.raises(SourceError, match="unusable payload") as caught:
+        fetcher.get_play_by_play("1")
+    assert caught.value.path.endswith("/summary")
+
+
+@responses.activate
+def test_teams_are_cached_for_the_ttl(fetcher, clock):
+    responses.get(f"{SITE}/teams", body=fixture_text("espn", "teams_2025.json"), content_type="application/json")
+    assert len(fetcher.get_teams()) == 32
+    fetcher.get_teams()
+    assert len(responses.calls) == 1
+    clock.advance(61)
+    fetcher.get_teams()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_league_injuries_endpoint(fetcher):
+    blocks = fixture_json("espn", "summary_401547417.json")["injuries"]
+    league = {"injuries": [dict(b["team"], injuries=b["injuries"]) for b in blocks]}
+    responses.get(f"{SITE}/injuries", json=league)
+    injuries = fetcher.get_injuries()
+    assert len(injuries) == 10 and len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize("league_response", [dict(status=500, json={}), dict(json={"injuries": []})])
+def test_injuries_fall_back_to_bounded_core_lists(clock, league_response):
+    fetcher = make_fetcher(clock)
+    fetcher.max_core_injury_refs = 40
+    responses.get(f"{SITE}/injuries", **league_response)
+    listing = fixture_json("espn", "core_team_injuries_team8_2025.json")
+    # One private-host link must be skipped, never fetched.
+    listing["items"].insert(0, {"$ref": "http://sports.core.api.espn.pvt/v2/sports/football/leagues/nfl/x/1"})
+    responses.get(re.compile(rf"{CORE}/seasons/2026/teams/\d+/injuries.*"), json=listing)
+    responses.get(re.compile(rf"{CORE}/seasons/2025/athletes/.*"), json=fixture_json(
+        "espn", "core_injury_detail_4426502_598153.json"))
+    injuries = fetcher.get_injuries()
+    fetched = [urlsplit(c.request.url) for c in responses.calls]
+    assert not any(u.hostname.endswith(".pvt") for u in fetched)
+    records = [u for u in fetched if "/athletes/" in u.path]
+    assert len(records) == len(injuries) == 40
+    assert all(u.scheme == "https" for u in records)  # refs say http://
+    assert injuries[0].team == "ATL" and injuries[0].player_id == "4426502"
+
+
+@responses.activate
+def test_injury_fallback_failing_everywhere_is_one_source_error(fetcher):
+    responses.get(f"{SITE}/injuries", status=503, json={})
+    responses.get(re.compile(rf"{CORE}/.*"), status=404, json={"error": "nope"})
+    with pytest.raises(SourceError, match="every team injury list failed"):
+        fetcher.get_injuries()
+
+
+# -- Weather --------------------------------------------------------------------------------------
+
+@responses.activate
+def test_openweather_when_key_set_nearest_slot_cached_ten_minutes(clock, caplog):
+    fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
+    responses.get(OWM, body=fixture_text("weather", "openweather_forecast.json"), content_type="application/json")
+    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc)
+    weather = fetcher.get_weather_for_game(teams.resolve("GB"), kickoff)
+    assert weather.source == "openweathermap" and weather.roof == "open"
+    assert weather.forecast_time == datetime(2026, 4, 10, 18, 0, tzinfo=timezone.utc)
+    assert query(responses.calls[0])["units"] == "imperial" and query(responses.calls[0])["appid"] == OWM_KEY
+    later = fetcher.get_weather_for_game("GB", kickoff + timedelta(hours=3))
+    assert later.forecast_time == datetime(2026, 4, 10, 21, 0, tzinfo=timezone.utc)
+    assert len(responses.calls) == 1
+    clock.advance(600)
+    fetcher.get_weather_for_game("GB", kickoff)
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_open_meteo_without_key_and_legacy_names(fetcher):
+    responses.get(OPEN_METEO, body=fixture_text("weather", "openmeteo_forecast.json"),
+                  content_type="application/json")
+    game = make_game(home_team="NYG", away_team="DAL", venue_id="3839",
+                     start_time=datetime(2026, 1, 25, 18, 0, tzinfo=timezone.utc))
+    weather = fetcher.get_weather_for_game(game)
+    sent = query(responses.calls[0])
+    assert sent["temperature_unit"] == "fahrenheit" and sent["wind_speed_unit"] == "mph" and sent["timezone"] == "UTC"
+    assert "wind_gusts_10m" in sent["hourly"]
+    assert weather.source == "open-meteo" and weather.game_id == game.game_id
+    assert weather.wind_mph is not None and weather.gust_mph is not None and weather.condition == "snow"
+
+
+@responses.activate
+def test_domes_are_skipped_and_retractables_flagged(clock):
+    fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
+    responses.get(OWM, body=fixture_text("weather", "openweather_forecast.json"), content_type="application/json")
+    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc)
+    assert fetcher.get_weather_for_game("DET", kickoff) is None
+    assert fetcher.get_weather_for_game(make_game(home_team="NO", venue_id="3493"), kickoff) is None
+    assert len(responses.calls) == 0
+    assert fetcher.get_weather_for_game("ATL", kickoff).roof == "retractable"
+    # A neutral site we do not know: no guess from the home team's city.
+    assert fetcher.get_weather_for_game(make_game(venue_id="8748", neutral_site=True), kickoff) is None
+
+
+@responses.activate
+def test_weather_errors_never_show_the_key(clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
+    responses.get(OWM, body=fixture_text("weather", "openweather_error_401.json"), status=401,
+                  content_type="application/json")
+    with pytest.raises(SourceError) as caught:
+        fetcher.get_weather_for_game("GB", datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc))
+    assert "Invalid API key" in str(caught.value)
+    assert OWM_KEY not in str(caught.value) and OWM_KEY not in caplog.text
+
+
+# -- Odds -----------------------------------------------------------------------------------------
+
+def odds_headers(remaining: int, used: int) -> dict:
+    return {"x-requests-remaining": str(remaining), "x-requests-used": str(used), "x-requests-last": "3"}
+
+
+@responses.activate
+def test_no_odds_key_means_no_call(fetcher):
+    assert fetcher.get_odds() == []
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_odds_request_and_quota_headers(clock):
+    fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
+    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
+                  content_type="application/json", headers=odds_headers(497, 3))
+    lines = fetcher.get_odds()
+    sent = query(responses.calls[0])
+    assert sent == {"apiKey": ODDS_KEY, "regions": "us", "markets": "h2h,spreads,totals", "oddsFormat": "american"}
+    assert len(lines) == 19 and {(l.home_team, l.away_team) for l in lines} == {("PHI", "KC")}
+    draftkings = next(l for l in lines if l.provider == "DraftKings")
+    assert (draftkings.home_moneyline, draftkings.away_moneyline) == (-125, 105)
+    quota = fetcher.odds_quota
+    assert (quota.remaining, quota.used, quota.last) == (497, 3, 3)
+
+
+@responses.activate
+def test_odds_stop_before_the_quota_is_spent(clock, caplog):
+    fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
+    responses.get(ODDS, json=[], headers=odds_headers(2, 498))
+    fetcher.get_odds()
+    for _ in range(5):
+        assert fetcher.get_odds() == []
+    assert len(responses.calls) == 1
+    assert len([r for r in caplog.records if "odds paused" in r.getMessage()]) == 1
+    clock.set_now(datetime(2026, 11, 25, 0, 1, tzinfo=timezone.utc))  # next UTC day: try once more
+    fetcher.get_odds()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_out_of_credits_disables_odds_until_next_utc_day_with_one_log_line(clock, caplog):
+    fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
+    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"), status=401,
+                  content_type="application/json")
+    for _ in range(4):
+        assert fetcher.get_odds() == []
+    assert len(responses.calls) == 1
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "OUT_OF_USAGE_CREDITS" in errors[0].getMessage()
+    assert fetcher.odds_quota.disabled_until == date(2026, 11, 25)
+    assert ODDS_KEY not in caplog.text
+    clock.set_now(datetime(2026, 11, 24, 23, 59, tzinfo=timezone.utc))
+    fetcher.get_odds()
+    assert len(responses.calls) == 1
+    clock.set_now(datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc))
+    fetcher.get_odds()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_odds_server_errors_are_raised_without_the_key(clock):
+    fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
+    responses.get(ODDS, status=500, json={"message": "internal"})
+    with pytest.raises(SourceError) as caught:
+        fetcher.get_odds()
+    assert caught.value.attempts == 2 and ODDS_KEY not in str(caught.value)
+    assert fetcher.odds_quota.disabled_until is None
+
+
+def test_decimal_odds_body_converts_to_american():
+    import odds_parser
+
+    (first, *_rest) = odds_parser.parse_odds(fixture_json("odds", "the_odds_api_nfl.json"), odds_format="decimal")
+    assert (first.home_team, first.away_team, first.spread, first.over_under) == ("HOU", "ARI", Decimal("-9.5"),
+                                                                                   Decimal("42.5"))
+    # DraftKings h2h: ARI 5.1 -> +410, HOU 1.18 -> -556.
+    assert (first.away_moneyline, first.home_moneyline, first.details) == (410, -556, "HOU -9.5")
