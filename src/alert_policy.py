@@ -17,14 +17,20 @@ Rules, in order; the first that applies is the recorded reason:
    out.
 5. daily_limit: once the day's alerts (every priority, counted since local midnight) reach the
    limit, only high priority goes out. A limit of 0 means no limit.
+
+Delivery pacing (`FloodLimits`) is here too: Telegram's flood limits as pure data, shared by the
+sender and the fake Bot API.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from models import Event
+
+if TYPE_CHECKING:
+    from config import Settings
 
 SEND = "send"
 SUPPRESS = "suppress"
@@ -50,8 +56,8 @@ class PolicyConfig:
     timezone: tzinfo
 
     @classmethod
-    def from_settings(cls, settings) -> "PolicyConfig":
-        return cls(dict(settings.cooldowns), settings.daily_limit, settings.quiet_hours, settings.timezone)
+    def from_settings(cls, settings: "Settings") -> "PolicyConfig":
+        return cls(dict(settings.cooldowns), settings.daily_alert_limit, settings.quiet_hours, settings.timezone)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,32 @@ class Decision:
         return self.reason.split(":", 1)[0] if self.reason else None
 
 
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood limits as token buckets: rates in messages per second, and the bursts
+    allowed above them. Groups (and channels) also have a per-minute limit."""
+
+    overall_rate: float = 30.0
+    overall_burst: float = 30
+    per_chat_rate: float = 1.0
+    per_chat_burst: float = 5
+    group_rate: float = 20 / 60
+    group_burst: float = 5
+
+
+# What Telegram tolerates (the Bot FAQ: ~30/s overall, 1/s per chat, 20/min per group, short
+# bursts allowed); the fake Bot API enforces it.
+TELEGRAM_FLOOD_LIMITS = FloodLimits()
+# What the sender aims for: the same rates with smaller bursts, so it never earns a 429, while a
+# quiet chat still gets a touchdown and its extra point at once.
+SEND_PACING = FloodLimits(overall_burst=20, per_chat_burst=3, group_burst=3)
+
+
+def is_group_chat(chat_id: str) -> bool:
+    """Groups and channels have negative ids or @usernames; private chats have positive ids."""
+    return chat_id.startswith(("-", "@"))
+
+
 def day_start(now: datetime, tz: tzinfo) -> datetime:
     """Midnight at the start of `now`'s day in zone `tz` (the daily limit's day)."""
     local = now.astimezone(tz)
@@ -121,8 +153,7 @@ def decide(event: Event, history: History, now: datetime, config: PolicyConfig) 
         return Decision(SEND)
     if in_quiet_hours(now, config.quiet_hours, config.timezone):
         start, end = config.quiet_hours
-        return Decision(SUPPRESS, f"{QUIET_HOURS}: {start:%H:%M}-{end:%M} only high priority goes out"
-                        .replace(f"-{end:%M}", f"-{end:%H:%M}"))
+        return Decision(SUPPRESS, f"{QUIET_HOURS}: {start:%H:%M}-{end:%H:%M}, only high priority goes out")
     if config.daily_limit > 0 and history.alerts_today >= config.daily_limit:
         return Decision(SUPPRESS, f"{DAILY_LIMIT}: {history.alerts_today} alerts today, limit {config.daily_limit}")
     return Decision(SEND)

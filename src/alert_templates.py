@@ -55,11 +55,16 @@ def text_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def valid_unicode(text: str) -> str:
+    """`text` with lone surrogates replaced and NULs removed: neither can be sent as UTF-8 to
+    Telegram nor stored by PostgreSQL."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "")
+
+
 def clean(value: Any) -> str:
-    """`value` as one line of valid text: lone surrogates replaced, control characters and
-    runs of whitespace collapsed, since either would break the request or the layout."""
-    text = str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """`value` as one line of valid text: invalid code points fixed, control characters and runs
+    of whitespace collapsed, since either would break the request or the layout."""
+    return " ".join(_CONTROL.sub(" ", valid_unicode(str(value))).split())
 
 
 def escape_markdown_v2(text: str) -> str:
@@ -85,13 +90,18 @@ class _Markup:
         return self.escape(clean(value))
 
     def bold(self, value: Any) -> str:
-        return self.bold_marks[0] + self.text(value) + self.bold_marks[1]
+        return self._wrap(self.bold_marks, self.text(value))
 
     def italic(self, value: Any) -> str:
-        return self.italic_marks[0] + self.text(value) + self.italic_marks[1]
+        return self._wrap(self.italic_marks, self.text(value))
 
     def code(self, value: Any) -> str:
-        return self.code_marks[0] + self.escape_code(clean(value)) + self.code_marks[1]
+        return self._wrap(self.code_marks, self.escape_code(clean(value)))
+
+    @staticmethod
+    def _wrap(marks: tuple[str, str], inner: str) -> str:
+        # An empty entity is no entity: MarkdownV2 would read "__" as the start of an underline.
+        return marks[0] + inner + marks[1] if inner else ""
 
 
 _MARKUPS: dict[Optional[str], _Markup] = {
@@ -126,6 +136,11 @@ def with_resend_notice(text: str, parse_mode: Optional[str]) -> str:
 
 # --- value formatting ----------------------------------------------------------------------
 
+def _present(value: Any) -> bool:
+    """Whether a text value would show anything (blank text is left out with its label)."""
+    return value is not None and clean(value) != ""
+
+
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
@@ -155,7 +170,7 @@ def _game_clock(data: Mapping[str, Any]) -> Optional[str]:
     if data.get("period") is None:
         return None
     quarter = _quarter(data["period"])
-    return f"{quarter} - {clean(data['clock'])}" if data.get("clock") else quarter
+    return f"{quarter} - {clean(data['clock'])}" if _present(data.get("clock")) else quarter
 
 
 def _local_time(moment: datetime, tz: tzinfo) -> str:
@@ -200,14 +215,14 @@ def _score(data: Mapping[str, Any], m: _Markup) -> Lines:
     if data.get("correction") and data.get("previous_away_score") is not None:
         previous = {**data, "away_score": data["previous_away_score"], "home_score": data.get("previous_home_score")}
         lines.append(m.text(f"Was: {_matchup(previous)}"))
-    if data.get("scoring_team") and data.get("points"):
+    if _present(data.get("scoring_team")) and data.get("points"):
         points = int(data["points"])
         how = _SCORE_TYPES.get(str(data.get("scoring_type") or ""))
         scored = f"{clean(data['scoring_team'])} score {points} point{'s' if points != 1 else ''}!"
         lines.append("🎯 " + m.text(f"{scored} ({how})" if how else scored))
     clock = _game_clock(data)
     lines.append("⏱️ " + m.text(clock) if clock else None)
-    lines.append("📝 " + m.italic(data["play_text"]) if data.get("play_text") else None)
+    lines.append("📝 " + m.italic(data["play_text"]) if _present(data.get("play_text")) else None)
     return lines
 
 
@@ -238,29 +253,30 @@ def _significant_play(data: Mapping[str, Any], m: _Markup) -> Lines:
     if data.get("yards") is not None:
         yards = int(data["yards"])
         gain = f"{yards} yard{'s' if abs(yards) != 1 else ''}"
-        gain = f"{clean(data['team'])}: {gain}" if data.get("team") else gain
+        gain = f"{clean(data['team'])}: {gain}" if _present(data.get("team")) else gain
     return [emoji + " " + m.bold(title), "", m.text(situation) if situation else None,
-            "📏 " + m.text(gain) if gain else None, "📝 " + m.italic(data["play_text"])]
+            "📏 " + m.text(gain) if gain else None,
+            "📝 " + m.italic(data["play_text"]) if _present(data["play_text"]) else None]
 
 
 def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
     player = clean(data["player"])
-    name = m.bold(player) + (" " + m.text(f"({clean(data['position'])})") if data.get("position") else "")
+    name = m.bold(player) + (" " + m.text(f"({clean(data['position'])})") if _present(data.get("position")) else "")
     status = clean(data["status"])
-    if data.get("previous_status"):
+    if _present(data.get("previous_status")):
         status = f"{clean(data['previous_status'])} → {status}"
     return ["🚑 " + m.bold("INJURY UPDATE"), "", name,
-            m.text(f"Team: {clean(data['team'])}") if data.get("team") else None,
+            m.text(f"Team: {clean(data['team'])}") if _present(data.get("team")) else None,
             m.text(f"Status: {status}"),
-            m.text(f"Injury: {clean(data['injury'])}") if data.get("injury") else None,
-            m.text(f"Expected return: {clean(data['return_date'])}") if data.get("return_date") else None]
+            m.text(f"Injury: {clean(data['injury'])}") if _present(data.get("injury")) else None,
+            m.text(f"Expected return: {clean(data['return_date'])}") if _present(data.get("return_date")) else None]
 
 
 def _kalshi_price(data: Mapping[str, Any], m: _Markup) -> Lines:
     rising = _decimal(data["price_after"]) >= _decimal(data["price_before"])
     seconds = f" in {_count(data['seconds'])} s" if data.get("seconds") is not None else ""
     return [("📈 " if rising else "📉 ") + m.bold("KALSHI PRICE MOVEMENT"), "",
-            m.bold(data["title"]) if data.get("title") else None,
+            m.bold(data["title"]) if _present(data.get("title")) else None,
             m.text(f"Price: {_price_move(data)}{seconds}"),
             m.text(f"Volume: {_count(data['volume'])} contracts") if data.get("volume") is not None else None,
             m.text("Ticker:") + " " + m.code(data["ticker"])]
@@ -275,7 +291,7 @@ def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
         move = f"{move} within {_count(data['seconds_after'])} s"
     return [emoji + " " + m.bold(f"MARKET REACTION: {level}"), "",
             m.text(situation) if situation else None,
-            "📝 " + m.italic(data["play_text"]) if data.get("play_text") else None,
+            "📝 " + m.italic(data["play_text"]) if _present(data.get("play_text")) else None,
             m.text(f"Price: {move}") if move else None,
             m.text("Ticker:") + " " + m.code(data["ticker"])]
 
@@ -309,8 +325,22 @@ _TEMPLATES: dict[str, Callable[[Mapping[str, Any], _Markup], Lines]] = {
 }
 
 
-def _render_once(event: Event, data: Mapping[str, Any], m: _Markup, tz: tzinfo) -> str:
-    lines = _TEMPLATES[event.alert_type](data, m)
+# Bounds that keep the field names of a raw listing well inside BODY_LIMIT.
+_RAW_FIELDS = 40
+_RAW_KEY_LENGTH = 60
+
+
+def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], _Markup], Lines]:
+    """A template listing the event's fields as they are, for data no template can format."""
+    def template(data: Mapping[str, Any], m: _Markup) -> Lines:
+        return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), ""] + [
+            m.text(f"{key}: {value}") for key, value in sorted(data.items()) if value is not None]
+    return template
+
+
+def _render_once(event: Event, data: Mapping[str, Any], m: _Markup, tz: tzinfo,
+                 template: Callable[[Mapping[str, Any], _Markup], Lines]) -> str:
+    lines = template(data, m)
     lines.append("🕒 " + m.text(_local_time(event.occurred_at, tz)))
     return "\n".join(line for line in lines if line is not None)
 
@@ -328,14 +358,32 @@ def render(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
     missing = [key for key in _REQUIRED[event.alert_type] if data.get(key) is None]
     if missing:
         raise KeyError(f"{event.alert_type} alert {event.key!r} lacks {', '.join(missing)}")
-    text = _render_once(event, data, m, tz)
-    # Shorten the longest text value until the message fits: cutting raw text (rather than the
-    # rendered message) can never split an escape sequence or a tag.
+    return _fit(event, data, m, tz, _TEMPLATES[event.alert_type])
+
+
+def render_raw(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
+    """The event's fields listed as they are, escaped and within `BODY_LIMIT`: what is sent when
+    `render` fails on malformed data, because a plain alert beats a lost one. Never raises for
+    data; ValueError only for an unknown parse mode."""
+    fields = list(event.data.items())[:_RAW_FIELDS]
+    data = {str(key)[:_RAW_KEY_LENGTH]: value if isinstance(value, str) else str(value) for key, value in fields}
+    return _fit(event, data, _markup(parse_mode), tz, _raw_fields(event))
+
+
+def _fit(event: Event, data: dict[str, Any], m: _Markup, tz: tzinfo,
+         template: Callable[[Mapping[str, Any], _Markup], Lines]) -> str:
+    """The rendered message, its longest text value shortened until it fits `BODY_LIMIT`.
+
+    Cutting the raw value (rather than the rendered message) can never split an escape sequence
+    or a tag. Each round removes at least the excess from one value, so it ends; a message whose
+    fixed text alone is too long would be a template bug.
+    """
+    text = _render_once(event, data, m, tz, template)
     while text_length(text) > BODY_LIMIT:
         key = max((k for k, v in data.items() if isinstance(v, str)), key=lambda k: len(data[k]), default=None)
         if key is None or len(data[key]) <= 1:
             raise ValueError(f"{event.alert_type} alert {event.key!r} cannot fit in {BODY_LIMIT} characters")
         excess = text_length(text) - BODY_LIMIT
         data[key] = data[key][:max(0, len(data[key]) - excess - 1)] + "…"
-        text = _render_once(event, data, m, tz)
+        text = _render_once(event, data, m, tz, template)
     return text

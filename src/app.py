@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bool = False,
-               db: Optional[NFLDBManager] = None, metrics: Optional[Metrics] = None) -> NFLRealtimeSync:
+               db: Optional[NFLDBManager] = None, metrics: Optional[Metrics] = None,
+               restore: bool = True) -> NFLRealtimeSync:
     """Connect the database (embedded when none is configured), apply the schema, and wire the
-    sources, the alert outbox and the loop. Nothing is fetched until the first cycle."""
+    sources, the alert outbox and the loop; `restore` loads detection state from the database.
+    Nothing is fetched until the first cycle."""
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
     if db is None:
@@ -32,7 +34,8 @@ def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bo
     alerts = build_notifier(settings, db, clock, console_only=dry_run, metrics=metrics)
     sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts,
                            metrics=metrics)
-    sync.restore_state()
+    if restore:
+        sync.restore_state()
     return sync
 
 

@@ -35,8 +35,7 @@ _STATES = frozenset(("pre", "in", "post"))
 _ADMINISTRATIVE = frozenset(("timeout", "official timeout", "two-minute warning", "end period", "end of half",
                              "end of game", "end of regulation", "coin toss"))
 # Drive results that hand the ball to the defence, as ESPN spells them in `result`/`displayResult`.
-_TURNOVER_RESULTS = frozenset(("INT", "INTERCEPTION", "FUMBLE", "DOWNS", "BLOCKED FG, DOWNS", "BLOCKED PUNT, DOWNS",
-                               "INT TD", "FUMBLE TD", "FUMBLE, SAFETY"))
+_TURNOVER_RESULTS = frozenset(("INT", "INTERCEPTION", "FUMBLE", "DOWNS", "BLOCKED FG, DOWNS"))
 _TURNOVER_TYPES = re.compile(r"interception|fumble recovery \(opponent\)|fumble return touchdown|"
                              r"sack opp fumble recovery|fumble recovery opponent", re.IGNORECASE)
 _SCORING_ABBREVIATIONS = {"TD": "TD", "FG": "FG", "SF": "SF", "XP": "XP", "PAT": "XP", "2PT": "2PT", "D2P": "2PT"}
@@ -65,30 +64,19 @@ def parse_scoreboard(data: Any) -> list[Game]:
     franchises (the Pro Bowl's AFC/NFC sides) are skipped rather than failing the whole slate.
     """
     root = require_dict(data, "scoreboard")
-    default_season = as_dict(root.get("season"))
-    default_week = as_dict(root.get("week"))
-    games = []
-    for index, event in enumerate(require_list(root.get("events"), "scoreboard.events")):
-        where = f"scoreboard.events[{index}]"
-        event = require_dict(event, where)
-        game = _scoreboard_game(event, where, default_season, default_week)
-        if game is not None:
-            games.append(game)
-    return games
+    defaults = as_dict(root.get("season")), as_dict(root.get("week"))
+    return [_scoreboard_game(event, competition, sides, defaults)
+            for event, competition, sides in _scoreboard_events(root)]
 
 
-def _scoreboard_game(event: Mapping[str, Any], where: str, default_season: Mapping[str, Any],
-                     default_week: Mapping[str, Any]) -> Optional[Game]:
-    game_id = require_str(event.get("id"), f"{where}.id")
+def _scoreboard_game(event: Mapping[str, Any], competition: Mapping[str, Any], sides: _Sides,
+                     defaults: tuple[Mapping[str, Any], Mapping[str, Any]]) -> Game:
+    game_id = to_str(event.get("id"))
     where = f"scoreboard event {game_id}"
-    competition = _first_competition(event, where)
-    sides = _sides(competition, where)
-    if sides is None:
-        return None
     status_block = as_dict(competition.get("status")) or as_dict(event.get("status"))
     status, state = _status(status_block, where)
-    season = as_dict(event.get("season")) or default_season
-    week = as_dict(event.get("week")) or default_week
+    season = as_dict(event.get("season")) or defaults[0]
+    week = as_dict(event.get("week")) or defaults[1]
     scores = _scores(competition, sides, state)
     venue = as_dict(competition.get("venue"))
     address = as_dict(venue.get("address"))
@@ -131,7 +119,7 @@ def _scoreboard_game(event: Mapping[str, Any], where: str, default_season: Mappi
 def parse_scoreboard_odds(data: Any) -> list[OddsLine]:
     """The betting lines a scoreboard carries (pre-game events only; ESPN drops them at kickoff)."""
     lines = []
-    for event, competition, sides in _scoreboard_competitions(data):
+    for event, competition, sides in _scoreboard_events(data):
         for block in dicts(competition.get("odds")):
             line = _espn_odds(block, sides, to_str(event.get("id")), to_datetime(event.get("date")))
             if line is not None:
@@ -142,7 +130,7 @@ def parse_scoreboard_odds(data: Any) -> list[OddsLine]:
 def parse_scoreboard_weather(data: Any) -> list[Weather]:
     """ESPN's (AccuWeather) forecast per event, present for pre-game and live events only."""
     found = []
-    for event, competition, sides in _scoreboard_competitions(data):
+    for event, competition, sides in _scoreboard_events(data):
         block = as_dict(event.get("weather"))
         if not block:
             continue
@@ -152,7 +140,8 @@ def parse_scoreboard_weather(data: Any) -> list[Weather]:
     return found
 
 
-def _scoreboard_competitions(data: Any) -> Iterable[tuple[Mapping[str, Any], Mapping[str, Any], _Sides]]:
+def _scoreboard_events(data: Any) -> Iterable[tuple[Mapping[str, Any], Mapping[str, Any], _Sides]]:
+    """(event, its competition, its two NFL teams) for each event; non-NFL events are skipped."""
     root = require_dict(data, "scoreboard")
     for index, event in enumerate(require_list(root.get("events"), "scoreboard.events")):
         event = require_dict(event, f"scoreboard.events[{index}]")
@@ -174,20 +163,10 @@ def parse_summary(data: Any) -> GameSummary:
     the first drive's id (a pre-kickoff value); it still counts for `Game.home_win_pct` when no
     later entry exists.
     """
-    root = require_dict(data, "summary")
-    if "gamepackageJSON" in root:
-        root = require_dict(root.get("gamepackageJSON"), "summary.gamepackageJSON")
-    header = require_dict(root.get("header"), "summary.header")
-    competition = _first_competition(header, "summary.header")
-    game_id = require_str(header.get("id") or competition.get("id"), "summary.header.id")
+    root, competition, game_id, sides = _summary_parts(data)
     where = f"summary {game_id}"
-    sides = _sides(competition, where)
-    if sides is None:
-        raise ParseError(f"{where}: competitors are not two NFL teams")
     plays = _plays(root, game_id, sides, where)
-    status_block = as_dict(competition.get("status"))
-    status, state = _status(status_block, where)
-    game = _summary_game(header, competition, root, game_id, sides, status, state, plays)
+    game = _summary_game(root, competition, game_id, sides, plays, where)
     weather_block = as_dict(as_dict(root.get("gameInfo")).get("weather"))
     return GameSummary(
         game=game,
@@ -204,6 +183,12 @@ def parse_summary(data: Any) -> GameSummary:
 
 def parse_plays(data: Any) -> tuple[Play, ...]:
     """Only the plays of a summary (cheaper than `parse_summary` when nothing else is needed)."""
+    root, _, game_id, sides = _summary_parts(data)
+    return _plays(root, game_id, sides, f"summary {game_id}")
+
+
+def _summary_parts(data: Any) -> tuple[Mapping[str, Any], Mapping[str, Any], str, _Sides]:
+    """(summary body, header competition, game id, teams), unwrapping a cdn page's gamepackageJSON."""
     root = require_dict(data, "summary")
     if "gamepackageJSON" in root:
         root = require_dict(root.get("gamepackageJSON"), "summary.gamepackageJSON")
@@ -213,17 +198,20 @@ def parse_plays(data: Any) -> tuple[Play, ...]:
     sides = _sides(competition, f"summary {game_id}")
     if sides is None:
         raise ParseError(f"summary {game_id}: competitors are not two NFL teams")
-    return _plays(root, game_id, sides, f"summary {game_id}")
+    return root, competition, game_id, sides
 
 
-def _summary_game(header: Mapping[str, Any], competition: Mapping[str, Any], root: Mapping[str, Any], game_id: str,
-                  sides: _Sides, status: str, state: str, plays: tuple[Play, ...]) -> Game:
+def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_id: str, sides: _Sides,
+                  plays: tuple[Play, ...], where: str) -> Game:
+    header = as_dict(root.get("header"))
+    status_block = as_dict(competition.get("status"))
+    status, state = _status(status_block, where)
     season = as_dict(header.get("season"))
     week = header.get("week")
     venue = as_dict(as_dict(root.get("gameInfo")).get("venue")) or as_dict(competition.get("venue"))
     address = as_dict(venue.get("address"))
     last = plays[-1] if plays else None
-    period, clock = _period_and_clock(as_dict(competition.get("status")), state)
+    period, clock = _period_and_clock(status_block, state)
     if period is None and last is not None and state != "pre":
         period, clock = last.period, last.clock
     possession = None

@@ -85,7 +85,6 @@ class KalshiSigner(requests.auth.AuthBase):
         return request
 
 
-
 def load_private_key(path: Path) -> rsa.RSAPrivateKey:
     """The unencrypted PEM RSA key at `path`; ConfigError (naming the setting, never the key) if not."""
     try:
@@ -117,7 +116,11 @@ class NFLSlate:
 
 
 class KalshiClient:
-    """Kalshi market data for the pipeline; one instance is shared by all threads."""
+    """Kalshi market data for the pipeline; one instance is shared by all threads.
+
+    Construction loads the signing key when one is configured (a bad key path is a ConfigError at
+    start-up, not a failure on the first poll) and warns once about legacy email/password settings.
+    """
 
     def __init__(self, settings: Settings, clock: Clock, observer: Optional[RequestObserver] = None, *,
                  session: Optional[requests.Session] = None, rng: Callable[[], float] = random.random):
@@ -164,7 +167,7 @@ class KalshiClient:
             if cursor is None or (max_pages is not None and pages >= max_pages):
                 return
             # A server that hands back a cursor it already gave would otherwise loop forever.
-            if False:
+            if cursor in seen:
                 raise SourceError(SOURCE, urlsplit(self.http.url(path)).path, "pagination cursor repeated")
             seen.add(cursor)
 
@@ -224,11 +227,13 @@ class KalshiClient:
         return [parser.parse_event(item) for item in self._paginate("events", "events", params)]
 
     def get_event(self, event_ticker: str, with_nested_markets: bool = True) -> KalshiEvent:
+        """`GET /events/{event_ticker}` with its markets."""
         body = self.http.get_json(f"events/{quote(event_ticker, safe='')}",
                                   {"with_nested_markets": str(with_nested_markets).lower()})
         return parser.parse_event_response(body)
 
     def get_series(self, series_ticker: str) -> Series:
+        """`GET /series/{series_ticker}`."""
         return parser.parse_series_response(self.http.get_json(f"series/{quote(series_ticker, safe='')}"))
 
     def get_exchange_status(self) -> ExchangeStatus:
@@ -274,7 +279,7 @@ class KalshiClient:
             new = [item for item in unmapped if item.market.ticker not in self._reported]
             self._reported.update(item.market.ticker for item in new)
         for item in new:
-            log.warning("Kalshi market %s has no ESPN game: %s", item.market.ticker, item.reason)
+            log.warning("Kalshi market %s is not mapped to an ESPN game: %s", item.market.ticker, item.reason)
 
 
 def _unix(moment: Optional[datetime]) -> Optional[int]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 from urllib.parse import urlsplit
 
 import espn_parser
@@ -42,7 +43,8 @@ OPEN_METEO_HOURLY = ("temperature_2m,precipitation,precipitation_probability,sno
                      "wind_gusts_10m,weather_code")
 
 WeatherTarget = Union[Game, teams.Team, teams.Venue, str]
-DateRange = Union[date, datetime, tuple[Union[date, datetime], Union[date, datetime]], None]
+# A day, a (first, last) pair, ESPN's own "YYYYMMDD[-YYYYMMDD]" text, or None for today.
+DateRange = Union[date, datetime, tuple[Union[date, datetime], Union[date, datetime]], str, None]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class NFLDataFetcher:
     # -- ESPN ------------------------------------------------------------------------------------
 
     def fetch_scoreboard(self, when: DateRange = None, season_type: Optional[int] = None) -> dict:
-        """The raw `/scoreboard` JSON for a date or (start, end) range; today (settings timezone) by default.
+        """The raw `/scoreboard` JSON for a date, a (first, last) range or ESPN's "YYYYMMDD-YYYYMMDD"
+        text; today (settings timezone) by default.
 
         `dates=` is always sent: without it ESPN answers with "the current week" as it sees it,
         which differs around midnight and in the off-season.
@@ -224,8 +227,9 @@ class NFLDataFetcher:
         with self._odds_lock:
             return self._odds_quota
 
-    def get_odds(self) -> list[OddsLine]:
-        """Every US bookmaker's moneyline, spread and total for upcoming NFL games (American odds).
+    def get_odds(self, games: Iterable[Game] = ()) -> list[OddsLine]:
+        """Every US bookmaker's moneyline, spread and total for upcoming NFL games (American odds),
+        with `game_id` set from `games` (same teams, kickoff within 12 hours) where one matches.
 
         Returns [] without calling when no ODDS_API_KEY is set, while odds are switched off, or
         when the remaining credits would not cover another call.
@@ -244,7 +248,8 @@ class NFLDataFetcher:
             raise
         self._record_quota(response.headers)
         data = self.odds.decode(response, ODDS_SPORT_PATH, list)
-        return self._parse(self.odds, ODDS_SPORT_PATH, odds_parser.parse_odds, data)
+        lines = self._parse(self.odds, ODDS_SPORT_PATH, odds_parser.parse_odds, data)
+        return odds_parser.attach_game_ids(lines, games)
 
     def _odds_allowed(self) -> bool:
         today = self.clock.now().date()
@@ -288,6 +293,10 @@ class NFLDataFetcher:
             raise SourceError(source.name, urlsplit(source.url(path)).path, f"returned an unusable payload ({error})") from None
 
     def _dates_param(self, when: DateRange) -> str:
+        if isinstance(when, str):
+            if not re.fullmatch(r"\d{8}(-\d{8})?", when):
+                raise ValueError(f"scoreboard dates must be YYYYMMDD or YYYYMMDD-YYYYMMDD, got {when!r}")
+            return when
         if when is None:
             return self.clock.now().astimezone(self.settings.timezone).strftime("%Y%m%d")
         if isinstance(when, tuple):

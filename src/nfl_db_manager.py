@@ -351,21 +351,63 @@ class Tx:
         return {row["alert_key"] for row in self.cur.fetchall()}
 
     def pending_alerts(self, limit: int = 100) -> list[dict]:
+        """The outbox: alerts not yet delivered to every chat, oldest first."""
         self.cur.execute("SELECT * FROM nfl_alert_history WHERE status = 'pending' ORDER BY id LIMIT %s", (limit,))
         return self.cur.fetchall()
 
-    def mark_alert_sent(self, alert_id: int, sent_at: datetime, external_message_id: Optional[str]) -> None:
+    def alert_deliveries(self, alert_id: int) -> dict[str, dict]:
+        """The alert's delivery rows by chat id (a chat without a row was never attempted)."""
+        self.cur.execute("SELECT * FROM nfl_alert_deliveries WHERE alert_id = %s", (alert_id,))
+        return {row["chat_id"]: row for row in self.cur.fetchall()}
+
+    def start_delivery_attempt(self, alert_id: int, chat_id: str) -> int:
+        """Count an attempt to send the alert to `chat_id`, before the request goes out.
+
+        Committed ahead of the send, so a delivery left 'pending' with attempts > 0 is one whose
+        earlier request may have reached Telegram. Returns the attempts including this one.
+        """
         self.cur.execute(
-            "UPDATE nfl_alert_history SET status = 'sent', sent_at = %s, external_message_id = %s, "
-            "attempts = attempts + 1, error = NULL WHERE id = %s", (sent_at, external_message_id, alert_id))
+            "INSERT INTO nfl_alert_deliveries (alert_id, chat_id, status, attempts) VALUES (%s, %s, 'pending', 1) "
+            "ON CONFLICT (alert_id, chat_id) DO UPDATE SET attempts = nfl_alert_deliveries.attempts + 1 "
+            "RETURNING attempts", (alert_id, chat_id))
+        return self.cur.fetchone()["attempts"]
 
-    def mark_alert_failed(self, alert_id: int, error: str) -> None:
-        self.cur.execute("UPDATE nfl_alert_history SET status = 'failed', error = %s, attempts = attempts + 1 "
-                         "WHERE id = %s", (error, alert_id))
+    def cancel_delivery_attempt(self, alert_id: int, chat_id: str, error: str) -> None:
+        """Uncount the attempt just started: Telegram definitely did not take it (429, bad token)."""
+        self.cur.execute("UPDATE nfl_alert_deliveries SET attempts = greatest(attempts - 1, 0), error = %s "
+                         "WHERE alert_id = %s AND chat_id = %s", (error, alert_id, chat_id))
 
-    def record_alert_attempt(self, alert_id: int, error: str) -> None:
-        self.cur.execute("UPDATE nfl_alert_history SET attempts = attempts + 1, error = %s WHERE id = %s",
-                         (error, alert_id))
+    def record_delivery_error(self, alert_id: int, chat_id: str, error: str) -> None:
+        """Note why the attempt failed; it stays counted (it may have reached Telegram)."""
+        self.cur.execute("UPDATE nfl_alert_deliveries SET error = %s WHERE alert_id = %s AND chat_id = %s",
+                         (error, alert_id, chat_id))
+
+    def mark_delivery_sent(self, alert_id: int, chat_id: str, sent_at: datetime,
+                           external_message_id: Optional[str], note: Optional[str] = None) -> None:
+        self.cur.execute(
+            "UPDATE nfl_alert_deliveries SET status = 'sent', sent_at = %s, external_message_id = %s, error = %s "
+            "WHERE alert_id = %s AND chat_id = %s", (sent_at, external_message_id, note, alert_id, chat_id))
+
+    def mark_delivery_failed(self, alert_id: int, chat_id: str, error: str) -> None:
+        self.cur.execute("UPDATE nfl_alert_deliveries SET status = 'failed', error = %s "
+                         "WHERE alert_id = %s AND chat_id = %s", (error, alert_id, chat_id))
+
+    def finish_alert(self, alert_id: int) -> str:
+        """Close an alert whose every delivery is settled: 'sent' when at least one chat got it,
+        else 'failed'. Sent time, message id (of the first chat served), attempts and errors are
+        derived from the deliveries, the one place they are recorded. Returns the status."""
+        self.cur.execute(
+            "UPDATE nfl_alert_history h SET status = CASE WHEN d.sent > 0 THEN 'sent' ELSE 'failed' END, "
+            "sent_at = d.sent_at, external_message_id = d.message_id, attempts = d.attempts, error = d.errors "
+            "FROM (SELECT count(*) FILTER (WHERE status = 'sent') AS sent, min(sent_at) AS sent_at, "
+            "      (array_agg(external_message_id ORDER BY sent_at, chat_id) FILTER (WHERE status = 'sent'))[1] "
+            "          AS message_id, "
+            "      coalesce(sum(attempts), 0) AS attempts, "
+            "      string_agg('chat ' || chat_id || ': ' || error, '; ' ORDER BY chat_id) "
+            "          FILTER (WHERE error IS NOT NULL) AS errors "
+            "      FROM nfl_alert_deliveries WHERE alert_id = %(id)s) d "
+            "WHERE h.id = %(id)s RETURNING h.status", {"id": alert_id})
+        return self.cur.fetchone()["status"]
 
     def alert_counts_since(self, since: datetime) -> dict[str, int]:
         """Alerts that went out (or are on their way) since `since`, by priority."""
@@ -426,6 +468,29 @@ class Tx:
         self.cur.execute("SELECT EXISTS (SELECT 1 FROM nfl_injuries) AS known")
         injuries_known = self.cur.fetchone()["known"]
         return {"games": games, "prices": self.latest_prices(), "injuries_known": injuries_known}
+
+    def forget_games(self, game_ids: Sequence[str]) -> None:
+        """Delete the games and everything recorded about them, alerts included (replays start clean)."""
+        ids = list(game_ids)
+        self.cur.execute("DELETE FROM nfl_alert_history WHERE game_id = ANY(%s) OR "
+                         "split_part(alert_key, ':', 2) = ANY(%s)", (ids, ids))
+        self.cur.execute("DELETE FROM nfl_kalshi_markets WHERE game_id = ANY(%s)", (ids,))
+        self.cur.execute("DELETE FROM nfl_injuries WHERE game_id = ANY(%s)", (ids,))
+        self.cur.execute("DELETE FROM nfl_games WHERE game_id = ANY(%s)", (ids,))
+
+    def replay_report(self, game_ids: Sequence[str]) -> dict[str, Any]:
+        """Figures of a replay: final scores, plays stored, alerts by type and status, correlations."""
+        ids = list(game_ids)
+        self.cur.execute("SELECT game_id, away_team, home_team, away_score, home_score, state, "
+                         "(SELECT count(*) FROM nfl_plays p WHERE p.game_id = g.game_id) AS plays "
+                         "FROM nfl_games g WHERE game_id = ANY(%s) ORDER BY start_time, game_id", (ids,))
+        games = self.cur.fetchall()
+        self.cur.execute("SELECT alert_type, status, count(*) AS n FROM nfl_alert_history "
+                         "WHERE game_id = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2", (ids,))
+        alerts = self.cur.fetchall()
+        self.cur.execute("SELECT impact_level, count(*) AS n FROM nfl_kalshi_correlations "
+                         "WHERE game_id = ANY(%s) GROUP BY 1 ORDER BY 1", (ids,))
+        return {"games": games, "alerts": alerts, "correlations": self.cur.fetchall()}
 
     # --- analytics ------------------------------------------------------------------------
     def live_games(self) -> list[dict]:

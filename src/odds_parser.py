@@ -6,11 +6,13 @@ asks for); decimal-format bodies are converted so the model always holds America
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import teams
-from models import OddsLine
+from models import Game, OddsLine
 from parsing import ParseError, dicts, require_dict, require_list, to_datetime, to_decimal, to_str
 
 FORMATS = ("american", "decimal")
@@ -37,6 +39,26 @@ def parse_odds(data: Any, odds_format: str = "american") -> list[OddsLine]:
             if line is not None:
                 lines.append(line)
     return lines
+
+
+def attach_game_ids(lines: Iterable[OddsLine], games: Iterable[Game],
+                    tolerance: timedelta = timedelta(hours=12)) -> list[OddsLine]:
+    """`lines` with `game_id` set to the ESPN game of the same home and away teams whose kickoff is
+    within `tolerance` of the line's commence time (The Odds API has its own event ids).
+
+    Lines that match no game keep `game_id` None; the two teams meet twice a season at most, weeks
+    apart, so teams plus a half-day window is unambiguous.
+    """
+    by_teams: dict[tuple[str, str], list[Game]] = {}
+    for game in games:
+        by_teams.setdefault((game.home_team, game.away_team), []).append(game)
+    matched = []
+    for line in lines:
+        candidates = by_teams.get((line.home_team, line.away_team), [])
+        game = next((g for g in candidates if line.commence_time is None or g.start_time is None
+                     or abs(g.start_time - line.commence_time) <= tolerance), None)
+        matched.append(replace(line, game_id=game.game_id) if game else line)
+    return matched
 
 
 def _bookmaker_line(bookmaker: Mapping[str, Any], event: Mapping[str, Any], home: teams.Team, away: teams.Team,
@@ -94,4 +116,4 @@ def _details(home: teams.Team, away: teams.Team, home_spread) -> Optional[str]:
     return f"{favourite.abbr} {line.normalize():f}"
 
 
-__all__ = ["parse_odds", "ParseError"]
+__all__ = ["parse_odds", "attach_game_ids", "ParseError"]

@@ -53,3 +53,87 @@ def fixture_text(*parts: str) -> str:
 
 def fixture_json(*parts: str) -> Any:
     return json.loads(fixture_text(*parts))
+
+
+# A value that breaks naive formatting in both Telegram parse modes: every MarkdownV2 reserved
+# character, HTML tags and entities, and a betting line.
+HOSTILE = "O'Neil-Smith Jr. [#1] *_~`>+=|{}.!\\ <b>&amp; 1 < 2 KC -3.5 @ BUF (o/u 47.5)!"
+
+
+def alert_events(now: datetime, text: str = HOSTILE) -> dict:
+    """One realistic event per alert type (as detection builds them), with `text` in every name
+    and free-text field; keys are the alert types."""
+    from decimal import Decimal
+
+    from models import Event
+
+    game = {"game_id": "401547417", "home_team": f"BUF {text}", "away_team": "KC", "period": 3, "clock": "8:24"}
+    return {
+        "score": Event("score", "score:401547417:0:21-17", "high", now, "401547417", data={
+            **game, "home_score": 17, "away_score": 21, "scoring_team": "KC", "points": 7, "scoring_type": "TD",
+            "play_text": f"P.Mahomes pass to T.Kelce for 12 yards, TOUCHDOWN. {text}"}),
+        "significant_play": Event("significant_play", "play:401547417:4015474170042", "high", now, "401547417", data={
+            **game, "home_score": 17, "away_score": 21, "team": "BUF", "yards": 0, "tags": ("interception",),
+            "play_text": f"J.Allen pass deep left INTERCEPTED by {text} at KC 30."}),
+        "injury": Event("injury", "injury:3139477:out:2026-11-24", "medium", now, "401547417",
+                        family="injury:3139477", data={
+                            "player": f"Patrick {text}", "position": "QB", "team": "KC", "status": "Out",
+                            "previous_status": "Questionable", "injury": f"Ankle ({text})"}),
+        "kalshi_price": Event("kalshi_price", "price:KXNFLGAME-26NOV24KCBUF-KC:29924860", "medium", now,
+                              "401547417", family="price:KXNFLGAME-26NOV24KCBUF-KC", data={
+                                  "ticker": "KXNFLGAME-26NOV24KCBUF-KC", "title": f"Will {text} win?",
+                                  "price_before": Decimal("0.45"), "price_after": Decimal("0.52"),
+                                  "change_pct": Decimal("15.56"), "volume": Decimal("124500"), "seconds": 5.0}),
+        "market_reaction": Event("market_reaction", "reaction:401547417:4015474170042", "high", now, "401547417",
+                                 data={**game, "ticker": "KXNFLGAME-26NOV24KCBUF-BUF", "impact_level": "extreme",
+                                       "price_before": Decimal("0.55"), "price_after": Decimal("0.40"),
+                                       "change_pct": Decimal("-27.27"), "seconds_after": Decimal("5.0"),
+                                       "play_text": f"Interception by {text}", "tags": ("interception",)}),
+        "system": Event("system", "system:kalshi:auth", "high", now, family="system:kalshi", data={
+            "level": "critical", "component": "kalshi", "message": f"Authentication failed: {text}"}),
+    }
+
+
+TELEGRAM_TOKEN = "123456789:AAHfake-Token-For-Tests_0123456789abc"
+
+
+class TelegramRig:
+    """A fake Bot API on loopback, a fake clock, and notifiers wired to both; `close` releases all.
+
+    Every notifier gets a real `TelegramChannel` (python-telegram-bot over HTTP) unless a channel
+    is given; sleeps (pacing, backoff, retry_after) only advance the fake clock.
+    """
+
+    def __init__(self, **server_options):
+        from replay.telegram_server import FakeTelegramServer
+
+        self.server = FakeTelegramServer(TELEGRAM_TOKEN, **server_options).start()
+        self.clock = FakeClock()
+        self._channels: list = []
+
+    def channel(self, chats=("111",), token: str = TELEGRAM_TOKEN, timeout: float = 5.0):
+        from telegram_notifier import TelegramChannel
+
+        channel = TelegramChannel(token, chats, self.server.api_base_url, timeout=timeout)
+        self._channels.append(channel)
+        return channel
+
+    def notifier(self, db, chats=("111",), channel=None, **options):
+        from zoneinfo import ZoneInfo
+
+        from telegram_notifier import TelegramNotifier
+
+        options.setdefault("rng", lambda: 1.0)  # the longest backoff, so waits are exact
+        options.setdefault("timezone", ZoneInfo("America/New_York"))
+        return TelegramNotifier(db, channel or self.channel(chats), clock=self.clock, **options)
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+        self.server.stop()
+
+    def __enter__(self) -> "TelegramRig":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

@@ -11,7 +11,7 @@ import pytest
 
 import espn_parser
 from espn_parser import ParseError
-from helpers import fixture_json, fixture_path
+from helpers import fixture_path
 
 ESPN = fixture_path("espn")
 SCOREBOARDS = sorted(p.name for p in ESPN.glob("scoreboard_*.json"))

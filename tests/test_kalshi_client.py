@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -111,10 +111,10 @@ def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
     for slate in (first, second):
         assert [u.market.ticker for u in slate.unmapped] == ["KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
         assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, None, None]
-    reports = [r.getMessage() for r in caplog.records if "has no ESPN game" in r.getMessage()]
+    reports = [r.getMessage() for r in caplog.records if "not mapped to an ESPN game" in r.getMessage()]
     assert reports == [
-        "Kalshi market KXNFLSPREAD-26OCT08TBDAL-TB8 has no ESPN game: no ESPN game for TB at DAL on 2026-10-08",
-        "Kalshi market KXNFLTOTAL-26OCT08TBDAL-69 has no ESPN game: no ESPN game for TB at DAL on 2026-10-08",
+        "Kalshi market KXNFLSPREAD-26OCT08TBDAL-TB8 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
+        "Kalshi market KXNFLTOTAL-26OCT08TBDAL-69 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
     ]
 
 

@@ -1,15 +1,15 @@
 """kalshi_parser on Kalshi's real recorded payloads (tests/fixtures/kalshi/README.md)."""
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Optional
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 import kalshi_parser as kp
+import teams
 from helpers import fixture_json, fixture_path
 from models import Game
 
@@ -317,6 +317,15 @@ def test_ticker_grammar_splits_team_codes(ticker, away, home, team):
 ])
 def test_ticker_grammar_rejects(ticker):
     assert kp.parse_nfl_ticker(ticker) is None
+
+
+def test_ambiguous_team_split_is_not_guessed(monkeypatch):
+    # No two real codes collide today; a future code that did must not send prices to a wrong game.
+    codes = frozenset({"NE", "NEW", "WAS", "AS"})
+    monkeypatch.setattr(teams, "kalshi_codes", lambda: codes)
+    monkeypatch.setattr(teams, "resolve", lambda code: SimpleNamespace(abbr=code))
+    assert kp.parse_event_ticker("KXNFLGAME-26OCT12NEWAS") is None
+    assert kp.parse_event_ticker("KXNFLGAME-26OCT12NEAS").away_team == "NE"
 
 
 # --- market -> game ---------------------------------------------------------------------------------

@@ -62,9 +62,17 @@ def test_scoreboard_always_sends_dates(fetcher, clock):
     assert sent[2] == {"dates": "20261123"}
 
 
-def test_scoreboard_range_must_be_ordered(fetcher):
+@responses.activate
+def test_scoreboard_accepts_espn_date_text(fetcher):
+    responses.get(f"{SITE}/scoreboard", json={"events": []})
+    fetcher.get_scoreboard("20261123-20261130")
+    assert query(responses.calls[0]) == {"dates": "20261123-20261130"}
+
+
+@pytest.mark.parametrize("when", [(date(2022, 9, 12), date(2022, 9, 8)), "2022-09-12", "20220912-"])
+def test_bad_scoreboard_dates_are_refused_before_any_call(fetcher, when):
     with pytest.raises(ValueError):
-        fetcher._dates_param((date(2022, 9, 12), date(2022, 9, 8)))
+        fetcher.get_scoreboard(when)
 
 
 @responses.activate
@@ -231,6 +239,21 @@ def test_odds_request_and_quota_headers(clock):
     assert (draftkings.home_moneyline, draftkings.away_moneyline) == (-125, 105)
     quota = fetcher.odds_quota
     assert (quota.remaining, quota.used, quota.last) == (497, 3, 3)
+
+
+@responses.activate
+def test_odds_lines_get_the_espn_game_id_of_the_same_matchup(clock):
+    fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
+    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
+                  content_type="application/json", headers=odds_headers(400, 100))
+    super_bowl = make_game("401438030", home_team="PHI", away_team="KC",
+                           start_time=datetime(2023, 2, 12, 23, 30, tzinfo=timezone.utc))
+    reversed_roles = make_game("1", home_team="KC", away_team="PHI",
+                               start_time=datetime(2023, 2, 12, 23, 30, tzinfo=timezone.utc))
+    a_year_later = make_game("2", home_team="PHI", away_team="KC",
+                             start_time=datetime(2024, 2, 12, 23, 30, tzinfo=timezone.utc))
+    lines = fetcher.get_odds([reversed_roles, a_year_later, super_bowl])
+    assert {line.game_id for line in lines} == {"401438030"}
 
 
 @responses.activate

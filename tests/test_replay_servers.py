@@ -396,7 +396,7 @@ def test_server_errors_are_injected_at_the_configured_rate_and_counted(gb_atl, c
     assert [again.decide() is not None for _ in range(200)] == [s != 200 for s in statuses]
 
 
-def test_kalshi_429s_come_in_bursts_with_kalshis_body(kalshi, gb_atl, clock, session):
+def test_kalshi_429s_come_in_bursts_with_kalshis_body(gb_atl, clock, session):
     plan = FaultPlan({"rate_limit": 0.05}, seed=1, burst_length=4)
     with FakeKalshiServer([gb_atl], clock, faults=plan) as server:
         replies = [session.get(f"{server.base_url}/exchange/status") for _ in range(150)]

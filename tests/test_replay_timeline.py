@@ -255,6 +255,16 @@ def test_situation_describes_the_last_snap(gb_atl):
     assert last["probability"]["homeWinPercentage"] == recorded["homeWinPercentage"]
 
 
+def test_after_a_kickoff_return_the_receiving_team_has_the_ball(gb_atl):
+    index = next(i for i, play in enumerate(gb_atl.plays) if play.type_text == "Kickoff Return (Offense)"
+                 and play.visible_at < gb_atl.plays[i + 1].visible_at)
+    returned = gb_atl.plays[index]
+    situation = gb_atl.scoreboard_event(returned.visible_at)["competitions"][0]["situation"]
+    assert situation["possession"] == returned.play["end"]["team"]["id"]
+    assert situation["possession"] != gb_atl.plays[index - 1].play["end"]["team"]["id"]
+    assert situation["yardLine"] == returned.play["end"]["yardLine"]
+
+
 def test_last_play_score_value_is_the_points_it_scored(gb_atl):
     field_goal = next(play for play in gb_atl.plays if play.type_text == "Field Goal Good")
     last = gb_atl.scoreboard_event(field_goal.visible_at)["competitions"][0]["situation"]["lastPlay"]

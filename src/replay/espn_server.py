@@ -7,7 +7,7 @@ Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under i
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from clock import Clock
 from replay.faults import FaultPlan
@@ -28,6 +28,10 @@ def _parse_dates(text: str) -> tuple[date, date]:
     if end < start:
         raise ValueError(f"date range ends before it starts: {text}")
     return start, end
+
+
+def _league_identity(league: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: league[key] for key in ("id", "uid", "name", "abbreviation", "slug") if key in league}
 
 
 def _error(status: int, message: str) -> Response:
@@ -57,10 +61,9 @@ class FakeESPNServer(FakeHTTPServer):
         return _error(404, "Not Found")
 
     def _league(self, timeline: GameTimeline) -> dict[str, Any]:
-        recorded = timeline.league
         name, abbreviation = _SEASON_TYPES.get(timeline.season_type, ("", ""))
         return {
-            **{key: recorded[key] for key in ("id", "uid", "name", "abbreviation", "slug") if key in recorded},
+            **_league_identity(timeline.league),
             "season": {"year": timeline.season_year,
                        "type": {"id": str(timeline.season_type), "type": timeline.season_type,
                                 "name": name, "abbreviation": abbreviation}},
@@ -124,7 +127,7 @@ class FakeESPNServer(FakeHTTPServer):
         return json_response({"sports": [{
             "id": "20", "uid": "s:20", "name": "Football", "slug": "football",
             "leagues": [{
-                **{key: league[key] for key in ("id", "uid", "name", "abbreviation", "slug") if key in league},
+                **_league_identity(league),
                 "shortName": league.get("abbreviation", "NFL"),
                 "teams": [{"team": team} for team in sorted(by_id.values(), key=lambda t: str(t["displayName"]))],
             }],

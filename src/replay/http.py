@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class FakeHTTPServer:
         with self._lock:
             return list(self._requests)
 
-    def start(self) -> "FakeHTTPServer":
+    def start(self) -> Self:
         if self._httpd is not None:
             return self
         self._stopping.clear()
@@ -229,7 +229,7 @@ class FakeHTTPServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> "FakeHTTPServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

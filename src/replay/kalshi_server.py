@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Optional, Self, Sequence, TypeVar
 
 import teams
 from clock import Clock
@@ -96,7 +96,7 @@ def _decode_cursor(cursor: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Book:
+class TopOfBook:
     """Top of one market's YES book, in cents and contracts."""
 
     bid: int
@@ -105,9 +105,9 @@ class _Book:
     bid_size: int
     ask_size: int
 
-    def other_side(self) -> "_Book":
+    def other_side(self) -> "TopOfBook":
         """The complementary market's book: buying YES on one team is selling it on the other."""
-        return _Book(100 - self.ask, 100 - self.bid, 100 - self.last, self.ask_size, self.bid_size)
+        return TopOfBook(100 - self.ask, 100 - self.bid, 100 - self.last, self.ask_size, self.bid_size)
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class FakeKalshiServer(FakeHTTPServer):
         self.route("GET", "/events", self._events)
         self.route("GET", "/exchange/status", self._exchange_status)
 
-    def start(self) -> "FakeKalshiServer":
+    def start(self) -> Self:
         super().start()
         log.warning("fake Kalshi server at %s: market prices are SYNTHETIC, derived from ESPN win probability "
                     "%s s earlier plus noise of up to %s; they are not Kalshi data",
@@ -198,13 +198,13 @@ class FakeKalshiServer(FakeHTTPServer):
 
     # -- prices -------------------------------------------------------------------------------
 
-    def book(self, ticker: str, at: datetime) -> _Book:
+    def book(self, ticker: str, at: datetime) -> TopOfBook:
         """The YES book of market `ticker` at `at`."""
         listing, side = self._by_ticker[ticker]
         home = self._home_book(listing, at)
         return home if side == "home" else home.other_side()
 
-    def _home_book(self, listing: _Listing, at: datetime) -> _Book:
+    def _home_book(self, listing: _Listing, at: datetime) -> TopOfBook:
         timeline = listing.timeline
         tick = int(at.timestamp() // QUOTE_SECONDS)
         rng = random.Random(f"{self.seed}:{listing.event_ticker}:{tick}")
@@ -221,7 +221,7 @@ class FakeKalshiServer(FakeHTTPServer):
         # Keep the whole book inside the 1-99 cent range a binary market can trade.
         bid = min(max(bid, 1), 99 - spread)
         ask = bid + spread
-        return _Book(bid, ask, min(max(mid, bid), ask), rng.randint(100, 20000), rng.randint(100, 20000))
+        return TopOfBook(bid, ask, min(max(mid, bid), ask), rng.randint(100, 20000), rng.randint(100, 20000))
 
     def _volume(self, timeline: GameTimeline, at: datetime) -> Decimal:
         """Contracts traded by `at`: a trickle while listed before the game, a stream during it."""

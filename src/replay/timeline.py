@@ -70,8 +70,11 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-def _period_name(period: int) -> str:
-    return _ordinal(period) if period <= REGULATION_PERIODS else "OT"
+def _period_names(period: int) -> tuple[str, str]:
+    """Short and long names of a period: ("4th", "4th Quarter"), ("OT", "OT")."""
+    if period > REGULATION_PERIODS:
+        return "OT", "OT"
+    return _ordinal(period), f"{_ordinal(period)} Quarter"
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class GameTimeline:
         self._visible_times = [play.visible_at for play in self.plays]
         self._play_ids = {play.id for play in self.plays}
         self._win_probability = list(summary.get("winprobability", []))
+        self._win_by_play = {str(entry["playId"]): entry for entry in self._win_probability}
         self._home_win_after = self._home_win_series()
 
     def _timed_plays(self) -> tuple[TimedPlay, ...]:
@@ -163,14 +167,14 @@ class GameTimeline:
         """Home win probability after 0, 1, ... n visible plays.
 
         Before any play the first recorded entry is the pre-kickoff estimate (in `/summary` its
-        playId is the first drive's id, which matches no play).
+        playId is the first drive's id, which matches no play); a recording without win
+        probability counts as a coin flip throughout.
         """
-        by_play = {str(entry["playId"]): entry for entry in self._win_probability}
         current = (Decimal(str(self._win_probability[0]["homeWinPercentage"]))
                    if self._win_probability else Decimal("0.5"))
         series = [current]
         for play in self.plays:
-            entry = by_play.get(play.id)
+            entry = self._win_by_play.get(play.id)
             if entry is not None:
                 current = Decimal(str(entry["homeWinPercentage"]))
             series.append(current)
@@ -227,12 +231,8 @@ class GameTimeline:
 
     # -- state at a time ----------------------------------------------------------------------
 
-    def visible_plays(self, t: datetime) -> tuple[TimedPlay, ...]:
-        """The plays ESPN would have shown by `t`, in sequence order."""
-        return self.plays[:self._moment(t).visible]
-
     def state_at(self, t: datetime) -> str:
-        """"pre" before kickoff, "post" once the last play is visible, "in" between."""
+        """The game state: "pre" before kickoff, "post" once the last play is visible, "in" between."""
         return self._moment(t).state
 
     def score_at(self, t: datetime) -> tuple[int, int]:
@@ -286,13 +286,10 @@ class GameTimeline:
             return _status_dict(_FINAL, 0.0, "0:00", period, final, final)
         if last.type_text == "End of Half":
             return _status_dict(_HALFTIME, 0.0, "0:00", period, "Halftime", "Halftime")
+        name, long_name = _period_names(period)
         if last.type_text == "End Period":
-            name = _period_name(period)
-            long_name = f"{name} Quarter" if period <= REGULATION_PERIODS else name
             return _status_dict(_END_PERIOD, 0.0, "0:00", period, f"End of {long_name}", f"End of {name}")
         display = str(last.play.get("clock", {}).get("displayValue", "0:00"))
-        name = _period_name(period)
-        long_name = f"{name} Quarter" if period <= REGULATION_PERIODS else name
         return _status_dict(_IN_PROGRESS, _clock_seconds(display), display, period,
                             f"{display} - {long_name}", f"{display} - {name}")
 
@@ -302,23 +299,18 @@ class GameTimeline:
             return None
         visible = self.plays[:moment.visible]
         situation: dict[str, Any] = {"lastPlay": self._last_play(moment.visible)}
-        # Administrative plays and scores leave no down to show; the last real snap still does.
-        placed = next((play.play["end"] for play in reversed(visible)
-                       if play.play.get("end", {}).get("team") and play.play["end"].get("down", 0) >= 1), None)
+        # A play's `end` is ESPN's own account of the situation after it (down -1 after scores
+        # and kickoff returns included); an administrative play may lack a team, so the last
+        # play that has one tells where the ball is.
+        placed = next((play.play["end"] for play in reversed(visible) if play.play.get("end", {}).get("team")), None)
         if placed is None:
             return situation
         possession = str(placed["team"]["id"])
         to_goal = placed["yardLine"] if possession == str(self.away_team["id"]) else 100 - placed["yardLine"]
-        situation.update({
-            "down": placed["down"],
-            "yardLine": placed["yardLine"],
-            "distance": placed["distance"],
-            "downDistanceText": placed.get("downDistanceText"),
-            "shortDownDistanceText": placed.get("shortDownDistanceText"),
-            "possessionText": placed.get("possessionText"),
-            "isRedZone": to_goal <= RED_ZONE_YARDS,
-            "possession": possession,
-        })
+        situation.update({key: placed[key] for key in ("down", "yardLine", "distance", "downDistanceText",
+                                                        "shortDownDistanceText", "possessionText") if key in placed})
+        situation["isRedZone"] = to_goal <= RED_ZONE_YARDS
+        situation["possession"] = possession
         return situation
 
     def _last_play(self, visible: int) -> dict[str, Any]:
@@ -337,7 +329,7 @@ class GameTimeline:
             "end": {"yardLine": end.get("yardLine"), "team": end.get("team", {})},
             "statYardage": play.get("statYardage", 0),
         }
-        entry = next((e for e in self._win_probability if str(e["playId"]) == timed.id), None)
+        entry = self._win_by_play.get(timed.id)
         if entry is not None:
             home = float(entry["homeWinPercentage"])
             tie = float(entry.get("tiePercentage", 0) or 0)
