@@ -14,7 +14,6 @@ travel only in query strings, which `SourceError` and the HTTP layer's logs neve
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -62,11 +61,14 @@ class NFLDataFetcher:
     """Fetches and parses every non-Kalshi source; safe to share between worker threads."""
 
     def __init__(self, settings: Settings, clock: Optional[Clock] = None,
-                 observer: Optional[RequestObserver] = None, *, max_core_injury_refs: int = 60,
-                 rng: Optional[Callable[[], float]] = None):
+                 observer: Optional[RequestObserver] = None, *, max_core_injury_calls: int = 40,
+                 core_injuries_per_team: int = 3, rng: Optional[Callable[[], float]] = None):
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.max_core_injury_refs = max_core_injury_refs
+        self.max_core_injury_calls = max_core_injury_calls
+        self.core_injuries_per_team = core_injuries_per_team
+        self._core_lock = threading.Lock()
+        self._core_next = 0  # index of the team the next core fallback run starts with
         retry = RetryPolicy(max_tries=settings.http_max_tries)
         espn_limiter = RateLimiter(_per_second(settings.espn_rate_per_second)
                                    + ((settings.espn_rate_per_minute, 60.0),), self.clock)
@@ -120,8 +122,9 @@ class NFLDataFetcher:
     def get_injuries(self) -> list[Injury]:
         """League-wide `/injuries`; when it fails or is empty, the core API's per-team lists.
 
-        The fallback resolves at most `max_core_injury_refs` records in all (the newest of each
-        team first, an even share per team), and never follows `.pvt` (private host) links.
+        The fallback makes at most `max_core_injury_calls` requests per run (the newest
+        `core_injuries_per_team` records of each team it reaches) and never follows `.pvt`
+        (private host) links.
         """
         try:
             injuries = self._parse(self.espn, "injuries", espn_parser.parse_injuries, self.espn.get_json("injuries"))
@@ -134,15 +137,23 @@ class NFLDataFetcher:
         return self._core_injuries()
 
     def _core_injuries(self) -> list[Injury]:
+        """Per-team core lists within a budget of `max_core_injury_calls` requests per run.
+
+        Every call (list or record) counts, because they share ESPN's 60/min limiter with live
+        play-by-play. Each run resumes at the team after the last one it reached, so successive
+        runs cover the league in turn.
+        """
         season = self._season_year()
         all_teams = teams.all_teams()
-        per_team = max(1, math.ceil(self.max_core_injury_refs / len(all_teams)))
-        budget = self.max_core_injury_refs
+        budget = self.max_core_injury_calls
         found: list[Injury] = []
-        failures = 0
-        for team in all_teams:
-            if budget <= 0:
-                break
+        failures = attempted = 0
+        while budget > 0 and attempted < len(all_teams):
+            with self._core_lock:
+                team = all_teams[self._core_next % len(all_teams)]
+                self._core_next += 1
+            attempted += 1
+            budget -= 1
             path = f"seasons/{season}/teams/{team.espn_id}/injuries"
             try:
                 listing = self.espn_core.get_json(path, {"limit": 100})
@@ -151,16 +162,15 @@ class NFLDataFetcher:
                 log.warning("%s", error)
                 continue
             urls = [url for url in map(self._core_url, _refs(listing)) if url is not None]
-            for url in urls[:min(per_team, budget)]:
+            for url in urls[:min(self.core_injuries_per_team, budget)]:
                 budget -= 1
                 try:
-                    record = self.espn_core.get_json(url)
-                    found.append(espn_parser.parse_core_injury(record, team=team.abbr))
+                    found.append(espn_parser.parse_core_injury(self.espn_core.get_json(url), team=team.abbr))
                 except SourceError as error:
                     log.warning("%s", error)
                 except ParseError as error:
                     log.warning("espn-core %s: unusable injury record (%s)", urlsplit(url).path, error)
-        if failures == len(all_teams):
+        if attempted and failures == attempted:
             raise SourceError("espn-core", f"/seasons/{season}/teams/*/injuries", "every team injury list failed")
         return found
 

@@ -46,8 +46,8 @@ import logging
 import random
 import re
 import sys
+import os
 import threading
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Coroutine, Mapping, Optional, Protocol, Sequence, TextIO
@@ -56,7 +56,6 @@ from urllib.parse import quote
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Decision, FloodLimits, History, PolicyConfig, day_start,
                           decide, is_group_chat)
@@ -68,6 +67,10 @@ from models import Event
 from nfl_db_manager import AlertRecord, NFLDBManager, Tx
 
 log = logging.getLogger(__name__)
+
+# Opt in to PTB's announced timedelta periods (RetryAfter.retry_after); otherwise PTB 22 warns
+# on every 429 it parses. `_retry_after_seconds` reads either form.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 MAX_ATTEMPTS = 3
 # After the channel is found down (token rejected, or a delivery out of attempts), wait this long
@@ -311,10 +314,7 @@ class ConsoleChannel:
 
 
 def _retry_after_seconds(error: RetryAfter) -> float:
-    # PTB 22 warns that `retry_after` becomes a timedelta; both forms are read.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
+    value = error.retry_after  # a timedelta under PTB_TIMEDELTA, else int seconds
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -566,7 +566,8 @@ class TelegramNotifier:
         return True
 
     def _deliver_to(self, alert: dict, chat_id: str, attempts: int, deadline: float, report: DrainReport) -> bool:
-        """Deliver one alert to one chat until it is settled; False when the drain must stop."""
+        """Deliver one alert to one chat until it is settled (True), or stop the drain (False)
+        when a wait would pass the deadline or the channel is unavailable."""
         alert_id = alert["id"]
         key = (alert_id, chat_id)
         text, parse_mode = alert["message"], (alert["payload"] or {}).get("parse_mode")
@@ -617,10 +618,11 @@ class TelegramNotifier:
                     self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, str(error)))
                     self._retry_at.pop(key, None)
                     report.failed += 1
+                    # The channel looks down: rest it, rather than spend the next alerts' attempts.
                     self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
                     log.error("Alert %s not delivered to chat %s after %d attempts (%s); pausing %.0f s",
                               alert_id, chat_id, attempts, error, OUTAGE_PAUSE_SECONDS)
-                    return False
+                    return True
                 self.db.run(lambda tx: tx.record_delivery_error(alert_id, chat_id, str(error)))
                 report.retries += 1
                 backoff = self.retry.wait(attempts, error, self.rng)

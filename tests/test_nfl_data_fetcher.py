@@ -129,9 +129,8 @@ def test_league_injuries_endpoint(fetcher):
 
 @responses.activate
 @pytest.mark.parametrize("league_response", [dict(status=500, json={}), dict(json={"injuries": []})])
-def test_injuries_fall_back_to_bounded_core_lists(clock, league_response):
+def test_injuries_fall_back_to_core_lists_within_a_call_budget(clock, league_response):
     fetcher = make_fetcher(clock)
-    fetcher.max_core_injury_refs = 40
     responses.get(f"{SITE}/injuries", **league_response)
     listing = fixture_json("espn", "core_team_injuries_team8_2025.json")
     # One private-host link must be skipped, never fetched.
@@ -140,12 +139,19 @@ def test_injuries_fall_back_to_bounded_core_lists(clock, league_response):
     responses.get(re.compile(rf"{CORE}/seasons/2025/athletes/.*"), json=fixture_json(
         "espn", "core_injury_detail_4426502_598153.json"))
     injuries = fetcher.get_injuries()
-    fetched = [urlsplit(c.request.url) for c in responses.calls]
-    assert not any(u.hostname.endswith(".pvt") for u in fetched)
-    records = [u for u in fetched if "/athletes/" in u.path]
-    assert len(records) == len(injuries) == 40
+    core = [urlsplit(c.request.url) for c in responses.calls if "sports.core" in c.request.url]
+    assert len(core) == 40  # the default budget, lists and records together
+    assert not any(u.hostname.endswith(".pvt") for u in core)
+    lists = [u.path for u in core if u.path.endswith("/injuries")]
+    records = [u for u in core if "/athletes/" in u.path]
+    assert len(lists) == 10 and len(records) == len(injuries) == 30  # 3 newest per team
     assert all(u.scheme == "https" for u in records)  # refs say http://
     assert injuries[0].team == "ATL" and injuries[0].player_id == "4426502"
+    # The next run carries on with the teams this one did not reach.
+    fetcher.get_injuries()
+    next_lists = [urlsplit(c.request.url).path for c in responses.calls if "sports.core" in c.request.url
+                  and urlsplit(c.request.url).path.endswith("/injuries")][10:]
+    assert not set(next_lists) & set(lists) and len(next_lists) == 10
 
 
 @responses.activate
