@@ -18,8 +18,9 @@ Rules, in order; the first that applies is the recorded reason:
 5. daily_limit: once the day's alerts (every priority, counted since local midnight) reach the
    limit, only high priority goes out. A limit of 0 means no limit.
 
-Delivery pacing (`FloodLimits`) is here too: Telegram's flood limits as pure data, shared by the
-sender and the fake Bot API.
+Delivery pacing is here too, shared by the sender and the fake Bot API: Telegram's flood limits
+as data (`FloodLimits`) and a token bucket that is given the time rather than reading a clock
+(`Allowance`).
 """
 from __future__ import annotations
 
@@ -118,6 +119,39 @@ SEND_PACING = FloodLimits(overall_burst=20, per_chat_burst=3, group_burst=3)
 def is_group_chat(chat_id: str) -> bool:
     """Groups and channels have negative ids or @usernames; private chats have positive ids."""
     return chat_id.startswith(("-", "@"))
+
+
+class Allowance:
+    """One token bucket on the caller's clock readings (seconds, monotonic).
+
+    `wait(now)` says how long until one message may go, without spending anything, so a sender
+    that decides not to wait loses nothing; `take(now)` spends one token. The sender paces with
+    it, and the fake Bot API refuses with it (Telegram answers 429 rather than queueing).
+    """
+
+    def __init__(self, rate: float, burst: float, now: float):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.updated = now
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self.wait(now)
+        self.tokens -= 1
+
+
+def chat_allowances(chat_id: str, limits: FloodLimits, now: float) -> list[Allowance]:
+    """The buckets one chat's messages must pass besides the overall one: per chat, and per
+    group for groups and channels."""
+    allowances = [Allowance(limits.per_chat_rate, limits.per_chat_burst, now)]
+    if is_group_chat(chat_id):
+        allowances.append(Allowance(limits.group_rate, limits.group_burst, now))
+    return allowances
 
 
 def day_start(now: datetime, tz: tzinfo) -> datetime:

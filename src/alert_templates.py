@@ -37,7 +37,6 @@ from typing import Any, Callable, Mapping, Optional
 
 from models import Event
 
-PARSE_MODES = ("HTML", "MarkdownV2", None)
 MAX_MESSAGE_LENGTH = 4096
 RESEND_NOTICE = "🔁 Resent after an interruption: you may already have this alert."
 # Every message leaves room for the resend notice, so a labelled resend still fits.
@@ -201,7 +200,8 @@ def _price_move(data: Mapping[str, Any]) -> Optional[str]:
 
 Lines = list[Optional[str]]
 
-_SCORE_TYPES = {"TD": "touchdown", "FG": "field goal", "SF": "safety", "XP": "extra point", "2PT": "two-point conversion"}
+_SCORE_TYPES = {"TD": "touchdown", "FG": "field goal", "SF": "safety", "XP": "extra point",
+                "2PT": "two-point conversion"}
 
 
 def _score(data: Mapping[str, Any], m: _Markup) -> Lines:

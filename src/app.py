@@ -31,7 +31,8 @@ def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bo
         log.info("Database schema: applied %s", ", ".join(applied))
     fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api)
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
-    alerts = build_notifier(settings, db, clock, console_only=dry_run, metrics=metrics)
+    # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
+    alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics)
     sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts,
                            metrics=metrics)
     if restore:

@@ -34,6 +34,10 @@ Channels: `TelegramChannel` (python-telegram-bot on one asyncio loop in a dedica
 when Telegram is not configured or disabled, `ConsoleChannel` (stdout and the log) through the
 same outbox. The bot token is redacted from every log record and stored error.
 
+The daemon holds an `AlertService` (`build_notifier(settings, db, clock)`): `record(tx, events,
+now)` in its transactions, `wake()` after each commit, a sender thread that drains, and
+`close(flush_seconds)`. `TelegramNotifier.drain` can also be called directly, e.g. once per cycle.
+
 `python src/telegram_notifier.py --test` checks the token (getMe) and sends a test message to
 every configured chat, with a diagnosis of what is wrong.
 """
@@ -43,28 +47,34 @@ import argparse
 import asyncio
 import concurrent.futures
 import logging
+import math
+import os
 import random
 import re
 import sys
-import os
 import threading
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Callable, Coroutine, Mapping, Optional, Protocol, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Mapping, Optional, Protocol, Sequence, TextIO
 from urllib.parse import quote
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
 
-from alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Decision, FloodLimits, History, PolicyConfig, day_start,
-                          decide, is_group_chat)
+from alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Allowance, Decision, FloodLimits, History, PolicyConfig,
+                          chat_allowances, day_start, decide)
 from alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
 from clock import Clock, SystemClock
 from config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
-from http_client import RetryPolicy, TokenBucket
+from http_client import RetryPolicy
 from models import Event
 from nfl_db_manager import AlertRecord, NFLDBManager, Tx
+
+if TYPE_CHECKING:
+    from metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +152,16 @@ class Recorded:
 
 
 def _jsonable(value: Any) -> Any:
-    """`value` as JSON PostgreSQL accepts: Decimals and times as strings, no NUL or lone surrogate."""
+    """`value` as JSON PostgreSQL accepts: Decimals, times and NaN as strings, no NUL or lone surrogate."""
     if isinstance(value, Mapping):
         return {valid_unicode(str(key)): _jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(item) for item in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
         return value
-    return valid_unicode(str(value))
+    return valid_unicode(str(value))  # Decimal, NaN and the rest: JSON has no number for them
 
 
 class AlertOutbox:
@@ -161,13 +171,14 @@ class AlertOutbox:
         self.config = config
         self.parse_mode = parse_mode
         self.channel = channel
+        self.alerts_today: Optional[int] = None  # as of the last record_events, for the metrics
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AlertOutbox":
+    def from_settings(cls, settings: Settings, console_only: bool = False) -> "AlertOutbox":
         """Messages are written for Telegram's parse mode when Telegram is in use, else as plain text."""
-        configured = settings.telegram_configured
-        return cls(PolicyConfig.from_settings(settings), settings.telegram_parse_mode if configured else None,
-                   "telegram" if configured else "console")
+        telegram = settings.telegram_configured and not console_only
+        return cls(PolicyConfig.from_settings(settings), settings.telegram_parse_mode if telegram else None,
+                   "telegram" if telegram else "console")
 
     def record_events(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """Decide each event at `now` and write it as 'pending' or 'suppressed' in `tx`.
@@ -193,6 +204,7 @@ class AlertOutbox:
                     tx.touch_alert_trigger(event.alert_type, now)
             _log_decision(event, decision)
             recorded.append(Recorded(event, decision, alert_id))
+        self.alerts_today = history.alerts_today
         return recorded
 
     @staticmethod
@@ -276,6 +288,7 @@ class PermanentFailure(DeliveryError):
 class Channel(Protocol):
     name: str
     chat_ids: tuple[str, ...]
+    description: str  # for the start-up log line
 
     def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
         """Deliver `text`; return the message id (None when the channel has none) or raise DeliveryError."""
@@ -296,11 +309,18 @@ class ConsoleChannel:
 
     def __init__(self, reason: str, stream: Optional[TextIO] = None):
         self.reason = reason
+        self.description = f"the console ({reason})"
         self._stream = stream
 
     def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
         plain = to_plain(text, parse_mode)
-        print(f"{'-' * 40}\n{plain}", file=self._stream or sys.stdout, flush=True)
+        stream = self._stream or sys.stdout
+        block = f"{'-' * 40}\n{plain}"
+        try:
+            print(block, file=stream, flush=True)
+        except UnicodeEncodeError:  # a console that cannot show emoji (Windows code pages)
+            encoding = stream.encoding or "ascii"
+            print(block.encode(encoding, "replace").decode(encoding), file=stream, flush=True)
         log.info("Alert (console; Telegram not in use: %s): %s", self.reason, plain.replace("\n", " | "))
         return None
 
@@ -335,7 +355,8 @@ def _classify(error: BaseException, timeout: float) -> DeliveryError:
                                 MIGRATED)
     if isinstance(error, BadRequest):
         lowered = text.lower()
-        reason = PARSE_ERROR if "parse entities" in lowered else CHAT_NOT_FOUND if "chat not found" in lowered else BAD_REQUEST
+        reason = (PARSE_ERROR if "parse entities" in lowered
+                  else CHAT_NOT_FOUND if "chat not found" in lowered else BAD_REQUEST)
         return PermanentFailure(text, reason)
     return TransientFailure(text)
 
@@ -365,6 +386,7 @@ class TelegramChannel:
             raise ValueError("TelegramChannel needs at least one chat id")
         register_secret(token)  # before the Bot exists: it logs its URL, token included
         self.chat_ids = tuple(chat_ids)
+        self.description = f"Telegram ({len(self.chat_ids)} chat{'s' if len(self.chat_ids) != 1 else ''})"
         self.base_url = base_url
         self.timeout = timeout
         self._closed = False
@@ -449,8 +471,10 @@ def _console_reason(settings: Settings) -> str:
     return f"{' and '.join(missing)} not set"
 
 
-def channel_from_settings(settings: Settings) -> Channel:
-    """Telegram when it is configured and enabled, else the console."""
+def channel_from_settings(settings: Settings, console_only: bool = False) -> Channel:
+    """Telegram when it is configured and enabled (and not `console_only`), else the console."""
+    if console_only:
+        return ConsoleChannel("dry run")
     if settings.telegram_configured:
         return TelegramChannel(settings.telegram_bot_token, settings.telegram_chat_ids, settings.telegram_api_base_url)
     return ConsoleChannel(_console_reason(settings))
@@ -459,23 +483,28 @@ def channel_from_settings(settings: Settings) -> Channel:
 # --- sending: pacing and the drain ---------------------------------------------------------
 
 class ChatRateLimiter:
-    """Token buckets overall, per chat and per group; `reserve` books a slot, returns the wait."""
+    """The sender's pacing: buckets overall, per chat and per group (`alert_policy.SEND_PACING`).
+    `delay` is the wait before a chat's next message, `take` counts the message as it goes."""
 
     def __init__(self, clock: Clock, limits: FloodLimits = SEND_PACING):
         self.clock = clock
         self.limits = limits
-        self._overall = TokenBucket(limits.overall_rate, limits.overall_burst, clock)
-        self._per_chat: dict[str, list[TokenBucket]] = {}
+        self._overall = Allowance(limits.overall_rate, limits.overall_burst, clock.monotonic())
+        self._per_chat: dict[str, list[Allowance]] = {}
 
-    def reserve(self, chat_id: str) -> float:
-        buckets = self._per_chat.get(chat_id)
-        if buckets is None:
-            limits = self.limits
-            buckets = [TokenBucket(limits.per_chat_rate, limits.per_chat_burst, self.clock)]
-            if is_group_chat(chat_id):
-                buckets.append(TokenBucket(limits.group_rate, limits.group_burst, self.clock))
-            self._per_chat[chat_id] = buckets
-        return max(bucket.reserve() for bucket in [self._overall, *buckets])
+    def _allowances(self, chat_id: str) -> list[Allowance]:
+        if chat_id not in self._per_chat:
+            self._per_chat[chat_id] = chat_allowances(chat_id, self.limits, self.clock.monotonic())
+        return [self._overall, *self._per_chat[chat_id]]
+
+    def delay(self, chat_id: str) -> float:
+        now = self.clock.monotonic()
+        return max(allowance.wait(now) for allowance in self._allowances(chat_id))
+
+    def take(self, chat_id: str) -> None:
+        now = self.clock.monotonic()
+        for allowance in self._allowances(chat_id):
+            allowance.take(now)
 
 
 @dataclass
@@ -487,6 +516,14 @@ class DrainReport:
     retries: int = 0  # transient failures retried
     rate_limited: int = 0  # 429s received
     backlog: bool = False  # stopped with alerts still pending (time budget, 429 pause, outage)
+    outcomes: Counter = field(default_factory=Counter)  # (alert type, "sent" / "failed") -> deliveries
+
+    def count(self, alert_type: str, outcome: str) -> None:
+        self.outcomes[(alert_type, outcome)] += 1
+        if outcome == "sent":
+            self.sent += 1
+        else:
+            self.failed += 1
 
 
 class TelegramNotifier:
@@ -509,11 +546,13 @@ class TelegramNotifier:
         self._lock = threading.Lock()
         self._resume_at = float("-inf")  # monotonic time before which the channel is left alone
         self._retry_at: dict[tuple[int, str], float] = {}  # backoff of deliveries that failed
+        self.problem: Optional[str] = None  # why deliveries are failing, until one succeeds
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: NFLDBManager, clock: Optional[Clock] = None) -> "TelegramNotifier":
-        return cls(db, channel_from_settings(settings), clock=clock, parse_mode=settings.telegram_parse_mode,
-                   timezone=settings.timezone)
+    def from_settings(cls, settings: Settings, db: NFLDBManager, clock: Optional[Clock] = None,
+                      console_only: bool = False) -> "TelegramNotifier":
+        return cls(db, channel_from_settings(settings, console_only), clock=clock,
+                   parse_mode=settings.telegram_parse_mode, timezone=settings.timezone)
 
     def drain(self, max_seconds: float = 3.0) -> DrainReport:
         """Deliver pending alerts, oldest first, for at most about `max_seconds`.
@@ -577,15 +616,16 @@ class TelegramNotifier:
                 # Only after repeated crashes mid-send: stop resending a message that may be poison.
                 error = f"gave up after {attempts} attempts whose outcome is unknown"
                 self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, error))
-                report.failed += 1
+                report.count(alert["alert_type"], "failed")
                 log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
                 return True
             if not self._wait(max(self._resume_at, self._retry_at.get(key, float("-inf"))), deadline):
                 return False
-            if not self._wait(self.clock.monotonic() + self.limiter.reserve(chat_id), deadline):
+            if not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
                 return False
             outgoing = with_resend_notice(text, parse_mode) if attempts > 0 else text
             attempts = self.db.run(lambda tx: tx.start_delivery_attempt(alert_id, chat_id))
+            self.limiter.take(chat_id)
             try:
                 message_id = self.channel.send(chat_id, outgoing, parse_mode)
             except RetryLater as error:
@@ -597,6 +637,7 @@ class TelegramNotifier:
             except ChannelUnavailable as error:
                 self.db.run(lambda tx: tx.cancel_delivery_attempt(alert_id, chat_id, str(error)))
                 self._resume_at = self.clock.monotonic() + UNAVAILABLE_PAUSE_SECONDS
+                self.problem = f"{self.channel.name} unavailable: {error}"
                 log.error("Telegram unavailable (%s): alerts stay pending; retrying in %.0f s",
                           error, UNAVAILABLE_PAUSE_SECONDS)
                 return False
@@ -610,14 +651,15 @@ class TelegramNotifier:
                     text, parse_mode = to_plain(text, parse_mode), None
                     continue
                 self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, str(error)))
-                report.failed += 1
+                report.count(alert["alert_type"], "failed")
                 log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
                 return True
             except TransientFailure as error:
                 if attempts >= MAX_ATTEMPTS:
                     self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, str(error)))
                     self._retry_at.pop(key, None)
-                    report.failed += 1
+                    report.count(alert["alert_type"], "failed")
+                    self.problem = f"deliveries failing: {error}"
                     # The channel looks down: rest it, rather than spend the next alerts' attempts.
                     self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
                     log.error("Alert %s not delivered to chat %s after %d attempts (%s); pausing %.0f s",
@@ -632,10 +674,115 @@ class TelegramNotifier:
             else:
                 self.db.run(lambda tx: tx.mark_delivery_sent(alert_id, chat_id, self.clock.now(), message_id, note))
                 self._retry_at.pop(key, None)
-                report.sent += 1
+                report.count(alert["alert_type"], "sent")
+                self.problem = None
                 log.info("Alert %s (%s) delivered to chat %s (message %s)", alert_id, alert["alert_type"],
                          chat_id, message_id)
                 return True
+
+
+# --- what the daemon holds ------------------------------------------------------------------
+
+class AlertService:
+    """The outbox and its sender together: `record` inside the daemon's transactions, `wake`
+    after they commit, and a sender thread that drains the outbox when woken (and at least every
+    `idle_seconds`, for retries and paused channels), so pacing and backoff never hold up a sync
+    cycle. `close` stops the thread and delivers what it can within a time limit."""
+
+    def __init__(self, outbox: AlertOutbox, notifier: TelegramNotifier, *, metrics: Optional["Metrics"] = None,
+                 drain_seconds: float = 5.0, idle_seconds: float = 5.0):
+        self.outbox = outbox
+        self.notifier = notifier
+        self.metrics = metrics
+        self.drain_seconds = drain_seconds
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._start_lock = threading.Lock()
+        self._failure: Optional[str] = None
+
+    def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
+        """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""
+        recorded = self.outbox.record_events(tx, events, now)
+        if self.metrics is not None:
+            for item in recorded:
+                outcome = "queued" if item.decision.send else item.decision.rule or item.decision.action
+                self.metrics.alerts.labels(item.event.alert_type, outcome).inc()
+            if self.outbox.alerts_today is not None:
+                self.metrics.alerts_today.set(self.outbox.alerts_today)
+        return recorded
+
+    def wake(self) -> None:
+        """Have the sender deliver what is pending now (starting it on first use). Any thread."""
+        with self._start_lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def describe(self) -> str:
+        return self.notifier.channel.description
+
+    def health_checks(self) -> dict[str, Callable[[], None]]:
+        return {"alerts": self._check}
+
+    def close(self, flush_seconds: float = 5.0) -> None:
+        """Stop the sender, deliver what is pending within about `flush_seconds`, release the
+        channel. A sender still stuck in a request after that is left to die with the process:
+        what it did not mark stays in the outbox for the next start."""
+        started = time.monotonic()
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(flush_seconds)
+            if self._thread.is_alive():
+                log.warning("Alert sender still busy after %.0f s; pending alerts stay queued for the next start",
+                            flush_seconds)
+                return
+        try:
+            self._observe(self.notifier.drain(max(0.0, flush_seconds - (time.monotonic() - started))))
+        finally:
+            self.notifier.close()
+
+    def _check(self) -> None:
+        problem = self._failure or self.notifier.problem
+        if problem is not None:
+            raise RuntimeError(f"alert delivery: {problem}")
+        if self._thread is not None and not self._thread.is_alive() and not self._stopping.is_set():
+            raise RuntimeError("alert delivery: the sender thread has stopped")
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                report = self.notifier.drain(self.drain_seconds)
+                self._failure = None
+            except Exception as error:  # a dead database must not kill the sender; it retries
+                self._failure = redact(f"{type(error).__name__}: {error}")
+                log.exception("Alert sender failed; retrying in %.0f s", self.idle_seconds)
+                continue
+            self._observe(report)
+            if report.backlog:
+                # More is pending: go on soon, but not in a busy loop while the channel rests.
+                self._stopping.wait(min(1.0, self.idle_seconds))
+                self._wake.set()
+
+    def _observe(self, report: DrainReport) -> None:
+        if self.metrics is not None:
+            for (alert_type, outcome), count in report.outcomes.items():
+                self.metrics.alerts.labels(alert_type, outcome).inc(count)
+
+
+def build_notifier(settings: Settings, db: NFLDBManager, clock: Optional[Clock] = None, *,
+                   console_only: bool = False, metrics: Optional["Metrics"] = None) -> AlertService:
+    """The daemon's alert service from the settings: Telegram when configured (the console when
+    not, or when `console_only`), the policy from the settings, pacing on `clock`."""
+    return AlertService(AlertOutbox.from_settings(settings, console_only),
+                        TelegramNotifier.from_settings(settings, db, clock, console_only), metrics=metrics)
 
 
 # --- command line ---------------------------------------------------------------------------

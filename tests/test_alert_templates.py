@@ -70,7 +70,8 @@ def test_price_template_shows_cents_change_volume_and_ticker():
 
 def test_prices_read_back_from_json_strings_render_the_same():
     event = EVENTS["kalshi_price"]
-    as_strings = replace(event, data={k: str(v) if isinstance(v, (Decimal, float)) else v for k, v in event.data.items()})
+    as_strings = replace(event, data={key: str(value) if isinstance(value, (Decimal, float)) else value
+                                      for key, value in event.data.items()})
 
     assert render(as_strings, "HTML", NEW_YORK) == render(event, "HTML", NEW_YORK)
 
@@ -88,7 +89,8 @@ def test_injury_template_shows_player_position_team_status_and_injury():
     (("big_play",), "⚡ BIG PLAY"), (("touchdown", "big_play"), "🏈 TOUCHDOWN"),
     (("interception", "touchdown"), "🔄 INTERCEPTION"), ((), "⚡ SIGNIFICANT PLAY")])
 def test_significant_play_headline_names_the_most_important_tag(tags, headline):
-    event = Event("significant_play", "p", "high", NOW, data={"play_text": "x", "tags": tags, "yards": 45, "team": "KC"})
+    event = Event("significant_play", "p", "high", NOW,
+                  data={"play_text": "x", "tags": tags, "yards": 45, "team": "KC"})
 
     text = render(event, None, NEW_YORK)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -132,7 +133,9 @@ def test_a_switched_off_alert_type_is_recorded_as_suppressed(db):
 
 
 def test_an_event_of_unknown_type_is_left_out_without_failing_the_transaction(db):
-    results = record(db, [replace(SCORE, key="weather:1", alert_type="weather"), replace(SCORE, priority="urgent"), PRICE])
+    unknown_type = replace(SCORE, key="weather:1", alert_type="weather")
+
+    results = record(db, [unknown_type, replace(SCORE, priority="urgent"), PRICE])
 
     assert [r.event.key for r in results] == [PRICE.key]
     assert [r["alert_key"] for r in alerts(db)] == [PRICE.key]
@@ -155,6 +158,13 @@ def test_text_postgresql_cannot_store_is_cleaned_not_fatal(db):
     row = alerts(db)[0]
     assert row["status"] == "pending" and "Null Surr\ufffdogate" in row["message"]
     assert row["payload"]["data"]["player"] == "Null Surr\ufffdogate"
+
+
+def test_numbers_json_cannot_hold_are_stored_as_text(db):
+    record(db, [replace(PRICE, data={**PRICE.data, "seconds": float("nan"), "volume": Decimal("1E+3")})])
+
+    data = alerts(db)[0]["payload"]["data"]
+    assert (data["seconds"], data["volume"]) == ("nan", "1E+3")
 
 
 def test_the_outbox_writes_for_the_channel_in_use():

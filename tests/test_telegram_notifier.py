@@ -2,9 +2,13 @@
 fake Bot API on loopback (HTTP/1.1 keep-alive, form-encoded bodies), on a real PostgreSQL."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
+import time
+import urllib.request
+from dataclasses import replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -14,10 +18,11 @@ from alert_policy import PolicyConfig
 from alert_templates import RESEND_NOTICE, to_plain
 from config import ALERT_TYPES, load_settings
 from helpers import HOSTILE, TELEGRAM_TOKEN, FakeClock, TelegramRig, alert_events, fixture_path
+from metrics import Metrics
 from replay.http import Response
 from replay.telegram_server import FakeTelegramServer, Hold, recorded_error, telegram_error
-from telegram_notifier import (AlertOutbox, ChatRateLimiter, ChannelUnavailable, ConsoleChannel, PermanentFailure,
-                               RetryLater, TelegramNotifier, main, redact)
+from telegram_notifier import (AlertOutbox, AlertService, ChatRateLimiter, ChannelUnavailable, ConsoleChannel,
+                               PermanentFailure, RetryLater, TelegramNotifier, build_notifier, main, redact)
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
@@ -226,23 +231,41 @@ def test_rejected_formatting_is_resent_once_as_plain_text_and_noted(db, rig):
 
 # --- pacing ----------------------------------------------------------------------------------
 
+def paced_waits(limiter, clock, chats):
+    """The wait before each message, sending them one after the other as the drain does."""
+    waits = []
+    for chat in chats:
+        waits.append(limiter.delay(chat))
+        clock.sleep(waits[-1])
+        limiter.take(chat)
+    return waits
+
+
 def test_pacing_allows_a_short_burst_then_one_message_per_second_per_chat():
     clock = FakeClock()
     limiter = ChatRateLimiter(clock)
 
-    waits = [limiter.reserve("111") for _ in range(5)]
-    group_waits = [limiter.reserve("-222") for _ in range(4)]
-
-    assert waits == [0, 0, 0, 1.0, 2.0]
-    assert group_waits == [0, 0, 0, pytest.approx(3.0)]  # 20 per minute in a group
+    assert paced_waits(limiter, clock, ["111"] * 5) == [0, 0, 0, 1.0, 1.0]
+    assert paced_waits(limiter, clock, ["-222"] * 4) == [0, 0, 0, pytest.approx(3.0)]  # 20 a minute in a group
 
 
 def test_pacing_keeps_the_overall_rate_under_30_per_second():
-    limiter = ChatRateLimiter(FakeClock())
+    clock = FakeClock()
 
-    waits = [limiter.reserve(str(chat)) for chat in range(1, 23)]
+    waits = paced_waits(ChatRateLimiter(clock), clock, [str(chat) for chat in range(1, 23)])
 
-    assert waits[:20] == [0] * 20 and waits[20:] == [pytest.approx(1 / 30), pytest.approx(2 / 30)]
+    assert waits[:20] == [0] * 20 and waits[20:] == [pytest.approx(1 / 30)] * 2
+
+
+def test_asking_for_the_delay_spends_nothing():
+    clock = FakeClock()
+    limiter = ChatRateLimiter(clock)
+    paced_waits(limiter, clock, ["111"] * 3)
+
+    for _ in range(5):
+        assert limiter.delay("111") == 1.0  # a drain that stops on its budget loses no slot
+
+    assert paced_waits(limiter, clock, ["111"] * 2) == [1.0, 1.0]
 
 
 def test_the_drain_sleeps_out_the_pacing_on_its_clock(db, rig):
@@ -264,6 +287,18 @@ def test_the_fake_enforces_telegrams_flood_limits():
             channel.send("111", "one too many", None)
 
     assert flood.value.retry_after == 1
+
+
+def test_the_fake_takes_json_and_query_parameters_and_any_method_case():
+    with FakeTelegramServer(TELEGRAM_TOKEN) as server:
+        base = f"{server.api_base_url}{TELEGRAM_TOKEN}"
+        body = json.dumps({"chat_id": 111, "text": "<b>json</b>", "parse_mode": "HTML"}).encode()
+        as_json = urllib.request.Request(f"{base}/SENDMESSAGE", body, {"Content-Type": "application/json"})
+        answers = [json.load(urllib.request.urlopen(as_json)),
+                   json.load(urllib.request.urlopen(f"{base}/sendMessage?chat_id=-222&text=query"))]
+
+    assert [a["result"]["chat"]["type"] for a in answers] == ["private", "group"]
+    assert [(m.chat_id, m.visible_text) for m in server.messages] == [("111", "json"), ("-222", "query")]
 
 
 # --- console channel ------------------------------------------------------------------------
@@ -291,6 +326,15 @@ def test_the_console_shows_markup_written_for_telegram_as_plain_text(capsys):
     ConsoleChannel("no token").send("console", r"*Score* 7\-3\.", "MarkdownV2")
 
     assert capsys.readouterr().out.endswith("Score 7-3.\n")
+
+
+def test_a_console_without_emoji_still_shows_the_alert():
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+
+    ConsoleChannel("no token", stream).send("console", "🏈 SCORE UPDATE", None)
+
+    stream.seek(0)
+    assert stream.read().endswith("? SCORE UPDATE\n")
 
 
 # --- the token stays secret -----------------------------------------------------------------
@@ -398,3 +442,69 @@ def test_close_stops_the_loop_thread_and_can_be_repeated(rig):
     channel.close()
 
     assert loop_threads() == running - 1
+
+
+# --- the daemon's alert service ---------------------------------------------------------------
+
+def wait_until(condition, seconds=5.0):
+    """Poll for what a background thread does (bounded, so a bug fails instead of hanging)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the alert sender"
+        time.sleep(0.01)
+
+
+def sample(metrics, alert_type, outcome):
+    return metrics.registry.get_sample_value("nfl_alerts_total", {"alert_type": alert_type, "outcome": outcome})
+
+
+def test_the_service_records_in_the_transaction_and_its_sender_delivers_when_woken(db, rig):
+    metrics = Metrics()
+    outbox = AlertOutbox(replace(CONFIG, cooldowns={"kalshi_price": 300}), "HTML", "telegram")
+    service = AlertService(outbox, rig.notifier(db), metrics=metrics)
+    price = EVENTS["kalshi_price"]
+    again = replace(price, key=price.key + ":next")
+
+    db.run(lambda tx: service.record(tx, [SCORE, price, again], NOW))
+    assert rig.server.messages == []  # nothing goes out before the commit and the wake
+    service.wake()
+    wait_until(lambda: len(rig.server.messages) == 2)
+    service.close(flush_seconds=1)
+
+    assert [r["status"] for r in alert_rows(db)] == ["sent", "sent", "suppressed"]
+    assert sample(metrics, "score", "queued") == 1 and sample(metrics, "kalshi_price", "cooldown") == 1
+    assert sample(metrics, "score", "sent") == 1
+    assert metrics.registry.get_sample_value("nfl_alerts_today") == 2
+
+
+def test_closing_the_service_flushes_what_is_pending(db, rig):
+    service = AlertService(AlertOutbox(CONFIG, "HTML", "telegram"), rig.notifier(db))
+    db.run(lambda tx: service.record(tx, [SCORE], NOW))
+
+    service.close(flush_seconds=2)
+
+    assert len(rig.server.messages) == 1 and alert_rows(db)[0]["status"] == "sent"
+
+
+def test_the_health_check_reports_a_rejected_token(db, rig):
+    service = AlertService(AlertOutbox(CONFIG, "HTML", "telegram"),
+                           rig.notifier(db, channel=rig.channel(token="1234567:wrong")))
+    check = service.health_checks()["alerts"]
+    check()  # nothing known to be wrong yet
+    db.run(lambda tx: service.record(tx, [SCORE], NOW))
+
+    service.notifier.drain(5)
+
+    with pytest.raises(RuntimeError, match="alert delivery: telegram unavailable"):
+        check()
+    service.close(flush_seconds=0)
+
+
+def test_a_dry_run_uses_the_console_even_when_telegram_is_configured(db):
+    settings = load_settings(env={"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_CHAT_ID": "111"})
+
+    service = build_notifier(settings, db, FakeClock(), console_only=True)
+
+    assert service.describe() == "the console (dry run)"
+    assert (service.outbox.channel, service.outbox.parse_mode) == ("console", None)
+    service.close(flush_seconds=0)

@@ -39,6 +39,20 @@ def _error(status: int, message: str) -> Response:
     return json_response({"code": status, "message": message}, status)
 
 
+def league_injuries(timelines: Iterable[GameTimeline]) -> list[dict[str, Any]]:
+    """League-wide `/injuries` entries, grouped by team, from the injury lists recorded in the summaries."""
+    by_team: dict[str, dict[str, Any]] = {}
+    for timeline in timelines:
+        for entry in timeline.injuries:
+            team = entry["team"]
+            by_team.setdefault(str(team["id"]), {
+                "id": str(team["id"]),
+                "displayName": team.get("displayName"),
+                "injuries": list(entry.get("injuries", [])),
+            })
+    return sorted(by_team.values(), key=lambda team: str(team["displayName"]))
+
+
 class FakeESPNServer(FakeHTTPServer):
     """ESPN's site API for the given games, at `clock.now()`."""
 
@@ -98,18 +112,7 @@ class FakeESPNServer(FakeHTTPServer):
         return json_response(timeline.summary(self.clock.now()))
 
     def _injuries(self, request: Request) -> Response:
-        """League-wide injuries, grouped by team, from the injury lists recorded in the summaries."""
-        by_team: dict[str, dict[str, Any]] = {}
-        for timeline in self.timelines.values():
-            for entry in timeline.injuries:
-                team = entry["team"]
-                by_team.setdefault(str(team["id"]), {
-                    "id": str(team["id"]),
-                    "displayName": team.get("displayName"),
-                    "injuries": list(entry.get("injuries", [])),
-                })
-        teams = sorted(by_team.values(), key=lambda team: str(team["displayName"]))
-        return json_response({"injuries": teams})
+        return json_response({"injuries": league_injuries(self.timelines.values())})
 
     def _teams(self, request: Request) -> Response:
         """The teams of the replayed games, in `/teams`' shape."""

@@ -5,8 +5,9 @@ It answers the way the real Bot API does for what the pipeline uses: `POST /bot<
 python-telegram-bot calls first) and `sendMessage`. It checks what Telegram checks before it
 accepts a message: the token (401), blocked chats (403), unknown chats (400 chat not found),
 empty or over-long text (400), and the `parse_mode` markup (400 "can't parse entities", with
-Telegram's wording), so "accepted by the fake" means Telegram would have parsed the formatting.
-Each accepted message is recorded with the text as the reader would see it.
+Telegram's wording), so "accepted by the fake" means Telegram would have parsed the formatting;
+where Telegram's exact rules are unknown it is stricter (a stray `>` in HTML, an unescaped `[`
+in MarkdownV2 are refused). Each accepted message is recorded with the text as the reader sees it.
 
 Faults are scripted per method (`script`): any `Response` (use `telegram_error` or
 `recorded_error` to build one), or `Hold` to accept the message but answer late. With `limits`
@@ -27,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 from urllib.parse import parse_qs
 
-from alert_policy import FloodLimits, is_group_chat
+from alert_policy import Allowance, FloodLimits, chat_allowances
 from alert_templates import MAX_MESSAGE_LENGTH, text_length
 from replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
 
@@ -182,24 +183,6 @@ def parse_entities(text: str, parse_mode: Optional[str]) -> str:
     return text
 
 
-class _Allowance:
-    """A token bucket that refuses instead of queueing, as Telegram answers 429 rather than wait."""
-
-    def __init__(self, rate: float, burst: float, now: float):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = now
-
-    def wait(self, now: float) -> float:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        self.tokens -= 1
-
-
 Scripted = Union[Response, Hold]
 _CHAT_ID = re.compile(r"-?\d+|@\w+")
 
@@ -217,7 +200,8 @@ class FakeTelegramServer(FakeHTTPServer):
         self._scripts: dict[str, deque[Scripted]] = {}
         self._messages: list[SentMessage] = []
         self._message_ids: dict[str, int] = {}
-        self._allowances: dict[str, _Allowance] = {}
+        self._overall: Optional[Allowance] = None
+        self._per_chat: dict[str, list[Allowance]] = {}
         self._state_lock = threading.Lock()
         for verb in ("GET", "POST"):
             self.route(verb, "/{bot}/{method}", self._handle)
@@ -302,16 +286,13 @@ class FakeTelegramServer(FakeHTTPServer):
         if self.limits is None:
             return 0.0
         now = time.monotonic()
-        limits = self.limits
-        keys = [("overall", limits.overall_rate, limits.overall_burst),
-                (f"chat:{chat_id}", limits.per_chat_rate, limits.per_chat_burst)]
-        if is_group_chat(chat_id):
-            keys.append((f"group:{chat_id}", limits.group_rate, limits.group_burst))
-        allowances = [self._allowances.setdefault(key, _Allowance(rate, burst, now)) for key, rate, burst in keys]
+        if self._overall is None:
+            self._overall = Allowance(self.limits.overall_rate, self.limits.overall_burst, now)
+        allowances = [self._overall, *self._per_chat.setdefault(chat_id, chat_allowances(chat_id, self.limits, now))]
         wait = max(allowance.wait(now) for allowance in allowances)
         if wait == 0:
             for allowance in allowances:
-                allowance.take()
+                allowance.take(now)
         return wait
 
 

@@ -1,0 +1,251 @@
+"""Whole sync cycles on a real database, with ESPN and Kalshi faked at the wire by `responses`.
+
+The ESPN documents are the recorded GB @ ATL game (401547417) as ESPN served it at the fake
+clock's time (rebuilt by the replay timeline); the Kalshi page is the recorded game-winner market
+re-targeted at that game. Expectations are computed from the recorded plays, not from our output.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import responses
+
+from app import build_sync, close_sync
+from config import load_settings
+from helpers import FakeClock, fixture_json, fixture_path
+from replay.espn_server import league_injuries
+from replay.timeline import load_game
+
+ESPN = "http://espn.test/apis/site/v2/sports/football/nfl"
+KALSHI = "http://kalshi.test/trade-api/v2"
+OPEN_METEO = "http://open-meteo.test/v1"
+GAME = "401547417"
+
+
+class World:
+    """The fake sources and the clock of one test; `tweak` edits the next scoreboard event."""
+
+    def __init__(self, rsps: responses.RequestsMock):
+        self.timeline = load_game(fixture_path("espn", f"summary_{GAME}.json"))
+        self.clock = FakeClock(self.timeline.kickoff - timedelta(minutes=10))
+        self.tweak = None
+        self.kalshi_status = 200
+        self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
+        rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
+        rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/summary.*"), self._summary)
+        rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/injuries.*"), self._injuries)
+        rsps.add_callback(responses.GET, re.compile(re.escape(KALSHI) + r"/markets.*"), self._markets)
+        rsps.add(responses.GET, re.compile(re.escape(OPEN_METEO) + r"/forecast.*"),
+                 json=fixture_json("weather", "openmeteo_forecast.json"))
+        self.rsps = rsps
+
+    def calls(self, fragment: str) -> int:
+        return sum(1 for call in self.rsps.calls if fragment in call.request.url)
+
+    def _scoreboard(self, request):
+        event = self.timeline.scoreboard_event(self.clock.now())
+        if self.tweak:
+            event = self.tweak(copy.deepcopy(event))
+        document = {"leagues": [], "season": {"type": 2, "year": 2023}, "week": {"number": 2}, "events": [event]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(document)
+
+    def _summary(self, request):
+        return 200, {"Content-Type": "application/json"}, json.dumps(self.timeline.summary(self.clock.now()))
+
+    def _injuries(self, request):
+        return 200, {"Content-Type": "application/json"}, json.dumps({"injuries": league_injuries([self.timeline])})
+
+    def _markets(self, request):
+        if self.kalshi_status != 200:
+            return self.kalshi_status, {"Content-Type": "application/json"}, '{"error": "internal"}'
+        home = self.timeline.win_probability_at(self.clock.now())
+        markets = [self._market("ATL", home), self._market("GB", 1 - home)]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"markets": markets, "cursor": ""})
+
+    def _market(self, team: str, probability: Decimal) -> dict:
+        cents = max(2, min(97, int(probability * 100)))
+        market = dict(self.market)
+        market.update(ticker=f"KXNFLGAME-23SEP17GBATL-{team}", event_ticker="KXNFLGAME-23SEP17GBATL",
+                      yes_bid_dollars=f"{cents / 100:.4f}", yes_ask_dollars=f"{(cents + 1) / 100:.4f}",
+                      no_bid_dollars=f"{(99 - cents) / 100:.4f}", no_ask_dollars=f"{(100 - cents) / 100:.4f}",
+                      last_price_dollars=f"{cents / 100:.4f}", status="active")
+        return market
+
+    # --- expectations from the recording --------------------------------------------------
+    def plays_visible(self, t) -> list:
+        return [p for p in self.timeline.plays if p.visible_at <= t]
+
+    def score_changes(self, after, until) -> list[tuple[int, int]]:
+        """(away, home) after each scoring change whose play became visible in (after, until]."""
+        changes, last = [], (0, 0)
+        for play in self.timeline.plays:
+            score = (play.away_score, play.home_score)
+            if score != last and after < play.visible_at <= until:
+                changes.append(score)
+            last = score
+        return changes
+
+    def time_after_score(self, n: int):
+        """The moment just after the n-th scoring change becomes visible."""
+        last, seen = (0, 0), 0
+        for play in self.timeline.plays:
+            score = (play.away_score, play.home_score)
+            if score != last:
+                seen += 1
+                if seen == n:
+                    return play.visible_at + timedelta(seconds=1)
+            last = score
+        raise AssertionError("not that many scores")
+
+
+@pytest.fixture
+def world():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield World(rsps)
+
+
+def make_sync(db, world, **changes):
+    settings = replace(load_settings({"TELEGRAM_ENABLED": "false"}), espn_base_url=ESPN, espn_core_base_url=ESPN,
+                       kalshi_base_url=KALSHI, open_meteo_base_url=OPEN_METEO, kalshi_series=("KXNFLGAME",),
+                       espn_rate_per_second=1000.0, espn_rate_per_minute=100000, kalshi_reads_per_second=1000.0,
+                       http_max_tries=1, **changes)
+    return build_sync(settings, clock=world.clock, db=db)
+
+
+def alerts(db, alert_type=None):
+    rows = db.run(lambda tx: (tx.cur.execute("SELECT * FROM nfl_alert_history ORDER BY id"), tx.cur.fetchall())[1])
+    return [r for r in rows if alert_type is None or r["alert_type"] == alert_type]
+
+
+def stored_plays(db) -> int:
+    return len(db.run(lambda tx: tx.plays(GAME)))
+
+
+def at(world, moment):
+    world.clock.set_now(moment)
+
+
+def test_score_change_yields_one_alert_and_the_new_plays_then_nothing(db, world):
+    sync = make_sync(db, world)
+    try:
+        t1 = world.time_after_score(2)
+        at(world, t1)
+        first = sync.run_cycle()
+        assert first.ok, first.failures
+        assert alerts(db) == []  # first sight of a game in progress: a baseline, not news
+        assert stored_plays(db) == len(world.plays_visible(t1))
+
+        t2 = world.time_after_score(3)
+        at(world, t2)
+        second = sync.run_cycle()
+        scores = alerts(db, "score")
+        expected = world.score_changes(t1, t2)
+        assert len(expected) == 1
+        away, home = expected[0]
+        assert [r["alert_key"] for r in scores] == [f"score:{GAME}:0:{away}-{home}"]
+        assert second.plays_stored == len(world.plays_visible(t2)) - len(world.plays_visible(t1))
+        assert stored_plays(db) == len(world.plays_visible(t2))
+
+        before = len(alerts(db))
+        third = sync.run_cycle()
+        assert third.plays_stored == 0 and len(alerts(db)) == before
+    finally:
+        close_sync(sync)
+
+
+def test_a_reversed_score_yields_one_correction(db, world):
+    sync = make_sync(db, world)
+    try:
+        at(world, world.time_after_score(3))
+        sync.run_cycle()
+        game = db.run(lambda tx: tx.game(GAME))
+
+        def reverse(event):
+            for competitor in event["competitions"][0]["competitors"]:
+                if competitor["homeAway"] == "home":
+                    competitor["score"] = str(game["home_score"] - 3)
+                    competitor["linescores"] = []
+            return event
+
+        world.tweak = reverse
+        for _ in range(3):
+            world.clock.advance(5)
+            sync.run_cycle()
+        corrections = [r for r in alerts(db) if r["alert_key"].startswith("correction:")]
+        assert len(corrections) == 1
+        assert corrections[0]["priority"] == "high"
+        assert db.run(lambda tx: tx.game(GAME))["home_score"] == game["home_score"] - 3
+    finally:
+        close_sync(sync)
+
+
+def test_a_failing_source_does_not_stop_the_others(db, world):
+    sync = make_sync(db, world)
+    world.kalshi_status = 500
+    try:
+        at(world, world.time_after_score(1))
+        sync.run_cycle()
+        at(world, world.time_after_score(2))
+        report = sync.run_cycle()
+        assert set(report.failures) == {"kalshi"}
+        assert "HTTP 500" in report.failures["kalshi"]
+        assert len(alerts(db, "score")) == 1
+        log = db.run(lambda tx: (tx.cur.execute("SELECT sync_type, sync_status FROM nfl_data_sync_log "
+                                                "ORDER BY id"), tx.cur.fetchall())[1])
+        assert ("kalshi", "failed") in {(r["sync_type"], r["sync_status"]) for r in log}
+        assert ("scoreboard", "success") in {(r["sync_type"], r["sync_status"]) for r in log}
+    finally:
+        close_sync(sync)
+
+
+def test_restart_mid_game_neither_repeats_nor_misses_alerts(db, world):
+    t1, t2, t3 = world.time_after_score(1), world.time_after_score(3), world.time_after_score(6)
+    sync = make_sync(db, world)
+    try:
+        at(world, t1)
+        sync.run_cycle()
+        at(world, t2)
+        sync.run_cycle()
+    finally:
+        close_sync(sync)
+    keys_before = [r["alert_key"] for r in alerts(db, "score")]
+    assert len(keys_before) == len(world.score_changes(t1, t2))
+
+    restarted = make_sync(db, world)
+    try:
+        restarted.run_cycle()  # same moment as before the restart: nothing new
+        assert [r["alert_key"] for r in alerts(db, "score")] == keys_before
+        at(world, t3)  # the daemon was down while three more scores happened
+        restarted.run_cycle()
+    finally:
+        close_sync(restarted)
+    expected = [f"score:{GAME}:0:{a}-{h}" for a, h in world.score_changes(t1, t3)]
+    assert [r["alert_key"] for r in alerts(db, "score")] == expected
+    assert stored_plays(db) == len(world.plays_visible(t3))
+
+
+def test_the_clock_drives_cadences(db, world):
+    sync = make_sync(db, world)
+    try:
+        at(world, world.timeline.kickoff - timedelta(hours=3))  # nothing live, nothing starting soon
+        for _ in range(61):  # five minutes of 5-second cycles, both ends included
+            sync.run_cycle()
+            world.clock.advance(5)
+        assert world.calls("/scoreboard") == 2 + 1  # idle polling (t=0, t=300) plus the schedule
+        assert world.calls("/markets") == 2
+        assert world.calls("/injuries") == 2
+        at(world, world.timeline.kickoff + timedelta(minutes=20))  # live now: every cycle
+        before = world.calls("/scoreboard?")
+        for _ in range(12):
+            sync.run_cycle()
+            world.clock.advance(5)
+        assert world.calls("/scoreboard?") - before >= 11
+        assert world.calls("/injuries") == 2 + 1
+    finally:
+        close_sync(sync)
