@@ -346,6 +346,10 @@ class Tx:
         row = self.cur.fetchone()
         return row["id"] if row else None
 
+    def pending_alert_count(self) -> int:
+        self.cur.execute("SELECT count(*) AS n FROM nfl_alert_history WHERE status = 'pending'")
+        return self.cur.fetchone()["n"]
+
     def existing_alert_keys(self, keys: Sequence[str]) -> set[str]:
         self.cur.execute("SELECT alert_key FROM nfl_alert_history WHERE alert_key = ANY(%s)", (list(keys),))
         return {row["alert_key"] for row in self.cur.fetchall()}

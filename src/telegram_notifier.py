@@ -289,6 +289,7 @@ class Channel(Protocol):
     name: str
     chat_ids: tuple[str, ...]
     description: str  # for the start-up log line
+    paced: bool  # whether sends must stay under Telegram's flood limits
 
     def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
         """Deliver `text`; return the message id (None when the channel has none) or raise DeliveryError."""
@@ -306,6 +307,7 @@ class ConsoleChannel:
 
     name = "console"
     chat_ids = ("console",)
+    paced = False  # no flood limits on a terminal
 
     def __init__(self, reason: str, stream: Optional[TextIO] = None):
         self.reason = reason
@@ -386,6 +388,7 @@ class TelegramChannel:
             raise ValueError("TelegramChannel needs at least one chat id")
         register_secret(token)  # before the Bot exists: it logs its URL, token included
         self.chat_ids = tuple(chat_ids)
+        self.paced = True
         self.description = f"Telegram ({len(self.chat_ids)} chat{'s' if len(self.chat_ids) != 1 else ''})"
         self.base_url = base_url
         self.timeout = timeout
@@ -621,11 +624,12 @@ class TelegramNotifier:
                 return True
             if not self._wait(max(self._resume_at, self._retry_at.get(key, float("-inf"))), deadline):
                 return False
-            if not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
+            if self.channel.paced and not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
                 return False
             outgoing = with_resend_notice(text, parse_mode) if attempts > 0 else text
             attempts = self.db.run(lambda tx: tx.start_delivery_attempt(alert_id, chat_id))
-            self.limiter.take(chat_id)
+            if self.channel.paced:
+                self.limiter.take(chat_id)
             try:
                 message_id = self.channel.send(chat_id, outgoing, parse_mode)
             except RetryLater as error:
@@ -723,6 +727,10 @@ class AlertService:
 
     def describe(self) -> str:
         return self.notifier.channel.description
+
+    def pending_count(self) -> int:
+        """Alerts recorded but not yet delivered (or given up on)."""
+        return self.notifier.db.pending_alert_count()
 
     def health_checks(self) -> dict[str, Callable[[], None]]:
         return {"alerts": self._check}

@@ -190,7 +190,7 @@ class CrashingChannel:
 
     def __init__(self, inner, point: str, crash_chats=None):
         self.inner, self.point, self.crash_chats = inner, point, crash_chats
-        self.name, self.chat_ids = inner.name, inner.chat_ids
+        self.name, self.chat_ids, self.paced = inner.name, inner.chat_ids, inner.paced
 
     def send(self, chat_id, text, parse_mode):
         crash = self.crash_chats is None or chat_id in self.crash_chats
