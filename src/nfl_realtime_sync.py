@@ -95,7 +95,7 @@ class NFLRealtimeSync:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers, thread_name_prefix="pbp")
-        self._last_summary = clock.monotonic()
+        self._last_summary = time.monotonic()
         self._format_alert_sent = False
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -180,9 +180,10 @@ class NFLRealtimeSync:
             self._step(report, "scoreboard", self._sync_games)
         if self._due("kalshi", fast if self._active(now) else slow, throttle_source="kalshi"):
             self._step(report, "kalshi", self._sync_kalshi)
-        if self._due("injuries", self.settings.injury_interval, throttle_source="espn"):
+        if self.settings.injury_interval and self._due("injuries", self.settings.injury_interval,
+                                                       throttle_source="espn"):
             self._step(report, "injuries", self._sync_injuries)
-        if self._due("weather", self.settings.weather_interval):
+        if self.settings.weather_interval and self._due("weather", self.settings.weather_interval):
             self._step(report, "weather", self._sync_weather)
         if self.settings.odds_api_key and self._due("odds", self.settings.schedule_interval):
             self._step(report, "odds", self._sync_odds)
@@ -527,9 +528,10 @@ class NFLRealtimeSync:
             self.totals[key] += getattr(report, key)
         self.totals["events"] += len(report.events)
         self.totals["failed_steps"] += len(report.failures)
-        if self.clock.monotonic() - self._last_summary < SUMMARY_EVERY:
+        # Real seconds: the summary is for the operator watching the log, also during replays.
+        if time.monotonic() - self._last_summary < SUMMARY_EVERY:
             return
-        self._last_summary = self.clock.monotonic()
+        self._last_summary = time.monotonic()
         log.info("Summary: %d cycles, %d live games, %d plays stored, %d price snapshots, %d correlations, "
                  "%d events, %d failed steps", self.cycles, report.live_games, self.totals["plays_stored"],
                  self.totals["snapshots"], self.totals["correlations"], self.totals["events"],

@@ -78,7 +78,7 @@ class ReplayEnvironment:
         return replace(base, espn_base_url=self.espn.base_url, espn_core_base_url=self.espn.base_url,
                        kalshi_base_url=self.kalshi.base_url, espn_rate_per_second=UNLIMITED,
                        espn_rate_per_minute=int(UNLIMITED), kalshi_reads_per_second=UNLIMITED,
-                       weather_interval=UNLIMITED, odds_api_key=None, kalshi_api_key_id=None,
+                       weather_interval=0.0, odds_api_key=None, kalshi_api_key_id=None,
                        kalshi_private_key_path=None, idle_poll_interval=base.sync_interval)
 
     def finished(self, sync) -> bool:
