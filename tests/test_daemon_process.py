@@ -1,0 +1,71 @@
+"""The daemon as users run it: a process started from the command line, stopped by SIGTERM."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from helpers import fixture_path
+from replay.runner import ReplayEnvironment, find_games
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, tmp_path):
+    port = _free_port()
+    with ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env:
+        environ = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+            "DATABASE_URL": database_url, "TELEGRAM_ENABLED": "false", "LOG_DIR": str(tmp_path / "logs"),
+            "ESPN_BASE_URL": env.espn.base_url, "ESPN_CORE_BASE_URL": env.espn.base_url,
+            "KALSHI_BASE_URL": env.kalshi.base_url, "WEATHER_INTERVAL": "0", "SYNC_INTERVAL": "0.5",
+            "METRICS_PORT": str(port), "TELEGRAM_BOT_TOKEN": "123456789:AAsecretsecretsecretsecretsecretsecret",
+        }
+        process = subprocess.Popen([sys.executable, "src/nfl_realtime_sync.py"], cwd=ROOT, env=environ,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            def healthy() -> bool:
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                except requests.ConnectionError:
+                    return False
+
+            assert _wait_for(healthy, 30), "the daemon never reported healthy"
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            assert "nfl_sync_cycle_duration_seconds_count" in metrics
+            assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=10)
+            elapsed = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 0, output
+    assert elapsed < 10
+    assert "Received SIGTERM" in output and "Stopped cleanly" in output
+    assert "secretsecret" not in output
+    log_file = (tmp_path / "logs" / "nfl_pipeline.log").read_text()
+    assert "Stopped cleanly" in log_file and "secretsecret" not in log_file

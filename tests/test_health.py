@@ -1,0 +1,50 @@
+"""Health thresholds of the seed: 5 failed cycles alert once per episode, 10 API errors an hour throttle."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from health import HealthMonitor, run_checks
+
+T0 = datetime(2026, 11, 22, 18, 0, tzinfo=timezone.utc)
+
+
+def test_five_consecutive_failed_cycles_raise_one_critical_alert_per_episode():
+    monitor = HealthMonitor()
+    events = [monitor.record_cycle(False, T0 + timedelta(seconds=5 * n), {"scoreboard": "HTTP 503"})
+              for n in range(8)]
+    raised = [e for batch in events for e in batch]
+    assert len(raised) == 1
+    assert raised[0].priority == "high" and raised[0].data["level"] == "critical"
+    assert "scoreboard: HTTP 503" in raised[0].data["message"]
+    assert monitor.record_cycle(True, T0 + timedelta(minutes=1)) == []
+    again = [e for n in range(5) for e in monitor.record_cycle(False, T0 + timedelta(minutes=2, seconds=5 * n))]
+    assert len(again) == 1 and again[0].key != raised[0].key
+
+
+def test_ten_api_errors_in_an_hour_throttle_the_source_until_they_age_out():
+    monitor = HealthMonitor()
+    warnings = [e for n in range(10)
+                for e in monitor.record_source_error("espn", "HTTP 500", T0 + timedelta(minutes=n))]
+    assert len(warnings) == 1 and warnings[0].data["level"] == "warning"
+    assert monitor.is_throttled("espn", T0 + timedelta(minutes=10))
+    assert not monitor.is_throttled("kalshi", T0 + timedelta(minutes=10))
+    assert not monitor.is_throttled("espn", T0 + timedelta(minutes=61))
+
+
+def test_healthz_reports_stale_when_no_cycle_completed_recently():
+    monitor = HealthMonitor()
+    assert monitor.healthy(T0, 15)[0] is False
+    monitor.record_cycle(True, T0)
+    assert monitor.healthy(T0 + timedelta(seconds=10), 15)[0] is True
+    ok, detail = monitor.healthy(T0 + timedelta(seconds=20), 15)
+    assert not ok and detail["status"] == "stale"
+
+
+def test_failed_checks_become_hourly_warnings(tmp_path: Path):
+    def broken() -> None:
+        raise ConnectionError("server closed the connection")
+
+    events = run_checks({"database": broken, "alerts": lambda: None}, [tmp_path], T0)
+    assert [e.key for e in events] == ["system:database:check:2026112218"]
+    assert "server closed the connection" in events[0].data["message"]
