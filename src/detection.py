@@ -225,6 +225,7 @@ def detect_price_spikes(previous: Mapping[str, MarketSnapshot], snapshots: Itera
     """A `kalshi_price` event per market whose mid moved more than `threshold_pct` since the last
     snapshot (and by at least `min_move` dollars, so one-cent wiggles in cheap markets are not
     spikes). The plays of the market's game in the minutes before are attached for context.
+    Markets of one Kalshi event share a key per minute, so the outbox keeps the first of them.
     """
     events = []
     for snap in snapshots:
@@ -240,8 +241,10 @@ def detect_price_spikes(previous: Mapping[str, MarketSnapshot], snapshots: Itera
         data = {"ticker": snap.ticker, "game_id": snap.game_id, "price_before": before, "price_after": after,
                 "change_pct": pct, "volume": snap.volume, "seconds": (snap.ts - old.ts).total_seconds(),
                 "recent_plays": [p.text for p in plays[-3:]]}
-        events.append(Event("kalshi_price", f"price:{snap.ticker}:{window}", "medium", snap.ts, snap.game_id,
-                            family=f"price:{snap.ticker}", data=data))
+        # Keyed by event: both sides of a game-winner market move together and are one piece of news.
+        event = snap.event_ticker or snap.ticker
+        events.append(Event("kalshi_price", f"price:{event}:{window}", "medium", snap.ts, snap.game_id,
+                            family=f"price:{event}", data=data))
     return events
 
 
