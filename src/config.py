@@ -307,3 +307,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None, dotenv_path: Optional
         log_level=log_level,
         log_dir=log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir,
     )
+
+
+def load_settings_or_exit() -> Settings:
+    """`load_settings()` for a command: a malformed value ends the process with one line and status 2."""
+    import sys
+
+    try:
+        return load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

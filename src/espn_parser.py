@@ -78,8 +78,6 @@ def _scoreboard_game(event: Mapping[str, Any], competition: Mapping[str, Any], s
     season = as_dict(event.get("season")) or defaults[0]
     week = as_dict(event.get("week")) or defaults[1]
     scores = _scores(competition, sides, state)
-    venue = as_dict(competition.get("venue"))
-    address = as_dict(venue.get("address"))
     situation = as_dict(competition.get("situation")) if state == "in" else {}
     last_play = as_dict(situation.get("lastPlay"))
     possession = sides.team(situation.get("possession"))
@@ -102,14 +100,7 @@ def _scoreboard_game(event: Mapping[str, Any], competition: Mapping[str, Any], s
         down=_positive(situation.get("down")),
         distance=_non_negative(situation.get("distance")),
         yard_line=_yard_line(situation.get("yardLine"), situation.get("possessionText"), sides, possession),
-        venue_id=to_str(venue.get("id")),
-        venue_name=to_str(venue.get("fullName")),
-        venue_city=to_str(address.get("city")),
-        venue_state=to_str(address.get("state")),
-        venue_indoor=to_bool(venue.get("indoor")),
-        neutral_site=to_bool(competition.get("neutralSite")),
-        home_team_id=sides.home.espn_id,
-        away_team_id=sides.away.espn_id,
+        **_place(competition, sides),
         last_play_id=to_str(last_play.get("id")),
         last_play_text=to_str(last_play.get("text")),
         home_win_pct=_probability(as_dict(last_play.get("probability")).get("homeWinPercentage")),
@@ -209,7 +200,6 @@ def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_
     season = as_dict(header.get("season"))
     week = header.get("week")
     venue = as_dict(as_dict(root.get("gameInfo")).get("venue")) or as_dict(competition.get("venue"))
-    address = as_dict(venue.get("address"))
     last = plays[-1] if plays else None
     period, clock = _period_and_clock(status_block, state)
     if period is None and last is not None and state != "pre":
@@ -239,14 +229,7 @@ def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_
         down=_positive(end.get("down")) if live else None,
         distance=_non_negative(end.get("distance")) if live else None,
         yard_line=_play_yard_line(end, sides) if live else None,
-        venue_id=to_str(venue.get("id")),
-        venue_name=to_str(venue.get("fullName")),
-        venue_city=to_str(address.get("city")),
-        venue_state=to_str(address.get("state")),
-        venue_indoor=to_bool(venue.get("indoor")),
-        neutral_site=to_bool(competition.get("neutralSite")),
-        home_team_id=sides.home.espn_id,
-        away_team_id=sides.away.espn_id,
+        **_place(competition, sides, venue),
         last_play_id=last.play_id if last else None,
         last_play_text=last.text if last else None,
         home_win_pct=_latest_probability(root),
@@ -628,6 +611,17 @@ def parse_teams(data: Any) -> list[teams.Team]:
 
 # ---------------------------------------------------------------------------------------------
 # Shared pieces
+
+def _place(competition: Mapping[str, Any], sides: _Sides,
+           venue: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    """The Game fields that say where a game is played and by whom (ESPN ids)."""
+    venue = venue or as_dict(competition.get("venue"))
+    address = as_dict(venue.get("address"))
+    return {"venue_id": to_str(venue.get("id")), "venue_name": to_str(venue.get("fullName")),
+            "venue_city": to_str(address.get("city")), "venue_state": to_str(address.get("state")),
+            "venue_indoor": to_bool(venue.get("indoor")), "neutral_site": to_bool(competition.get("neutralSite")),
+            "home_team_id": sides.home.espn_id, "away_team_id": sides.away.espn_id}
+
 
 def _first_competition(container: Mapping[str, Any], where: str) -> Mapping[str, Any]:
     competitions = require_list(container.get("competitions"), f"{where}.competitions")

@@ -79,12 +79,10 @@ class Correlation:
     created_at: datetime
 
 
-def _values(cur, statement: str, rows: Sequence[tuple], template: Optional[str] = None,
-            fetch: bool = False) -> list:
+def _values(cur, statement: str, rows: Sequence[tuple], fetch: bool = False) -> list:
     if not rows:
         return []
-    return psycopg2.extras.execute_values(cur, statement, rows, template=template, page_size=1000,
-                                          fetch=fetch) or []
+    return psycopg2.extras.execute_values(cur, statement, rows, page_size=1000, fetch=fetch) or []
 
 
 def _game_row(g: Game) -> tuple:
@@ -219,10 +217,6 @@ class Tx:
     def plays(self, game_id: str) -> list[dict]:
         self.cur.execute("SELECT * FROM nfl_plays WHERE game_id = %s ORDER BY sequence_number", (game_id,))
         return self.cur.fetchall()
-
-    def known_game_ids(self, game_ids: Sequence[str]) -> set[str]:
-        self.cur.execute("SELECT game_id FROM nfl_games WHERE game_id = ANY(%s)", (list(game_ids),))
-        return {row["game_id"] for row in self.cur.fetchall()}
 
     # --- injuries, weather, odds ----------------------------------------------------------
     def upsert_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
@@ -721,14 +715,10 @@ def _first_line(error: BaseException) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Apply the schema to the configured (or embedded) database and say what was done."""
-    from config import ConfigError, load_settings
+    from config import load_settings_or_exit
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings_or_exit()
     db = NFLDBManager.from_settings(settings)
     try:
         applied = db.apply_migrations()

@@ -571,15 +571,11 @@ def parse_args(argv: Optional[Sequence[str]] = None):
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import signal
 
-    from config import ConfigError, load_settings
+    from config import load_settings_or_exit
     from logging_setup import configure_logging
 
     args = parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings_or_exit()
     overrides: dict[str, Any] = {}
     if args.interval is not None:
         overrides["sync_interval"] = args.interval

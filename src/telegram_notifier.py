@@ -797,7 +797,7 @@ def build_notifier(settings: Settings, db: NFLDBManager, clock: Optional[Clock] 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """`--test`: getMe and a test message to every chat, with a diagnosis; exit 0 when all work."""
-    from config import ConfigError, load_settings
+    from config import load_settings_or_exit
 
     parser = argparse.ArgumentParser(prog="telegram_notifier.py", description="Telegram alerts of the NFL pipeline.")
     parser.add_argument("--test", action="store_true",
@@ -807,11 +807,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings_or_exit()
     channel = channel_from_settings(settings)
     try:
         ok = channel.test_connection(settings.telegram_parse_mode, settings.timezone, SystemClock().now(), print)

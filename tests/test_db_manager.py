@@ -150,3 +150,40 @@ def test_injury_upsert_reports_only_new_player_status_dates(db):
     assert db.upsert_injuries([out], seen + timedelta(hours=1)) == []
     next_day = replace(out, reported_at=seen + timedelta(days=1))
     assert db.upsert_injuries([next_day], seen + timedelta(days=1)) == [next_day]
+
+
+def test_analytics_queries_and_the_opportunities_view(db):
+    from decimal import Decimal
+
+    from models import KalshiMarket, MarketSnapshot
+    from nfl_db_manager import Correlation
+
+    t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
+    db.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000")))
+    td = play(n=5, home_score=7, scoring_play=True, score_value=7, text="Robinson 5 yd run", team="ATL")
+    db.insert_plays([play(n=4), td])
+    market = KalshiMarket("KXNFLGAME-23SEP17GBATL-ATL", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", "ATL wins",
+                          "active", market_kind="game", away_team="GB", home_team="ATL", team="ATL",
+                          game_id="401547417")
+    db.upsert_markets([market])
+    db.insert_price_snapshots([
+        MarketSnapshot(market.ticker, t, Decimal("0.50"), Decimal("0.52"), Decimal("0.51"), Decimal(10), game_id="401547417"),
+        MarketSnapshot(market.ticker, t + timedelta(seconds=5), Decimal("0.58"), Decimal("0.60"), Decimal("0.59"),
+                       Decimal(20), game_id="401547417")])
+    db.insert_correlations([Correlation("401547417", td.play_id, market.ticker, "touchdown", Decimal("0.51"),
+                                        Decimal("0.59"), Decimal("15.69"), "high", Decimal("5.0"), t, t)])
+    recent = datetime.now(timezone.utc) - timedelta(minutes=1)  # the view covers the last 24 hours
+    db.log_sync("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1)
+
+    assert [r["game_id"] for r in db.live_games()] == ["401547417"]
+    assert [(r["play_id"], r["score_value"]) for r in db.scoring_summary("401547417")] == [(td.play_id, 7)]
+    stats = db.correlation_stats()
+    assert [(r["event_type"], r["impact_level"], r["n"], r["avg_change_pct"]) for r in stats] == [
+        ("touchdown", "high", 1, Decimal("15.69"))]
+    perf = db.sync_performance()
+    assert perf[0]["sync_type"] == "scoreboard" and perf[0]["runs"] == 1
+    db.refresh_opportunities()
+    db.refresh_opportunities()  # CONCURRENTLY needs the unique index; twice proves it is refreshable
+    opportunities = db.kalshi_opportunities(Decimal("0.05"))
+    assert [(r["ticker"], r["market_prob"], r["edge"]) for r in opportunities] == [
+        (market.ticker, Decimal("0.59"), Decimal("0.110000"))]
