@@ -317,13 +317,13 @@ class Tx:
             "ON CONFLICT (game_id, play_id, ticker, event_type) DO NOTHING RETURNING 1", rows, fetch=True)
         return len(results)
 
-    def latest_prices(self, tickers: Optional[Sequence[str]] = None) -> list[dict]:
-        """The newest stored snapshot of each market (all markets when `tickers` is None)."""
+    def latest_prices(self) -> list[dict]:
+        """The newest stored snapshot of every market still trading (one index probe per market,
+        so the cost does not grow with the price history)."""
         self.cur.execute(
-            "SELECT DISTINCT ON (p.ticker) p.*, m.event_ticker, m.market_kind FROM nfl_kalshi_prices p "
-            "JOIN nfl_kalshi_markets m USING (ticker) "
-            "WHERE %(all)s OR p.ticker = ANY(%(tickers)s) ORDER BY p.ticker, p.ts DESC",
-            {"all": tickers is None, "tickers": list(tickers or [])})
+            "SELECT p.*, m.event_ticker, m.market_kind FROM nfl_kalshi_markets m "
+            "CROSS JOIN LATERAL (SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker "
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status IN ('active', 'initialized', 'inactive')")
         return self.cur.fetchall()
 
     # --- alert outbox ---------------------------------------------------------------------
