@@ -89,6 +89,7 @@ class NFLRealtimeSync:
         self.recent_plays: dict[str, deque[Play]] = defaultdict(lambda: deque(maxlen=64))
         self.pending_correlations: list[PendingCorrelation] = []
         self.last_run: dict[str, float] = {}
+        self.last_errors: dict[str, Optional[str]] = {}  # step -> error of its latest run, None if it worked
         self.injury_baseline = False
         self.cycles = 0
         self.totals: dict[str, int] = defaultdict(int)
@@ -242,6 +243,7 @@ class NFLRealtimeSync:
         if error:
             report.failures[name] = error
             self.metrics.cycle_failures.labels(name).inc()
+        self.last_errors[name] = error
         report.steps.append(name)
         finished = self.clock.now()
         try:
@@ -502,11 +504,20 @@ class NFLRealtimeSync:
     def _health_checks(self, report: CycleReport) -> int:
         now = self.clock.now()
         checks: dict[str, Callable[[], None]] = {"database": self.db.ping}
+        checks.update({source: self._step_check(step) for source, step in (("espn", "scoreboard"), ("kalshi", "kalshi"))})
         checks.update(self.alerts.health_checks())
         paths = [p for p in (self.settings.log_dir, self.settings.database.embedded_dir) if Path(p).exists()]
         events = run_checks(checks, paths, now)
         self._record_events(events)
         return len(events)
+
+    def _step_check(self, step: str) -> Callable[[], None]:
+        """A health check that fails while the latest run of `step` failed."""
+        def check() -> None:
+            error = self.last_errors.get(step)
+            if error:
+                raise RuntimeError(error)
+        return check
 
     def _record_health(self, report: CycleReport) -> None:
         self._record_events(self.health.record_cycle(report.ok, report.started, report.failures))

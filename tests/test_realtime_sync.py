@@ -200,6 +200,9 @@ def test_a_failing_source_does_not_stop_the_others(db, world):
                                                 "ORDER BY id"), tx.cur.fetchall())[1])
         assert ("kalshi", "failed") in {(r["sync_type"], r["sync_status"]) for r in log}
         assert ("scoreboard", "success") in {(r["sync_type"], r["sync_status"]) for r in log}
+        system = alerts(db, "system")  # the health check of the first cycle saw Kalshi down
+        assert [r["alert_key"].split(":")[1] for r in system] == ["kalshi"]
+        assert "HTTP 500" in system[0]["message"]
     finally:
         close_sync(sync)
 
