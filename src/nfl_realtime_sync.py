@@ -288,11 +288,19 @@ class NFLRealtimeSync:
         fetch, deferred = wanted[:budget], {g.game_id for g in wanted[budget:]}
         summaries, failed = self._fetch_summaries(fetch, report)
         self.dirty_pbp = deferred | failed
+        unstored = set(summaries)
         for game in games:
             # A game over budget waits a cycle for its plays; one whose plays failed is still
             # checked against the scoreboard, so its score alert does not wait on ESPN's summary.
             if game.game_id not in deferred:
-                self._process_game(game, summaries.get(game.game_id), now, report)
+                try:
+                    self._process_game(game, summaries.get(game.game_id), now, report)
+                except Exception:
+                    # Plays fetched but not stored (this game's, and those of the games after it)
+                    # are fetched again next cycle: the scoreboard may show nothing newer by then.
+                    self.dirty_pbp |= unstored
+                    raise
+                unstored.discard(game.game_id)
         return len(games)
 
     def _score_changed(self, game: Game) -> bool:

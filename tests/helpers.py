@@ -137,3 +137,73 @@ class TelegramRig:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+
+# --- end-to-end replays (tests/test_replay_e2e.py and its child process, tests/replay_child.py) ---
+
+E2E_CHAT = "111"
+
+
+def fast_commit_url(url: str) -> str:
+    """`url` with synchronous_commit off for its sessions: commits stop waiting for the WAL flush.
+    Only a crash of the PostgreSQL server itself could lose such a commit (a client killed, or a
+    clean `pg_ctl restart`, cannot), so replay tests keep their guarantees and run faster."""
+    return url + ("&" if "?" in url else "?") + "options=-c%20synchronous_commit%3Doff"
+
+
+def restart_postgres(pg_server, database_url: str) -> None:
+    """Restart the suite's embedded PostgreSQL (`pg_ctl restart -m fast`); with a server the suite
+    does not own (TEST_DATABASE_URL), drop every other session of the database instead."""
+    import psycopg2
+
+    admin_url, data_dir = pg_server
+    if data_dir is None:
+        conn = psycopg2.connect(database_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        conn.close()
+        return
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(data_dir)
+    pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
+
+
+def replay_daemon_settings(espn_base_url: str, kalshi_base_url: str, telegram_api_base_url: str,
+                           log_dir: Path, chat_id: str = E2E_CHAT, **overrides: Any):
+    """The daemon's settings for a replay against fake servers (as `ReplayEnvironment.settings`
+    makes them) with Telegram pointed at a fake Bot API. Built from an explicit environment, never
+    from the process's or `.env`. No daily limit (a replayed game is not a day of alerts), and only
+    the KXNFLGAME series (the only one the fake Kalshi lists; the others would be empty polls)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from config import load_settings
+    from replay.runner import ReplayEnvironment
+
+    base = load_settings({
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_CHAT_ID": chat_id, "TELEGRAM_ENABLED": "true",
+        "TELEGRAM_API_BASE_URL": telegram_api_base_url, "DAILY_ALERT_LIMIT": "0", "KALSHI_SERIES": "KXNFLGAME",
+        "LOG_DIR": str(log_dir), "METRICS_PORT": "0",
+    })
+    servers = SimpleNamespace(espn=SimpleNamespace(base_url=espn_base_url),
+                              kalshi=SimpleNamespace(base_url=kalshi_base_url))
+    return replace(ReplayEnvironment.settings(servers, base), **overrides)
+
+
+def unpace_sender(sync) -> None:
+    """Let the daemon's alert sender go as fast as a replay needs.
+
+    The sender paces itself under Telegram's flood limits in real seconds; a replay at max speed
+    produces a game's alerts in a few real seconds, which real pacing would spread over minutes.
+    The pacing code still runs, under limits a thousand times wider."""
+    from alert_policy import FloodLimits
+    from clock import SystemClock
+    from telegram_notifier import ChatRateLimiter
+
+    wide = FloodLimits(overall_rate=1000.0, overall_burst=1000, per_chat_rate=1000.0, per_chat_burst=1000,
+                       group_rate=1000.0, group_burst=1000)
+    sync.alerts.notifier.limiter = ChatRateLimiter(SystemClock(), wide)

@@ -6,12 +6,13 @@ Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under i
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Optional
 
 from clock import Clock
 from replay.faults import FaultPlan
-from replay.http import FakeHTTPServer, Request, Response, json_response
+from replay.http import FakeHTTPServer, Request, Response, encoded_json_response, json_response
 from replay.timeline import GameTimeline
 
 ESPN_PREFIX = "/apis/site/v2/sports/football/nfl"
@@ -66,6 +67,7 @@ class FakeESPNServer(FakeHTTPServer):
             self.timelines[timeline.game_id] = timeline
         if not self.timelines:
             raise ValueError("FakeESPNServer needs at least one game")
+        self._by_kickoff = sorted(self.timelines.values(), key=lambda game: (game.kickoff, game.game_id))
         self.route("GET", "/scoreboard", self._scoreboard)
         self.route("GET", "/summary", self._summary)
         self.route("GET", "/injuries", self._injuries)
@@ -84,7 +86,7 @@ class FakeESPNServer(FakeHTTPServer):
         }
 
     def _scoreboard(self, request: Request) -> Response:
-        games = sorted(self.timelines.values(), key=lambda game: (game.kickoff, game.game_id))
+        games = self._by_kickoff
         dates = request.arg("dates")
         if dates:
             try:
@@ -99,8 +101,11 @@ class FakeESPNServer(FakeHTTPServer):
         if games:
             document["season"] = {"type": reference.season_type, "year": reference.season_year}
             document["week"] = {"number": reference.week}
-        document["events"] = [game.scoreboard_event(now) for game in games]
-        return json_response(document)
+        # Each event is encoded once per moment of its game (see GameTimeline.scoreboard_event_json);
+        # `events` is the last member, so the document's encoding is completed with them.
+        head = json.dumps(document, separators=(",", ":"))
+        events = ",".join(game.scoreboard_event_json(now) for game in games)
+        return encoded_json_response(f'{head[:-1]},"events":[{events}]}}'.encode("utf-8"))
 
     def _summary(self, request: Request) -> Response:
         event = request.arg("event")
@@ -109,7 +114,7 @@ class FakeESPNServer(FakeHTTPServer):
         timeline = self.timelines.get(event)
         if timeline is None:
             return _error(404, f"event {event} not found")
-        return json_response(timeline.summary(self.clock.now()))
+        return encoded_json_response(timeline.summary_json(self.clock.now()))
 
     def _injuries(self, request: Request) -> Response:
         return json_response({"injuries": league_injuries(self.timelines.values())})

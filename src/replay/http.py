@@ -13,6 +13,7 @@ import logging
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +65,8 @@ class Response:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """A request the server answered, with the status it got and the fault injected, if any."""
+    """A request the server answered, with the status it got, the fault injected, if any, and
+    when it arrived (time.monotonic(), e.g. to measure latency from a poll)."""
 
     method: str
     path: str
@@ -73,6 +75,7 @@ class RecordedRequest:
     body: bytes
     status: int
     fault: Optional[str]
+    received_at: float = 0.0
 
 
 Handler = Callable[[Request], Response]
@@ -85,7 +88,11 @@ class FaultHook(Protocol):
 
 def json_response(data: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
     """A compact JSON response (the real APIs send minified JSON)."""
-    body = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return encoded_json_response(json.dumps(data, separators=(",", ":")).encode("utf-8"), status, headers)
+
+
+def encoded_json_response(body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
+    """A JSON response whose body is already encoded (compactly, as `json_response` does)."""
     return Response(status, body, "application/json; charset=utf-8", dict(headers or {}))
 
 
@@ -241,11 +248,12 @@ class FakeHTTPServer:
 
     def respond(self, request: Request) -> Response:
         """Route `request`, let the fault hook act on it, and record the outcome."""
+        received_at = time.monotonic()
         response = (self.faults.apply(lambda: self._dispatch(request)) if self.faults is not None
                     else self._dispatch(request))
         with self._lock:
             self._requests.append(RecordedRequest(request.method, request.path, request.query, request.headers,
-                                                  request.body, response.status, response.fault))
+                                                  request.body, response.status, response.fault, received_at))
         return response
 
     def _dispatch(self, request: Request) -> Response:

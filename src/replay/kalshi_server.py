@@ -180,6 +180,8 @@ class FakeKalshiServer(FakeHTTPServer):
                               for offset, side in enumerate(("away", "home"))}
         self._by_ticker = {listing.ticker(side): (listing, side)
                            for listing in self.listings for side in ("away", "home")}
+        self._templates: dict[str, dict[str, Any]] = {}  # ticker -> its market's unchanging fields
+        self._recent_books: dict[tuple[str, datetime], TopOfBook] = {}
         self.route("GET", "/markets", self._markets)
         self.route("GET", "/markets/{ticker}", self._market_by_ticker)
         self.route("GET", "/markets/{ticker}/orderbook", self._orderbook)
@@ -201,7 +203,13 @@ class FakeKalshiServer(FakeHTTPServer):
     def book(self, ticker: str, at: datetime) -> TopOfBook:
         """The YES book of market `ticker` at `at`."""
         listing, side = self._by_ticker[ticker]
-        home = self._home_book(listing, at)
+        # Both markets of an event are priced from one book: computed once for the pair.
+        key = (listing.event_ticker, at)
+        home = self._recent_books.get(key)
+        if home is None:
+            if len(self._recent_books) >= 4 * len(self._by_ticker):
+                self._recent_books.clear()
+            home = self._recent_books[key] = self._home_book(listing, at)
         return home if side == "home" else home.other_side()
 
     def _home_book(self, listing: _Listing, at: datetime) -> TopOfBook:
@@ -234,11 +242,50 @@ class FakeKalshiServer(FakeHTTPServer):
     # -- documents ----------------------------------------------------------------------------
 
     def _market(self, listing: _Listing, side: str, at: datetime) -> dict[str, Any]:
+        """The market document at `at`: its template (built once) with the quote, volume and
+        status of the moment filled in."""
+        ticker = listing.ticker(side)
+        template = self._templates.get(ticker)
+        if template is None:
+            template = self._templates[ticker] = self._market_template(listing, side)
+        timeline = listing.timeline
+        book = self.book(ticker, at)
+        previous = self.book(ticker, at - DAY)
+        volume = self._volume(timeline, at)
+        settled = timeline.state_at(at) == "post"
+        market = dict(template)
+        market.update({
+            "last_price_dollars": _dollars(book.last),
+            "no_ask_dollars": _dollars(100 - book.bid),
+            "no_bid_dollars": _dollars(100 - book.ask),
+            "open_interest_fp": _contracts(volume * OPEN_INTEREST_SHARE),
+            "previous_price_dollars": _dollars(previous.last),
+            "previous_yes_ask_dollars": _dollars(previous.ask),
+            "previous_yes_bid_dollars": _dollars(previous.bid),
+            "status": "finalized" if settled else "active",
+            "volume_24h_fp": _contracts(volume - self._volume(timeline, at - DAY)),
+            "volume_fp": _contracts(volume),
+            "yes_ask_dollars": _dollars(book.ask),
+            "yes_ask_size_fp": _contracts(Decimal(book.ask_size)),
+            "yes_bid_dollars": _dollars(book.bid),
+            "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
+        })
+        if settled:
+            home_points, away_points = timeline.final_score
+            mine, theirs = (home_points, away_points) if side == "home" else (away_points, home_points)
+            if mine == theirs:
+                market["settlement_value_dollars"] = "0.5000"
+            else:
+                market["result"] = "yes" if mine > theirs else "no"
+                market["settlement_value_dollars"] = "1.0000" if mine > theirs else "0.0000"
+            market["settlement_ts"] = _iso(timeline.end)
+        return market
+
+    def _market_template(self, listing: _Listing, side: str) -> dict[str, Any]:
+        """A market's fields that never change; the quote, volume and status fields are left
+        empty here, so that `_market` fills them in Kalshi's key order."""
         timeline = listing.timeline
         team = listing.team(side)
-        book = self.book(listing.ticker(side), at)
-        previous = self.book(listing.ticker(side), at - DAY)
-        volume = self._volume(timeline, at)
         kickoff = timeline.kickoff
         listed = kickoff - LISTED_BEFORE_KICKOFF
         close = kickoff + CLOSE_AFTER_KICKOFF
@@ -247,7 +294,6 @@ class FakeKalshiServer(FakeHTTPServer):
         scheduled = f"{_MONTHS[day.month - 1].title()} {day.day}, {day.year}"
         matchup = (f"{listing.away.kalshi_code} {listing.away.nickname} vs "
                    f"{listing.home.kalshi_code} {listing.home.nickname}")
-        settled = timeline.state_at(at) == "post"
         market: dict[str, Any] = {
             "can_close_early": True,
             "close_time": _iso(close),
@@ -259,19 +305,19 @@ class FakeKalshiServer(FakeHTTPServer):
             "expected_expiration_time": _iso(occurrence),
             "expiration_time": _iso(close),
             "expiration_value": "",
-            "last_price_dollars": _dollars(book.last),
+            "last_price_dollars": "",
             "latest_expiration_time": _iso(close),
             "market_type": "binary",
-            "no_ask_dollars": _dollars(100 - book.bid),
-            "no_bid_dollars": _dollars(100 - book.ask),
+            "no_ask_dollars": "",
+            "no_bid_dollars": "",
             "no_sub_title": team.kalshi_name,
             "notional_value_dollars": "1.0000",
             "occurrence_datetime": _iso(occurrence),
-            "open_interest_fp": _contracts(volume * OPEN_INTEREST_SHARE),
+            "open_interest_fp": "",
             "open_time": _iso(listed + timedelta(minutes=5)),
-            "previous_price_dollars": _dollars(previous.last),
-            "previous_yes_ask_dollars": _dollars(previous.ask),
-            "previous_yes_bid_dollars": _dollars(previous.bid),
+            "previous_price_dollars": "",
+            "previous_yes_ask_dollars": "",
+            "previous_yes_bid_dollars": "",
             "price_level_structure": "linear_cent",
             "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
             "result": "",
@@ -282,28 +328,19 @@ class FakeKalshiServer(FakeHTTPServer):
                                 f"tie, the market will resolve to $0.50 for each team."),
             "settlement_bounds_type": "default",
             "settlement_timer_seconds": 60,
-            "status": "finalized" if settled else "active",
+            "status": "",
             "strike_type": "structured",
             "ticker": listing.ticker(side),
             "title": f"{team.kalshi_name} wins",
             "updated_time": _iso(listed + timedelta(minutes=5)),
-            "volume_24h_fp": _contracts(volume - self._volume(timeline, at - DAY)),
-            "volume_fp": _contracts(volume),
-            "yes_ask_dollars": _dollars(book.ask),
-            "yes_ask_size_fp": _contracts(Decimal(book.ask_size)),
-            "yes_bid_dollars": _dollars(book.bid),
-            "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
+            "volume_24h_fp": "",
+            "volume_fp": "",
+            "yes_ask_dollars": "",
+            "yes_ask_size_fp": "",
+            "yes_bid_dollars": "",
+            "yes_bid_size_fp": "",
             "yes_sub_title": team.kalshi_name,
         }
-        if settled:
-            home_points, away_points = timeline.final_score
-            mine, theirs = (home_points, away_points) if side == "home" else (away_points, home_points)
-            if mine == theirs:
-                market["settlement_value_dollars"] = "0.5000"
-            else:
-                market["result"] = "yes" if mine > theirs else "no"
-                market["settlement_value_dollars"] = "1.0000" if mine > theirs else "0.0000"
-            market["settlement_ts"] = _iso(timeline.end)
         return market
 
     def _event(self, listing: _Listing, at: datetime, nested: bool) -> dict[str, Any]:

@@ -47,6 +47,20 @@ _DRIVE_OUTCOME_KEYS = frozenset({"description", "end", "timeElapsed", "yards", "
                                  "result", "shortDisplayResult", "displayResult"})
 
 
+# Compact JSON, exactly as `replay.http.json_response` writes a whole document; documents served
+# often are assembled from fragments encoded with it once (see `GameTimeline.summary_json`).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _json_object(members: list[str]) -> str:
+    """A JSON object from encoded `"key":value` members, in their order."""
+    return "{" + ",".join(members) + "}"
+
+
+def _member(key: str, encoded_value: str) -> str:
+    return _encode(key) + ":" + encoded_value
+
+
 def parse_time(text: str) -> datetime:
     """An ESPN timestamp ("2023-09-17T17:00Z", "2023-09-17T17:02:21Z") as aware UTC."""
     return datetime.fromisoformat(text).astimezone(timezone.utc)
@@ -115,6 +129,18 @@ class _Moment:
     visible: int
 
 
+@dataclass
+class _SummaryFragments:
+    """The time-independent parts of a game's `/summary`, JSON-encoded once; each scoring play
+    and win probability entry with the rank of the play that reveals it (shown while
+    rank < the number of visible plays)."""
+
+    static: list[str]  # "key":value members of the recorded top-level parts, in recorded order
+    drives: list[str]
+    scoring_plays: list[tuple[int, str]]
+    win_probability: list[tuple[int, str]]
+
+
 class GameTimeline:
     """A finished game's recording, replayable at any instant.
 
@@ -148,6 +174,10 @@ class GameTimeline:
         self._win_probability = list(summary.get("winprobability", []))
         self._win_by_play = {str(entry["playId"]): entry for entry in self._win_probability}
         self._home_win_after = self._home_win_series()
+        # The scoreboard asks for the same moment again and again (every poll until the next
+        # play): its last answer is kept, keyed by the moment.
+        self._scoreboard_cache: Optional[tuple[_Moment, str]] = None
+        self._fragments: Optional[_SummaryFragments] = None
 
     def _timed_plays(self) -> tuple[TimedPlay, ...]:
         recorded = sorted(
@@ -393,6 +423,16 @@ class GameTimeline:
             "status": status,
         }
 
+    def scoreboard_event_json(self, t: datetime) -> str:
+        """`scoreboard_event(t)` as compact JSON, built once per moment of the game."""
+        moment = self._moment(t)
+        cached = self._scoreboard_cache
+        if cached is not None and cached[0] == moment:
+            return cached[1]
+        encoded = _encode(self.scoreboard_event(t))
+        self._scoreboard_cache = (moment, encoded)
+        return encoded
+
     def _scoreboard_competitor(self, competitor: Mapping[str, Any], moment: _Moment, score: int,
                                other_score: int, lines: list[int]) -> dict[str, Any]:
         team = competitor["team"]
@@ -464,6 +504,59 @@ class GameTimeline:
                                       if str(entry["playId"]) in visible_ids
                                       or str(entry["playId"]) not in self._play_ids]
         return document
+
+    def summary_json(self, t: datetime) -> bytes:
+        """`summary(t)` as the compact JSON body `json_response` would send, byte for byte.
+
+        The recorded parts (boxscore, news, every finished drive, each scoring play and win
+        probability entry) are encoded once per game, so a poll costs a join of encoded
+        fragments rather than encoding a 0.3-1 MB document.
+        """
+        moment = self._moment(t)
+        fragments = self._fragments or self._encode_fragments()
+        members = fragments.static + [_member("header", _encode(self._summary_header(moment)))]
+        if moment.state == "pre":
+            members.append(_member("winprobability", "[]"))
+        else:
+            visible = moment.visible
+            members.append(_member("drives", self._drives_json(moment, fragments)))
+            members.append(_member("scoringPlays", "[" + ",".join(
+                encoded for rank, encoded in fragments.scoring_plays if rank < visible) + "]"))
+            members.append(_member("winprobability", "[" + ",".join(
+                encoded for rank, encoded in fragments.win_probability if rank < visible) + "]"))
+        return _json_object(members).encode("utf-8")
+
+    def _encode_fragments(self) -> "_SummaryFragments":
+        """Encode the recorded, time-independent parts of the summary once (thread-safe: a race
+        only encodes them twice)."""
+        first_visible: dict[str, int] = {}
+        for index, play in enumerate(self.plays):
+            first_visible.setdefault(play.id, index)
+        never = len(self.plays) + 1  # a rank no visible count reaches
+        fragments = _SummaryFragments(
+            static=[_member(key, _encode(value)) for key, value in self.source.items()
+                    if key not in ("header", "drives", "scoringPlays", "winprobability")],
+            drives=[_encode(drive) for drive in self._drives],
+            # A scoring play shows once its play does; a win probability entry whose playId is
+            # no play (the pre-kickoff estimate) always shows: rank -1.
+            scoring_plays=[(first_visible.get(str(play["id"]), never), _encode(play))
+                           for play in self.source.get("scoringPlays", [])],
+            win_probability=[(first_visible.get(str(entry["playId"]), -1), _encode(entry))
+                             for entry in self._win_probability],
+        )
+        self._fragments = fragments
+        return fragments
+
+    def _drives_json(self, moment: _Moment, fragments: "_SummaryFragments") -> str:
+        """`_drives_at(moment)` encoded, the finished drives from their fragments."""
+        if moment.state == "post":
+            return _json_object([_member("previous", "[" + ",".join(fragments.drives) + "]")])
+        if moment.visible == 0:
+            return _json_object([_member("previous", "[]")])
+        drives = self._drives_at(moment)
+        finished = len(drives["previous"])
+        return _json_object([_member("previous", "[" + ",".join(fragments.drives[:finished]) + "]"),
+                             _member("current", _encode(drives["current"]))])
 
     def _summary_header(self, moment: _Moment) -> dict[str, Any]:
         header = dict(self.source["header"])
