@@ -32,6 +32,9 @@ class GameState:
     state: str
     last_play_id: Optional[str] = None
     known_play_ids: frozenset[str] = frozenset()
+    # Known plays that already had a significance: ESPN can reveal one late (a turnover on downs
+    # is only known once the drive's result is), and that late news must still alert.
+    significant_ids: frozenset[str] = frozenset()
     alerted_total: int = 0  # points total of the newest score already alerted (or baselined)
     revision: int = 0  # corrections so far; part of score keys so a re-scored total alerts again
     pending_lower: Optional[tuple[int, int]] = None  # a lower (away, home) score seen once, unconfirmed
@@ -42,6 +45,7 @@ class GameUpdate:
     events: tuple[Event, ...]
     state: GameState
     new_plays: tuple[Play, ...] = ()
+    significant: tuple[Play, ...] = ()  # plays significant for the first time: measure their market reaction
 
 
 def _total(home: Optional[int], away: Optional[int]) -> int:
@@ -64,6 +68,7 @@ def baseline(game: Game, plays: Sequence[Play] = ()) -> GameState:
     return GameState(game_id=game.game_id, home_team=game.home_team, away_team=game.away_team,
                      home_score=game.home_score, away_score=game.away_score, state=game.state,
                      last_play_id=game.last_play_id, known_play_ids=frozenset(p.play_id for p in plays),
+                     significant_ids=frozenset(p.play_id for p in plays if p.significance),
                      alerted_total=_total(game.home_score, game.away_score))
 
 
@@ -79,8 +84,9 @@ def detect_game(prev: Optional[GameState], game: Game, plays: Optional[Sequence[
     score change (from the scoring plays when we have them, from the
     scoreboard otherwise), a correction when a lower score is seen on two polls in a row, a
     final-score event, and a
-    `significant_play` event per new turnover, safety or long gain. Plays that arrive late or
-    out of order are new as long as their id is new.
+    `significant_play` event per turnover, safety or long gain: for a new play, or for a known
+    play whose significance ESPN reveals later (a turnover on downs once the drive has ended).
+    Plays that arrive late or out of order are new as long as their id is new.
     """
     if prev is None:
         return GameUpdate((), baseline(game, plays or ()), ())
@@ -107,6 +113,8 @@ def detect_game(prev: Optional[GameState], game: Game, plays: Optional[Sequence[
             scores_known = False
             game = replace(game, home_score=prev.home_score, away_score=prev.away_score)
 
+    significant_ids = prev.significant_ids
+    significant: list[Play] = []
     if plays is not None:
         ordered = sorted(plays, key=lambda p: p.sequence_number)
         new_plays = [p for p in ordered if p.play_id not in known]
@@ -114,15 +122,17 @@ def detect_game(prev: Optional[GameState], game: Game, plays: Optional[Sequence[
         before = (0, 0)
         for play in ordered:
             after = (play.away_score, play.home_score)
-            if play.play_id in new_ids:
-                if play.significance and ALERT_TAGS.intersection(play.significance):
+            if play.significance and play.play_id not in significant_ids:
+                significant.append(play)
+                if ALERT_TAGS.intersection(play.significance):
                     events.append(_significant_play(game, play, now))
-                if None not in after and after != before and _total(*after) > alerted_total:
-                    events.append(_score_from_play(game, play, before, revision, now))
-                    alerted_total = _total(*after)
+            if play.play_id in new_ids and None not in after and after != before and _total(*after) > alerted_total:
+                events.append(_score_from_play(game, play, before, revision, now))
+                alerted_total = _total(*after)
             if None not in after:
                 before = after
         known = known | new_ids
+        significant_ids = significant_ids | {p.play_id for p in significant}
 
     if scores_known and new_total > alerted_total:
         events.append(_score_from_scoreboard(game, prev, revision, now))
@@ -138,8 +148,9 @@ def detect_game(prev: Optional[GameState], game: Game, plays: Optional[Sequence[
         away_score=game.away_score if game.away_score is not None else prev.away_score,
         state="post" if prev.state == "post" else game.state,
         last_play_id=game.last_play_id or prev.last_play_id,
-        known_play_ids=known, alerted_total=alerted_total, revision=revision, pending_lower=pending_lower)
-    return GameUpdate(tuple(events), state, tuple(new_plays))
+        known_play_ids=known, significant_ids=significant_ids, alerted_total=alerted_total, revision=revision,
+        pending_lower=pending_lower)
+    return GameUpdate(tuple(events), state, tuple(new_plays), tuple(significant))
 
 
 def _score_data(game: Game, **extra) -> dict:

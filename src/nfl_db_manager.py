@@ -459,6 +459,8 @@ class Tx:
             "SELECT g.game_id, g.state, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
             "g.period, g.clock, g.last_play_id, "
             "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id) AS play_ids, "
+            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id AND p.significance <> '{}') "
+            "AS significant_ids, "
             "(SELECT count(*) FROM nfl_alert_history a WHERE a.alert_key LIKE 'correction:' || g.game_id || ':%%') "
             "AS corrections "
             "FROM nfl_games g WHERE g.state <> 'post' OR g.last_updated > now() - interval '12 hours'")

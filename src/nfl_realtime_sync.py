@@ -108,6 +108,7 @@ class NFLRealtimeSync:
                 game_id=row["game_id"], home_team=row["home_team"], away_team=row["away_team"],
                 home_score=row["home_score"], away_score=row["away_score"], state=row["state"],
                 last_play_id=row["last_play_id"], known_play_ids=frozenset(row["play_ids"] or ()),
+                significant_ids=frozenset(row["significant_ids"] or ()),
                 alerted_total=(row["home_score"] or 0) + (row["away_score"] or 0),
                 revision=row["corrections"])
         for row in state["prices"]:
@@ -366,9 +367,9 @@ class NFLRealtimeSync:
         self.metrics.plays_stored.inc(new_count)
         report.events.extend(update.events)
         self.alerts.wake()
-        for play in update.new_plays:
-            self.recent_plays[game.game_id].append(play)
-            if prev is not None and play.significance:
+        self.recent_plays[game.game_id].extend(update.new_plays)
+        if prev is not None:
+            for play in update.significant:
                 self._schedule_correlation(play, now)
 
     def _changed_plays(self, game_id: str, plays: Sequence[Play]) -> list[Play]:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from detection import (GameState, baseline, detect_game, detect_price_spikes, impact_level, injury_events,
+from detection import (baseline, detect_game, detect_price_spikes, impact_level, injury_events,
                        needs_play_by_play, plays_before)
 from factories import game, play
 from models import Injury, MarketSnapshot
@@ -138,3 +138,16 @@ def test_only_new_out_injuries_of_teams_in_play_alert():
                             replace(out, player_id="3", team="DAL")], frozenset({"ATL", "GB"}), NOW)
     assert [e.key for e in events] == ["injury:1:out:2023-09-17"]
     assert events[0].family == "injury:1"
+
+
+def test_a_turnover_revealed_after_the_play_alerts_once():
+    fourth_down = play(n=3, type="Pass Incompletion", text="4th and 1, pass incomplete")
+    prev = baseline(game(), [play(n=1), play(n=2)])
+    first = detect_game(prev, game(), [play(n=1), play(n=2), fourth_down], NOW)
+    assert first.events == () and first.significant == ()
+    # The drive ended: ESPN's result now makes the same play a turnover on downs.
+    revealed = replace(fourth_down, significance=("turnover_on_downs",), drive_result="Downs")
+    later = detect_game(first.state, game(), [play(n=1), play(n=2), revealed], NOW)
+    assert keys(later) == [f"play:401547417:{fourth_down.play_id}"]
+    assert [p.play_id for p in later.significant] == [fourth_down.play_id] and later.new_plays == ()
+    assert detect_game(later.state, game(), [play(n=1), play(n=2), revealed], NOW).events == ()
