@@ -81,6 +81,13 @@ class TimeLapse:
             self.clock.set(when)
             self._anchor()
 
+    def poll_gaps(self, polls: list[float]) -> list[float]:
+        """Seconds between consecutive polls (more than 1 s apart: one per cycle) with no jump between."""
+        jumps = [real for _, real in self.anchors]
+        kept = [b - a for a, b in zip(polls, polls[1:])
+                if b - a > 1 and bisect.bisect(jumps, a) == bisect.bisect(jumps, b)]
+        return kept
+
     def real_at(self, when: datetime) -> float:
         virtual = (when - self.clock.start).total_seconds()
         index = bisect.bisect_right([v for v, _ in self.anchors], virtual) - 1
@@ -181,11 +188,6 @@ def main() -> int:
             sync.join(10)
             close_sync(sync)
         polls = sorted(r.received_at for r in env.espn.requests if r.path.endswith("/scoreboard"))
-        if args.verbose:
-            import json
-            json.dump({"requests": [(r.path, r.received_at) for r in env.espn.requests], "anchors": lapse.anchors,
-                       "scores": [(s.label, lapse.real_at(s.visible_at), s.received_real) for s in scores]},
-                      open("/tmp/latency_debug.json", "w"))
 
     for score in scores:
         score.visible_real = lapse.real_at(score.visible_at)
@@ -211,6 +213,8 @@ def main() -> int:
     if not totals:
         print("no alert was measured")
         return 1
+    gaps = lapse.poll_gaps(polls)
+    late = [gap for gap in gaps if gap > 7.5]
     print(f"\nlatency over {len(totals)} scores (of {len(scores)}):")
     print(f"  visible on ESPN -> Telegram : p50 {percentile(totals, 50):7.0f} ms   p95 {percentile(totals, 95):7.0f} ms")
     print(f"  wait for the next poll      : p50 {percentile(waits, 50):7.0f} ms   p95 {percentile(waits, 95):7.0f} ms")
@@ -218,6 +222,8 @@ def main() -> int:
     print(f"  pipeline overhead (poll -> Telegram): p50 {percentile(overheads, 50):5.1f} ms   p95 {p95:5.1f} ms   "
           f"max {max(overheads):5.1f} ms   (goal <= {OVERHEAD_GOAL_MS:g} ms p95: "
           f"{'met' if p95 <= OVERHEAD_GOAL_MS else 'NOT met'})")
+    print(f"  scoreboard polls between jumps: {len(gaps)} intervals, median {percentile(gaps, 50):.2f} s, "
+          f"{len(late)} of about 10 s (a poll skipped)")
     return 0 if len(totals) == len(scores) else 1
 
 

@@ -20,11 +20,13 @@ So:
 - stopped after Telegram accepted but before the 'sent' mark: the chat gets a second copy,
   labelled as a possible repeat (Telegram has no idempotency key, so this window cannot close);
 - stopped after the 'sent' mark: never sent again.
-A delivery in doubt three times (crashes, timeouts, 5xx) is marked failed, so a poison message
-cannot loop.
+A delivery in doubt 30 times (crashes, timeouts, 5xx) is marked failed, so a poison message
+cannot loop forever.
 
-Retries: network errors, timeouts and 5xx are retried with exponential backoff, 3 attempts in
-all; a 429 waits its retry_after and is not counted; 403 and 400 are permanent ('failed' with
+Retries: network errors, timeouts and 5xx are retried with exponential backoff, 3 attempts a
+round; after a failed round the channel rests 30 s and the alert stays pending (with every alert
+after it, so the order holds) until the next round, up to 10 rounds; a 429 waits its
+retry_after and is not counted; 403 and 400 are permanent ('failed' with
 Telegram's description), except that a 400 "can't parse entities" is resent once as plain text,
 recorded as a note, because a plain alert beats a lost one. Sends are paced under Telegram's
 flood limits (`alert_policy.SEND_PACING`). `drain` never runs past its time budget: what is left stays pending
@@ -82,7 +84,8 @@ log = logging.getLogger(__name__)
 # on every 429 it parses. `_retry_after_seconds` reads either form.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # per round; a failed round rests the channel OUTAGE_PAUSE_SECONDS
+GIVE_UP_ATTEMPTS = 10 * MAX_ATTEMPTS  # about six minutes of outage, or ten crashes mid-send
 # After the channel is found down (token rejected, or a delivery out of attempts), wait this long
 # before trying again, so an outage does not burn every pending alert's attempts in a row.
 UNAVAILABLE_PAUSE_SECONDS = 60.0
@@ -615,8 +618,8 @@ class TelegramNotifier:
         text, parse_mode = alert["message"], (alert["payload"] or {}).get("parse_mode")
         note = None
         while True:
-            if attempts >= MAX_ATTEMPTS:
-                # Only after repeated crashes mid-send: stop resending a message that may be poison.
+            if attempts >= GIVE_UP_ATTEMPTS:
+                # A long outage, or a message that crashes the process mid-send: stop resending it.
                 error = f"gave up after {attempts} attempts whose outcome is unknown"
                 self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, error))
                 report.count(alert["alert_type"], "failed")
@@ -659,22 +662,22 @@ class TelegramNotifier:
                 log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
                 return True
             except TransientFailure as error:
-                if attempts >= MAX_ATTEMPTS:
-                    self.db.run(lambda tx: tx.mark_delivery_failed(alert_id, chat_id, str(error)))
-                    self._retry_at.pop(key, None)
-                    report.count(alert["alert_type"], "failed")
-                    self.problem = f"deliveries failing: {error}"
-                    # The channel looks down: rest it, rather than spend the next alerts' attempts.
-                    self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
-                    log.error("Alert %s not delivered to chat %s after %d attempts (%s); pausing %.0f s",
-                              alert_id, chat_id, attempts, error, OUTAGE_PAUSE_SECONDS)
-                    return True
                 self.db.run(lambda tx: tx.record_delivery_error(alert_id, chat_id, str(error)))
+                if attempts % MAX_ATTEMPTS == 0:
+                    # A round of attempts failed: the channel looks down. Rest it and keep the alert
+                    # (and the ones after it, in order) pending: a score must outlive an outage.
+                    self._retry_at.pop(key, None)
+                    self.problem = f"deliveries failing: {error}"
+                    self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
+                    log.error("Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
+                              alert_id, chat_id, attempts, error, OUTAGE_PAUSE_SECONDS)
+                    return False
                 report.retries += 1
-                backoff = self.retry.wait(attempts, error, self.rng)
+                in_round = attempts % MAX_ATTEMPTS
+                backoff = self.retry.wait(in_round, error, self.rng)
                 self._retry_at[key] = self.clock.monotonic() + backoff
                 log.warning("Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
-                            alert_id, chat_id, error, attempts + 1, MAX_ATTEMPTS, backoff)
+                            alert_id, chat_id, error, in_round + 1, MAX_ATTEMPTS, backoff)
             else:
                 self.db.run(lambda tx: tx.mark_delivery_sent(alert_id, chat_id, self.clock.now(), message_id, note))
                 self._retry_at.pop(key, None)

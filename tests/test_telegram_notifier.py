@@ -145,20 +145,40 @@ def test_a_timeout_after_telegram_accepted_is_retried_and_the_retry_labelled(db,
     assert second.visible_text == RESEND_NOTICE + "\n" + first.visible_text
 
 
-def test_three_failed_attempts_fail_the_delivery_and_pause_the_channel(db, rig):
+def test_three_failed_attempts_pause_the_channel_and_keep_the_alerts_in_order(db, rig):
     record(db, [SCORE, EVENTS["system"]])
     rig.server.script("sendMessage", *[telegram_error(500, "Internal Server Error")] * 3)
     notifier = rig.notifier(db)
 
     report = notifier.drain(10)
 
-    assert (report.failed, report.backlog) == (1, True)
-    first, second = alert_rows(db)
-    assert (first["status"], first["attempts"], first["error"]) == ("failed", 3, "chat 111: Internal Server Error")
-    assert second["status"] == "pending"
-    assert notifier.drain(5).sent == 0  # the channel rests before the next alert
+    assert (report.failed, report.retries, report.backlog) == (0, 2, True)
+    assert [r["status"] for r in alert_rows(db)] == ["pending", "pending"]
+    assert [(d["status"], d["attempts"], d["error"]) for d in delivery_rows(db)] == [
+        ("pending", 3, "Internal Server Error")]
+    assert notifier.drain(5).sent == 0  # the channel rests before the next round
     rig.clock.advance(30)
-    assert notifier.drain(5).sent == 1
+    assert notifier.drain(5).sent == 2
+    texts = [m.visible_text for m in rig.server.messages]
+    assert "SCORE UPDATE" in texts[0] and texts[0].startswith(RESEND_NOTICE)  # in doubt after the 5xx
+    assert [r["status"] for r in alert_rows(db)] == ["sent", "sent"]
+
+
+def test_a_delivery_failing_for_ten_rounds_is_given_up(db, rig):
+    from telegram_notifier import GIVE_UP_ATTEMPTS, OUTAGE_PAUSE_SECONDS
+
+    record(db, [SCORE])
+    rig.server.script("sendMessage", *[telegram_error(502, "Bad Gateway")] * GIVE_UP_ATTEMPTS)
+    notifier = rig.notifier(db)
+    for _ in range(GIVE_UP_ATTEMPTS // 3):
+        notifier.drain(10)
+        rig.clock.advance(OUTAGE_PAUSE_SECONDS)
+    report = notifier.drain(10)
+
+    assert report.failed == 1
+    row = alert_rows(db)[0]
+    assert (row["status"], row["attempts"]) == ("failed", GIVE_UP_ATTEMPTS)
+    assert "gave up after 30 attempts" in row["error"]
 
 
 def test_a_429_waits_its_retry_after_and_is_not_an_attempt(db, rig):
