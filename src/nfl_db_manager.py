@@ -326,6 +326,24 @@ class Tx:
             "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status IN ('active', 'initialized', 'inactive')")
         return self.cur.fetchall()
 
+    def uncorrelated_plays(self, since: datetime) -> list[dict]:
+        """Significant plays since `since` whose market reaction was not stored yet (a restart
+        came between the play and its measurement)."""
+        self.cur.execute(
+            "SELECT p.* FROM nfl_plays p JOIN nfl_games g USING (game_id) "
+            "WHERE p.significance <> '{}' AND p.wallclock >= %s AND g.state <> 'post' AND NOT EXISTS ("
+            "SELECT 1 FROM nfl_kalshi_correlations c WHERE c.game_id = p.game_id AND c.play_id = p.play_id "
+            "AND c.event_type <> 'price_spike') ORDER BY p.game_id, p.sequence_number", (since,))
+        return self.cur.fetchall()
+
+    def prices_at(self, game_id: str, at: datetime) -> list[dict]:
+        """The latest stored snapshot at or before `at` of each market of a game."""
+        self.cur.execute(
+            "SELECT p.*, m.event_ticker FROM nfl_kalshi_markets m CROSS JOIN LATERAL ("
+            "SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker AND p.ts <= %s "
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.game_id = %s", (at, game_id))
+        return self.cur.fetchall()
+
     # --- alert outbox ---------------------------------------------------------------------
     def insert_alert(self, alert: AlertRecord) -> Optional[int]:
         """Record an alert decision; returns its id, or None when the key was already recorded."""

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -112,11 +112,24 @@ class NFLRealtimeSync:
                 alerted_total=(row["home_score"] or 0) + (row["away_score"] or 0),
                 revision=row["corrections"])
         for row in state["prices"]:
-            snap = MarketSnapshot(row["ticker"], row["ts"], row["yes_bid"], row["yes_ask"], row["last_price"],
-                                  row["volume"], row["open_interest"], row["game_id"], row["event_ticker"])
+            snap = _snapshot(row)
             self.last_prices[snap.ticker] = self.stored_prices[snap.ticker] = snap
         self.injury_baseline = state["injuries_known"]
-        log.info("Restored state: %d games, %d markets", len(self.states), len(self.last_prices))
+        self._restore_correlations()
+        log.info("Restored state: %d games, %d markets, %d market reactions still to measure",
+                 len(self.states), len(self.last_prices), len(self.pending_correlations))
+
+    def _restore_correlations(self) -> None:
+        """Significant plays of the last minute whose market reaction was not measured before the
+        stop: measure it now, against the prices stored as of each play."""
+        now = self.clock.now()
+        delay = timedelta(seconds=self.settings.correlation_delay)
+        for row in self.db.uncorrelated_plays(now - CORRELATION_EXPIRY):
+            play = _play(row)
+            before = {p["ticker"]: _snapshot(p) for p in self.db.prices_at(play.game_id, play.wallclock)}
+            if before:
+                self.pending_correlations.append(
+                    PendingCorrelation(play, now, max(now, play.wallclock + delay), before))
 
     def start(self) -> "NFLRealtimeSync":
         """Run cycles in a background thread until `stop()`."""
@@ -556,6 +569,18 @@ class NFLRealtimeSync:
                  "%d events, %d failed steps", self.cycles, report.live_games, self.totals["plays_stored"],
                  self.totals["snapshots"], self.totals["correlations"], self.totals["events"],
                  self.totals["failed_steps"])
+
+
+def _snapshot(row: dict) -> MarketSnapshot:
+    return MarketSnapshot(row["ticker"], row["ts"], row["yes_bid"], row["yes_ask"], row["last_price"], row["volume"],
+                          row["open_interest"], row["game_id"], row["event_ticker"])
+
+
+def _play(row: dict) -> Play:
+    """A stored play back as the model (columns the model lacks are left out)."""
+    values = {f.name: row[f.name] for f in fields(Play) if f.name in row}
+    values["significance"] = tuple(row["significance"] or ())
+    return Play(**values)
 
 
 # --- command line ---------------------------------------------------------------------------------
