@@ -439,3 +439,17 @@ def test_timeouts_hold_the_response_past_the_clients_timeout(gb_atl, clock, sess
         started = datetime.now()
     assert plan.injected["timeout"] == 1
     assert (datetime.now() - started).total_seconds() < 2
+
+
+def test_core_injury_fallback_pages_are_served_empty():
+    import requests as http
+
+    from helpers import fixture_path
+    from replay.clock import SimulatedClock
+    from replay.espn_server import FakeESPNServer
+    from replay.timeline import load_game
+
+    game = load_game(fixture_path("espn", "cdn_game_401547602.json"))
+    with FakeESPNServer([game], SimulatedClock(game.kickoff)) as server:
+        body = http.get(f"{server.base_url}/seasons/2023/teams/30/injuries", params={"limit": 100}, timeout=5).json()
+    assert body["items"] == [] and body["count"] == 0

@@ -72,6 +72,9 @@ class FakeESPNServer(FakeHTTPServer):
         self.route("GET", "/summary", self._summary)
         self.route("GET", "/injuries", self._injuries)
         self.route("GET", "/teams", self._teams)
+        # The core API's per-team lists, which clients fall back to when /injuries is empty: the
+        # recordings hold no more than their per-game lists, so these are empty pages.
+        self.route("GET", "/seasons/{season}/teams/{team}/injuries", self._core_injuries)
 
     def not_found(self, request: Request) -> Response:
         return _error(404, "Not Found")
@@ -118,6 +121,9 @@ class FakeESPNServer(FakeHTTPServer):
 
     def _injuries(self, request: Request) -> Response:
         return json_response({"injuries": league_injuries(self.timelines.values())})
+
+    def _core_injuries(self, request: Request) -> Response:
+        return json_response({"count": 0, "pageIndex": 1, "pageSize": 100, "pageCount": 0, "items": []})
 
     def _teams(self, request: Request) -> Response:
         """The teams of the replayed games, in `/teams`' shape."""
