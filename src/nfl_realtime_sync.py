@@ -89,6 +89,7 @@ class NFLRealtimeSync:
         self.recent_plays: dict[str, deque[Play]] = defaultdict(lambda: deque(maxlen=64))
         self.pending_correlations: list[PendingCorrelation] = []
         self.last_run: dict[str, float] = {}
+        self._tick = clock.monotonic()
         self.last_errors: dict[str, Optional[str]] = {}  # step -> error of its latest run, None if it worked
         self.injury_baseline = False
         self.cycles = 0
@@ -185,6 +186,7 @@ class NFLRealtimeSync:
     def run_cycle(self) -> CycleReport:
         started_mono = time.perf_counter()
         now = self.clock.now()
+        self._tick = self.clock.monotonic()  # every cadence of this cycle is judged at its start
         report = CycleReport(started=now)
         active = self._active(now)
         fast = self.settings.sync_interval
@@ -215,14 +217,15 @@ class NFLRealtimeSync:
         return report
 
     def _due(self, name: str, interval: float, throttle_source: Optional[str] = None) -> bool:
-        """Whether a cadence is due; a throttled source waits the idle interval instead."""
+        """Whether a cadence is due at this cycle's tick; a throttled source waits the idle
+        interval instead. Cycles start on a fixed schedule, but sleep overshoot can bring one a
+        hair early: the slack keeps such a cycle from pushing a poll a whole interval late."""
         if throttle_source and self.health.is_throttled(throttle_source, self.clock.now()):
             interval = max(interval, self.settings.idle_poll_interval)
-        now = self.clock.monotonic()
         last = self.last_run.get(name)
-        if last is not None and now - last < interval - 1e-6:
+        if last is not None and self._tick - last < interval - min(0.5, interval / 10):
             return False
-        self.last_run[name] = now
+        self.last_run[name] = self._tick
         return True
 
     def _active(self, now: datetime) -> bool:

@@ -252,3 +252,16 @@ def test_the_clock_drives_cadences(db, world):
         assert world.calls("/injuries") == 2 + 1
     finally:
         close_sync(sync)
+
+
+def test_a_cycle_a_hair_early_still_polls(db, world):
+    sync = make_sync(db, world)
+    try:
+        at(world, world.timeline.kickoff + timedelta(minutes=20))
+        sync.run_cycle()
+        before = world.calls("/scoreboard?")
+        world.clock.advance(4.98)  # sleep overshoot of the previous cycle made this one start early
+        sync.run_cycle()
+        assert world.calls("/scoreboard?") == before + 1
+    finally:
+        close_sync(sync)
