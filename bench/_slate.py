@@ -378,3 +378,23 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
         run.requests = request_counts(environment.espn, environment.kalshi)
     run.final_rss_mb, run.peak_rss_mb = rss_mb(), peak_rss_mb()
     return run
+
+
+def run_slates_from_args(description: str, default_servers: str,
+                         describe: Callable[["SlateRun", int, Any], str]) -> tuple[Any, list["SlateRun"]]:
+    """The command line both slate benchmarks share (--games, --servers, --repeat, --stagger):
+    run the slate `--repeat` times, printing `describe(run, n, args)` after each run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--games", type=int, default=SLATE_GAMES)
+    parser.add_argument("--servers", choices=("process", "inproc"), default=default_servers)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--stagger", type=float, default=1.0, help="minutes between kickoffs")
+    args = parser.parse_args()
+    runs = []
+    for n in range(args.repeat):
+        run = run_slate(args.games, servers=args.servers, stagger_minutes=args.stagger)
+        print(describe(run, n, args), flush=True)
+        runs.append(run)
+    return args, runs

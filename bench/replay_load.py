@@ -17,10 +17,9 @@ Profile with py-spy (all threads; `--gil` samples only the thread holding the GI
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from _slate import SLATE_GAMES, WINDOW_HOURS, SlateRun, median, percentile, run_slate
+from _slate import WINDOW_HOURS, SlateRun, median, percentile, run_slates_from_args
 
 CPU_GOAL_MS = 15.0
 RSS_GOAL_MB = 150.0
@@ -51,18 +50,10 @@ def describe(run: SlateRun) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--games", type=int, default=SLATE_GAMES)
-    parser.add_argument("--servers", choices=("process", "inproc"), default="process")
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--stagger", type=float, default=1.0, help="minutes between kickoffs")
-    args = parser.parse_args()
-    runs = []
-    for n in range(args.repeat):
-        run = run_slate(args.games, servers=args.servers, stagger_minutes=args.stagger)
-        print(f"run {n + 1}/{args.repeat}: {args.games} games, fake servers {run.servers}", flush=True)
-        print(describe(run), flush=True)
-        runs.append(run)
+    args, runs = run_slates_from_args(
+        __doc__.split("\n\n")[0], "process",
+        lambda run, n, args: f"run {n + 1}/{args.repeat}: {args.games} games, fake servers {run.servers}\n"
+                             + describe(run))
     cpu = median(median(r.cycle_cpu_ms) for r in runs)
     rss = median(r.rss_at_window_mb for r in runs)
     peak = median(r.peak_rss_mb for r in runs)

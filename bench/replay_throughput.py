@@ -10,30 +10,23 @@ report medians:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from _slate import SLATE_GAMES, median, run_slate
+from _slate import median, run_slates_from_args
 
 WALL_GOAL_SECONDS = 30.0
 
 
+def describe(run, n: int, args) -> str:
+    return (f"run {n + 1}/{args.repeat}: {run.plays_stored} plays of {args.games} games in {run.wall_seconds:.1f} s = "
+            f"{run.plays_stored / run.wall_seconds:.1f} plays/s; {run.cycles} cycles = "
+            f"{run.cycles / run.wall_seconds:.1f} cycles/s; {run.virtual_hours:.2f} h replayed = "
+            f"{run.virtual_hours * 3600 / run.wall_seconds:.0f}x real time; "
+            f"{'all final' if run.finished else 'NOT FINISHED'}")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--games", type=int, default=SLATE_GAMES)
-    parser.add_argument("--servers", choices=("inproc", "process"), default="inproc")
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--stagger", type=float, default=1.0, help="minutes between kickoffs")
-    args = parser.parse_args()
-    runs = []
-    for n in range(args.repeat):
-        run = run_slate(args.games, servers=args.servers, stagger_minutes=args.stagger)
-        print(f"run {n + 1}/{args.repeat}: {run.plays_stored} plays of {args.games} games in {run.wall_seconds:.1f} s = "
-              f"{run.plays_stored / run.wall_seconds:.1f} plays/s; {run.cycles} cycles = "
-              f"{run.cycles / run.wall_seconds:.1f} cycles/s; {run.virtual_hours:.2f} h replayed = "
-              f"{run.virtual_hours * 3600 / run.wall_seconds:.0f}x real time; "
-              f"{'all final' if run.finished else 'NOT FINISHED'}", flush=True)
-        runs.append(run)
+    args, runs = run_slates_from_args(__doc__.split("\n\n")[0], "inproc", describe)
     wall = median(r.wall_seconds for r in runs)
     print(f"\nthroughput, {args.games} games, fake servers {args.servers}, median of {len(runs)} run(s):")
     print(f"  wall time   {wall:7.1f} s   (goal < {WALL_GOAL_SECONDS:g} s: {'met' if wall < WALL_GOAL_SECONDS else 'NOT met'})")

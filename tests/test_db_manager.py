@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 from factories import game, play
+from helpers import restart_postgres
 from nfl_db_manager import NFLDBManager
 
 
@@ -90,31 +91,13 @@ def test_explain_of_live_games_query_uses_the_partial_index(db):
     assert "idx_nfl_games_live" in db.run(plan)
 
 
-def _restart_server(pg_server, database_url):
-    admin_url, data_dir = pg_server
-    if data_dir is None:
-        # A server we do not own: drop every other session instead of restarting it.
-        conn = psycopg2.connect(database_url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        conn.close()
-        return
-    from pgserver._commands import pg_ctl
-    import pgserver
-
-    server = pgserver.get_server(data_dir)
-    pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
-
-
 def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
     db.upsert_game(game(home_score=3))
     with db.transaction() as tx:  # warm two pooled connections that the restart will kill
         with db.transaction() as tx2:
             tx.cur.execute("SELECT 1")
             tx2.cur.execute("SELECT 1")
-    _restart_server(pg_server, database_url)
+    restart_postgres(pg_server, database_url)
     db.upsert_game(game(home_score=10))
     db.upsert_game(game(home_score=17))
     assert _row(db)["home_score"] == 17
