@@ -1,64 +1,83 @@
-"""Logging for the daemon: console plus a rotating file, with secrets scrubbed from every line.
+"""Logging for the daemon: console plus a rotating file, with secrets scrubbed from every record.
 
-The Telegram bot token is part of every Bot API URL, so any library that logs a URL or an
-exception could leak it; the `SecretFilter` replaces each configured secret wherever it appears,
-including in exception tracebacks.
+The Telegram bot token is part of every Bot API URL, and libraries log URLs (httpx at INFO, PTB
+at DEBUG, PTB's InvalidToken message quotes the token), so redaction is applied to every log
+record through the record factory, not only to our own messages or our own handlers.
 """
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import re
+import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
+from urllib.parse import quote
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-# Bot API tokens look like 123456789:AA...; scrubbed even when the token is not configured here.
-_TOKEN_PATTERN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
 REDACTED = "<redacted>"
+# A Bot API token: the bot id, a colon, 35 characters. Caught even when it was never registered.
+_TOKEN_SHAPE = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_factory_installed = False
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every secret and anything shaped like a bot token replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return _TOKEN_PATTERN.sub(REDACTED, text)
+def redact(text: str) -> str:
+    """`text` without any registered secret or anything shaped like a bot token."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _TOKEN_SHAPE.sub(REDACTED, text)
 
 
-class SecretFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str]):
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if s and len(s) >= 4)
+def register_secret(secret: str) -> None:
+    """Redact `secret` (and its URL-quoted form) from every log record from now on."""
+    global _factory_installed
+    if not secret or len(secret) < 4:  # a two-letter password would blank every "pw" in the log
+        return
+    with _secrets_lock:
+        _secrets.update({secret, quote(secret, safe="")})
+        if not _factory_installed:
+            previous = logging.getLogRecordFactory()
 
-    def filter(self, record: logging.LogRecord) -> bool:
+            def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+                return _redact_record(previous(*args, **kwargs))
+
+            logging.setLogRecordFactory(factory)
+            _factory_installed = True
+
+
+def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    try:
         message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        clean = redact(message, self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        return True
+    except Exception:  # a malformed record is the logging module's to report, not ours
+        return record
+    redacted = redact(message)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        trace = logging.Formatter().formatException(record.exc_info)
+        if redact(trace) != trace:
+            record.exc_text = redact(trace)
+    return record
 
 
 def configure_logging(level: str, log_dir: Path, secrets: Iterable[str] = (), console: bool = True) -> Path:
     """Console and `log_dir/nfl_pipeline.log` (10 MB x 5 rotations); returns the log file path."""
+    for secret in secrets:
+        register_secret(secret)
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "nfl_pipeline.log"
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    secret_filter = SecretFilter(secrets)
     handlers: list[logging.Handler] = [
         logging.handlers.RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")]
     if console:
         handlers.append(logging.StreamHandler())
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
-        handler.addFilter(secret_filter)
         root.addHandler(handler)
     root.setLevel(level)
     # httpx logs every request URL at INFO, and a Bot API URL holds the token.

@@ -52,7 +52,6 @@ import logging
 import math
 import os
 import random
-import re
 import sys
 import threading
 import time
@@ -60,7 +59,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Mapping, Optional, Protocol, Sequence, TextIO
-from urllib.parse import quote
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
@@ -72,6 +70,7 @@ from alert_templates import render, render_raw, to_plain, valid_unicode, with_re
 from clock import Clock, SystemClock
 from config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
 from http_client import RetryPolicy
+from logging_setup import redact, register_secret
 from models import Event
 from nfl_db_manager import AlertRecord, NFLDBManager, Tx
 
@@ -90,57 +89,6 @@ GIVE_UP_ATTEMPTS = 10 * MAX_ATTEMPTS  # about six minutes of outage, or ten cras
 # before trying again, so an outage does not burn every pending alert's attempts in a row.
 UNAVAILABLE_PAUSE_SECONDS = 60.0
 OUTAGE_PAUSE_SECONDS = 30.0
-
-
-# --- secrets -------------------------------------------------------------------------------
-
-# A Bot API token: the bot id, a colon, 35 characters. Caught even when it was never registered.
-_TOKEN_SHAPE = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_factory_installed = False
-
-
-def redact(text: str) -> str:
-    """`text` without any registered secret or anything shaped like a bot token."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return _TOKEN_SHAPE.sub("<redacted>", text)
-
-
-def register_secret(secret: str) -> None:
-    """Redact `secret` from every log record from now on.
-
-    The token is part of every Bot API URL, and libraries log URLs (httpx at INFO, PTB at DEBUG,
-    PTB's InvalidToken message quotes the token), so redaction is applied to all records through
-    the record factory rather than to our own messages only.
-    """
-    global _factory_installed
-    with _secrets_lock:
-        _secrets.update({secret, quote(secret, safe="")})
-        if not _factory_installed:
-            previous = logging.getLogRecordFactory()
-
-            def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-                return _redact_record(previous(*args, **kwargs))
-
-            logging.setLogRecordFactory(factory)
-            _factory_installed = True
-
-
-def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record is the logging module's to report, not ours
-        return record
-    redacted = redact(message)
-    if redacted != message:
-        record.msg, record.args = redacted, None
-    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-        trace = logging.Formatter().formatException(record.exc_info)
-        if redact(trace) != trace:
-            record.exc_text = redact(trace)
-    return record
 
 
 # --- recording: the outbox ------------------------------------------------------------------
