@@ -422,7 +422,8 @@ class NFLRealtimeSync:
         self.known_markets.update({m.ticker: m for m in markets})
         self.stored_prices.update({s.ticker: s for s in snapshots})
         self.last_prices.update({s.ticker: s for s in slate.snapshots})
-        resolved = {id(job) for job in due if job.play.play_id in {c.play_id for c in correlations}}
+        measured = {c.play_id for c in correlations}
+        resolved = {id(job) for job in due if job.play.play_id in measured}
         self.pending_correlations = [job for job in self.pending_correlations
                                      if id(job) not in resolved and now - job.due_at < CORRELATION_EXPIRY]
         report.correlations += len(correlations)
