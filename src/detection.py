@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from models import Event, Game, Injury, MarketSnapshot, Play
 
@@ -232,10 +232,11 @@ def impact_level(pct: Optional[Decimal]) -> str:
 
 def detect_price_spikes(previous: Mapping[str, MarketSnapshot], snapshots: Iterable[MarketSnapshot],
                         threshold_pct: Decimal, min_move: Decimal,
-                        recent_plays: Optional[Mapping[str, Sequence[Play]]] = None) -> list[Event]:
+                        recent_plays: Callable[[str], Sequence[Play]] = lambda game_id: ()) -> list[Event]:
     """A `kalshi_price` event per market whose mid moved more than `threshold_pct` since the last
     snapshot (and by at least `min_move` dollars, so one-cent wiggles in cheap markets are not
-    spikes). The plays of the market's game in the minutes before are attached for context.
+    spikes). The plays of the market's game in the minutes before (`recent_plays(game_id)`, asked
+    only for the markets that moved) are attached for context.
     Markets of one Kalshi event share a key per minute, so the outbox keeps the first of them.
     """
     events = []
@@ -248,7 +249,7 @@ def detect_price_spikes(previous: Mapping[str, MarketSnapshot], snapshots: Itera
         if pct is None or abs(pct) < threshold_pct or abs(after - before) < min_move:
             continue
         window = int(snap.ts.timestamp()) // SPIKE_WINDOW_SECONDS
-        plays = list((recent_plays or {}).get(snap.game_id or "", ()))
+        plays = list(recent_plays(snap.game_id or ""))
         data = {"ticker": snap.ticker, "game_id": snap.game_id, "price_before": before, "price_after": after,
                 "change_pct": pct, "volume": snap.volume, "seconds": (snap.ts - old.ts).total_seconds(),
                 "recent_plays": [p.text for p in plays[-3:]]}

@@ -8,7 +8,6 @@ status, after a bounded number of tries with exponential backoff and jitter.
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -18,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Hashable, Iterable, Optional
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -303,14 +303,16 @@ class HttpSource:
 
     def decode(self, response: requests.Response, path: str, expect: Optional[type]) -> Any:
         shown = urlsplit(self.url(path)).path
-        text = response.text
+        content = response.content
         content_type = response.headers.get("Content-Type", "")
-        if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+        if "html" in content_type.lower() or content[:256].lstrip()[:1] == b"<":
             raise SourceError(self.name, shown, "returned an HTML page instead of JSON",
                               status=response.status_code)
         try:
-            data = json.loads(text)
-        except ValueError as error:
+            # orjson: a summary is 0.2-0.4 MB and is fetched for every new play; it decodes
+            # in half the time of the json module. JSON is UTF-8 by its standard (RFC 8259).
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError as error:
             raise SourceError(self.name, shown, f"returned invalid JSON ({error.msg} at char {error.pos})",
                               status=response.status_code) from None
         if expect is not None and not isinstance(data, expect):

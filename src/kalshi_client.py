@@ -42,6 +42,7 @@ TRADES_PAGE_LIMIT = 1000
 CANDLE_PERIODS = (1, 60, 1440)  # minutes, the only intervals the API accepts
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MILLISECOND = timedelta(milliseconds=1)
+EMPTY_SERIES_RECHECK = 60.0  # seconds between polls of a series that had no open market
 
 LEGACY_CREDENTIALS_WARNING = (
     "KALSHI_EMAIL/KALSHI_PASSWORD are set, but Kalshi no longer supports email/password login "
@@ -146,6 +147,11 @@ class KalshiClient:
         self._details = TTLCache(settings.cache_ttl, clock)
         self._reported: set[str] = set()
         self._reported_lock = threading.Lock()
+        self._empty_series: dict[str, float] = {}  # series -> monotonic time it was found empty
+        self._schedule: tuple = ()  # the games the ticker -> game id mapping below was made for
+        self._mapping: dict[str, Optional[str]] = {}
+        self._unmapped: dict[str, UnmappedMarket] = {}
+        self._market_copies: dict[str, tuple[KalshiMarket, KalshiMarket]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -257,22 +263,54 @@ class KalshiClient:
         Raises SourceError when Kalshi cannot answer, KalshiFormatError when its format changed.
         """
         fetched: list[tuple[ParsedMarket, datetime]] = []
-        for series in self.settings.kalshi_series:
+        for series in self._series_due():
             page = self.get_markets(series_ticker=series, status=SLATE_STATUS)
             now = self.clock.now()
+            self._empty_series.pop(series, None)
+            if not page:
+                self._empty_series[series] = self.clock.monotonic()
             fetched.extend((item, now) for item in page)
-        unmapped: list[UnmappedMarket] = []
-        if games:
-            mapped, unmapped = parser.map_markets_to_games([item.market for item, _ in fetched], games)
-            game_ids = {market.ticker: market.game_id for market in mapped}
-            fetched = [(replace(item, market=replace(item.market, game_id=game_ids.get(item.market.ticker))), ts)
-                       for item, ts in fetched]
-            self._report_unmapped(unmapped)
+        game_ids = self._game_ids([item.market for item, _ in fetched], games) if games else {}
         return NFLSlate(
-            markets=tuple(item.market for item, _ in fetched),
-            snapshots=tuple(item.snapshot(ts) for item, ts in fetched),
-            unmapped=tuple(unmapped),
+            markets=tuple(self._mapped(item.market, game_ids.get(item.market.ticker)) for item, _ in fetched),
+            snapshots=tuple(item.snapshot(ts, game_ids.get(item.market.ticker)) for item, ts in fetched),
+            unmapped=tuple(self._unmapped[item.market.ticker] for item, _ in fetched
+                           if item.market.ticker in self._unmapped),
         )
+
+    def _series_due(self) -> list[str]:
+        """The configured series, less those found empty within EMPTY_SERIES_RECHECK seconds: a
+        series with no open market (totals not listed yet, off-season) costs a request a minute,
+        not one every cycle."""
+        now = self.clock.monotonic()
+        return [series for series in self.settings.kalshi_series
+                if now - self._empty_series.get(series, -EMPTY_SERIES_RECHECK) >= EMPTY_SERIES_RECHECK]
+
+    def _game_ids(self, markets: Sequence[KalshiMarket], games: Sequence[Game]) -> dict[str, str]:
+        """ticker -> ESPN game id of the mappable `markets`. A market's teams and date come from its
+        ticker, so a ticker maps the same way until the schedule changes: only new tickers are
+        mapped, and the unmapped ones are reported once."""
+        schedule = tuple((g.game_id, g.home_team, g.away_team, g.start_time) for g in games)
+        if schedule != self._schedule:
+            self._schedule, self._mapping, self._unmapped = schedule, {}, {}
+        new = [market for market in markets if market.ticker not in self._mapping]
+        if new:
+            mapped, unmapped = parser.map_markets_to_games(new, games)
+            self._mapping.update({market.ticker: None for market in new})
+            self._mapping.update({market.ticker: market.game_id for market in mapped})
+            self._unmapped.update({item.market.ticker: item for item in unmapped})
+            self._report_unmapped(unmapped)
+        return {ticker: game_id for ticker, game_id in self._mapping.items() if game_id is not None}
+
+    def _mapped(self, market: KalshiMarket, game_id: Optional[str]) -> KalshiMarket:
+        """`market` with its game id; the copy made last cycle while the market is unchanged."""
+        if game_id is None:
+            return market
+        parsed, mapped = self._market_copies.get(market.ticker, (None, None))
+        if parsed != market or mapped.game_id != game_id:
+            mapped = replace(market, game_id=game_id)
+            self._market_copies[market.ticker] = (market, mapped)
+        return mapped
 
     def _report_unmapped(self, unmapped: Sequence[UnmappedMarket]) -> None:
         with self._reported_lock:

@@ -12,6 +12,7 @@ and rounded spread (`-TB8`, real line in `floor_strike`) or a rounded total (`-6
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
@@ -125,8 +126,9 @@ class ParsedMarket:
     market: KalshiMarket
     quote: MarketQuote
 
-    def snapshot(self, ts: datetime) -> MarketSnapshot:
-        """The row for nfl_kalshi_prices at `ts`; mid, spread and implied probability derive from it."""
+    def snapshot(self, ts: datetime, game_id: Optional[str] = None) -> MarketSnapshot:
+        """The row for nfl_kalshi_prices at `ts`; mid, spread and implied probability derive from it.
+        `game_id`, when given, is the ESPN game the market was mapped to (else the market's own)."""
         return MarketSnapshot(
             ticker=self.market.ticker,
             ts=ts,
@@ -135,7 +137,7 @@ class ParsedMarket:
             last_price=self.quote.last_price,
             volume=self.quote.volume,
             open_interest=self.quote.open_interest,
-            game_id=self.market.game_id,
+            game_id=game_id or self.market.game_id,
             event_ticker=self.market.event_ticker,
         )
 
@@ -420,6 +422,8 @@ def parse_market(payload: Any, series_ticker: Optional[str] = None) -> ParsedMar
     status = _text(payload, "status")
     if status is None:
         raise KalshiFormatError(f"{where} has no status")
+    nfl = parse_nfl_ticker(ticker, event_ticker)
+    event = nfl.event if nfl is not None else None
     market = KalshiMarket(
         ticker=ticker,
         event_ticker=event_ticker,
@@ -427,19 +431,14 @@ def parse_market(payload: Any, series_ticker: Optional[str] = None) -> ParsedMar
         title=_text(payload, "title") or _text(payload, "yes_sub_title"),
         status=status,
         close_time=_time(payload.get("close_time"), where),
+        market_kind=event.kind if event else None,
+        segment=event.segment if event else None,
+        away_team=event.away_team if event else None,
+        home_team=event.home_team if event else None,
+        game_date=event.game_date.isoformat() if event else None,
+        team=nfl.team if nfl else None,
+        line=_strike(payload.get("floor_strike")) if event and event.kind != "game" else None,
     )
-    nfl = parse_nfl_ticker(ticker, event_ticker)
-    if nfl is not None:
-        market = replace(
-            market,
-            market_kind=nfl.event.kind,
-            segment=nfl.event.segment,
-            away_team=nfl.event.away_team,
-            home_team=nfl.event.home_team,
-            game_date=nfl.event.game_date.isoformat(),
-            team=nfl.team,
-            line=_strike(payload.get("floor_strike")) if nfl.event.kind != "game" else None,
-        )
     return ParsedMarket(market, quote)
 
 
@@ -620,6 +619,7 @@ def parse_event_ticker(event_ticker: str) -> Optional[NFLEvent]:
                     segment=segment, game_date=game_date, away_team=_team(away), home_team=_team(home))
 
 
+@functools.lru_cache(maxsize=4096)  # the same tickers come back on every poll
 def parse_nfl_ticker(ticker: str, event_ticker: Optional[str] = None) -> Optional[NFLTicker]:
     """`KXNFLSPREAD-26OCT08TBDAL-TB8` -> TB, strike 8 of TB at DAL; None when not an NFL game market."""
     event_ticker = event_ticker or ticker.rpartition("-")[0]

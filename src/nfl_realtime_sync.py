@@ -207,7 +207,10 @@ class NFLRealtimeSync:
         if self._due("health", self.settings.health_interval):
             self._step(report, "health", self._health_checks)
         self._record_health(report)
-        self.alerts.wake()
+        # The first cycle starts the sender, which delivers what an earlier run left pending; after
+        # that it wakes on new events, and on its own for retries and rested channels.
+        if report.events or self.cycles == 0:
+            self.alerts.wake()
         elapsed = time.perf_counter() - started_mono
         self.metrics.cycle_duration.observe(elapsed)
         if report.ok:
@@ -382,7 +385,8 @@ class NFLRealtimeSync:
         report.plays_stored += new_count
         self.metrics.plays_stored.inc(new_count)
         report.events.extend(update.events)
-        self.alerts.wake()
+        if update.events:
+            self.alerts.wake()
         self.recent_plays[game.game_id].extend(update.new_plays)
         if prev is not None:
             for play in update.significant:
@@ -401,8 +405,7 @@ class NFLRealtimeSync:
         now = self.clock.now()
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
         snapshots = [s for s in slate.snapshots if self._worth_storing(s)]
-        recent = {gid: plays_before(list(p), now, minutes=RECENT_PLAYS_WINDOW.total_seconds() / 60)
-                  for gid, p in self.recent_plays.items()}
+        recent = self._recent_plays(now)
         spikes = detect_price_spikes(self.last_prices, slate.snapshots, Decimal(str(self.settings.price_spike_pct)),
                                      Decimal("0.02"), recent)
         for snap in slate.snapshots:
@@ -429,6 +432,19 @@ class NFLRealtimeSync:
         report.correlations += len(correlations)
         report.events.extend(spikes + reactions)
         return len(slate.snapshots)
+
+    def _recent_plays(self, now: datetime) -> Callable[[str], list[Play]]:
+        """game id -> its plays in the RECENT_PLAYS_WINDOW before `now`, worked out on first ask:
+        only the games whose markets spiked need them."""
+        found: dict[str, list[Play]] = {}
+
+        def recent(game_id: str) -> list[Play]:
+            if game_id not in found:
+                found[game_id] = plays_before(list(self.recent_plays.get(game_id, ())), now,
+                                              minutes=RECENT_PLAYS_WINDOW.total_seconds() / 60)
+            return found[game_id]
+
+        return recent
 
     def _worth_storing(self, snap: MarketSnapshot) -> bool:
         """A snapshot whose quote changed, or the first in a minute: not 12 identical rows a minute."""
@@ -476,13 +492,13 @@ class NFLRealtimeSync:
                                                     [vars(r) for r in rows], now))
         return correlations, reactions
 
-    def _spike_correlations(self, spikes: Sequence[Event], recent: dict[str, list[Play]],
+    def _spike_correlations(self, spikes: Sequence[Event], recent: Callable[[str], list[Play]],
                             now: datetime) -> list[Correlation]:
         """Link each price spike to the plays of its game in the minutes before it."""
         rows = []
         for spike in spikes:
             data = spike.data
-            for play in recent.get(data.get("game_id") or "", ()):
+            for play in recent(data.get("game_id") or ""):
                 rows.append(Correlation(
                     game_id=play.game_id, play_id=play.play_id, ticker=data["ticker"], event_type="price_spike",
                     price_before=data["price_before"], price_after=data["price_after"],

@@ -113,7 +113,10 @@ def test_price_spikes_above_threshold_with_context_plays():
     current = [snap("A", "0.50", t0 + timedelta(seconds=5)), snap("B", "0.42", t0 + timedelta(seconds=5)),
                snap("C", "0.03", t0 + timedelta(seconds=5))]
     recent = {"401547417": [play(n=7, text="Interception by X")]}
-    events = detect_price_spikes(previous, current, Decimal(10), Decimal("0.02"), recent)
+    asked = []
+    events = detect_price_spikes(previous, current, Decimal(10), Decimal("0.02"),
+                                 lambda game_id: asked.append(game_id) or recent.get(game_id, ()))
+    assert asked == ["401547417"]  # only the market that moved enough
     assert [e.data["ticker"] for e in events] == ["A"]
     event = events[0]
     assert event.data["change_pct"] == Decimal("24.39")

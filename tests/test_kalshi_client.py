@@ -18,7 +18,7 @@ import kalshi_parser as kp
 from config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from helpers import FakeClock, fixture_json
 from http_client import SourceError
-from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient
+from kalshi_client import EMPTY_SERIES_RECHECK, LEGACY_CREDENTIALS_WARNING, KalshiClient
 from models import Game
 
 BASE = DEFAULT_KALSHI_BASE_URL
@@ -116,6 +116,41 @@ def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
         "Kalshi market KXNFLSPREAD-26OCT08TBDAL-TB8 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
         "Kalshi market KXNFLTOTAL-26OCT08TBDAL-69 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
     ]
+
+
+def test_a_series_with_no_open_market_is_polled_again_only_after_a_minute(api, clock):
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    api.get(MARKETS, json=page(), match=slate_query("KXNFLSPREAD"))
+    client = make_client(clock, KALSHI_SERIES="KXNFLGAME,KXNFLSPREAD")
+    client.get_nfl_prices([BUF_AT_LAR])
+    clock.advance(EMPTY_SERIES_RECHECK - 5)
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    client.get_nfl_prices([BUF_AT_LAR])
+    assert [c.request.params["series_ticker"] for c in api.calls] == ["KXNFLGAME", "KXNFLSPREAD", "KXNFLGAME"]
+    clock.advance(5)
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    api.get(MARKETS, json=page("KXNFLSPREAD-26OCT08TBDAL-TB8"), match=slate_query("KXNFLSPREAD"))
+    slate = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+    assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, TB_AT_DAL.game_id]
+    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+    api.get(MARKETS, json=page("KXNFLSPREAD-26OCT08TBDAL-TB8"), match=slate_query("KXNFLSPREAD"))
+    client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])  # a series with markets is polled every cycle
+    assert len(api.calls) == 7
+
+
+def test_markets_are_mapped_again_when_the_schedule_changes(api, clock):
+    serve_slate(api)
+    client = make_client(clock)
+    first = client.get_nfl_prices([BUF_AT_LAR])
+    serve_slate(api)
+    second = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+    moved = game("401900003", "TB", "DAL", TB_AT_DAL.start_time)  # ESPN re-listed the game
+    serve_slate(api)
+    third = client.get_nfl_prices([BUF_AT_LAR, moved])
+    assert [m.game_id for m in first.markets] == [BUF_AT_LAR.game_id, None, None]
+    assert [m.game_id for m in second.markets] == [BUF_AT_LAR.game_id, TB_AT_DAL.game_id, TB_AT_DAL.game_id]
+    assert [s.game_id for s in third.snapshots] == [BUF_AT_LAR.game_id, moved.game_id, moved.game_id]
+    assert second.unmapped == third.unmapped == ()
 
 
 def test_configured_series_list(api, clock):
