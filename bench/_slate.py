@@ -159,6 +159,31 @@ def embedded_database(name: str = "bench") -> str:
     return start_embedded(Path(temp_dir("bench-pg-")), name)
 
 
+def postgres_cpu_seconds(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL server behind `url` (the postmaster, its live
+    children and the children it has reaped), read from /proc; 0 where that cannot be read."""
+    import psycopg2
+
+    try:
+        with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid(), current_setting('data_directory')")
+            _, data_dir = cur.fetchone()
+        postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rpartition(")")[2].split()
+                pid, ppid = int(stat.parent.name), int(fields[1])
+                if pid == postmaster:
+                    total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+                elif ppid == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+        return total / ticks
+    except Exception:
+        return 0.0
+
+
 def configure_logging(settings: Settings) -> Path:
     """As the daemon logs (INFO to its rotating file), without the console."""
     from logging_setup import configure_logging as configure
@@ -221,6 +246,7 @@ class SlateRun:
     requests: dict[str, int] = field(default_factory=dict)  # requests the fake servers answered, by path
     process_cpu_seconds: float = 0.0  # this process, start of the loop to the end
     server_cpu_seconds: Optional[float] = None  # the fake servers' process ("process" mode)
+    database_cpu_seconds: float = 0.0  # the PostgreSQL server, start of the loop to the end
     server_peak_rss_mb: Optional[float] = None
     rss_at_window_mb: Optional[float] = None  # after WINDOW_HOURS of replayed time
     peak_rss_at_window_mb: Optional[float] = None
@@ -323,7 +349,8 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
     console: the replay default), measuring each cycle."""
     from app import build_sync, close_sync
 
-    base = settings({"DATABASE_URL": embedded_database()})
+    database_url = embedded_database()
+    base = settings({"DATABASE_URL": database_url})
     configure_logging(base)
     if servers == "process":
         environment: Any = RemoteServers(games, stagger_minutes)
@@ -357,6 +384,7 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
 
         sync.db.transaction = counted_transaction
         started, cpu_started = time.perf_counter(), time.process_time()
+        database_cpu_started = postgres_cpu_seconds(database_url)
 
         def done() -> bool:
             run.finished = env.finished(sync)
@@ -366,6 +394,7 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
             sync.run_forever(until=done)
             run.wall_seconds = time.perf_counter() - started
             run.process_cpu_seconds = time.process_time() - cpu_started
+            run.database_cpu_seconds = postgres_cpu_seconds(database_url) - database_cpu_started
             run.virtual_hours = env.clock.monotonic() / 3600
             for key in ("plays_stored", "events", "snapshots", "pbp_fetched", "failed_steps"):
                 setattr(run, key, sync.totals[key])

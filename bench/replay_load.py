@@ -40,7 +40,8 @@ def describe(run: SlateRun) -> str:
         f"mean {run.process_cpu_seconds / run.cycles * 1000:.1f} ms (loop incl. sleeps and other threads); "
         f"median with >= 1 game live {median(live):.1f} ms ({len(live)} cycles), "
         f"all {run.games} live {median(all_live):.1f} ms ({len(all_live)} cycles){servers}",
-        f"  wall per cycle: median {median(run.cycle_wall_ms):.1f} ms, p95 {percentile(run.cycle_wall_ms, 95):.1f} ms",
+        f"  wall per cycle: median {median(run.cycle_wall_ms):.1f} ms, p95 {percentile(run.cycle_wall_ms, 95):.1f} ms; "
+        f"PostgreSQL {run.database_cpu_seconds:.1f} s CPU = {run.database_cpu_seconds / run.cycles * 1000:.1f} ms/cycle mean",
         f"  RSS: {run.rss_at_window_mb:.0f} MB after {WINDOW_HOURS:g} h replayed (peak {run.peak_rss_at_window_mb:.0f} MB), "
         f"peak {run.peak_rss_mb:.0f} MB, {run.final_rss_mb:.0f} MB at the end",
         f"  work: {run.plays_stored} plays stored, {run.pbp_fetched} summaries fetched, {run.snapshots} price snapshots, "

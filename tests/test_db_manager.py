@@ -156,7 +156,8 @@ def test_analytics_queries_and_the_opportunities_view(db):
     db.insert_correlations([Correlation("401547417", td.play_id, market.ticker, "touchdown", Decimal("0.51"),
                                         Decimal("0.59"), Decimal("15.69"), "high", Decimal("5.0"), t, t)])
     recent = datetime.now(timezone.utc) - timedelta(minutes=1)  # the view covers the last 24 hours
-    db.log_sync("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1)
+    db.log_syncs([("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1, None),
+                  ("kalshi", recent, recent + timedelta(milliseconds=10), "failed", 0, "kalshi /markets: timed out")])
 
     assert [r["game_id"] for r in db.live_games()] == ["401547417"]
     assert [(r["play_id"], r["score_value"]) for r in db.scoring_summary("401547417")] == [(td.play_id, 7)]
@@ -164,7 +165,8 @@ def test_analytics_queries_and_the_opportunities_view(db):
     assert [(r["event_type"], r["impact_level"], r["n"], r["avg_change_pct"]) for r in stats] == [
         ("touchdown", "high", 1, Decimal("15.69"))]
     perf = db.sync_performance()
-    assert perf[0]["sync_type"] == "scoreboard" and perf[0]["runs"] == 1
+    assert [(r["sync_type"], r["runs"], r["failures"], r["avg_duration_ms"]) for r in perf] == [
+        ("kalshi", 1, 1, 10), ("scoreboard", 1, 0, 40)]
     db.refresh_opportunities()
     db.refresh_opportunities()  # CONCURRENTLY needs the unique index; twice proves it is refreshable
     opportunities = db.kalshi_opportunities(Decimal("0.05"))

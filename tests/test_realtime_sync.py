@@ -35,6 +35,7 @@ class World:
         self.timeline = load_game(fixture_path("espn", f"summary_{GAME}.json"))
         self.clock = FakeClock(self.timeline.kickoff - timedelta(minutes=10))
         self.tweak = None
+        self.summary_tweak = None
         self.kalshi_status = 200
         self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
@@ -56,7 +57,10 @@ class World:
         return 200, {"Content-Type": "application/json"}, json.dumps(document)
 
     def _summary(self, request):
-        return 200, {"Content-Type": "application/json"}, json.dumps(self.timeline.summary(self.clock.now()))
+        document = self.timeline.summary(self.clock.now())
+        if self.summary_tweak:
+            document = self.summary_tweak(copy.deepcopy(document))
+        return 200, {"Content-Type": "application/json"}, json.dumps(document)
 
     def _injuries(self, request):
         return 200, {"Content-Type": "application/json"}, json.dumps({"injuries": league_injuries([self.timeline])})
@@ -231,6 +235,35 @@ def test_restart_mid_game_neither_repeats_nor_misses_alerts(db, world):
     expected = [f"score:{GAME}:0:{a}-{h}" for a, h in world.score_changes(t1, t3)]
     assert [r["alert_key"] for r in alerts(db, "score")] == expected
     assert stored_plays(db) == len(world.plays_visible(t3))
+
+
+def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
+    sync = make_sync(db, world)
+    try:
+        t1 = world.time_after_score(2)
+        at(world, t1)
+        sync.run_cycle()
+        plays = db.run(lambda tx: tx.plays(GAME))
+        short = next(p for p in plays if p["type"] == "Rush" and 0 < (p["yards"] or 0) < 5
+                     and not p["significance"])
+
+        def lengthen(document):  # ESPN re-spots the run: 34 yards
+            for drive in document["drives"]["previous"]:
+                for play in drive["plays"]:
+                    if play["id"] == short["play_id"]:
+                        play["statYardage"] = 34
+            return document
+
+        world.summary_tweak = lengthen
+        at(world, world.time_after_score(3))  # new plays: the summary is fetched again
+        sync.run_cycle()
+        edited = next(p for p in db.run(lambda tx: tx.plays(GAME)) if p["play_id"] == short["play_id"])
+        unchanged = {p["play_id"]: p for p in db.run(lambda tx: tx.plays(GAME))}
+        assert edited["yards"] == 34 and "big_play" in edited["significance"]
+        assert all(unchanged[p["play_id"]]["significance"] == p["significance"]
+                   for p in plays if p["play_id"] != short["play_id"])
+    finally:
+        close_sync(sync)
 
 
 def test_the_clock_drives_cadences(db, world):
