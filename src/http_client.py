@@ -217,6 +217,14 @@ class HttpSource:
         self.rng = rng
         self.observer = observer
         self.session = session or requests.Session()
+        if self.session.trust_env:
+            # requests reads the proxy, CA-bundle and netrc settings of the environment again on
+            # every request; they do not change under a running daemon, so read them once here.
+            # (netrc is left out on purpose: no credentials of the user's go to these APIs.)
+            environment = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+            self.session.proxies.update(environment["proxies"])
+            self.session.verify = environment["verify"]
+            self.session.trust_env = False
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.setdefault("Accept", "application/json")

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +30,7 @@ from detection import (GameState, PendingCorrelation, change_pct, detect_game, d
                        injury_events, market_reaction_events, needs_play_by_play, plays_before, system_event)
 from health import HealthMonitor, run_checks
 from http_client import SourceError
+from kalshi_client import NFLSlate
 from kalshi_parser import KalshiFormatError
 from metrics import Metrics
 from models import Event, Game, GameSummary, MarketSnapshot, Play
@@ -114,7 +115,8 @@ class NFLRealtimeSync:
         self.totals: dict[str, int] = defaultdict(int)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers, thread_name_prefix="pbp")
+        # The play-by-play fetches, and the Kalshi fetch beside them.
+        self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers + 1, thread_name_prefix="fetch")
         self._last_summary = time.monotonic()
         self._format_alert_sent = False
 
@@ -212,10 +214,15 @@ class NFLRealtimeSync:
         slow = self.settings.idle_poll_interval
         if self._due("schedule", self.settings.schedule_interval):
             self._step(report, "schedule", self._sync_schedule)
+        prices: Optional[Future[NFLSlate]] = None
+        if self._due("kalshi", fast if active else slow, throttle_source="kalshi"):
+            # Kalshi is asked first and answers while the games step works; its prices are used
+            # after that step, which schedules the correlations and recent plays they feed.
+            prices = self._pool.submit(self._fetch_prices, list(self.games.values()))
         if self._due("scoreboard", fast if active else slow, throttle_source="espn"):
             self._step(report, "scoreboard", self._sync_games)
-        if self._due("kalshi", fast if self._active(now) else slow, throttle_source="kalshi"):
-            self._step(report, "kalshi", self._sync_kalshi)
+        if prices is not None:
+            self._step(report, "kalshi", lambda report: self._sync_kalshi(report, prices.result()))
         if self.settings.injury_interval and self._due("injuries", self.settings.injury_interval,
                                                        throttle_source="espn"):
             self._step(report, "injuries", self._sync_injuries)
@@ -444,10 +451,13 @@ class NFLRealtimeSync:
         return [p for p in plays if (old := stored.get(p.play_id)) is not p and old != p]
 
     # --- Kalshi ---------------------------------------------------------------------------------
-    def _sync_kalshi(self, report: CycleReport) -> int:
+    def _fetch_prices(self, games: Sequence[Game]) -> NFLSlate:
         started = time.perf_counter()
-        slate = self.kalshi.get_nfl_prices(list(self.games.values()))
+        slate = self.kalshi.get_nfl_prices(games)
         self.metrics.kalshi_fetch.observe(time.perf_counter() - started)
+        return slate
+
+    def _sync_kalshi(self, report: CycleReport, slate: NFLSlate) -> int:
         now = self.clock.now()
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
         snapshots = [s for s in slate.snapshots if self._worth_storing(s)]

@@ -4,6 +4,9 @@ Every wait goes through the injected FakeClock, so nothing really sleeps.
 """
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 import requests
 import responses
@@ -141,3 +144,43 @@ def test_ttl_cache_expires_on_the_injected_clock(clock):
     assert cache.get("k") == (True, 1)
     clock.advance(0.2)
     assert cache.get("k") == (False, None)
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy on loopback that answers every request itself and records its target."""
+
+    targets: list[str] = []
+
+    def do_GET(self):
+        self.targets.append(self.path)
+        body = GOOD.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("no_proxy, through_proxy", [("", True), ("espn.invalid", False)])
+def test_proxy_settings_of_the_environment_are_read_once_and_used(monkeypatch, clock, no_proxy, through_proxy):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Proxy.targets = []
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    try:
+        src = HttpSource("espn", "http://espn.invalid/nfl", clock=clock, retry=RetryPolicy(max_tries=1))
+        monkeypatch.delenv("HTTP_PROXY")  # read at construction: later changes do not matter
+        if through_proxy:
+            assert src.get_json("scoreboard", {"dates": "20231217"}) == {"events": []}
+            assert _Proxy.targets == ["http://espn.invalid/nfl/scoreboard?dates=20231217"]
+        else:
+            with pytest.raises(SourceError, match="connection failed"):
+                src.get_json("scoreboard")
+            assert _Proxy.targets == []
+    finally:
+        server.shutdown()
+        server.server_close()

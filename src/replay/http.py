@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping, Optional, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -88,7 +90,7 @@ class FaultHook(Protocol):
 
 def json_response(data: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
     """A compact JSON response (the real APIs send minified JSON)."""
-    return encoded_json_response(json.dumps(data, separators=(",", ":")).encode("utf-8"), status, headers)
+    return encoded_json_response(orjson.dumps(data), status, headers)
 
 
 def encoded_json_response(body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
