@@ -10,9 +10,12 @@ polls. Team abbreviations come out canonical (`teams.resolve`). Anything malform
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional
+
+import orjson
 
 import teams
 from models import Game, GameSummary, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
@@ -146,13 +149,14 @@ def _scoreboard_events(data: Any) -> Iterable[tuple[Mapping[str, Any], Mapping[s
 # ---------------------------------------------------------------------------------------------
 # Summary
 
-def parse_summary(data: Any) -> GameSummary:
+def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
     """A `/summary?event=` response (or a cdn game page / its `gamepackageJSON`) as a GameSummary.
 
     The header has no clock or period in recorded responses, so they come from the last play.
     Win probabilities keep only entries that join to a play: the first `/summary` entry carries
     the first drive's id (a pre-kickoff value); it still counts for `Game.home_win_pct` when no
-    later entry exists.
+    later entry exists. `player_stats=False` leaves the box score out (a third of the parsing
+    when only the plays are new).
     """
     root, competition, game_id, sides = _summary_parts(data)
     where = f"summary {game_id}"
@@ -164,7 +168,7 @@ def parse_summary(data: Any) -> GameSummary:
         plays=plays,
         scoring_plays=_scoring_plays(root, plays, game_id, sides, where),
         win_probabilities=_win_probabilities(root, plays, game_id),
-        player_stats=_player_stats(root, game_id),
+        player_stats=_player_stats(root, game_id) if player_stats else (),
         odds=tuple(line for block in dicts(root.get("pickcenter")) + dicts(root.get("odds"))
                    if (line := _espn_odds(block, sides, game_id, game.start_time)) is not None),
         weather=_espn_weather(weather_block, game_id, game.start_time, game.venue_id, sides) if weather_block else None,
@@ -269,42 +273,65 @@ def _plays(root: Mapping[str, Any], game_id: str, sides: _Sides, where: str) -> 
     plays = []
     away_before, home_before = 0, 0
     for play_id, (sequence, drive, play) in ordered:
-        away = to_int(play.get("awayScore"))
-        home = to_int(play.get("homeScore"))
-        away = away_before if away is None else away
-        home = home_before if home is None else home
-        gained = max(0, (away + home) - (away_before + home_before))
-        play_type = to_str(as_dict(play.get("type")).get("text"))
-        text = to_str(play.get("text"))
-        start = as_dict(play.get("start"))
-        team = sides.team(as_dict(start.get("team")).get("id")) or sides.team(as_dict(drive.get("team")).get("id"))
-        drive_result = enders.get(play_id)
-        scoring_flag = to_bool(play.get("scoringPlay"))
-        plays.append(Play(
-            game_id=game_id,
-            play_id=play_id,
-            sequence_number=sequence,
-            period=to_int(as_dict(play.get("period")).get("number")),
-            clock=to_str(as_dict(play.get("clock")).get("displayValue")),
-            type=play_type,
-            text=text,
-            yards=to_int(play.get("statYardage")),
-            team=team.abbr if team else None,
-            home_score=home,
-            away_score=away,
-            scoring_play=bool(scoring_flag) or gained > 0,
-            score_value=gained,
-            is_turnover=_is_turnover(play_type, drive_result),
-            wallclock=to_datetime(play.get("wallclock")),
-            drive_id=to_str(drive.get("id")),
-            down=_positive(start.get("down")),
-            distance=_non_negative(start.get("distance")) if _positive(start.get("down")) else None,
-            yard_line=_play_yard_line(start, sides),
-            scoring_type=_scoring_type(play, gained, play_type, text) if gained or scoring_flag else None,
-            drive_result=drive_result,
-        ))
-        away_before, home_before = away, home
+        context = (game_id, play_id, sequence, sides, to_str(drive.get("id")),
+                   to_str(as_dict(drive.get("team")).get("id")), enders.get(play_id), away_before, home_before)
+        try:
+            raw = orjson.dumps(play)
+        except orjson.JSONEncodeError:  # a value JSON text cannot hold (an integer over 64 bits)
+            parsed = _play(play, *context)
+        else:
+            parsed = _play_of_json(raw, *context)
+        plays.append(parsed)
+        away_before, home_before = parsed.away_score, parsed.home_score
     return tuple(plays)
+
+
+@functools.lru_cache(maxsize=4096)
+def _play_of_json(raw: bytes, *context: Any) -> Play:
+    """`_play` of the play whose JSON text is `raw`, remembered: a summary repeats every play of
+    the game and is fetched again for each new one, and a play unchanged in an unchanged
+    context (drive, result, score before it) parses to the same Play. 4096 covers the plays of a
+    full slate of 16 live games."""
+    return _play(orjson.loads(raw), *context)
+
+
+def _play(play: Mapping[str, Any], game_id: str, play_id: str, sequence: int, sides: _Sides,
+          drive_id: Optional[str], drive_team_id: Optional[str], drive_result: Optional[str],
+          away_before: int, home_before: int) -> Play:
+    """One play, its score filled in from the one before when ESPN leaves it out."""
+    away = to_int(play.get("awayScore"))
+    home = to_int(play.get("homeScore"))
+    away = away_before if away is None else away
+    home = home_before if home is None else home
+    gained = max(0, (away + home) - (away_before + home_before))
+    play_type = to_str(as_dict(play.get("type")).get("text"))
+    text = to_str(play.get("text"))
+    start = as_dict(play.get("start"))
+    team = sides.team(as_dict(start.get("team")).get("id")) or sides.team(drive_team_id)
+    scoring_flag = to_bool(play.get("scoringPlay"))
+    return Play(
+        game_id=game_id,
+        play_id=play_id,
+        sequence_number=sequence,
+        period=to_int(as_dict(play.get("period")).get("number")),
+        clock=to_str(as_dict(play.get("clock")).get("displayValue")),
+        type=play_type,
+        text=text,
+        yards=to_int(play.get("statYardage")),
+        team=team.abbr if team else None,
+        home_score=home,
+        away_score=away,
+        scoring_play=bool(scoring_flag) or gained > 0,
+        score_value=gained,
+        is_turnover=_is_turnover(play_type, drive_result),
+        wallclock=to_datetime(play.get("wallclock")),
+        drive_id=drive_id,
+        down=_positive(start.get("down")),
+        distance=_non_negative(start.get("distance")) if _positive(start.get("down")) else None,
+        yard_line=_play_yard_line(start, sides),
+        scoring_type=_scoring_type(play, gained, play_type, text) if gained or scoring_flag else None,
+        drive_result=drive_result,
+    )
 
 
 def _drive_enders(ordered: list[tuple[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]]]) -> dict[str, str]:

@@ -107,10 +107,11 @@ class NFLDataFetcher:
         return self._parse(self.espn, "scoreboard", espn_parser.parse_scoreboard,
                            self.fetch_scoreboard(when, season_type))
 
-    def get_play_by_play(self, game_id: str) -> GameSummary:
-        """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability..."""
+    def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
+        """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
+        and the box score's player stats unless `player_stats` is False."""
         data = self.espn.get_json("summary", {"event": str(game_id)})
-        return self._parse(self.espn, "summary", espn_parser.parse_summary, data)
+        return self._parse(self.espn, "summary", lambda d: espn_parser.parse_summary(d, player_stats), data)
 
     def get_teams(self) -> list[teams.Team]:
         """ESPN's `/teams`, cached for settings.cache_ttl seconds."""

@@ -297,17 +297,23 @@ class Tx:
         return len(rows)
 
     def insert_price_snapshots(self, snapshots: Iterable[MarketSnapshot]) -> int:
-        rows = [(s.ticker, s.ts, s.yes_bid, s.yes_ask, s.last_price, s.volume, s.open_interest, s.game_id)
-                for s in snapshots]
-        results = _values(
-            self.cur,
+        """Store snapshots of stored markets (others are skipped, as are repeats of a ticker and
+        time); a game id not stored is kept as NULL. Returns how many rows were new."""
+        columns = list(zip(*((s.ticker, s.ts, s.yes_bid, s.yes_ask, s.last_price, s.volume, s.open_interest, s.game_id)
+                             for s in snapshots)))
+        if not columns:
+            return 0
+        # Whole columns as arrays: psycopg2 adapts a list in C, where execute_values would build
+        # the SQL row by row in Python; every cycle stores a snapshot of each live market.
+        self.cur.execute(
             "INSERT INTO nfl_kalshi_prices (ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, "
-            "game_id) SELECT v.ticker, v.ts::timestamptz, v.yes_bid::numeric, v.yes_ask::numeric, "
-            "v.last_price::numeric, v.volume::numeric, v.open_interest::numeric, g.game_id "
-            "FROM (VALUES %s) AS v(ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, game_id) "
-            "JOIN nfl_kalshi_markets m ON m.ticker = v.ticker LEFT JOIN nfl_games g ON g.game_id = v.game_id "
-            "ON CONFLICT (ticker, ts) DO NOTHING RETURNING 1", rows, fetch=True)
-        return len(results)
+            "game_id) SELECT v.ticker, v.ts, v.yes_bid, v.yes_ask, v.last_price, v.volume, v.open_interest, "
+            "g.game_id FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[], %s::numeric[], %s::numeric[], "
+            "%s::numeric[], %s::numeric[], %s::text[]) AS v(ticker, ts, yes_bid, yes_ask, last_price, volume, "
+            "open_interest, game_id) JOIN nfl_kalshi_markets m ON m.ticker = v.ticker "
+            "LEFT JOIN nfl_games g ON g.game_id = v.game_id "
+            "ON CONFLICT (ticker, ts) DO NOTHING", [list(column) for column in columns])
+        return self.cur.rowcount
 
     def insert_correlations(self, correlations: Iterable[Correlation]) -> int:
         rows = [(c.game_id, c.play_id, c.ticker, c.event_type, c.price_before, c.price_after, c.change_pct,

@@ -364,7 +364,8 @@ class NFLRealtimeSync:
 
     def _fetch_summaries(self, games: Sequence[Game], report: CycleReport) -> tuple[dict[str, GameSummary], set[str]]:
         """Fetch play-by-play in parallel; returns the summaries and the ids that failed."""
-        futures = {g.game_id: self._pool.submit(self.fetcher.get_play_by_play, g.game_id) for g in games}
+        futures = {g.game_id: self._pool.submit(self.fetcher.get_play_by_play, g.game_id, self._wants_player_stats(g))
+                   for g in games}
         summaries: dict[str, GameSummary] = {}
         failed: set[str] = set()
         for game_id, future in futures.items():
@@ -381,6 +382,10 @@ class NFLRealtimeSync:
                 failed.add(game_id)
         report.pbp_fetched = len(summaries)
         return summaries, failed
+
+    def _wants_player_stats(self, game: Game) -> bool:
+        """Box scores are stored when the daemon first sees a game and when it ends, not on every play."""
+        return game.is_final or game.game_id not in self.states
 
     def _process_game(self, game: Game, summary: Optional[GameSummary], now: datetime, report: CycleReport) -> None:
         prev = self.states.get(game.game_id)
@@ -400,7 +405,7 @@ class NFLRealtimeSync:
             if summary is not None and changed_plays:
                 ids = {p.play_id for p in changed_plays}
                 tx.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
-                if game.is_final or summary.player_stats and game.game_id not in self.stored_games:
+                if self._wants_player_stats(game):
                     tx.upsert_player_stats(summary.player_stats)
                 tx.upsert_odds(summary.odds)
             self.alerts.record(tx, update.events, now)

@@ -135,6 +135,31 @@ def test_injury_upsert_reports_only_new_player_status_dates(db):
     assert db.upsert_injuries([next_day], seen + timedelta(days=1)) == [next_day]
 
 
+def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
+    from decimal import Decimal
+
+    from models import KalshiMarket, MarketSnapshot
+
+    t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
+    db.upsert_game(game())
+    markets = [KalshiMarket(f"KXNFLGAME-23SEP17GBATL-{team}", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", None, "active")
+               for team in ("ATL", "GB")]
+    db.upsert_markets(markets)
+    atl, gb = (m.ticker for m in markets)
+    first = [MarketSnapshot(atl, t, Decimal("0.61"), Decimal("0.63"), None, Decimal("10.5"), None, "401547417"),
+             MarketSnapshot(gb, t, Decimal("0.37"), None, Decimal("0.38"), Decimal(4), Decimal(2), "999"),  # no such game
+             MarketSnapshot("KXNFLGAME-23SEP17GBATL-TIE", t, Decimal("0.01"), Decimal("0.02"), None, None)]  # not stored
+    assert db.insert_price_snapshots(first) == 2
+    assert db.insert_price_snapshots(first[:1] + [replace(first[1], ts=t + timedelta(seconds=5))]) == 1
+    assert db.insert_price_snapshots([]) == 0
+    rows = db.run(lambda tx: (tx.cur.execute("SELECT ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, "
+                                             "game_id FROM nfl_kalshi_prices ORDER BY ts, ticker"), tx.cur.fetchall())[1])
+    assert [tuple(r.values()) for r in rows] == [
+        (atl, t, Decimal("0.6100"), Decimal("0.6300"), None, Decimal("10.50"), None, "401547417"),
+        (gb, t, Decimal("0.3700"), None, Decimal("0.3800"), Decimal("4.00"), Decimal("2.00"), None),
+        (gb, t + timedelta(seconds=5), Decimal("0.3700"), None, Decimal("0.3800"), Decimal("4.00"), Decimal("2.00"), None)]
+
+
 def test_analytics_queries_and_the_opportunities_view(db):
     from decimal import Decimal
 

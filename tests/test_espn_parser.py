@@ -285,6 +285,8 @@ def test_player_stats_follow_the_box_score_keys():
     assert len(summary.player_stats) == expected
     passing = next(s for s in summary.player_stats if s.category == "passing" and s.team == "GB")
     assert passing.player == "Jordan Love" and set(passing.stats) >= {"completions/passingAttempts", "passingYards"}
+    without = espn_parser.parse_summary(data, player_stats=False)
+    assert without.player_stats == () and without.plays == summary.plays and without.game == summary.game
 
 
 def test_duplicate_plays_across_drives_and_current_drive_are_merged():
@@ -387,3 +389,25 @@ def test_malformed_summaries_raise_parse_error_naming_the_problem():
     with pytest.raises(ParseError, match="status"):
         espn_parser.parse_summary(data)
     assert issubclass(ParseError, ValueError)
+
+
+def test_a_summary_fetched_again_parses_only_what_changed():
+    data = raw("summary_401547417.json")
+    first = {p.play_id: p for p in espn_parser.parse_summary(data).plays}
+    plays = raw_plays(data)
+    plays[10]["statYardage"] = 41  # ESPN re-spots a play
+    drive = next(d for d in data["drives"]["previous"] if d.get("result") == "PUNT")
+    ender = next(p["id"] for p in reversed(drive["plays"]) if first[p["id"]].drive_result)
+    drive["result"] = "FUMBLE"  # and rewrites how a drive ended
+    second = {p.play_id: p for p in espn_parser.parse_summary(data).plays}
+    assert second[plays[10]["id"]].yards == 41
+    assert second[ender].drive_result == "FUMBLE" and second[ender].is_turnover
+    unchanged = [pid for pid in first if pid not in (plays[10]["id"], ender)]
+    assert all(second[pid] is first[pid] for pid in unchanged)  # the same objects: not parsed again
+
+
+def test_a_play_with_an_integer_json_text_allows_but_64_bits_cannot_hold_still_parses():
+    data = raw("summary_401547417.json")
+    raw_plays(data)[3]["priority"] = 2**70
+    plays = espn_parser.parse_summary(data).plays
+    assert len(plays) == 186 and plays[3].play_id == raw_plays(data)[3]["id"]

@@ -131,6 +131,10 @@ def stored_plays(db) -> int:
     return len(db.run(lambda tx: tx.plays(GAME)))
 
 
+def player_stat_rows(db) -> int:
+    return db.run(lambda tx: (tx.cur.execute("SELECT count(*) AS n FROM nfl_player_stats"), tx.cur.fetchone())[1])["n"]
+
+
 def at(world, moment):
     world.clock.set_now(moment)
 
@@ -144,6 +148,8 @@ def test_score_change_yields_one_alert_and_the_new_plays_then_nothing(db, world)
         assert first.ok, first.failures
         assert alerts(db) == []  # first sight of a game in progress: a baseline, not news
         assert stored_plays(db) == len(world.plays_visible(t1))
+        box = world.timeline.source["boxscore"]["players"]
+        assert player_stat_rows(db) == sum(len(c["athletes"]) for team in box for c in team["statistics"])
 
         t2 = world.time_after_score(3)
         at(world, t2)

@@ -707,11 +707,11 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
         sync = start_daemon(env, telegram, database_url, tmp_path)
         fetch, run = sync.fetcher.get_play_by_play, sync.db.run
 
-        def flaky_fetch(game_id):
+        def flaky_fetch(game_id, *args):
             if not injected and env.clock.now() >= interception.visible_at:
                 injected.append(("summary", env.clock.now()))
                 raise SourceError("espn", "/summary", "server error", status=503, retryable=True)
-            return fetch(game_id)
+            return fetch(game_id, *args)
 
         def flaky_run(fn):
             if len(injected) == 1 and fn.__qualname__.endswith("_process_game.<locals>.write") \
