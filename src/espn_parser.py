@@ -160,8 +160,9 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
     """
     root, competition, game_id, sides = _summary_parts(data)
     where = f"summary {game_id}"
-    plays = _plays(root, game_id, sides, where)
-    game = _summary_game(root, competition, game_id, sides, plays, where)
+    ordered = _ordered_plays(root, where)
+    plays = _plays(ordered, game_id, sides)
+    game = _summary_game(root, competition, game_id, sides, plays, _last_play_end(ordered), where)
     weather_block = as_dict(as_dict(root.get("gameInfo")).get("weather"))
     return GameSummary(
         game=game,
@@ -179,7 +180,7 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
 def parse_plays(data: Any) -> tuple[Play, ...]:
     """Only the plays of a summary (cheaper than `parse_summary` when nothing else is needed)."""
     root, _, game_id, sides = _summary_parts(data)
-    return _plays(root, game_id, sides, f"summary {game_id}")
+    return _plays(_ordered_plays(root, f"summary {game_id}"), game_id, sides)
 
 
 def _summary_parts(data: Any) -> tuple[Mapping[str, Any], Mapping[str, Any], str, _Sides]:
@@ -197,7 +198,7 @@ def _summary_parts(data: Any) -> tuple[Mapping[str, Any], Mapping[str, Any], str
 
 
 def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_id: str, sides: _Sides,
-                  plays: tuple[Play, ...], where: str) -> Game:
+                  plays: tuple[Play, ...], end: Mapping[str, Any], where: str) -> Game:
     header = as_dict(root.get("header"))
     status_block = as_dict(competition.get("status"))
     status, state = _status(status_block, where)
@@ -212,7 +213,6 @@ def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_
     for competitor in dicts(competition.get("competitors")):
         if competitor.get("possession") is True:
             possession = sides.team(as_dict(competitor.get("team")).get("id") or competitor.get("id"))
-    end = _last_play_end(root)
     live = state == "in"
     scores = _scores(competition, sides, state)
     return Game(
@@ -258,8 +258,11 @@ def _drive_plays(drive: Mapping[str, Any], where: str) -> list[Mapping[str, Any]
     return [require_dict(play, where) for play in as_list(drive.get("plays"))]
 
 
-def _plays(root: Mapping[str, Any], game_id: str, sides: _Sides, where: str) -> tuple[Play, ...]:
-    """Unique plays ordered by sequence number, with scores, points and turnovers filled in."""
+_RawPlays = list[tuple[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]]]  # (id, (sequence, drive, play))
+
+
+def _ordered_plays(root: Mapping[str, Any], where: str) -> _RawPlays:
+    """The raw plays, one per id, in sequence order."""
     latest: dict[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]] = {}
     for drive, play in _raw_plays(root, where):
         play_id = require_str(play.get("id"), f"{where}: play id")
@@ -268,12 +271,16 @@ def _plays(root: Mapping[str, Any], game_id: str, sides: _Sides, where: str) -> 
             raise ParseError(f"{where}: play {play_id} has no integer sequenceNumber")
         # A play seen twice (previous and current drive during a transition): the later copy wins.
         latest[play_id] = (sequence, drive, play)
-    ordered = sorted(latest.items(), key=lambda item: (item[1][0], item[0]))
+    return sorted(latest.items(), key=lambda item: (item[1][0], item[0]))
+
+
+def _plays(ordered: _RawPlays, game_id: str, sides: _Sides) -> tuple[Play, ...]:
+    """Plays with scores, points and turnovers filled in."""
     enders = _drive_enders(ordered)
     plays = []
     away_before, home_before = 0, 0
     for play_id, (sequence, drive, play) in ordered:
-        context = (game_id, play_id, sequence, sides, to_str(drive.get("id")),
+        context = (game_id, play_id, sequence, sides.home.espn_id, sides.away.espn_id, to_str(drive.get("id")),
                    to_str(as_dict(drive.get("team")).get("id")), enders.get(play_id), away_before, home_before)
         try:
             raw = orjson.dumps(play)
@@ -295,10 +302,11 @@ def _play_of_json(raw: bytes, *context: Any) -> Play:
     return _play(orjson.loads(raw), *context)
 
 
-def _play(play: Mapping[str, Any], game_id: str, play_id: str, sequence: int, sides: _Sides,
+def _play(play: Mapping[str, Any], game_id: str, play_id: str, sequence: int, home_id: str, away_id: str,
           drive_id: Optional[str], drive_team_id: Optional[str], drive_result: Optional[str],
           away_before: int, home_before: int) -> Play:
     """One play, its score filled in from the one before when ESPN leaves it out."""
+    sides = _Sides(teams.by_espn_id(home_id), teams.by_espn_id(away_id))
     away = to_int(play.get("awayScore"))
     home = to_int(play.get("homeScore"))
     away = away_before if away is None else away
@@ -340,8 +348,11 @@ def _drive_enders(ordered: list[tuple[str, tuple[int, Mapping[str, Any], Mapping
     Drives often end with a timeout or a quarter marker after the play that decided them.
     """
     last_real: dict[int, tuple[str, str]] = {}
+    results: dict[int, Optional[str]] = {}
     for play_id, (_, drive, play) in ordered:
-        result = to_str(drive.get("result")) or to_str(drive.get("displayResult"))
+        if id(drive) not in results:
+            results[id(drive)] = to_str(drive.get("result")) or to_str(drive.get("displayResult"))
+        result = results[id(drive)]
         if not result:
             continue
         kind = (to_str(as_dict(play.get("type")).get("text")) or "").lower()
@@ -422,17 +433,9 @@ def _latest_probability(root: Mapping[str, Any]):
     return None
 
 
-def _last_play_end(root: Mapping[str, Any]) -> Mapping[str, Any]:
+def _last_play_end(ordered: _RawPlays) -> Mapping[str, Any]:
     """`end` of the play with the highest sequence number: down, distance and spot after it."""
-    best, best_sequence = {}, None
-    drives = as_dict(root.get("drives"))
-    candidates = dicts(drives.get("previous")) + [as_dict(drives.get("current"))]
-    for drive in candidates:
-        for play in dicts(drive.get("plays")):
-            sequence = to_int(play.get("sequenceNumber"))
-            if sequence is not None and (best_sequence is None or sequence > best_sequence):
-                best, best_sequence = as_dict(play.get("end")), sequence
-    return best
+    return as_dict(ordered[-1][1][2].get("end")) if ordered else {}
 
 
 def _player_stats(root: Mapping[str, Any], game_id: str) -> tuple[PlayerStat, ...]:
@@ -741,6 +744,14 @@ def _non_negative(value: Any) -> Optional[int]:
 
 
 def _probability(value: Any):
+    if type(value) in (int, float, str):  # not bool: True == 1 would share 1's cache entry
+        return _probability_of(value)
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _probability_of(value: Any):
+    """A 0-1 probability to 6 places; remembered, since every summary repeats the game's series."""
     number = to_decimal(value, places=6)
     return number if number is not None and 0 <= number <= 1 else None
 
