@@ -347,7 +347,7 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
     """Replay a slate at max speed through the whole daemon (`app.build_sync`, `run_forever`) on
     a throwaway embedded PostgreSQL until every game is final and every alert delivered (to the
     console: the replay default), measuring each cycle."""
-    from app import build_sync, close_sync
+    from app import build_sync, close_sync, tune_garbage_collection
 
     database_url = embedded_database()
     base = settings({"DATABASE_URL": database_url})
@@ -361,6 +361,7 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
     with environment as env, open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         sync = build_sync(env.settings(base), clock=env.clock, restore=False)
         sync.restore_state()
+        tune_garbage_collection()  # as the daemon and --replay do once built
         cycle = sync.run_cycle
 
         def measured_cycle():

@@ -284,7 +284,7 @@ def _plays(ordered: _RawPlays, game_id: str, sides: _Sides) -> tuple[Play, ...]:
                    to_str(as_dict(drive.get("team")).get("id")), enders.get(play_id), away_before, home_before)
         try:
             raw = orjson.dumps(play)
-        except orjson.JSONEncodeError:  # a value JSON text cannot hold (an integer over 64 bits)
+        except orjson.JSONEncodeError:  # an integer over 64 bits (json.loads makes them), not remembered
             parsed = _play(play, *context)
         else:
             parsed = _play_of_json(raw, *context)

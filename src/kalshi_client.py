@@ -42,7 +42,8 @@ TRADES_PAGE_LIMIT = 1000
 CANDLE_PERIODS = (1, 60, 1440)  # minutes, the only intervals the API accepts
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MILLISECOND = timedelta(milliseconds=1)
-EMPTY_SERIES_RECHECK = 60.0  # seconds between polls of a series that had no open market
+EMPTY_SERIES_STREAK = 3  # empty answers in a row before a series is polled less often
+EMPTY_SERIES_RECHECK = 60.0  # seconds between polls of such a series
 
 LEGACY_CREDENTIALS_WARNING = (
     "KALSHI_EMAIL/KALSHI_PASSWORD are set, but Kalshi no longer supports email/password login "
@@ -147,7 +148,7 @@ class KalshiClient:
         self._details = TTLCache(settings.cache_ttl, clock)
         self._reported: set[str] = set()
         self._reported_lock = threading.Lock()
-        self._empty_series: dict[str, float] = {}  # series -> monotonic time it was found empty
+        self._empty_series: dict[str, tuple[int, float]] = {}  # series -> (empty answers in a row, asked at)
         self._schedule: tuple = ()  # the games the ticker -> game id mapping below was made for
         self._mapping: dict[str, Optional[str]] = {}
         self._unmapped: dict[str, UnmappedMarket] = {}
@@ -256,35 +257,40 @@ class KalshiClient:
     # --- NFL --------------------------------------------------------------------------------------
 
     def get_nfl_prices(self, games: Sequence[Game] = ()) -> NFLSlate:
-        """The open NFL slate: one `GET /markets?series_ticker=&status=open` per configured series.
+        """The open NFL slate (`fetch_nfl_markets`) mapped to `games` (`map_to_games`)."""
+        return self.map_to_games(self.fetch_nfl_markets(), games)
 
-        With `games` (the ESPN schedule), each market gets its game id; markets that do not map are
-        returned in `unmapped` and logged once. Without games nothing is mapped or reported.
+    def fetch_nfl_markets(self) -> list[tuple[ParsedMarket, datetime]]:
+        """The open NFL markets, each with the moment it was read: one
+        `GET /markets?series_ticker=&status=open` per configured series. A series that came back
+        empty EMPTY_SERIES_STREAK times in a row (totals not listed yet, off-season) is asked
+        again only every EMPTY_SERIES_RECHECK seconds, not every cycle.
         Raises SourceError when Kalshi cannot answer, KalshiFormatError when its format changed.
         """
         fetched: list[tuple[ParsedMarket, datetime]] = []
-        for series in self._series_due():
+        now_mono = self.clock.monotonic()
+        for series in self.settings.kalshi_series:
+            streak, asked = self._empty_series.get(series, (0, 0.0))
+            if streak >= EMPTY_SERIES_STREAK and now_mono - asked < EMPTY_SERIES_RECHECK:
+                continue
             page = self.get_markets(series_ticker=series, status=SLATE_STATUS)
             now = self.clock.now()
-            self._empty_series.pop(series, None)
-            if not page:
-                self._empty_series[series] = self.clock.monotonic()
+            self._empty_series[series] = (0 if page else streak + 1, now_mono)
             fetched.extend((item, now) for item in page)
+        return fetched
+
+    def map_to_games(self, fetched: Sequence[tuple[ParsedMarket, datetime]], games: Sequence[Game]) -> NFLSlate:
+        """The slate of `fetched` markets with their ESPN game ids from `games`; markets that do
+        not map are returned in `unmapped` and logged once. Without games nothing is mapped or
+        reported."""
         game_ids = self._game_ids([item.market for item, _ in fetched], games) if games else {}
+        copies, self._market_copies = self._market_copies, {}
         return NFLSlate(
-            markets=tuple(self._mapped(item.market, game_ids.get(item.market.ticker)) for item, _ in fetched),
+            markets=tuple(self._mapped(item.market, game_ids.get(item.market.ticker), copies) for item, _ in fetched),
             snapshots=tuple(item.snapshot(ts, game_ids.get(item.market.ticker)) for item, ts in fetched),
             unmapped=tuple(self._unmapped[item.market.ticker] for item, _ in fetched
                            if item.market.ticker in self._unmapped),
         )
-
-    def _series_due(self) -> list[str]:
-        """The configured series, less those found empty within EMPTY_SERIES_RECHECK seconds: a
-        series with no open market (totals not listed yet, off-season) costs a request a minute,
-        not one every cycle."""
-        now = self.clock.monotonic()
-        return [series for series in self.settings.kalshi_series
-                if now - self._empty_series.get(series, -EMPTY_SERIES_RECHECK) >= EMPTY_SERIES_RECHECK]
 
     def _game_ids(self, markets: Sequence[KalshiMarket], games: Sequence[Game]) -> dict[str, str]:
         """ticker -> ESPN game id of the mappable `markets`. A market's teams and date come from its
@@ -302,14 +308,16 @@ class KalshiClient:
             self._report_unmapped(unmapped)
         return {ticker: game_id for ticker, game_id in self._mapping.items() if game_id is not None}
 
-    def _mapped(self, market: KalshiMarket, game_id: Optional[str]) -> KalshiMarket:
-        """`market` with its game id; the copy made last cycle while the market is unchanged."""
+    def _mapped(self, market: KalshiMarket, game_id: Optional[str],
+                copies: Mapping[str, tuple[KalshiMarket, KalshiMarket]]) -> KalshiMarket:
+        """`market` with its game id: the copy made last cycle (`copies`) while the market is
+        unchanged. Only this cycle's markets are kept for the next one."""
         if game_id is None:
             return market
-        parsed, mapped = self._market_copies.get(market.ticker, (None, None))
+        parsed, mapped = copies.get(market.ticker, (None, None))
         if parsed != market or mapped.game_id != game_id:
             mapped = replace(market, game_id=game_id)
-            self._market_copies[market.ticker] = (market, mapped)
+        self._market_copies[market.ticker] = (market, mapped)
         return mapped
 
     def _report_unmapped(self, unmapped: Sequence[UnmappedMarket]) -> None:

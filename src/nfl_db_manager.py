@@ -175,8 +175,9 @@ class Tx:
                              buffer)
         self.cur.execute(_MERGE_PLAYS)
         new = self.cur.fetchone()["n"]
-        # DELETE, not TRUNCATE: a TRUNCATE costs the server a millisecond of catalog work per call,
-        # and the table is emptied at commit anyway (ON COMMIT DELETE ROWS), dead rows included.
+        # Emptied now so that a second call in this transaction does not merge these rows again.
+        # DELETE, not TRUNCATE: a TRUNCATE costs the server a millisecond of catalog work, and
+        # the dead rows go at commit anyway, when ON COMMIT DELETE ROWS empties the table.
         self.cur.execute("DELETE FROM nfl_plays_stage")
         return new
 

@@ -11,7 +11,6 @@ the shell that feeds it and persists its results. Run `python src/nfl_realtime_s
 """
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import threading
@@ -30,8 +29,7 @@ from detection import (GameState, PendingCorrelation, change_pct, detect_game, d
                        injury_events, market_reaction_events, needs_play_by_play, plays_before, system_event)
 from health import HealthMonitor, run_checks
 from http_client import SourceError
-from kalshi_client import NFLSlate
-from kalshi_parser import KalshiFormatError
+from kalshi_parser import KalshiFormatError, ParsedMarket
 from metrics import Metrics
 from models import Event, Game, GameSummary, MarketSnapshot, Play
 from nfl_db_manager import Correlation, DatabaseError, NFLDBManager, Tx
@@ -44,20 +42,6 @@ RECENT_PLAYS_WINDOW = timedelta(minutes=3)
 SNAPSHOT_HEARTBEAT = timedelta(seconds=60)  # store an unchanged price at least this often
 CORRELATION_EXPIRY = timedelta(seconds=60)
 SUMMARY_EVERY = 60.0
-
-
-GC_GEN0_THRESHOLD = 20_000
-
-
-def tune_garbage_collection() -> None:
-    """Every new play brings a 0.2-0.4 MB summary, decoded into some 50,000 objects that die
-    within the cycle. With the default threshold (700 allocations) each decode sets off dozens
-    of collections, and the older generations keep walking the objects that live as long as the
-    daemon (modules, settings, restored state). Freeze those, collect young objects in bigger
-    batches: the decoded summaries then cost a third less."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 @dataclass
@@ -174,7 +158,6 @@ class NFLRealtimeSync:
     def run_forever(self, until: Optional[Callable[[], bool]] = None) -> None:
         """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
         interval = self.settings.sync_interval
-        tune_garbage_collection()
         deadline = self.clock.monotonic()
         while not self._stop.is_set():
             started = self.clock.monotonic()
@@ -214,15 +197,16 @@ class NFLRealtimeSync:
         slow = self.settings.idle_poll_interval
         if self._due("schedule", self.settings.schedule_interval):
             self._step(report, "schedule", self._sync_schedule)
-        prices: Optional[Future[NFLSlate]] = None
+        prices: Optional[Future[list[tuple[ParsedMarket, datetime]]]] = None
         if self._due("kalshi", fast if active else slow, throttle_source="kalshi"):
-            # Kalshi is asked first and answers while the games step works; its prices are used
-            # after that step, which schedules the correlations and recent plays they feed.
-            prices = self._pool.submit(self._fetch_prices, list(self.games.values()))
+            # Kalshi is asked first and answers while the games step works; its markets are mapped
+            # and used after that step, which updates the games and schedules the correlations.
+            asked = self.clock.now()
+            prices = self._pool.submit(self._fetch_prices)
         if self._due("scoreboard", fast if active else slow, throttle_source="espn"):
             self._step(report, "scoreboard", self._sync_games)
         if prices is not None:
-            self._step(report, "kalshi", lambda report: self._sync_kalshi(report, prices.result()))
+            self._step(report, "kalshi", lambda report: self._sync_kalshi(report, prices.result()), started=asked)
         if self.settings.injury_interval and self._due("injuries", self.settings.injury_interval,
                                                        throttle_source="espn"):
             self._step(report, "injuries", self._sync_injuries)
@@ -267,9 +251,11 @@ class NFLRealtimeSync:
                 return True
         return not self.games  # nothing known yet: look now
 
-    def _step(self, report: CycleReport, name: str, fn: Callable[[CycleReport], int]) -> None:
-        """Run one step; its failure is logged, counted and recorded, never raised."""
-        started = self.clock.now()
+    def _step(self, report: CycleReport, name: str, fn: Callable[[CycleReport], int],
+              started: Optional[datetime] = None) -> None:
+        """Run one step; its failure is logged, counted and recorded, never raised. `started` is
+        when the step's work began, when that was before this call (a fetch started earlier)."""
+        started = started or self.clock.now()
         status, records, error = "success", 0, None
         try:
             records = fn(report) or 0
@@ -295,11 +281,13 @@ class NFLRealtimeSync:
         report.sync_log.append((name, started, self.clock.now(), status, records, error))
 
     def _log_syncs(self, report: CycleReport) -> None:
-        """The cycle's steps into nfl_data_sync_log, in one transaction."""
+        """The cycle's steps into nfl_data_sync_log, in one transaction; a failure is only logged."""
         try:
             self.db.log_syncs(report.sync_log)
         except DatabaseError as exc:
             log.error("Could not record the sync steps %s in nfl_data_sync_log: %s", ", ".join(report.steps), exc)
+        except Exception:  # a bookkeeping row must never stop the loop
+            log.exception("Could not record the sync steps %s in nfl_data_sync_log", ", ".join(report.steps))
 
     # --- games and plays ----------------------------------------------------------------------
     def _scoreboard_dates(self, now: datetime) -> str:
@@ -405,9 +393,9 @@ class NFLRealtimeSync:
             if summary is not None and changed_plays:
                 ids = {p.play_id for p in changed_plays}
                 tx.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
-                if self._wants_player_stats(game):
-                    tx.upsert_player_stats(summary.player_stats)
                 tx.upsert_odds(summary.odds)
+            if summary is not None and self._wants_player_stats(game):
+                tx.upsert_player_stats(summary.player_stats)
             self.alerts.record(tx, update.events, now)
             return new
 
@@ -456,13 +444,14 @@ class NFLRealtimeSync:
         return [p for p in plays if (old := stored.get(p.play_id)) is not p and old != p]
 
     # --- Kalshi ---------------------------------------------------------------------------------
-    def _fetch_prices(self, games: Sequence[Game]) -> NFLSlate:
+    def _fetch_prices(self) -> list[tuple[ParsedMarket, datetime]]:
         started = time.perf_counter()
-        slate = self.kalshi.get_nfl_prices(games)
+        fetched = self.kalshi.fetch_nfl_markets()
         self.metrics.kalshi_fetch.observe(time.perf_counter() - started)
-        return slate
+        return fetched
 
-    def _sync_kalshi(self, report: CycleReport, slate: NFLSlate) -> int:
+    def _sync_kalshi(self, report: CycleReport, fetched: Sequence[tuple[ParsedMarket, datetime]]) -> int:
+        slate = self.kalshi.map_to_games(fetched, list(self.games.values()))
         now = self.clock.now()
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
         snapshots = [s for s in slate.snapshots if self._worth_storing(s)]
@@ -717,7 +706,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return run_replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
 
-    from app import build_sync, close_sync
+    from app import build_sync, close_sync, tune_garbage_collection
     from metrics import MetricsServer
 
     sync = build_sync(settings, dry_run=args.dry_run)
@@ -740,6 +729,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                settings.metrics_port).start()
     log.info("Polling every %.1f s (%.0f s when no game is on); alerts via %s",
              settings.sync_interval, settings.idle_poll_interval, sync.alerts.describe())
+    tune_garbage_collection()
     sync.start()
     while not sync.stopping and not sync.join(0.5):
         pass

@@ -406,8 +406,20 @@ def test_a_summary_fetched_again_parses_only_what_changed():
     assert all(second[pid] is first[pid] for pid in unchanged)  # the same objects: not parsed again
 
 
-def test_a_play_with_an_integer_json_text_allows_but_64_bits_cannot_hold_still_parses():
+def test_a_play_holding_an_integer_over_64_bits_parses_as_any_other():
+    data = raw("summary_401547417.json")  # json.loads keeps big integers (orjson would make floats)
+    plain = espn_parser.parse_summary(data).plays
+    raw_plays(data)[3]["priority"] = 2**70  # a field the parser does not read
+    assert espn_parser.parse_summary(data).plays == plain
+
+
+def test_a_play_is_parsed_anew_when_the_score_before_it_changes():
     data = raw("summary_401547417.json")
-    raw_plays(data)[3]["priority"] = 2**70
-    plays = espn_parser.parse_summary(data).plays
-    assert len(plays) == 186 and plays[3].play_id == raw_plays(data)[3]["id"]
+    plays = raw_plays(data)
+    index = next(i for i, p in enumerate(plays) if i and (p["homeScore"], p["awayScore"]) != (
+        plays[i - 1]["homeScore"], plays[i - 1]["awayScore"]))
+    scorer = plays[index]["id"]
+    assert {p.play_id: p for p in espn_parser.parse_summary(data).plays}[scorer].score_value > 0
+    # ESPN moves the score to the play before: the scoring play itself now gains nothing.
+    plays[index - 1]["homeScore"], plays[index - 1]["awayScore"] = plays[index]["homeScore"], plays[index]["awayScore"]
+    assert {p.play_id: p for p in espn_parser.parse_summary(data).plays}[scorer].score_value == 0

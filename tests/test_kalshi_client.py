@@ -18,7 +18,7 @@ import kalshi_parser as kp
 from config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from helpers import FakeClock, fixture_json
 from http_client import SourceError
-from kalshi_client import EMPTY_SERIES_RECHECK, LEGACY_CREDENTIALS_WARNING, KalshiClient
+from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient
 from models import Game
 
 BASE = DEFAULT_KALSHI_BASE_URL
@@ -118,24 +118,34 @@ def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
     ]
 
 
-def test_a_series_with_no_open_market_is_polled_again_only_after_a_minute(api, clock):
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
-    api.get(MARKETS, json=page(), match=slate_query("KXNFLSPREAD"))
+def test_a_series_empty_three_times_in_a_row_is_polled_again_only_after_a_minute(api, clock):
     client = make_client(clock, KALSHI_SERIES="KXNFLGAME,KXNFLSPREAD")
-    client.get_nfl_prices([BUF_AT_LAR])
-    clock.advance(EMPTY_SERIES_RECHECK - 5)
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
-    client.get_nfl_prices([BUF_AT_LAR])
-    assert [c.request.params["series_ticker"] for c in api.calls] == ["KXNFLGAME", "KXNFLSPREAD", "KXNFLGAME"]
-    clock.advance(5)
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
-    api.get(MARKETS, json=page("KXNFLSPREAD-26OCT08TBDAL-TB8"), match=slate_query("KXNFLSPREAD"))
-    slate = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+
+    def poll(spread: tuple[str, ...] = (), spread_asked: bool = True):
+        api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
+        if spread_asked:
+            api.get(MARKETS, json=page(*spread), match=slate_query("KXNFLSPREAD"))
+        slate = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+        clock.advance(5)
+        return slate
+
+    def asked() -> list[str]:
+        return [c.request.params["series_ticker"] for c in api.calls]
+
+    poll(("KXNFLSPREAD-26OCT08TBDAL-TB8",))
+    poll()  # one empty answer (a glitch) changes nothing
+    poll(("KXNFLSPREAD-26OCT08TBDAL-TB8",))
+    for _ in range(3):
+        poll()
+    assert asked() == ["KXNFLGAME", "KXNFLSPREAD"] * 6
+    for _ in range(11):  # the next 55 s: the game series only
+        poll(spread_asked=False)
+    assert asked()[12:] == ["KXNFLGAME"] * 11
+    slate = poll(("KXNFLSPREAD-26OCT08TBDAL-TB8",))  # a minute after it was last asked
+    assert asked()[-2:] == ["KXNFLGAME", "KXNFLSPREAD"]
     assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, TB_AT_DAL.game_id]
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
-    api.get(MARKETS, json=page("KXNFLSPREAD-26OCT08TBDAL-TB8"), match=slate_query("KXNFLSPREAD"))
-    client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])  # a series with markets is polled every cycle
-    assert len(api.calls) == 7
+    poll(("KXNFLSPREAD-26OCT08TBDAL-TB8",))  # with markets again, it is polled every cycle
+    assert asked()[-2:] == ["KXNFLGAME", "KXNFLSPREAD"]
 
 
 def test_markets_are_mapped_again_when_the_schedule_changes(api, clock):

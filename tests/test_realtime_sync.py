@@ -36,6 +36,7 @@ class World:
         self.clock = FakeClock(self.timeline.kickoff - timedelta(minutes=10))
         self.tweak = None
         self.summary_tweak = None
+        self.fail_schedule = False
         self.kalshi_status = 200
         self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
@@ -50,6 +51,8 @@ class World:
         return sum(1 for call in self.rsps.calls if fragment in call.request.url)
 
     def _scoreboard(self, request):
+        if self.fail_schedule and re.search(r"dates=\d{8}-\d{8}", request.url):
+            return 503, {"Content-Type": "application/json"}, '{"error": "unavailable"}'
         event = self.timeline.scoreboard_event(self.clock.now())
         if self.tweak:
             event = self.tweak(copy.deepcopy(event))
@@ -302,5 +305,56 @@ def test_a_cycle_a_hair_early_still_polls(db, world):
         world.clock.advance(4.98)  # sleep overshoot of the previous cycle made this one start early
         sync.run_cycle()
         assert world.calls("/scoreboard?") == before + 1
+    finally:
+        close_sync(sync)
+
+
+def test_a_play_is_classified_anew_when_the_score_before_it_changes(db, world):
+    from factories import play
+
+    sync = make_sync(db, world)
+    try:
+        first = play(n=1)
+        touchdown = play(n=2, home_score=7, text="Robinson 5 yd run", yards=5)
+        before = sync._classify(GAME, [first, touchdown])
+        assert "touchdown" in before[1].significance
+        again = sync._classify(GAME, [first, touchdown])
+        assert again[1] is before[1]  # unchanged, with the same score before it: not classified again
+        moved = sync._classify(GAME, [replace(first, home_score=7), touchdown])  # ESPN moved the score
+        assert "touchdown" not in moved[1].significance
+    finally:
+        close_sync(sync)
+
+
+def test_the_sender_is_woken_on_the_first_cycle_and_then_only_by_new_events(db, world):
+    sync = make_sync(db, world)
+    woken = []
+    wake = sync.alerts.wake
+    sync.alerts.wake = lambda: (woken.append(world.clock.now()), wake())
+    try:
+        at(world, world.time_after_score(1))
+        sync.run_cycle()  # first sight: a baseline, no events; the sender starts
+        assert len(woken) == 1
+        world.clock.advance(5)
+        quiet = sync.run_cycle()
+        assert quiet.events == [] and len(woken) == 1
+        at(world, world.time_after_score(2))
+        scored = sync.run_cycle()
+        assert [e.alert_type for e in scored.events].count("score") == 1 and len(woken) >= 2
+    finally:
+        close_sync(sync)
+
+
+def test_kalshi_prices_map_to_a_game_first_seen_in_the_same_cycle(db, world):
+    world.fail_schedule = True  # the week's schedule is not known when Kalshi is asked
+    sync = make_sync(db, world)
+    try:
+        at(world, world.time_after_score(1))
+        report = sync.run_cycle()
+        assert set(report.failures) == {"schedule"}
+        rows = db.run(lambda tx: (tx.cur.execute("SELECT ticker, game_id FROM nfl_kalshi_prices ORDER BY ticker"),
+                                  tx.cur.fetchall())[1])
+        assert [(r["ticker"], r["game_id"]) for r in rows] == [
+            ("KXNFLGAME-23SEP17GBATL-ATL", GAME), ("KXNFLGAME-23SEP17GBATL-GB", GAME)]
     finally:
         close_sync(sync)

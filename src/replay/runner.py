@@ -89,7 +89,7 @@ class ReplayEnvironment:
 
 def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]) -> int:
     """The `--replay` command. Returns the exit status."""
-    from app import build_sync, close_sync
+    from app import build_sync, close_sync, tune_garbage_collection
 
     try:
         games = find_games(paths)
@@ -103,6 +103,7 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]
         sync = build_sync(replay_settings, clock=env.clock, restore=False)
         sync.db.forget_games(env.game_ids)
         sync.restore_state()
+        tune_garbage_collection()
         try:
             sync.run_forever(until=lambda: env.finished(sync))
             report = sync.db.replay_report(env.game_ids)
