@@ -256,10 +256,6 @@ class KalshiClient:
 
     # --- NFL --------------------------------------------------------------------------------------
 
-    def get_nfl_prices(self, games: Sequence[Game] = ()) -> NFLSlate:
-        """The open NFL slate (`fetch_nfl_markets`) mapped to `games` (`map_to_games`)."""
-        return self.map_to_games(self.fetch_nfl_markets(), games)
-
     def fetch_nfl_markets(self) -> list[tuple[ParsedMarket, datetime]]:
         """The open NFL markets, each with the moment it was read: one
         `GET /markets?series_ticker=&status=open` per configured series. A series that came back

@@ -18,7 +18,7 @@ import kalshi_parser as kp
 from config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from helpers import FakeClock, fixture_json
 from http_client import SourceError
-from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient
+from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
 from models import Game
 
 BASE = DEFAULT_KALSHI_BASE_URL
@@ -74,6 +74,11 @@ def signing_env(private_key, tmp_path) -> dict[str, str]:
     return {"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}
 
 
+def nfl_slate(client: KalshiClient, games: tuple[Game, ...] | list[Game] = ()) -> NFLSlate:
+    """What the daemon does each cycle: fetch the open NFL markets, then map them to games."""
+    return client.map_to_games(client.fetch_nfl_markets(), games)
+
+
 def slate_query(series: str) -> list:
     return [matchers.query_param_matcher({"series_ticker": series, "status": "open", "limit": "1000"})]
 
@@ -88,7 +93,7 @@ def serve_slate(api: responses.RequestsMock) -> None:
 
 def test_nfl_prices_one_call_per_series_mapped_to_games(api, clock):
     serve_slate(api)
-    slate = make_client(clock).get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+    slate = nfl_slate(make_client(clock), [BUF_AT_LAR, TB_AT_DAL])
     assert len(api.calls) == 3
     assert [s.ticker for s in slate.snapshots] == [m.ticker for m in slate.markets] == [
         "KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
@@ -105,9 +110,9 @@ def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
     serve_slate(api)
     client = make_client(clock)
     with caplog.at_level(logging.WARNING, logger="kalshi_client"):
-        first = client.get_nfl_prices([BUF_AT_LAR])
+        first = nfl_slate(client, [BUF_AT_LAR])
         serve_slate(api)
-        second = client.get_nfl_prices([BUF_AT_LAR])
+        second = nfl_slate(client, [BUF_AT_LAR])
     for slate in (first, second):
         assert [u.market.ticker for u in slate.unmapped] == ["KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
         assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, None, None]
@@ -125,7 +130,7 @@ def test_a_series_empty_three_times_in_a_row_is_polled_again_only_after_a_minute
         api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
         if spread_asked:
             api.get(MARKETS, json=page(*spread), match=slate_query("KXNFLSPREAD"))
-        slate = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+        slate = nfl_slate(client, [BUF_AT_LAR, TB_AT_DAL])
         clock.advance(5)
         return slate
 
@@ -151,12 +156,12 @@ def test_a_series_empty_three_times_in_a_row_is_polled_again_only_after_a_minute
 def test_markets_are_mapped_again_when_the_schedule_changes(api, clock):
     serve_slate(api)
     client = make_client(clock)
-    first = client.get_nfl_prices([BUF_AT_LAR])
+    first = nfl_slate(client, [BUF_AT_LAR])
     serve_slate(api)
-    second = client.get_nfl_prices([BUF_AT_LAR, TB_AT_DAL])
+    second = nfl_slate(client, [BUF_AT_LAR, TB_AT_DAL])
     moved = game("401900003", "TB", "DAL", TB_AT_DAL.start_time)  # ESPN re-listed the game
     serve_slate(api)
-    third = client.get_nfl_prices([BUF_AT_LAR, moved])
+    third = nfl_slate(client, [BUF_AT_LAR, moved])
     assert [m.game_id for m in first.markets] == [BUF_AT_LAR.game_id, None, None]
     assert [m.game_id for m in second.markets] == [BUF_AT_LAR.game_id, TB_AT_DAL.game_id, TB_AT_DAL.game_id]
     assert [s.game_id for s in third.snapshots] == [BUF_AT_LAR.game_id, moved.game_id, moved.game_id]
@@ -165,7 +170,7 @@ def test_markets_are_mapped_again_when_the_schedule_changes(api, clock):
 
 def test_configured_series_list(api, clock):
     api.get(MARKETS, json=page("KXNFL1H-26OCT05ATLNO-ATL", "KXNFL1H-26OCT05ATLNO-TIE"), match=slate_query("KXNFL1H"))
-    slate = make_client(clock, KALSHI_SERIES="KXNFL1H").get_nfl_prices()
+    slate = nfl_slate(make_client(clock, KALSHI_SERIES="KXNFL1H"))
     assert [(m.segment, m.team) for m in slate.markets] == [("1H", "ATL"), ("1H", None)]
     assert slate.unmapped == () and all(m.game_id is None for m in slate.markets)
 
@@ -175,7 +180,7 @@ def test_schema_drift_reaches_the_caller(api, clock):
     old.update(yes_bid=53, yes_ask=56, last_price=56, volume=650, open_interest=487)
     api.get(MARKETS, json={"markets": [old], "cursor": ""}, match=slate_query("KXNFLGAME"))
     with pytest.raises(kp.KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"):
-        make_client(clock, KALSHI_SERIES="KXNFLGAME").get_nfl_prices([BUF_AT_LAR])
+        nfl_slate(make_client(clock, KALSHI_SERIES="KXNFLGAME"), [BUF_AT_LAR])
 
 
 # --- pagination -------------------------------------------------------------------------------------
