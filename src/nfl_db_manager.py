@@ -79,10 +79,10 @@ class Correlation:
     created_at: datetime
 
 
-def _values(cur, statement: str, rows: Sequence[tuple], fetch: bool = False, template: Optional[str] = None) -> list:
+def _values(cur, statement: str, rows: Sequence[tuple], fetch: bool = False) -> list:
     if not rows:
         return []
-    return psycopg2.extras.execute_values(cur, statement, rows, template=template, page_size=1000, fetch=fetch) or []
+    return psycopg2.extras.execute_values(cur, statement, rows, page_size=1000, fetch=fetch) or []
 
 
 def _game_row(g: Game) -> tuple:
@@ -471,14 +471,11 @@ class Tx:
     def log_syncs(self, entries: Iterable[tuple[str, datetime, datetime, str, int, Optional[str]]]) -> None:
         """Record finished syncs, each (sync_type, started_at, finished_at, status, records, error),
         in one statement: the daemon writes a cycle's steps together."""
-        rows = [(sync_type, started, finished, finished, started, status, records, error)
-                for sync_type, started, finished, status, records, error in entries]
         _values(self.cur,
                 "INSERT INTO nfl_data_sync_log (sync_type, started_at, finished_at, duration_ms, sync_status, "
                 "records, error) SELECT v.sync_type, v.started_at, v.finished_at, GREATEST(0, round(extract("
-                "epoch FROM (v.f - v.s)) * 1000))::integer, v.status, v.records, v.error FROM (VALUES %s) AS "
-                "v(sync_type, started_at, finished_at, f, s, status, records, error)", rows,
-                template="(%s, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s, %s::integer, %s::text)")
+                "epoch FROM (v.finished_at - v.started_at)) * 1000))::integer, v.status, v.records, v.error "
+                "FROM (VALUES %s) AS v(sync_type, started_at, finished_at, status, records, error)", list(entries))
 
     # --- state for detection at start-up --------------------------------------------------
     def detection_state(self) -> dict[str, Any]:
