@@ -250,15 +250,15 @@ class NFLDataFetcher:
             return []
         params = {"apiKey": key, "regions": ODDS_REGIONS, "markets": ODDS_MARKETS, "oddsFormat": "american"}
         try:
-            response = self.odds.request("GET", ODDS_SPORT_PATH, params=params)
+            reply = self.odds.request("GET", ODDS_SPORT_PATH, params=params)
         except SourceError as error:
             if error.status == 401:
                 code = error.body.get("error_code") if isinstance(error.body, dict) else None
                 self._disable_odds(code or "unauthorized", error)
                 return []
             raise
-        self._record_quota(response.headers)
-        data = self.odds.decode(response, ODDS_SPORT_PATH, list)
+        self._record_quota(reply.headers)
+        data = self.odds.decode(reply, ODDS_SPORT_PATH, list)
         lines = self._parse(self.odds, ODDS_SPORT_PATH, odds_parser.parse_odds, data)
         return odds_parser.attach_game_ids(lines, games)
 

@@ -4,6 +4,7 @@ Every wait goes through the injected FakeClock, so nothing really sleeps.
 """
 from __future__ import annotations
 
+import gzip
 import http.server
 import threading
 
@@ -184,3 +185,62 @@ def test_proxy_settings_of_the_environment_are_read_once_and_used(monkeypatch, c
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Wire(http.server.BaseHTTPRequestHandler):
+    """A loopback API whose answer each path names: gzip-compressed JSON, a JSON error, or a body
+    that breaks off; it records the client port of every request (one port = one connection)."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_GET(self):
+        self.ports.append(self.client_address[1])
+        status, body, extra = 200, GOOD.encode(), {}
+        if self.path.startswith("/gzip"):
+            extra["Content-Encoding"] = "gzip"
+            body = gzip.compress(b'{"events": [1, 2, 3]}')
+        elif self.path.startswith("/missing"):
+            status, body = 404, b'{"message": "no such event"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for name, value in extra.items():
+            self.send_header(name, value)
+        if self.path.startswith("/cut"):
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def wire():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Wire)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Wire.ports = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_bodies_are_read_whole_and_the_connection_is_reused(wire, clock):
+    src = HttpSource("espn", wire, clock=clock, retry=RetryPolicy(max_tries=1))
+    assert src.get_json("plain") == {"events": []}
+    assert src.get_json("gzip") == {"events": [1, 2, 3]}  # decompressed as requests would
+    with pytest.raises(SourceError, match="rejected: no such event"):
+        src.get_json("missing")
+    assert src.get_json("plain") == {"events": []}
+    assert len(_Wire.ports) == 4 and len(set(_Wire.ports)) == 1
+
+
+def test_a_body_that_breaks_off_is_a_retryable_connection_error(wire, clock):
+    src = HttpSource("espn", wire, clock=clock, retry=RetryPolicy(max_tries=2), rng=lambda: 0.0)
+    with pytest.raises(SourceError, match=r"connection failed \(.+\) after 2 tries"):
+        src.get_json("cut")
+    assert len(_Wire.ports) == 2
+    assert src.get_json("plain") == {"events": []}  # a fresh connection works
