@@ -18,11 +18,17 @@ WALL_GOAL_SECONDS = 30.0
 
 
 def describe(run, n: int, args) -> str:
+    # Where the wall time went: the daemon's Python code runs one thread at a time, so the wall
+    # time cannot fall below the CPU time of its process; the rest is waiting on the others.
+    this = "daemon" if run.server_cpu_seconds is not None else "daemon and fake servers"
+    servers = "" if run.server_cpu_seconds is None else f", fake servers' process {run.server_cpu_seconds:.1f} s"
     return (f"run {n + 1}/{args.repeat}: {run.plays_stored} plays of {args.games} games in {run.wall_seconds:.1f} s = "
             f"{run.plays_stored / run.wall_seconds:.1f} plays/s; {run.cycles} cycles = "
             f"{run.cycles / run.wall_seconds:.1f} cycles/s; {run.virtual_hours:.2f} h replayed = "
             f"{run.virtual_hours * 3600 / run.wall_seconds:.0f}x real time; "
-            f"{'all final' if run.finished else 'NOT FINISHED'}")
+            f"{'all final' if run.finished else 'NOT FINISHED'}\n"
+            f"  CPU: this process ({this}) {run.process_cpu_seconds:.1f} s{servers}, "
+            f"PostgreSQL {run.database_cpu_seconds:.1f} s")
 
 
 def main() -> int:
