@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import threading
+import time
 
 import pytest
 import requests
@@ -188,28 +189,43 @@ def test_proxy_settings_of_the_environment_are_read_once_and_used(monkeypatch, c
 
 
 class _Wire(http.server.BaseHTTPRequestHandler):
-    """A loopback API whose answer each path names: gzip-compressed JSON, a JSON error, or a body
-    that breaks off; it records the client port of every request (one port = one connection)."""
+    """A loopback API whose answer each path names; it records the client port of every request
+    (one port = one connection)."""
 
     protocol_version = "HTTP/1.1"
     ports: list[int] = []
 
     def do_GET(self):
         self.ports.append(self.client_address[1])
-        status, body, extra = 200, GOOD.encode(), {}
-        if self.path.startswith("/gzip"):
-            extra["Content-Encoding"] = "gzip"
-            body = gzip.compress(b'{"events": [1, 2, 3]}')
-        elif self.path.startswith("/missing"):
-            status, body = 404, b'{"message": "no such event"}'
+        path = self.path.split("?")[0]
+        status, body, headers = 200, GOOD.encode(), {"Content-Type": "application/json"}
+        if path == "/gzip":
+            body, headers["Content-Encoding"] = gzip.compress(b'{"events": [1, 2, 3]}'), "gzip"
+        elif path == "/badgzip":
+            body, headers["Content-Encoding"] = b"not gzip at all", "gzip"
+        elif path == "/missing":
+            status, body = 404, '\ufeff{"message": "no such event"}'.encode()  # with a byte-order mark
+        elif path == "/empty":
+            status, body = 204, b""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for name, value in extra.items():
+        for name, value in headers.items():
             self.send_header(name, value)
-        if self.path.startswith("/cut"):
+        if path == "/chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (body[:5], body[5:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if path in ("/cut", "/stall"):  # the promised body never arrives in full
             self.send_header("Content-Length", str(len(body) + 100))
+            self.end_headers()
+            self.wfile.write(body)
+            if path == "/stall":
+                time.sleep(2)
             self.close_connection = True
-        else:
+            return
+        if status != 204:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -232,15 +248,25 @@ def test_bodies_are_read_whole_and_the_connection_is_reused(wire, clock):
     src = HttpSource("espn", wire, clock=clock, retry=RetryPolicy(max_tries=1))
     assert src.get_json("plain") == {"events": []}
     assert src.get_json("gzip") == {"events": [1, 2, 3]}  # decompressed as requests would
+    assert src.get_json("chunked") == {"events": []}
+    assert src.request("GET", "empty").body == b""
     with pytest.raises(SourceError, match="rejected: no such event"):
         src.get_json("missing")
     assert src.get_json("plain") == {"events": []}
-    assert len(_Wire.ports) == 4 and len(set(_Wire.ports)) == 1
+    assert len(_Wire.ports) == 6 and len(set(_Wire.ports)) == 1
 
 
-def test_a_body_that_breaks_off_is_a_retryable_connection_error(wire, clock):
-    src = HttpSource("espn", wire, clock=clock, retry=RetryPolicy(max_tries=2), rng=lambda: 0.0)
-    with pytest.raises(SourceError, match=r"connection failed \(.+\) after 2 tries"):
-        src.get_json("cut")
-    assert len(_Wire.ports) == 2
-    assert src.get_json("plain") == {"events": []}  # a fresh connection works
+@pytest.mark.parametrize("path, message", [("cut", r"connection failed \(.+\)"), ("stall", "timed out")])
+def test_a_body_that_breaks_off_or_stalls_is_retried_on_a_new_connection(wire, clock, path, message):
+    src = HttpSource("espn", wire, clock=clock, timeout=0.5, retry=RetryPolicy(max_tries=2), rng=lambda: 0.0)
+    with pytest.raises(SourceError, match=f"{message} \\(HTTP 200\\) after 2 tries"):
+        src.get_json(path)
+    assert src.get_json("plain") == {"events": []}
+    assert len(_Wire.ports) == 3 and len(set(_Wire.ports)) == 3
+
+
+def test_a_body_that_does_not_decompress_is_not_retried(wire, clock):
+    src = HttpSource("espn", wire, clock=clock, retry=RetryPolicy(max_tries=3))
+    with pytest.raises(SourceError, match="does not decompress") as caught:
+        src.get_json("badgzip")
+    assert caught.value.status == 200 and caught.value.attempts == 1 and len(_Wire.ports) == 1
