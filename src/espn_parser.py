@@ -342,7 +342,7 @@ def _play(play: Mapping[str, Any], game_id: str, play_id: str, sequence: int, ho
     )
 
 
-def _drive_enders(ordered: list[tuple[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]]]) -> dict[str, str]:
+def _drive_enders(ordered: _RawPlays) -> dict[str, str]:
     """play id -> drive result, for the last non-administrative play of each drive with a result.
 
     Drives often end with a timeout or a quarter marker after the play that decided them.

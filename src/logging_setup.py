@@ -57,8 +57,9 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.msg, record.args = redacted, None
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         trace = logging.Formatter().formatException(record.exc_info)
-        if redact(trace) != trace:
-            record.exc_text = redact(trace)
+        clean = redact(trace)
+        if clean != trace:
+            record.exc_text = clean
     return record
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pytest
 
 from replay.clock import SimulatedClock
@@ -165,6 +166,16 @@ def test_summary_after_play_k_holds_exactly_the_first_k_plays(game):
     ids = [play.id for play in game.plays]
     for k, t in instants_after_each_play(game):
         assert summary_play_ids(game.summary(t)) == ids[:k], f"after play {k}"
+
+
+def test_encoded_documents_are_the_documents_encoded_whole(game):
+    """The served bodies are assembled from fragments encoded once: byte for byte, they must be
+    what encoding the whole document at that moment gives."""
+    moments = [game.kickoff - SECOND, game.plays[0].visible_at, game.plays[len(game.plays) // 2].visible_at,
+               game.plays[-1].visible_at - SECOND, game.end + timedelta(minutes=5)]
+    for t in moments:
+        assert game.summary_json(t) == orjson.dumps(game.summary(t)), t
+        assert game.scoreboard_event_json(t) == orjson.dumps(game.scoreboard_event(t)).decode(), t
 
 
 def test_scores_at_t_are_the_last_visible_plays_scores(game):

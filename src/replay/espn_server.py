@@ -6,9 +6,10 @@ Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under i
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Optional
+
+import orjson
 
 from clock import Clock
 from replay.faults import FaultPlan
@@ -106,9 +107,9 @@ class FakeESPNServer(FakeHTTPServer):
             document["week"] = {"number": reference.week}
         # Each event is encoded once per moment of its game (see GameTimeline.scoreboard_event_json);
         # `events` is the last member, so the document's encoding is completed with them.
-        head = json.dumps(document, separators=(",", ":"))
+        head = orjson.dumps(document)
         events = ",".join(game.scoreboard_event_json(now) for game in games)
-        return encoded_json_response(f'{head[:-1]},"events":[{events}]}}'.encode("utf-8"))
+        return encoded_json_response(head[:-1] + f',"events":[{events}]}}'.encode("utf-8"))
 
     def _summary(self, request: Request) -> Response:
         event = request.arg("event")

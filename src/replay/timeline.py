@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
+import orjson
+
 import teams
 
 EASTERN = ZoneInfo("America/New_York")
@@ -47,9 +49,10 @@ _DRIVE_OUTCOME_KEYS = frozenset({"description", "end", "timeElapsed", "yards", "
                                  "result", "shortDisplayResult", "displayResult"})
 
 
-# Compact JSON, exactly as `replay.http.json_response` writes a whole document; documents served
-# often are assembled from fragments encoded with it once (see `GameTimeline.summary_json`).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+def _encode(value: Any) -> str:
+    """Compact JSON, exactly as `replay.http.json_response` writes a whole document: documents
+    served often are assembled from fragments encoded with it once (see `GameTimeline.summary_json`)."""
+    return orjson.dumps(value).decode("utf-8")
 
 
 def _json_object(members: list[str]) -> str:
