@@ -31,11 +31,11 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-import teams  # noqa: E402
-from config import Settings, load_settings  # noqa: E402
-from replay.clock import SimulatedClock  # noqa: E402
-from replay.runner import PREGAME, ReplayEnvironment  # noqa: E402
-from replay.timeline import GameTimeline, load_game  # noqa: E402
+from nfl_sync.domain import teams  # noqa: E402
+from nfl_sync.config import Settings, load_settings  # noqa: E402
+from nfl_replay.clock import SimulatedClock  # noqa: E402
+from nfl_replay.runner import PREGAME, ReplayEnvironment  # noqa: E402
+from nfl_replay.timeline import GameTimeline, load_game  # noqa: E402
 
 RECORDINGS = (ROOT / "tests" / "fixtures" / "espn" / "summary_401547417.json",
               ROOT / "tests" / "fixtures" / "espn" / "cdn_game_401547602.json")
@@ -154,7 +154,7 @@ def temp_dir(prefix: str) -> str:
 
 def embedded_database(name: str = "bench") -> str:
     """A libpq URL to a database on a throwaway embedded PostgreSQL."""
-    from embedded_pg import start_embedded
+    from nfl_sync.storage.embedded import start_embedded
 
     return start_embedded(Path(temp_dir("bench-pg-")), name)
 
@@ -186,7 +186,7 @@ def postgres_cpu_seconds(url: str) -> float:
 
 def configure_logging(settings: Settings) -> Path:
     """As the daemon logs (INFO to its rotating file), without the console."""
-    from logging_setup import configure_logging as configure
+    from nfl_sync.logging_setup import configure_logging as configure
 
     return configure(settings.log_level, settings.log_dir, console=False)
 
@@ -289,8 +289,8 @@ class SharedClock(SimulatedClock):
 def _serve_slate(conn: Any, games: int, stagger_minutes: float, elapsed: Any) -> None:
     """Child process of `RemoteServers`: the fake ESPN and Kalshi servers of the slate."""
     logging.basicConfig(level=logging.ERROR)
-    from replay.espn_server import FakeESPNServer
-    from replay.kalshi_server import FakeKalshiServer
+    from nfl_replay.espn_server import FakeESPNServer
+    from nfl_replay.kalshi_server import FakeKalshiServer
 
     timelines = slate(games, timedelta(minutes=stagger_minutes))
     clock = SharedClock(min(g.kickoff for g in timelines) - PREGAME, elapsed)
@@ -347,7 +347,7 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
     """Replay a slate at max speed through the whole daemon (`app.build_sync`, `run_forever`) on
     a throwaway embedded PostgreSQL until every game is final and every alert delivered (to the
     console: the replay default), measuring each cycle."""
-    from app import build_sync, close_sync, tune_garbage_collection
+    from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     database_url = embedded_database()
     base = settings({"DATABASE_URL": database_url})

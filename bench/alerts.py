@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from alert_policy import SEND_PACING, TELEGRAM_FLOOD_LIMITS, PolicyConfig  # noqa: E402
-from clock import SystemClock  # noqa: E402
-from embedded_pg import start_embedded  # noqa: E402
-from models import Event  # noqa: E402
-from nfl_db_manager import NFLDBManager  # noqa: E402
-from replay.telegram_server import FakeTelegramServer  # noqa: E402
-from telegram_notifier import AlertOutbox, TelegramChannel, TelegramNotifier  # noqa: E402
+from nfl_sync.domain.alert_policy import SEND_PACING, TELEGRAM_FLOOD_LIMITS, PolicyConfig  # noqa: E402
+from nfl_sync.clock import SystemClock  # noqa: E402
+from nfl_sync.storage.embedded import start_embedded  # noqa: E402
+from nfl_sync.domain.models import Event  # noqa: E402
+from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
+from nfl_replay.telegram_server import FakeTelegramServer  # noqa: E402
+from nfl_sync.alerts.notifier import AlertOutbox, TelegramChannel, TelegramNotifier  # noqa: E402
 
 TOKEN = "123456789:AAHbench-Token-Not-A-Real-One_0123456"
 

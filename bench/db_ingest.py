@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from embedded_pg import start_embedded  # noqa: E402
-from models import Game, Play  # noqa: E402
-from nfl_db_manager import NFLDBManager, _play_row  # noqa: E402
+from nfl_sync.storage.embedded import start_embedded  # noqa: E402
+from nfl_sync.domain.models import Game, Play  # noqa: E402
+from nfl_sync.storage.manager import NFLDBManager, _play_row  # noqa: E402
 
 PLAYS = 50_000
 GAMES = 280  # about 180 plays a game, like the recorded games

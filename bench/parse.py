@@ -26,7 +26,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-import espn_parser  # noqa: E402  (needs the src path above)
+from nfl_sync.sources.espn import parser as espn_parser  # noqa: E402  (needs the src path above)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "espn"
 

@@ -33,11 +33,11 @@ from typing import Optional
 from _slate import (FAKE_CHAT, FAKE_TOKEN, configure_logging, embedded_database, percentile, recordings, scoring_plays,
                     settings, slate)
 
-from alert_policy import TELEGRAM_FLOOD_LIMITS
-from app import build_sync, close_sync
-from detection import score_key
-from replay.runner import ReplayEnvironment
-from replay.telegram_server import FakeTelegramServer
+from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
+from nfl_sync.app import build_sync, close_sync
+from nfl_sync.domain.detection import score_key
+from nfl_replay.runner import ReplayEnvironment
+from nfl_replay.telegram_server import FakeTelegramServer
 
 SETTLE_SECONDS = 30.0
 LEAD_SECONDS = (2.0, 7.0)

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from embedded_pg import ensure_database, start_embedded
-from nfl_db_manager import NFLDBManager
+from nfl_sync.storage.embedded import ensure_database, start_embedded
+from nfl_sync.storage.manager import NFLDBManager
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from models import Game, Play
+from nfl_sync.domain.models import Game, Play
 
 KICKOFF = datetime(2023, 9, 17, 17, 0, tzinfo=timezone.utc)
 

@@ -65,7 +65,7 @@ def alert_events(now: datetime, text: str = HOSTILE) -> dict:
     and free-text field; keys are the alert types."""
     from decimal import Decimal
 
-    from models import Event
+    from nfl_sync.domain.models import Event
 
     game = {"game_id": "401547417", "home_team": f"BUF {text}", "away_team": "KC", "period": 3, "clock": "8:24"}
     return {
@@ -105,14 +105,14 @@ class TelegramRig:
     """
 
     def __init__(self, **server_options):
-        from replay.telegram_server import FakeTelegramServer
+        from nfl_replay.telegram_server import FakeTelegramServer
 
         self.server = FakeTelegramServer(TELEGRAM_TOKEN, **server_options).start()
         self.clock = FakeClock()
         self._channels: list = []
 
     def channel(self, chats=("111",), token: str = TELEGRAM_TOKEN, timeout: float = 5.0):
-        from telegram_notifier import TelegramChannel
+        from nfl_sync.alerts.notifier import TelegramChannel
 
         channel = TelegramChannel(token, chats, self.server.api_base_url, timeout=timeout)
         self._channels.append(channel)
@@ -121,7 +121,7 @@ class TelegramRig:
     def notifier(self, db, chats=("111",), channel=None, **options):
         from zoneinfo import ZoneInfo
 
-        from telegram_notifier import TelegramNotifier
+        from nfl_sync.alerts.notifier import TelegramNotifier
 
         options.setdefault("rng", lambda: 1.0)  # the longest backoff, so waits are exact
         options.setdefault("timezone", ZoneInfo("America/New_York"))
@@ -181,8 +181,8 @@ def replay_daemon_settings(espn_base_url: str, kalshi_base_url: str, telegram_ap
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from config import load_settings
-    from replay.runner import ReplayEnvironment
+    from nfl_sync.config import load_settings
+    from nfl_replay.runner import ReplayEnvironment
 
     base = load_settings({
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_CHAT_ID": chat_id, "TELEGRAM_ENABLED": "true",
@@ -200,9 +200,9 @@ def unpace_sender(sync) -> None:
     The sender paces itself under Telegram's flood limits in real seconds; a replay at max speed
     produces a game's alerts in a few real seconds, which real pacing would spread over minutes.
     The pacing code still runs, under limits a thousand times wider."""
-    from alert_policy import FloodLimits
-    from clock import SystemClock
-    from telegram_notifier import ChatRateLimiter
+    from nfl_sync.domain.alert_policy import FloodLimits
+    from nfl_sync.clock import SystemClock
+    from nfl_sync.alerts.notifier import ChatRateLimiter
 
     wide = FloodLimits(overall_rate=1000.0, overall_burst=1000, per_chat_rate=1000.0, per_chat_burst=1000,
                        group_rate=1000.0, group_burst=1000)

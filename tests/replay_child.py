@@ -24,10 +24,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
-from app import build_sync, close_sync  # noqa: E402
+from nfl_sync.app import build_sync, close_sync  # noqa: E402
 from helpers import replay_daemon_settings, unpace_sender  # noqa: E402
-from nfl_db_manager import NFLDBManager  # noqa: E402
-from replay.clock import SimulatedClock  # noqa: E402
+from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
+from nfl_replay.clock import SimulatedClock  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

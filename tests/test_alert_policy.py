@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alert_policy import (DUPLICATE, SEND, SUPPRESS, Decision, History, PolicyConfig, day_start, decide,
+from nfl_sync.domain.alert_policy import (DUPLICATE, SEND, SUPPRESS, Decision, History, PolicyConfig, day_start, decide,
                           in_quiet_hours, is_group_chat)
-from config import ALERT_TYPES, load_settings
+from nfl_sync.config import ALERT_TYPES, load_settings
 from helpers import alert_events
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from telegram.helpers import escape_markdown
 
-from alert_templates import (BODY_LIMIT, MAX_MESSAGE_LENGTH, RESEND_NOTICE, clean, escape_html, escape_markdown_v2,
+from nfl_sync.domain.alert_templates import (BODY_LIMIT, MAX_MESSAGE_LENGTH, RESEND_NOTICE, clean, escape_html, escape_markdown_v2,
                              render, render_raw, text_length, to_plain, with_resend_notice)
 from helpers import HOSTILE, alert_events
-from models import Event
-from replay.telegram_server import EntityError, parse_entities
+from nfl_sync.domain.models import Event
+from nfl_replay.telegram_server import EntityError, parse_entities
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 5, tzinfo=timezone.utc)  # 1:05 PM in New York

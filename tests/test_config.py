@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_settings
+from nfl_sync.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

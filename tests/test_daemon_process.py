@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from helpers import fixture_path
-from replay.runner import ReplayEnvironment, find_games
+from nfl_replay.runner import ReplayEnvironment, find_games
 
 ROOT = Path(__file__).resolve().parent.parent
 

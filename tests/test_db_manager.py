@@ -11,11 +11,11 @@ import pytest
 
 from factories import game, play
 from helpers import restart_postgres
-from nfl_db_manager import NFLDBManager
+from nfl_sync.storage.manager import NFLDBManager
 
 
 def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
-    from embedded_pg import ensure_database
+    from nfl_sync.storage.embedded import ensure_database
     from conftest import _with_database
 
     admin_url, _ = pg_server
@@ -105,7 +105,7 @@ def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
 
 def test_three_consecutive_connection_failures_reset_the_pool():
     db = NFLDBManager("postgresql://nobody@127.0.0.1:1/none", pool_min=1, pool_max=1, connect_timeout=1)
-    from nfl_db_manager import DatabaseError
+    from nfl_sync.storage.manager import DatabaseError
 
     for _ in range(3):
         with pytest.raises(DatabaseError, match="cannot connect to PostgreSQL"):
@@ -123,7 +123,7 @@ def test_sync_log_records_duration(db):
 
 
 def test_injury_upsert_reports_only_new_player_status_dates(db):
-    from models import Injury
+    from nfl_sync.domain.models import Injury
 
     seen = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
     out = Injury(player_id="4426502", player="Sam LaPorta", team="DET", position="TE", status="Out",
@@ -138,7 +138,7 @@ def test_injury_upsert_reports_only_new_player_status_dates(db):
 def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
     from decimal import Decimal
 
-    from models import KalshiMarket, MarketSnapshot
+    from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
     db.upsert_game(game())
@@ -163,8 +163,8 @@ def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
 def test_analytics_queries_and_the_opportunities_view(db):
     from decimal import Decimal
 
-    from models import KalshiMarket, MarketSnapshot
-    from nfl_db_manager import Correlation
+    from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
+    from nfl_sync.storage.manager import Correlation
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
     db.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000")))

@@ -5,10 +5,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from detection import (baseline, detect_game, detect_price_spikes, impact_level, injury_events,
+from nfl_sync.domain.detection import (baseline, detect_game, detect_price_spikes, impact_level, injury_events,
                        needs_play_by_play, plays_before)
 from factories import game, play
-from models import Injury, MarketSnapshot
+from nfl_sync.domain.models import Injury, MarketSnapshot
 
 NOW = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
 

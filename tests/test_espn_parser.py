@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-import espn_parser
-from espn_parser import ParseError
+from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.espn.parser import ParseError
 from helpers import fixture_path
 
 ESPN = fixture_path("espn")

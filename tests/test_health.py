@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from health import HealthMonitor, run_checks
+from nfl_sync.health import HealthMonitor, run_checks
 
 T0 = datetime(2026, 11, 22, 18, 0, tzinfo=timezone.utc)
 

@@ -14,7 +14,7 @@ import requests
 import responses
 
 from helpers import FakeClock, fixture_text
-from http_client import HttpSource, RateLimiter, RetryPolicy, SourceError, TTLCache
+from nfl_sync.sources.http import HttpSource, RateLimiter, RetryPolicy, SourceError, TTLCache
 
 BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 URL = f"{BASE}/scoreboard"

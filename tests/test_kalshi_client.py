@@ -14,12 +14,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from responses import matchers
 
-import kalshi_parser as kp
-from config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
+from nfl_sync.sources.kalshi import parser as kp
+from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from helpers import FakeClock, fixture_json
-from http_client import SourceError
-from kalshi_client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
-from models import Game
+from nfl_sync.sources.http import SourceError
+from nfl_sync.sources.kalshi.client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
+from nfl_sync.domain.models import Game
 
 BASE = DEFAULT_KALSHI_BASE_URL
 MARKETS = f"{BASE}/markets"
@@ -109,7 +109,7 @@ def test_nfl_prices_one_call_per_series_mapped_to_games(api, clock):
 def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
     serve_slate(api)
     client = make_client(clock)
-    with caplog.at_level(logging.WARNING, logger="kalshi_client"):
+    with caplog.at_level(logging.WARNING, logger="nfl_sync.sources.kalshi.client"):
         first = nfl_slate(client, [BUF_AT_LAR])
         serve_slate(api)
         second = nfl_slate(client, [BUF_AT_LAR])

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import kalshi_parser as kp
-import teams
+from nfl_sync.sources.kalshi import parser as kp
+from nfl_sync.domain import teams
 from helpers import fixture_json, fixture_path
-from models import Game
+from nfl_sync.domain.models import Game
 
 NFL_MARKET_FILES = sorted(path.name for path in fixture_path("kalshi", "get_market").glob("*.json"))
 

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-import teams
-from config import load_settings
+from nfl_sync.domain import teams
+from nfl_sync.config import load_settings
 from factories import game as make_game
 from helpers import FakeClock, fixture_json, fixture_text
-from http_client import SourceError
-from nfl_data_fetcher import NFLDataFetcher
+from nfl_sync.sources.http import SourceError
+from nfl_sync.sources.fetcher import NFLDataFetcher
 
 SITE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 CORE = "https://sports.core.api.espn.com/v2/sports/football/leagues/nfl"
@@ -307,7 +307,7 @@ def test_odds_server_errors_are_raised_without_the_key(clock):
 
 
 def test_decimal_odds_body_converts_to_american():
-    import odds_parser
+    from nfl_sync.sources import odds_parser
 
     (first, *_rest) = odds_parser.parse_odds(fixture_json("odds", "the_odds_api_nfl.json"), odds_format="decimal")
     assert (first.home_team, first.away_team, first.spread, first.over_under) == ("HOU", "ARI", Decimal("-9.5"),

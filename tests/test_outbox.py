@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alert_policy import DUPLICATE, PolicyConfig
-from alert_templates import RESEND_NOTICE
-from config import ALERT_TYPES, load_settings
+from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
+from nfl_sync.domain.alert_templates import RESEND_NOTICE
+from nfl_sync.config import ALERT_TYPES, load_settings
 from factories import game
 from helpers import HOSTILE, TelegramRig, alert_events
-from models import Event
-from telegram_notifier import AlertOutbox
+from nfl_sync.domain.models import Event
+from nfl_sync.alerts.notifier import AlertOutbox
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
@@ -270,7 +270,7 @@ def test_a_restart_resends_only_to_the_chats_still_missing_the_alert(db, rig):
 
 
 def test_a_delivery_whose_outcome_stays_unknown_is_given_up_at_last(db, rig):
-    from telegram_notifier import GIVE_UP_ATTEMPTS
+    from nfl_sync.alerts.notifier import GIVE_UP_ATTEMPTS
 
     record(db, [SCORE])
     for _ in range(GIVE_UP_ATTEMPTS):

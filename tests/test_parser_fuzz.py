@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import espn_parser
-import odds_parser
-import play_classifier
-import weather_parser
+from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources import odds_parser
+from nfl_sync.domain import play_classifier
+from nfl_sync.sources import weather_parser
 from helpers import fixture_json
-from parsing import ParseError
+from nfl_sync.sources.parsing import ParseError
 
 KICKOFF = datetime(2026, 1, 25, 18, 0, tzinfo=timezone.utc)
 REPLACEMENTS = (None, "", "x", "12", 0, -1, 7.5, True, [], [None], {}, {"id": "1"})

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-import espn_parser
-import play_classifier as pc
+from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.domain import play_classifier as pc
 from factories import play as make_play
 from helpers import fixture_json
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 import pytest
 import responses
 
-from app import build_sync, close_sync
-from config import load_settings
+from nfl_sync.app import build_sync, close_sync
+from nfl_sync.config import load_settings
 from helpers import FakeClock, fixture_json, fixture_path
-from replay.espn_server import league_injuries
-from replay.timeline import load_game
+from nfl_replay.espn_server import league_injuries
+from nfl_replay.timeline import load_game
 
 ESPN = "http://espn.test/apis/site/v2/sports/football/nfl"
 KALSHI = "http://kalshi.test/trade-api/v2"

@@ -41,15 +41,15 @@ from typing import Optional
 
 import pytest
 
-from alert_templates import RESEND_NOTICE
-from app import build_sync, close_sync
+from nfl_sync.domain.alert_templates import RESEND_NOTICE
+from nfl_sync.app import build_sync, close_sync
 from helpers import (E2E_CHAT, FIXTURES, TELEGRAM_TOKEN, fast_commit_url, replay_daemon_settings, restart_postgres,
                      unpace_sender)
-from nfl_db_manager import NFLDBManager
-from replay.faults import FaultPlan
-from replay.runner import ReplayEnvironment
-from replay.telegram_server import FakeTelegramServer, telegram_error
-from replay.timeline import load_game
+from nfl_sync.storage.manager import NFLDBManager
+from nfl_replay.faults import FaultPlan
+from nfl_replay.runner import ReplayEnvironment
+from nfl_replay.telegram_server import FakeTelegramServer, telegram_error
+from nfl_replay.timeline import load_game
 
 GB_ATL = "401547417"  # GB 24 @ ATL 25, 186 plays
 BAL_JAX = "401547602"  # BAL 23 @ JAX 7, 186 plays
@@ -693,8 +693,8 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
     """GB @ ATL around its first interception (the next play comes 68 s later). ESPN's summary
     fails on the poll that first shows the interception on the scoreboard, and the database
     write fails on the next poll, which fetched it: the poll after must fetch it again."""
-    from http_client import SourceError
-    from nfl_db_manager import DatabaseError
+    from nfl_sync.sources.http import SourceError
+    from nfl_sync.storage.manager import DatabaseError
 
     timelines, recordings = replayed([GB_ATL])
     recording = recordings[GB_ATL]
@@ -739,7 +739,7 @@ def test_a_score_alert_survives_a_few_seconds_of_telegram_5xx(db, database_url, 
     """GB @ ATL around its first field goal; price alerts off, so the score alert is the first
     message, and Telegram answers it 503 three times (then works again). The sender rests its
     channel after a failed round; that real-time pause is shortened here."""
-    import telegram_notifier
+    from nfl_sync.alerts import notifier as telegram_notifier
 
     monkeypatch.setattr(telegram_notifier, "OUTAGE_PAUSE_SECONDS", 0.5)
     timelines, recordings = replayed([GB_ATL])

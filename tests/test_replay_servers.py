@@ -18,12 +18,12 @@ from typing import Iterator
 import pytest
 import requests
 
-from replay.clock import SimulatedClock
-from replay.espn_server import FakeESPNServer
-from replay.faults import FaultPlan
-from replay.http import FakeHTTPServer, Request, Response, json_response
-from replay.kalshi_server import FakeKalshiServer
-from replay.timeline import GameTimeline, load_game
+from nfl_replay.clock import SimulatedClock
+from nfl_replay.espn_server import FakeESPNServer
+from nfl_replay.faults import FaultPlan
+from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
+from nfl_replay.kalshi_server import FakeKalshiServer
+from nfl_replay.timeline import GameTimeline, load_game
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GB_ATL = "KXNFLGAME-23SEP17GBATL"
@@ -354,7 +354,7 @@ def test_prices_are_deterministic_for_a_seed(gb_atl, clock):
 
 
 def test_start_warns_that_prices_are_synthetic(gb_atl, clock, caplog):
-    with caplog.at_level(logging.WARNING, logger="replay.kalshi_server"):
+    with caplog.at_level(logging.WARNING, logger="nfl_replay.kalshi_server"):
         with FakeKalshiServer([gb_atl], clock):
             pass
     assert any("SYNTHETIC" in record.getMessage() for record in caplog.records)
@@ -362,7 +362,7 @@ def test_start_warns_that_prices_are_synthetic(gb_atl, clock, caplog):
 
 def test_copies_that_would_share_an_event_ticker_get_no_second_market(gb_atl, clock, caplog):
     twin = gb_atl.with_id("900000099", timedelta(hours=3))
-    with caplog.at_level(logging.WARNING, logger="replay.kalshi_server"):
+    with caplog.at_level(logging.WARNING, logger="nfl_replay.kalshi_server"):
         server = FakeKalshiServer([gb_atl, twin], clock)
     assert [listing.event_ticker for listing in server.listings] == [GB_ATL]
     assert any("900000099" in record.getMessage() for record in caplog.records)
@@ -445,9 +445,9 @@ def test_core_injury_fallback_pages_are_served_empty():
     import requests as http
 
     from helpers import fixture_path
-    from replay.clock import SimulatedClock
-    from replay.espn_server import FakeESPNServer
-    from replay.timeline import load_game
+    from nfl_replay.clock import SimulatedClock
+    from nfl_replay.espn_server import FakeESPNServer
+    from nfl_replay.timeline import load_game
 
     game = load_game(fixture_path("espn", "cdn_game_401547602.json"))
     with FakeESPNServer([game], SimulatedClock(game.kickoff)) as server:

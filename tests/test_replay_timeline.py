@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.clock import SimulatedClock
-from replay.timeline import GameTimeline, load_game, parse_time
+from nfl_replay.clock import SimulatedClock
+from nfl_replay.timeline import GameTimeline, load_game, parse_time
 
 ESPN = Path(__file__).parent / "fixtures" / "espn"
 SECOND = timedelta(seconds=1)

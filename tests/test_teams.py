@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import teams
+from nfl_sync.domain import teams
 from helpers import fixture_json, fixture_path
 
 ESPN = fixture_path("espn")

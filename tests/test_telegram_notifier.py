@@ -14,15 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alert_policy import PolicyConfig
-from alert_templates import RESEND_NOTICE, to_plain
-from config import ALERT_TYPES, load_settings
+from nfl_sync.cli import main
+from nfl_sync.domain.alert_policy import PolicyConfig
+from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
+from nfl_sync.config import ALERT_TYPES, load_settings
 from helpers import HOSTILE, TELEGRAM_TOKEN, FakeClock, TelegramRig, alert_events, fixture_path
-from metrics import Metrics
-from replay.http import Response
-from replay.telegram_server import FakeTelegramServer, Hold, recorded_error, telegram_error
-from telegram_notifier import (AlertOutbox, AlertService, ChatRateLimiter, ChannelUnavailable, ConsoleChannel,
-                               PermanentFailure, RetryLater, TelegramNotifier, build_notifier, main, redact)
+from nfl_sync.metrics import Metrics
+from nfl_replay.http import Response
+from nfl_replay.telegram_server import FakeTelegramServer, Hold, recorded_error, telegram_error
+from nfl_sync.alerts.notifier import (AlertOutbox, AlertService, ChatRateLimiter, ChannelUnavailable, ConsoleChannel,
+                               PermanentFailure, RetryLater, TelegramNotifier, build_notifier, redact)
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
@@ -165,7 +166,7 @@ def test_three_failed_attempts_pause_the_channel_and_keep_the_alerts_in_order(db
 
 
 def test_a_delivery_failing_for_ten_rounds_is_given_up(db, rig):
-    from telegram_notifier import GIVE_UP_ATTEMPTS, OUTAGE_PAUSE_SECONDS
+    from nfl_sync.alerts.notifier import GIVE_UP_ATTEMPTS, OUTAGE_PAUSE_SECONDS
 
     record(db, [SCORE])
     rig.server.script("sendMessage", *[telegram_error(502, "Bad Gateway")] * GIVE_UP_ATTEMPTS)
@@ -297,7 +298,7 @@ def test_the_drain_sleeps_out_the_pacing_on_its_clock(db, rig):
 
 
 def test_the_fake_enforces_telegrams_flood_limits():
-    from alert_policy import TELEGRAM_FLOOD_LIMITS
+    from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
 
     with TelegramRig(limits=TELEGRAM_FLOOD_LIMITS) as rig:
         channel = rig.channel()
@@ -329,7 +330,7 @@ def test_without_telegram_alerts_go_to_the_console_and_the_log_through_the_outbo
     notifier = TelegramNotifier.from_settings(settings, db, clock=FakeClock())
     db.run(lambda tx: outbox.record_events(tx, [SCORE, EVENTS["injury"]], NOW))
 
-    with caplog.at_level(logging.INFO, logger="telegram_notifier"):
+    with caplog.at_level(logging.INFO, logger="nfl_sync.alerts.notifier"):
         report = notifier.drain()
     notifier.close()
 
@@ -434,7 +435,7 @@ def test_cli_test_uses_the_configured_bot_api(monkeypatch, capsys):
         monkeypatch.setenv("TELEGRAM_API_BASE_URL", server.api_base_url)
         monkeypatch.setenv("TELEGRAM_ENABLED", "true")
 
-        status = main(["--test"])
+        status = main(["telegram", "--test"])
 
     out = capsys.readouterr().out
     assert status == 0 and out.count("test message delivered") == 2
@@ -446,7 +447,7 @@ def test_cli_test_explains_that_telegram_is_not_configured(monkeypatch, capsys):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("TELEGRAM_ENABLED", "true")
 
-    assert main(["--test"]) == 1
+    assert main(["telegram", "--test"]) == 1
     assert "Telegram is not in use: TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID not set" in capsys.readouterr().out
 
 

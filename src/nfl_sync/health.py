@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Optional
 
-from detection import system_event
-from models import Event
+from nfl_sync.domain.detection import system_event
+from nfl_sync.domain.models import Event
 
 log = logging.getLogger(__name__)
 

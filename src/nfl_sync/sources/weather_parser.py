@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Optional, Sequence
 
-from models import Weather
-from parsing import ParseError, as_dict, as_list, dicts, require_dict, require_list, to_datetime, to_decimal, to_int
+from nfl_sync.domain.models import Weather
+from nfl_sync.sources.parsing import ParseError, as_dict, as_list, dicts, require_dict, require_list, to_datetime, to_decimal, to_int
 
 MM_PER_INCH = Decimal("25.4")
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Mapping, Optional
 
-import teams
-from models import Game, OddsLine
-from parsing import ParseError, dicts, require_dict, require_list, to_datetime, to_decimal, to_str
+from nfl_sync.domain import teams
+from nfl_sync.domain.models import Game, OddsLine
+from nfl_sync.sources.parsing import ParseError, dicts, require_dict, require_list, to_datetime, to_decimal, to_str
 
 FORMATS = ("american", "decimal")
 

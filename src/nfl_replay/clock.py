@@ -10,7 +10,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Optional
 
-from clock import Clock, SystemClock
+from nfl_sync.clock import Clock, SystemClock
 
 
 class SimulatedClock:

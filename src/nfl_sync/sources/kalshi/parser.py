@@ -20,8 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-import teams
-from models import Game, KalshiMarket, MarketSnapshot
+from nfl_sync.domain import teams
+from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
 
 EASTERN = ZoneInfo("America/New_York")
 

@@ -35,7 +35,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Callable, Mapping, Optional
 
-from models import Event
+from nfl_sync.domain.models import Event
 
 MAX_MESSAGE_LENGTH = 4096
 RESEND_NOTICE = "🔁 Resent after an interruption: you may already have this alert."

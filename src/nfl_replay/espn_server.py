@@ -11,10 +11,10 @@ from typing import Any, Iterable, Mapping, Optional
 
 import orjson
 
-from clock import Clock
-from replay.faults import FaultPlan
-from replay.http import FakeHTTPServer, Request, Response, encoded_json_response, json_response
-from replay.timeline import GameTimeline
+from nfl_sync.clock import Clock
+from nfl_replay.faults import FaultPlan
+from nfl_replay.http import FakeHTTPServer, Request, Response, encoded_json_response, json_response
+from nfl_replay.timeline import GameTimeline
 
 ESPN_PREFIX = "/apis/site/v2/sports/football/nfl"
 

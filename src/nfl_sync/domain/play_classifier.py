@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import Iterable, Union
 
-from models import Play
+from nfl_sync.domain.models import Play
 
 TOUCHDOWN = "touchdown"
 FIELD_GOAL = "field_goal"

@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 ALERT_TYPES = ("score", "significant_play", "injury", "kalshi_price", "market_reaction", "system")
 

@@ -24,13 +24,13 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-import kalshi_parser as parser
-from clock import Clock
-from config import ConfigError, Settings
-from http_client import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
-from kalshi_parser import (Candle, ExchangeStatus, KalshiEvent, Orderbook, ParsedMarket, Series, Trade,
+from nfl_sync.sources.kalshi import parser
+from nfl_sync.clock import Clock
+from nfl_sync.config import ConfigError, Settings
+from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
+from nfl_sync.sources.kalshi.parser import (Candle, ExchangeStatus, KalshiEvent, Orderbook, ParsedMarket, Series, Trade,
                            UnmappedMarket)
-from models import Game, KalshiMarket, MarketSnapshot
+from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
 
 log = logging.getLogger(__name__)
 

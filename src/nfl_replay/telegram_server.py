@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 from urllib.parse import parse_qs
 
-from alert_policy import Allowance, FloodLimits, chat_allowances
-from alert_templates import MAX_MESSAGE_LENGTH, text_length
-from replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
+from nfl_sync.domain.alert_policy import Allowance, FloodLimits, chat_allowances
+from nfl_sync.domain.alert_templates import MAX_MESSAGE_LENGTH, text_length
+from nfl_replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
 
 # The bot of the recorded getMe answer (tests/fixtures/telegram/getMe_ok.json).
 BOT_USER = {"id": 2084591315, "is_bot": True, "first_name": "Roger-logger", "username": "RogerLoggerBot",

@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from config import Settings
-from replay.clock import SimulatedClock
-from replay.espn_server import FakeESPNServer
-from replay.faults import FaultPlan
-from replay.kalshi_server import FakeKalshiServer
-from replay.timeline import GameTimeline, load_game
+from nfl_sync.config import Settings
+from nfl_replay.clock import SimulatedClock
+from nfl_replay.espn_server import FakeESPNServer
+from nfl_replay.faults import FaultPlan
+from nfl_replay.kalshi_server import FakeKalshiServer
+from nfl_replay.timeline import GameTimeline, load_game
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class ReplayEnvironment:
 
 def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]) -> int:
     """The `--replay` command. Returns the exit status."""
-    from app import build_sync, close_sync, tune_garbage_collection
+    from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     try:
         games = find_games(paths)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Callable, Mapping, Optional
 
-from replay.http import Response, json_response
+from nfl_replay.http import Response, json_response
 
 SERVER_ERROR = "server_error"
 TIMEOUT = "timeout"

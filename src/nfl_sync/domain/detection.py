@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
-from models import Event, Game, Injury, MarketSnapshot, Play
+from nfl_sync.domain.models import Event, Game, Injury, MarketSnapshot, Play
 
 # Tags of plays that deserve their own alert; scores are alerted as `score` events.
 ALERT_TAGS = frozenset({"interception", "fumble_lost", "turnover_on_downs", "safety", "big_play"})

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
 from typing import TYPE_CHECKING, Mapping, Optional
 
-from models import Event
+from nfl_sync.domain.models import Event
 
 if TYPE_CHECKING:
-    from config import Settings
+    from nfl_sync.config import Settings
 
 SEND = "send"
 SUPPRESS = "suppress"

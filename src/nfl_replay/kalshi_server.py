@@ -19,11 +19,11 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Optional, Self, Sequence, TypeVar
 
-import teams
-from clock import Clock
-from replay.faults import FaultPlan
-from replay.http import FakeHTTPServer, Request, Response, json_response
-from replay.timeline import GameTimeline
+from nfl_sync.domain import teams
+from nfl_sync.clock import Clock
+from nfl_replay.faults import FaultPlan
+from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
+from nfl_replay.timeline import GameTimeline
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
+from types import FrameType
 from typing import Optional
 
-from clock import Clock, SystemClock
-from config import Settings
-from kalshi_client import KalshiClient
-from metrics import Metrics
-from nfl_data_fetcher import NFLDataFetcher
-from nfl_db_manager import NFLDBManager
-from nfl_realtime_sync import NFLRealtimeSync
-from telegram_notifier import build_notifier
+from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.config import Settings
+from nfl_sync.sources.kalshi.client import KalshiClient
+from nfl_sync.metrics import Metrics, MetricsServer
+from nfl_sync.sources.fetcher import NFLDataFetcher
+from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.engine.sync import NFLRealtimeSync
+from nfl_sync.alerts.notifier import build_notifier
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,44 @@ def tune_garbage_collection() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False) -> int:
+    """The daemon's lifecycle: build, run cycles until SIGTERM/SIGINT (or one cycle with `once`),
+    then shut down within 10 s. Returns the exit status."""
+    sync = build_sync(settings, dry_run=dry_run)
+    if once:
+        report = sync.run_cycle()
+        close_sync(sync)
+        return 0 if report.ok else 1
+
+    def shutdown(signum: int, _frame: Optional[FrameType]) -> None:
+        log.info("Received %s: finishing the current cycle and shutting down", signal.Signals(signum).name)
+        sync.stop()
+
+    for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), shutdown)
+    server = None
+    if settings.metrics_port:
+        max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
+        server = MetricsServer(sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age),
+                               settings.metrics_port).start()
+    log.info("Polling every %.1f s (%.0f s when no game is on); alerts via %s",
+             settings.sync_interval, settings.idle_poll_interval, sync.alerts.describe())
+    tune_garbage_collection()
+    sync.start()
+    while not sync.stopping and not sync.join(0.5):
+        pass
+    crashed = not sync.stopping
+    # SIGTERM must end the process within 10 s: a cycle stuck in a retry is not waited for.
+    if not sync.join(6.0):
+        log.warning("The current cycle is still running after 6 s; exiting without it")
+    close_sync(sync, flush_seconds=3.0)
+    if server is not None:
+        server.stop()
+    if crashed:
+        log.error("The sync loop stopped unexpectedly")
+        return 1
+    log.info("Stopped cleanly")
+    return 0

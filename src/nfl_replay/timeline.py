@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-import teams
+from nfl_sync.domain import teams
 
 EASTERN = ZoneInfo("America/New_York")
 

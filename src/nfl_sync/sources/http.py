@@ -23,7 +23,7 @@ import requests
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from clock import Clock, SystemClock
+from nfl_sync.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

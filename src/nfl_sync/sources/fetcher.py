@@ -21,15 +21,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Optional, Union
 from urllib.parse import urlsplit
 
-import espn_parser
-import odds_parser
-import teams
-import weather_parser
-from clock import Clock, SystemClock
-from config import DEFAULT_ESPN_CORE_BASE_URL, Settings
-from http_client import HttpSource, RateLimiter, RequestObserver, RetryPolicy, SourceError, TTLCache
-from models import Game, GameSummary, Injury, OddsLine, Weather
-from parsing import ParseError
+from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources import odds_parser
+from nfl_sync.domain import teams
+from nfl_sync.sources import weather_parser
+from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL, Settings
+from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, SourceError, TTLCache
+from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.sources.parsing import ParseError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Any, Iterable, Mapping, Optional
 
 import orjson
 
-import teams
-from models import Game, GameSummary, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
-from parsing import (ParseError, as_dict, as_list, dicts, require_dict, require_list, require_str, to_bool,
+from nfl_sync.domain import teams
+from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
+from nfl_sync.sources.parsing import (ParseError, as_dict, as_list, dicts, require_dict, require_list, require_str, to_bool,
                      to_datetime, to_decimal, to_int, to_str)
 
 __all__ = ["ParseError", "parse_scoreboard", "parse_scoreboard_odds", "parse_scoreboard_weather",

@@ -64,18 +64,18 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
 
-from alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Allowance, Decision, FloodLimits, History, PolicyConfig,
+from nfl_sync.domain.alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Allowance, Decision, FloodLimits, History, PolicyConfig,
                           chat_allowances, day_start, decide)
-from alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
-from clock import Clock, SystemClock
-from config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
-from http_client import RetryPolicy
-from logging_setup import redact, register_secret
-from models import Event
-from nfl_db_manager import AlertRecord, NFLDBManager, Tx
+from nfl_sync.domain.alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
+from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
+from nfl_sync.sources.http import RetryPolicy
+from nfl_sync.logging_setup import redact, register_secret
+from nfl_sync.domain.models import Event
+from nfl_sync.storage.manager import AlertRecord, NFLDBManager, Tx
 
 if TYPE_CHECKING:
-    from metrics import Metrics
+    from nfl_sync.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -742,30 +742,3 @@ def build_notifier(settings: Settings, db: NFLDBManager, clock: Optional[Clock] 
     not, or when `console_only`), the policy from the settings, pacing on `clock`."""
     return AlertService(AlertOutbox.from_settings(settings, console_only),
                         TelegramNotifier.from_settings(settings, db, clock, console_only), metrics=metrics)
-
-
-# --- command line ---------------------------------------------------------------------------
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`--test`: getMe and a test message to every chat, with a diagnosis; exit 0 when all work."""
-    from config import load_settings_or_exit
-
-    parser = argparse.ArgumentParser(prog="telegram_notifier.py", description="Telegram alerts of the NFL pipeline.")
-    parser.add_argument("--test", action="store_true",
-                        help="check the bot token (getMe) and send a test message to every TELEGRAM_CHAT_ID")
-    args = parser.parse_args(argv)
-    if not args.test:
-        parser.print_help()
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings_or_exit()
-    channel = channel_from_settings(settings)
-    try:
-        ok = channel.test_connection(settings.telegram_parse_mode, settings.timezone, SystemClock().now(), print)
-    finally:
-        channel.close()
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The command line: `python src/nfl_realtime_sync.py [run|db|telegram] ...`.
+
+With no sub-command it runs the daemon, so the options users already know (`--once`,
+`--interval`, `--dry-run`, `--replay`) work as they always did. `db migrate` applies the schema;
+`telegram --test` checks the bot token and every chat. Settings come from the environment and
+`.env`; a malformed one ends the command with one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from nfl_sync.config import Settings, load_settings_or_exit
+from nfl_sync.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("run", "db", "telegram")
+# The replay tooling is a package of its own that imports the daemon; the daemon never imports
+# it (an import-linter contract), so `--replay` finds it by name, only when asked for.
+REPLAY_MODULE = "nfl_replay.runner"
+
+
+def _run_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--once", action="store_true", help="run one sync cycle, deliver its alerts, and exit")
+    options.add_argument("--interval", type=float, metavar="S", help="seconds between cycles (default SYNC_INTERVAL, 5)")
+    options.add_argument("--dry-run", action="store_true", help="send alerts to the console only, never to Telegram")
+    options.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default LOG_LEVEL, INFO")
+    options.add_argument(
+        "--replay",
+        nargs="+",
+        metavar="PATH",
+        type=Path,
+        help="replay recorded ESPN game summaries (files or folders) through the whole pipeline",
+    )
+    options.add_argument(
+        "--speed", default="60", metavar="N|max", help="replay speed: N game-seconds per second, or max (default 60)"
+    )
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    run_options = _run_options()
+    parser = argparse.ArgumentParser(
+        prog="nfl_realtime_sync.py",
+        usage="%(prog)s [run] [options] | db migrate | telegram --test",
+        parents=[run_options],
+        description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
+        epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
+        ".env.example). Exit status: 0 after a clean shutdown, 1 when --once had a failing step, 2 for a "
+        "configuration error.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram}")
+    commands.add_parser("run", parents=[run_options], help="run the daemon (the default)")
+    db = commands.add_parser("db", help="database commands")
+    db.add_subparsers(dest="db_command", required=True, metavar="{migrate}").add_parser(
+        "migrate", help="apply the schema to the configured (or embedded) database and say what was done"
+    )
+    telegram = commands.add_parser("telegram", help="Telegram commands")
+    telegram.add_argument(
+        "--test",
+        action="store_true",
+        required=True,
+        help="check the bot token (getMe) and send a test message to every TELEGRAM_CHAT_ID",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.interval is not None and args.interval <= 0:
+        parser.error("--interval must be > 0")
+    if args.speed != "max":
+        try:
+            if float(args.speed) <= 0:
+                raise ValueError
+        except ValueError:
+            parser.error("--speed must be a positive number or max")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "db":
+        return migrate()
+    if args.command == "telegram":
+        return telegram_test()
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The daemon (or one cycle of it, or a replay) with the command line's overrides."""
+    from nfl_sync.app import run_daemon
+
+    settings = load_settings_or_exit()
+    overrides: dict[str, Any] = {}
+    if args.interval is not None:
+        overrides["sync_interval"] = args.interval
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    settings = replace(settings, **overrides)
+    log_file = configure_logging(settings.log_level, settings.log_dir, _secrets(settings))
+    log.info("NFL real-time sync starting (log file %s)", log_file)
+    if args.replay:
+        replay = importlib.import_module(REPLAY_MODULE)
+        speed = None if args.speed == "max" else float(args.speed)
+        status: int = replay.run_replay(settings, args.replay, speed)
+        return status
+    return run_daemon(settings, once=args.once, dry_run=args.dry_run)
+
+
+def migrate() -> int:
+    """Apply the schema to the configured (or embedded) database and say what was done."""
+    from nfl_sync.storage.manager import NFLDBManager
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings_or_exit()
+    db = NFLDBManager.from_settings(settings)
+    try:
+        applied = db.apply_migrations()
+    finally:
+        db.close()
+    if applied:
+        print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        print("Schema is up to date; nothing to apply.")
+    return 0
+
+
+def telegram_test() -> int:
+    """getMe and a test message to every chat, with a diagnosis; exit 0 when all work."""
+    from nfl_sync.alerts.notifier import channel_from_settings
+    from nfl_sync.clock import SystemClock
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings_or_exit()
+    channel = channel_from_settings(settings)
+    try:
+        ok = channel.test_connection(settings.telegram_parse_mode, settings.timezone, SystemClock().now(), print)
+    finally:
+        channel.close()
+    return 0 if ok else 1
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """What the logs must never show: the bot token and the database password."""
+    password = urlsplit(settings.database.url).password if settings.database.url else None
+    return [secret for secret in (settings.telegram_bot_token, password) if secret]

@@ -1,0 +1,1 @@
+"""Kalshi's Trade API v2: market data, NFL tickers mapped to ESPN games, optional request signing."""

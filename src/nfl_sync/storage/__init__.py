@@ -1,0 +1,1 @@
+"""PostgreSQL: the pooled `NFLDBManager`, schema migrations, the embedded server, and the SQL."""
