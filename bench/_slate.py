@@ -7,6 +7,7 @@ one day, so each copy is also given two teams of its own: the 16 copies use the 
 each, which keeps every Kalshi event ticker (date + teams) unique and the ESPN documents
 consistent (team ids, abbreviations in possession texts, the venue).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,23 +23,26 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from nfl_sync.domain import teams  # noqa: E402
-from nfl_sync.config import Settings, load_settings  # noqa: E402
 from nfl_replay.clock import SimulatedClock  # noqa: E402
 from nfl_replay.runner import PREGAME, ReplayEnvironment  # noqa: E402
 from nfl_replay.timeline import GameTimeline, load_game  # noqa: E402
+from nfl_sync.config import Settings, load_settings  # noqa: E402
+from nfl_sync.domain import teams  # noqa: E402
 
-RECORDINGS = (ROOT / "tests" / "fixtures" / "espn" / "summary_401547417.json",
-              ROOT / "tests" / "fixtures" / "espn" / "cdn_game_401547602.json")
+RECORDINGS = (
+    ROOT / "tests" / "fixtures" / "espn" / "summary_401547417.json",
+    ROOT / "tests" / "fixtures" / "espn" / "cdn_game_401547602.json",
+)
 SLATE_GAMES = 16
 # A bot token of the right shape for the fake Bot API (never a real one) and the chat it serves.
 FAKE_TOKEN = "123456789:AAHbench-Token-Not-A-Real-One_0123456"
@@ -47,12 +51,14 @@ FAKE_CHAT = "100000001"
 
 # --- the slate -----------------------------------------------------------------------------------
 
+
 def recordings() -> list[GameTimeline]:
     return [load_game(path) for path in RECORDINGS]
 
 
-def slate(games: int = SLATE_GAMES, stagger: timedelta = timedelta(minutes=1),
-          kickoff: Optional[datetime] = None) -> list[GameTimeline]:
+def slate(
+    games: int = SLATE_GAMES, stagger: timedelta = timedelta(minutes=1), kickoff: datetime | None = None
+) -> list[GameTimeline]:
     """`games` copies of the recordings (alternating), copy i kicking off `i * stagger` after
     `kickoff` (default: the first recording's kickoff), each with two teams of its own."""
     pool = teams.all_teams()
@@ -60,19 +66,22 @@ def slate(games: int = SLATE_GAMES, stagger: timedelta = timedelta(minutes=1),
         raise ValueError(f"a slate of {games} games needs {games * 2} teams; there are {len(pool)}")
     recorded = recordings()
     kickoff = kickoff or recorded[0].kickoff
-    return [retarget(recorded[i % len(recorded)], f"9{i + 1:08d}", kickoff + i * stagger,
-                     home=pool[2 * i], away=pool[2 * i + 1])
-            for i in range(games)]
+    return [
+        retarget(
+            recorded[i % len(recorded)], f"9{i + 1:08d}", kickoff + i * stagger, home=pool[2 * i], away=pool[2 * i + 1]
+        )
+        for i in range(games)
+    ]
 
 
-def retarget(game: GameTimeline, new_id: str, kickoff: datetime, home: teams.Team,
-             away: teams.Team) -> GameTimeline:
+def retarget(game: GameTimeline, new_id: str, kickoff: datetime, home: teams.Team, away: teams.Team) -> GameTimeline:
     """`game` under event id `new_id`, kicking off at `kickoff`, played by `home` and `away`."""
     moved = game.with_id(new_id, kickoff - game.kickoff)
     source = copy.deepcopy(moved.source)  # with_id's copy is shared with `moved`; keep it pristine
     swap = {str(game.home_team["id"]): home, str(game.away_team["id"]): away}
-    _rename_teams(source, swap, {str(game.home_team["abbreviation"]): home.abbr,
-                                 str(game.away_team["abbreviation"]): away.abbr})
+    _rename_teams(
+        source, swap, {str(game.home_team["abbreviation"]): home.abbr, str(game.away_team["abbreviation"]): away.abbr}
+    )
     venue = source.get("gameInfo", {}).get("venue")
     if venue is not None and home.venue_id:
         venue["id"], venue["fullName"] = home.venue_id, home.stadium
@@ -80,11 +89,18 @@ def retarget(game: GameTimeline, new_id: str, kickoff: datetime, home: teams.Tea
 
 
 def _team_fields(team: teams.Team) -> dict[str, str]:
-    location = team.name[: -len(team.nickname)].strip() if team.nickname and team.name.endswith(team.nickname) \
-        else team.name
-    return {"id": team.espn_id, "uid": f"s:20~l:28~t:{team.espn_id}", "abbreviation": team.abbr,
-            "displayName": team.name, "shortDisplayName": team.nickname or team.name,
-            "name": team.nickname or team.name, "location": location}
+    location = (
+        team.name[: -len(team.nickname)].strip() if team.nickname and team.name.endswith(team.nickname) else team.name
+    )
+    return {
+        "id": team.espn_id,
+        "uid": f"s:20~l:28~t:{team.espn_id}",
+        "abbreviation": team.abbr,
+        "displayName": team.name,
+        "shortDisplayName": team.nickname or team.name,
+        "name": team.nickname or team.name,
+        "location": location,
+    }
 
 
 def _rename_teams(node: Any, by_id: Mapping[str, teams.Team], by_abbr: Mapping[str, str]) -> None:
@@ -95,7 +111,7 @@ def _rename_teams(node: Any, by_id: Mapping[str, teams.Team], by_abbr: Mapping[s
     def text(value: str) -> str:
         return words.sub(lambda match: by_abbr[match.group(1)], value)
 
-    def walk(node: Any, key: Optional[str]) -> None:
+    def walk(node: Any, key: str | None) -> None:
         if isinstance(node, list):
             for item in node:
                 walk(item, key)
@@ -136,7 +152,8 @@ def scoring_plays(game: GameTimeline) -> list[tuple[datetime, tuple[int, int]]]:
 
 # --- settings and database ---------------------------------------------------------------------
 
-def settings(env: Optional[Mapping[str, str]] = None) -> Settings:
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
     """Defaults of the daemon (never the project's .env), Telegram off unless `env` says otherwise,
     logs in a temporary folder."""
     values = {"TELEGRAM_ENABLED": "false", "LOG_DIR": temp_dir("bench-logs-"), "LOG_LEVEL": "INFO"}
@@ -193,6 +210,7 @@ def configure_logging(settings: Settings) -> Path:
 
 # --- figures -----------------------------------------------------------------------------------
 
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """The `pct` percentile (0-100) of `values`, linearly interpolated."""
     ordered = sorted(values)
@@ -202,6 +220,11 @@ def percentile(values: Sequence[float], pct: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def verdict(met: bool) -> str:
+    """How a benchmark line reports its goal."""
+    return "met" if met else "NOT met"
 
 
 def median(values: Iterable[float]) -> float:
@@ -245,11 +268,11 @@ class SlateRun:
     transactions: int = 0  # database transactions the daemon ran
     requests: dict[str, int] = field(default_factory=dict)  # requests the fake servers answered, by path
     process_cpu_seconds: float = 0.0  # this process, start of the loop to the end
-    server_cpu_seconds: Optional[float] = None  # the fake servers' process ("process" mode)
+    server_cpu_seconds: float | None = None  # the fake servers' process ("process" mode)
     database_cpu_seconds: float = 0.0  # the PostgreSQL server, start of the loop to the end
-    server_peak_rss_mb: Optional[float] = None
-    rss_at_window_mb: Optional[float] = None  # after WINDOW_HOURS of replayed time
-    peak_rss_at_window_mb: Optional[float] = None
+    server_peak_rss_mb: float | None = None
+    rss_at_window_mb: float | None = None  # after WINDOW_HOURS of replayed time
+    peak_rss_at_window_mb: float | None = None
     final_rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
 
@@ -258,7 +281,7 @@ class SlateRun:
         return len(self.cycle_cpu_ms)
 
     def cpu_ms(self, min_live: int = 0) -> list[float]:
-        return [cpu for cpu, live in zip(self.cycle_cpu_ms, self.cycle_live) if live >= min_live]
+        return [cpu for cpu, live in zip(self.cycle_cpu_ms, self.cycle_live, strict=False) if live >= min_live]
 
 
 class SharedClock(SimulatedClock):
@@ -307,7 +330,7 @@ def request_counts(*servers: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for server in servers:
         for request in server.requests:
-            key = f"{server.name} {request.path[len(server.prefix):]}"
+            key = f"{server.name} {request.path[len(server.prefix) :]}"
             counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -323,13 +346,14 @@ class RemoteServers:
         context = multiprocessing.get_context("spawn")
         self._elapsed = context.RawValue("d", 0.0)
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve_slate, args=(child, games, stagger_minutes, self._elapsed),
-                                        name="fake-servers", daemon=True)
-        self.cpu_seconds: Optional[float] = None
-        self.peak_rss_mb: Optional[float] = None
+        self._process = context.Process(
+            target=_serve_slate, args=(child, games, stagger_minutes, self._elapsed), name="fake-servers", daemon=True
+        )
+        self.cpu_seconds: float | None = None
+        self.peak_rss_mb: float | None = None
         self.requests: dict[str, int] = {}
 
-    def __enter__(self) -> "RemoteServers":
+    def __enter__(self) -> RemoteServers:
         self._process.start()
         espn_url, kalshi_url, self.game_ids, start = self._conn.recv()
         self.espn, self.kalshi = SimpleNamespace(base_url=espn_url), SimpleNamespace(base_url=kalshi_url)
@@ -342,8 +366,14 @@ class RemoteServers:
         self._process.join(10)
 
 
-def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minutes: float = 1.0,
-              max_wall_seconds: float = 600.0, on_cycle: Optional[Callable[[SlateRun], None]] = None) -> SlateRun:
+def run_slate(
+    games: int = SLATE_GAMES,
+    *,
+    servers: str = "inproc",
+    stagger_minutes: float = 1.0,
+    max_wall_seconds: float = 600.0,
+    on_cycle: Callable[[SlateRun], None] | None = None,
+) -> SlateRun:
     """Replay a slate at max speed through the whole daemon (`app.build_sync`, `run_forever`) on
     a throwaway embedded PostgreSQL until every game is final and every alert delivered (to the
     console: the replay default), measuring each cycle."""
@@ -410,8 +440,9 @@ def run_slate(games: int = SLATE_GAMES, *, servers: str = "inproc", stagger_minu
     return run
 
 
-def run_slates_from_args(description: str, default_servers: str,
-                         describe: Callable[["SlateRun", int, Any], str]) -> tuple[Any, list["SlateRun"]]:
+def run_slates_from_args(
+    description: str, default_servers: str, describe: Callable[[SlateRun, int, Any], str]
+) -> tuple[Any, list[SlateRun]]:
     """The command line both slate benchmarks share (--games, --servers, --repeat, --stagger):
     run the slate `--repeat` times, printing `describe(run, n, args)` after each run."""
     import argparse

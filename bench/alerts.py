@@ -10,36 +10,53 @@ The goal: close to the ceiling with zero 429s.
 
     .venv/bin/python bench/alerts.py [--alerts 1000] [--chats 10]
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nfl_sync.domain.alert_policy import SEND_PACING, TELEGRAM_FLOOD_LIMITS, PolicyConfig  # noqa: E402
-from nfl_sync.clock import SystemClock  # noqa: E402
-from nfl_sync.storage.embedded import start_embedded  # noqa: E402
-from nfl_sync.domain.models import Event  # noqa: E402
-from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
 from nfl_replay.telegram_server import FakeTelegramServer  # noqa: E402
 from nfl_sync.alerts.notifier import AlertOutbox, TelegramChannel, TelegramNotifier  # noqa: E402
+from nfl_sync.clock import SystemClock  # noqa: E402
+from nfl_sync.domain.alert_policy import SEND_PACING, TELEGRAM_FLOOD_LIMITS, PolicyConfig  # noqa: E402
+from nfl_sync.domain.models import Event  # noqa: E402
+from nfl_sync.storage.embedded import start_embedded  # noqa: E402
+from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
 
 TOKEN = "123456789:AAHbench-Token-Not-A-Real-One_0123456"
 
 
 def _events(count: int, now: datetime) -> list[Event]:
     """`count` distinct high-priority alerts (high, so the daily limit does not thin them out)."""
-    return [Event("score", f"bench:score:{n}", "high", now, data={
-        "home_team": "BUF", "away_team": "KC", "home_score": 3 * n, "away_score": 7 * n, "scoring_team": "KC",
-        "points": 7, "scoring_type": "TD", "period": 1 + n % 4, "clock": "8:24",
-        "play_text": f"P.Mahomes pass short right to T.Kelce for {n % 40} yards, TOUCHDOWN (bench #{n})."})
-        for n in range(count)]
+    return [
+        Event(
+            "score",
+            f"bench:score:{n}",
+            "high",
+            now,
+            data={
+                "home_team": "BUF",
+                "away_team": "KC",
+                "home_score": 3 * n,
+                "away_score": 7 * n,
+                "scoring_team": "KC",
+                "points": 7,
+                "scoring_type": "TD",
+                "period": 1 + n % 4,
+                "clock": "8:24",
+                "play_text": f"P.Mahomes pass short right to T.Kelce for {n % 40} yards, TOUCHDOWN (bench #{n}).",
+            },
+        )
+        for n in range(count)
+    ]
 
 
 def main() -> int:
@@ -54,15 +71,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-alerts-") as folder:
         db = NFLDBManager(start_embedded(Path(folder), database="bench_alerts"), pool_min=1, pool_max=2)
         db.apply_migrations()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         outbox = AlertOutbox(PolicyConfig({}, 0, None, ZoneInfo("America/New_York")), "HTML", "telegram")
         db.run(lambda tx: outbox.record_events(tx, _events(args.alerts, now), now))
 
         with FakeTelegramServer(TOKEN, limits=TELEGRAM_FLOOD_LIMITS) as server:
             notifier = TelegramNotifier(db, TelegramChannel(TOKEN, chats, server.api_base_url), clock=SystemClock())
-            print(f"{args.alerts} alerts x {args.chats} chats = {messages} messages; Telegram allows "
-                  f"{ceiling:g} msg/s for {args.chats} private chats; pacing bursts {SEND_PACING.per_chat_burst:g} "
-                  f"per chat, {SEND_PACING.overall_burst:g} overall", flush=True)
+            print(
+                f"{args.alerts} alerts x {args.chats} chats = {messages} messages; Telegram allows "
+                f"{ceiling:g} msg/s for {args.chats} private chats; pacing bursts {SEND_PACING.per_chat_burst:g} "
+                f"per chat, {SEND_PACING.overall_burst:g} overall",
+                flush=True,
+            )
             started = time.perf_counter()
             sent = failed = rate_limited = 0
             while True:

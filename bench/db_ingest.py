@@ -3,43 +3,62 @@
 Runs on a throwaway embedded PostgreSQL (or BENCH_DATABASE_URL) and prints rows/s for each way
 and the ratio. Run by hand: `.venv/bin/python bench/db_ingest.py`.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nfl_sync.storage.embedded import start_embedded  # noqa: E402
 from nfl_sync.domain.models import Game, Play  # noqa: E402
+from nfl_sync.storage.embedded import start_embedded  # noqa: E402
 from nfl_sync.storage.manager import NFLDBManager, _play_row  # noqa: E402
 
 PLAYS = 50_000
 GAMES = 280  # about 180 plays a game, like the recorded games
-KICKOFF = datetime(2025, 9, 7, 17, 0, tzinfo=timezone.utc)
+KICKOFF = datetime(2025, 9, 7, 17, 0, tzinfo=UTC)
 TYPES = ("Rush", "Pass Reception", "Pass Incompletion", "Sack", "Punt", "Kickoff", "Penalty")
-SEED_INSERT = ("INSERT INTO nfl_plays (game_id, play_id, sequence_number, period, clock, type, text, yards, team, "
-               "scoring_play, score_value, scoring_type, home_score, away_score, is_turnover, significance, drive_id, "
-               "down, distance, yard_line, wallclock) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-               "%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (game_id, play_id) DO NOTHING")
+SEED_INSERT = (
+    "INSERT INTO nfl_plays (game_id, play_id, sequence_number, period, clock, type, text, yards, team, "
+    "scoring_play, score_value, scoring_type, home_score, away_score, is_turnover, significance, drive_id, "
+    "down, distance, yard_line, wallclock) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (game_id, play_id) DO NOTHING"
+)
 
 
 def make_plays(prefix: str) -> tuple[list[Game], list[Play]]:
-    games = [Game(f"{prefix}{g:05d}", 2025, 2, 1, KICKOFF, "ATL", "GB", 0, 0, "STATUS_FINAL", "post")
-             for g in range(GAMES)]
+    games = [
+        Game(f"{prefix}{g:05d}", 2025, 2, 1, KICKOFF, "ATL", "GB", 0, 0, "STATUS_FINAL", "post") for g in range(GAMES)
+    ]
     plays = []
     for n in range(PLAYS):
         game = games[n % GAMES]
         seq = n // GAMES
         kind = TYPES[n % len(TYPES)]
-        plays.append(Play(game.game_id, f"{game.game_id}{seq:05d}", seq * 5, 1 + seq // 45, f"{14 - seq % 15}:{seq % 60:02d}",
-                          kind, f"(Shotgun) J.Love pass short right to R.Doubs to ATL 35 for {seq % 23} yards ({kind})",
-                          seq % 23, "GB", seq % 7, seq % 5, down=1 + seq % 4, distance=10, yard_line=seq % 100,
-                          wallclock=KICKOFF + timedelta(seconds=25 * seq)))
+        plays.append(
+            Play(
+                game.game_id,
+                f"{game.game_id}{seq:05d}",
+                seq * 5,
+                1 + seq // 45,
+                f"{14 - seq % 15}:{seq % 60:02d}",
+                kind,
+                f"(Shotgun) J.Love pass short right to R.Doubs to ATL 35 for {seq % 23} yards ({kind})",
+                seq % 23,
+                "GB",
+                seq % 7,
+                seq % 5,
+                down=1 + seq % 4,
+                distance=10,
+                yard_line=seq % 100,
+                wallclock=KICKOFF + timedelta(seconds=25 * seq),
+            )
+        )
     return games, plays
 
 

@@ -10,6 +10,7 @@ same summary file, in that interpreter, and prints the ratio; when that cannot r
 That loader only decodes the file; sportsdataverse's own parsing (`run_processing_pipeline()`)
 downloads model files from GitHub, so it cannot be timed offline and is left out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -59,8 +60,9 @@ def bench(pattern: str, parse: Callable[[object], object], repeat: int) -> list[
     for path in sorted(FIXTURES.glob(pattern)):
         text = path.read_text(encoding="utf-8")
         data = json.loads(text)
-        rows.append((path.name, median_ms(lambda: parse(data), repeat),
-                     median_ms(lambda: parse(json.loads(text)), repeat)))
+        parsed = median_ms(lambda data=data: parse(data), repeat)
+        decoded_and_parsed = median_ms(lambda text=text: parse(json.loads(text)), repeat)
+        rows.append((path.name, parsed, decoded_and_parsed))
     return rows
 
 
@@ -71,8 +73,9 @@ def sportsdataverse_ms(python: str, path: Path, repeat: int) -> tuple[float | No
         # nfl_pbp_disk() reads {path_to_json}/{gameId}.json
         shutil.copy(path, Path(folder) / f"{game_id}.json")
         try:
-            result = subprocess.run([python, "-c", _SDV_TIMER, game_id, folder, str(repeat)],
-                                    capture_output=True, text=True, timeout=900)
+            result = subprocess.run(
+                [python, "-c", _SDV_TIMER, game_id, folder, str(repeat)], capture_output=True, text=True, timeout=900
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             return None, f"could not run {python}: {error}"
     if result.returncode != 0:
@@ -93,10 +96,14 @@ def main() -> None:
     scoreboards = bench("scoreboard_*.json", espn_parser.parse_scoreboard, args.repeat)
     for name, parse_ms, total_ms in summaries + scoreboards:
         print(f"{name:48} {parse_ms:9.2f} {total_ms:15.2f}")
-    print(f"median per summary:    {statistics.median(r[1] for r in summaries):.2f} ms parse, "
-          f"{statistics.median(r[2] for r in summaries):.2f} ms with json.loads")
-    print(f"median per scoreboard: {statistics.median(r[1] for r in scoreboards):.2f} ms parse, "
-          f"{statistics.median(r[2] for r in scoreboards):.2f} ms with json.loads")
+    print(
+        f"median per summary:    {statistics.median(r[1] for r in summaries):.2f} ms parse, "
+        f"{statistics.median(r[2] for r in summaries):.2f} ms with json.loads"
+    )
+    print(
+        f"median per scoreboard: {statistics.median(r[1] for r in scoreboards):.2f} ms parse, "
+        f"{statistics.median(r[2] for r in scoreboards):.2f} ms with json.loads"
+    )
 
     if not args.sdv_python:
         print("sportsdataverse: not compared (pass --sdv-python PATH to an interpreter that has it)")
@@ -108,11 +115,16 @@ def main() -> None:
     if theirs is None:
         print(f"sportsdataverse: not compared on {target.name}: {why}")
         return
-    print(f"sportsdataverse nfl_pbp_disk on {target.name}: {theirs:.2f} ms; ours (json.loads + parse_summary): "
-          f"{ours:.2f} ms; ratio ours/theirs {ours / theirs:.2f}")
-    print("  note: nfl_pbp_disk() only json.load()s the file; sportsdataverse's parsing is "
-          "run_processing_pipeline(), which downloads model files from GitHub on first use and so is not "
-          "timed here (the comparison must run offline)")
+    print(
+        f"sportsdataverse nfl_pbp_disk on {target.name}: {theirs:.2f} ms; ours (json.loads + parse_summary): "
+        f"{ours:.2f} ms; ratio ours/theirs {ours / theirs:.2f}"
+    )
+    print(
+        "  note: nfl_pbp_disk() only json.load()s the file; sportsdataverse's parsing is "
+        "run_processing_pipeline(), which downloads model files from GitHub on first use and so is not "
+        "timed here (the comparison must run offline)"
+    )
+
 
 if __name__ == "__main__":
     main()

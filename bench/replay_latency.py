@@ -19,6 +19,7 @@ overhead the pipeline adds to the wait for the next poll. Goal: overhead <= 100 
 
 One game (10 scores) takes about 2 minutes; --games 2 adds the second recording (16 scores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,16 +29,23 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
-from _slate import (FAKE_CHAT, FAKE_TOKEN, configure_logging, embedded_database, percentile, recordings, scoring_plays,
-                    settings, slate)
-
-from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
-from nfl_sync.app import build_sync, close_sync
-from nfl_sync.domain.detection import score_key
+from _slate import (
+    FAKE_CHAT,
+    FAKE_TOKEN,
+    configure_logging,
+    embedded_database,
+    percentile,
+    recordings,
+    scoring_plays,
+    settings,
+    slate,
+)
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.telegram_server import FakeTelegramServer
+from nfl_sync.app import build_sync, close_sync
+from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
+from nfl_sync.domain.detection import score_key
 
 SETTLE_SECONDS = 30.0
 LEAD_SECONDS = (2.0, 7.0)
@@ -52,9 +60,9 @@ class Score:
     home: int
     away: int
     label: str
-    visible_real: Optional[float] = None
-    poll_real: Optional[float] = None
-    received_real: Optional[float] = None
+    visible_real: float | None = None
+    poll_real: float | None = None
+    received_real: float | None = None
 
     @property
     def key(self) -> str:
@@ -84,8 +92,11 @@ class TimeLapse:
     def poll_gaps(self, polls: list[float]) -> list[float]:
         """Seconds between consecutive polls (more than 1 s apart: one per cycle) with no jump between."""
         jumps = [real for _, real in self.anchors]
-        kept = [b - a for a, b in zip(polls, polls[1:])
-                if b - a > 1 and bisect.bisect(jumps, a) == bisect.bisect(jumps, b)]
+        kept = [
+            b - a
+            for a, b in zip(polls, polls[1:], strict=False)
+            if b - a > 1 and bisect.bisect(jumps, a) == bisect.bisect(jumps, b)
+        ]
         return kept
 
     def real_at(self, when: datetime) -> float:
@@ -104,21 +115,27 @@ def wait_settled(sync, telegram: FakeTelegramServer, cycles_after: int, limit: f
         time.sleep(0.1)
 
 
-def delivered(sync, key: str) -> Optional[str]:
+def delivered(sync, key: str) -> str | None:
     """The Telegram message id of the alert `key` once it is sent to the chat, else None."""
+
     def query(tx):
-        tx.cur.execute("SELECT d.external_message_id FROM nfl_alert_history h JOIN nfl_alert_deliveries d "
-                       "ON d.alert_id = h.id WHERE h.alert_key = %s AND d.chat_id = %s AND d.status = 'sent'",
-                       (key, FAKE_CHAT))
+        tx.cur.execute(
+            "SELECT d.external_message_id FROM nfl_alert_history h JOIN nfl_alert_deliveries d "
+            "ON d.alert_id = h.id WHERE h.alert_key = %s AND d.chat_id = %s AND d.status = 'sent'",
+            (key, FAKE_CHAT),
+        )
         row = tx.cur.fetchone()
         return row["external_message_id"] if row else None
+
     return sync.db.run(query)
 
 
 def score_alerts(tx) -> list[dict]:
-    tx.cur.execute("SELECT h.alert_key, h.status, h.reason, h.created_at, d.status AS delivery, d.external_message_id "
-                   "FROM nfl_alert_history h LEFT JOIN nfl_alert_deliveries d ON d.alert_id = h.id "
-                   "WHERE h.alert_type = 'score' ORDER BY h.id")
+    tx.cur.execute(
+        "SELECT h.alert_key, h.status, h.reason, h.created_at, d.status AS delivery, d.external_message_id "
+        "FROM nfl_alert_history h LEFT JOIN nfl_alert_deliveries d ON d.alert_id = h.id "
+        "WHERE h.alert_type = 'score' ORDER BY h.id"
+    )
     return tx.cur.fetchall()
 
 
@@ -147,18 +164,39 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     games = recordings()[:1] if args.games == 1 else slate(2)
-    scores = sorted((Score(game.game_id, visible, home, away,
-                           f"{game.away_team['abbreviation']} {away} @ {game.home_team['abbreviation']} {home}")
-                     for game in games for visible, (home, away) in scoring_plays(game)),
-                    key=lambda score: score.visible_at)
-    print(f"{len(scores)} score changes in {len(games)} game(s); real time, 5 s polling, time-lapsed between scores",
-          flush=True)
+    scores = sorted(
+        (
+            Score(
+                game.game_id,
+                visible,
+                home,
+                away,
+                f"{game.away_team['abbreviation']} {away} @ {game.home_team['abbreviation']} {home}",
+            )
+            for game in games
+            for visible, (home, away) in scoring_plays(game)
+        ),
+        key=lambda score: score.visible_at,
+    )
+    print(
+        f"{len(scores)} score changes in {len(games)} game(s); real time, 5 s polling, time-lapsed between scores",
+        flush=True,
+    )
 
     database = embedded_database("bench_latency")
-    with FakeTelegramServer(FAKE_TOKEN, limits=TELEGRAM_FLOOD_LIMITS) as telegram, \
-            ReplayEnvironment(games, speed=1.0) as env:
-        base = settings({"DATABASE_URL": database, "TELEGRAM_ENABLED": "true", "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
-                         "TELEGRAM_CHAT_ID": FAKE_CHAT, "TELEGRAM_API_BASE_URL": telegram.api_base_url})
+    with (
+        FakeTelegramServer(FAKE_TOKEN, limits=TELEGRAM_FLOOD_LIMITS) as telegram,
+        ReplayEnvironment(games, speed=1.0) as env,
+    ):
+        base = settings(
+            {
+                "DATABASE_URL": database,
+                "TELEGRAM_ENABLED": "true",
+                "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
+                "TELEGRAM_CHAT_ID": FAKE_CHAT,
+                "TELEGRAM_API_BASE_URL": telegram.api_base_url,
+            }
+        )
         configure_logging(base)
         sync = build_sync(env.settings(base), clock=env.clock, restore=False)
         sync.restore_state()
@@ -173,11 +211,18 @@ def main() -> int:
                     wait_settled(sync, telegram, cycles)
                 lapse.jump(target)  # no-op when the clock is already past it (scores close together)
                 if args.verbose:
-                    print(f"  {score.label}: lead {(score.visible_at - env.clock.now()).total_seconds():.2f} s "
-                          f"(clock {env.clock.now():%H:%M:%S})", file=sys.stderr, flush=True)
+                    print(
+                        f"  {score.label}: lead {(score.visible_at - env.clock.now()).total_seconds():.2f} s "
+                        f"(clock {env.clock.now():%H:%M:%S})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 wait_delivered(sync, telegram, score)
-                print(f"  {score.label:<16} alert {'received' if score.received_real else 'MISSING'}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {score.label:<16} alert {'received' if score.received_real else 'MISSING'}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             missing = [score for score in scores if score.received_real is None]
             if missing:
                 print(f"score alerts recorded (for the {len(missing)} missing):", file=sys.stderr)
@@ -216,14 +261,20 @@ def main() -> int:
     gaps = lapse.poll_gaps(polls)
     late = [gap for gap in gaps if gap > 7.5]
     print(f"\nlatency over {len(totals)} scores (of {len(scores)}):")
-    print(f"  visible on ESPN -> Telegram : p50 {percentile(totals, 50):7.0f} ms   p95 {percentile(totals, 95):7.0f} ms")
+    print(
+        f"  visible on ESPN -> Telegram : p50 {percentile(totals, 50):7.0f} ms   p95 {percentile(totals, 95):7.0f} ms"
+    )
     print(f"  wait for the next poll      : p50 {percentile(waits, 50):7.0f} ms   p95 {percentile(waits, 95):7.0f} ms")
     p95 = percentile(overheads, 95)
-    print(f"  pipeline overhead (poll -> Telegram): p50 {percentile(overheads, 50):5.1f} ms   p95 {p95:5.1f} ms   "
-          f"max {max(overheads):5.1f} ms   (goal <= {OVERHEAD_GOAL_MS:g} ms p95: "
-          f"{'met' if p95 <= OVERHEAD_GOAL_MS else 'NOT met'})")
-    print(f"  scoreboard polls between jumps: {len(gaps)} intervals, median {percentile(gaps, 50):.2f} s, "
-          f"{len(late)} of about 10 s (a poll skipped)")
+    print(
+        f"  pipeline overhead (poll -> Telegram): p50 {percentile(overheads, 50):5.1f} ms   p95 {p95:5.1f} ms   "
+        f"max {max(overheads):5.1f} ms   (goal <= {OVERHEAD_GOAL_MS:g} ms p95: "
+        f"{'met' if p95 <= OVERHEAD_GOAL_MS else 'NOT met'})"
+    )
+    print(
+        f"  scoreboard polls between jumps: {len(gaps)} intervals, median {percentile(gaps, 50):.2f} s, "
+        f"{len(late)} of about 10 s (a poll skipped)"
+    )
     return 0 if len(totals) == len(scores) else 1
 
 

@@ -8,11 +8,12 @@ report medians:
 
     .venv/bin/python bench/replay_throughput.py [--repeat 3] [--games 16] [--servers inproc|process]
 """
+
 from __future__ import annotations
 
 import sys
 
-from _slate import median, run_slates_from_args
+from _slate import median, run_slates_from_args, verdict
 
 WALL_GOAL_SECONDS = 30.0
 
@@ -22,20 +23,22 @@ def describe(run, n: int, args) -> str:
     # time cannot fall below the CPU time of its process; the rest is waiting on the others.
     this = "daemon" if run.server_cpu_seconds is not None else "daemon and fake servers"
     servers = "" if run.server_cpu_seconds is None else f", fake servers' process {run.server_cpu_seconds:.1f} s"
-    return (f"run {n + 1}/{args.repeat}: {run.plays_stored} plays of {args.games} games in {run.wall_seconds:.1f} s = "
-            f"{run.plays_stored / run.wall_seconds:.1f} plays/s; {run.cycles} cycles = "
-            f"{run.cycles / run.wall_seconds:.1f} cycles/s; {run.virtual_hours:.2f} h replayed = "
-            f"{run.virtual_hours * 3600 / run.wall_seconds:.0f}x real time; "
-            f"{'all final' if run.finished else 'NOT FINISHED'}\n"
-            f"  CPU: this process ({this}) {run.process_cpu_seconds:.1f} s{servers}, "
-            f"PostgreSQL {run.database_cpu_seconds:.1f} s")
+    return (
+        f"run {n + 1}/{args.repeat}: {run.plays_stored} plays of {args.games} games in {run.wall_seconds:.1f} s = "
+        f"{run.plays_stored / run.wall_seconds:.1f} plays/s; {run.cycles} cycles = "
+        f"{run.cycles / run.wall_seconds:.1f} cycles/s; {run.virtual_hours:.2f} h replayed = "
+        f"{run.virtual_hours * 3600 / run.wall_seconds:.0f}x real time; "
+        f"{'all final' if run.finished else 'NOT FINISHED'}\n"
+        f"  CPU: this process ({this}) {run.process_cpu_seconds:.1f} s{servers}, "
+        f"PostgreSQL {run.database_cpu_seconds:.1f} s"
+    )
 
 
 def main() -> int:
     args, runs = run_slates_from_args(__doc__.split("\n\n")[0], "inproc", describe)
     wall = median(r.wall_seconds for r in runs)
     print(f"\nthroughput, {args.games} games, fake servers {args.servers}, median of {len(runs)} run(s):")
-    print(f"  wall time   {wall:7.1f} s   (goal < {WALL_GOAL_SECONDS:g} s: {'met' if wall < WALL_GOAL_SECONDS else 'NOT met'})")
+    print(f"  wall time   {wall:7.1f} s   (goal < {WALL_GOAL_SECONDS:g} s: {verdict(wall < WALL_GOAL_SECONDS)})")
     print(f"  plays/s     {median(r.plays_stored / r.wall_seconds for r in runs):7.1f}")
     print(f"  cycles/s    {median(r.cycles / r.wall_seconds for r in runs):7.1f}")
     return 0 if all(r.finished for r in runs) else 1

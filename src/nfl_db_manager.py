@@ -2,6 +2,7 @@
 
 A thin script: the database layer lives in `nfl_sync.storage`.
 """
+
 import sys
 
 from nfl_sync.cli import main

@@ -2,6 +2,7 @@
 
 A thin script: the daemon lives in the `nfl_sync` package beside it (`nfl_sync.cli`).
 """
+
 import sys
 
 from nfl_sync.cli import main

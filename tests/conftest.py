@@ -3,6 +3,7 @@
 The suite starts its own embedded server (pgserver, in a temporary folder) unless
 TEST_DATABASE_URL names one. No test mocks the database.
 """
+
 from __future__ import annotations
 
 import os

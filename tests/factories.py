@@ -1,24 +1,48 @@
 """Small builders of model records for tests that need realistic rows quickly."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from nfl_sync.domain.models import Game, Play
 
-KICKOFF = datetime(2023, 9, 17, 17, 0, tzinfo=timezone.utc)
+KICKOFF = datetime(2023, 9, 17, 17, 0, tzinfo=UTC)
 
 
 def game(game_id: str = "401547417", **changes) -> Game:
-    values = dict(game_id=game_id, season=2023, season_type=2, week=2, start_time=KICKOFF,
-                  home_team="ATL", away_team="GB", home_score=0, away_score=0,
-                  status="STATUS_IN_PROGRESS", state="in", period=1, clock="15:00")
+    values = {
+        "game_id": game_id,
+        "season": 2023,
+        "season_type": 2,
+        "week": 2,
+        "start_time": KICKOFF,
+        "home_team": "ATL",
+        "away_team": "GB",
+        "home_score": 0,
+        "away_score": 0,
+        "status": "STATUS_IN_PROGRESS",
+        "state": "in",
+        "period": 1,
+        "clock": "15:00",
+    }
     values.update(changes)
     return Game(**values)
 
 
 def play(game_id: str = "401547417", n: int = 1, **changes) -> Play:
-    values = dict(game_id=game_id, play_id=f"{game_id}{n:06d}", sequence_number=n * 10, period=1 + n // 50,
-                  clock="10:00", type="Rush", text=f"Play number {n} for 4 yards", yards=4, team="GB",
-                  home_score=0, away_score=0, wallclock=KICKOFF + timedelta(seconds=30 * n))
+    values = {
+        "game_id": game_id,
+        "play_id": f"{game_id}{n:06d}",
+        "sequence_number": n * 10,
+        "period": 1 + n // 50,
+        "clock": "10:00",
+        "type": "Rush",
+        "text": f"Play number {n} for 4 yards",
+        "yards": 4,
+        "team": "GB",
+        "home_score": 0,
+        "away_score": 0,
+        "wallclock": KICKOFF + timedelta(seconds=30 * n),
+    }
     values.update(changes)
     return Play(**values)

@@ -3,10 +3,11 @@
 Tests import it as `from helpers import FakeClock, fixture_json`: pytest's default "prepend" import
 mode puts `tests/` (which has no `__init__.py`) on `sys.path`.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 class FakeClock:
     """A `clock.Clock` driven by the test: `sleep` records the wait and advances time instantly."""
 
-    def __init__(self, now: datetime = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc), monotonic: float = 1000.0):
+    def __init__(self, now: datetime = datetime(2026, 11, 24, 18, 0, tzinfo=UTC), monotonic: float = 1000.0):
         self._now = now
         self._monotonic = monotonic
         self.sleeps: list[float] = []
@@ -69,28 +70,97 @@ def alert_events(now: datetime, text: str = HOSTILE) -> dict:
 
     game = {"game_id": "401547417", "home_team": f"BUF {text}", "away_team": "KC", "period": 3, "clock": "8:24"}
     return {
-        "score": Event("score", "score:401547417:0:21-17", "high", now, "401547417", data={
-            **game, "home_score": 17, "away_score": 21, "scoring_team": "KC", "points": 7, "scoring_type": "TD",
-            "play_text": f"P.Mahomes pass to T.Kelce for 12 yards, TOUCHDOWN. {text}"}),
-        "significant_play": Event("significant_play", "play:401547417:4015474170042", "high", now, "401547417", data={
-            **game, "home_score": 17, "away_score": 21, "team": "BUF", "yards": 0, "tags": ("interception",),
-            "play_text": f"J.Allen pass deep left INTERCEPTED by {text} at KC 30."}),
-        "injury": Event("injury", "injury:3139477:out:2026-11-24", "medium", now, "401547417",
-                        family="injury:3139477", data={
-                            "player": f"Patrick {text}", "position": "QB", "team": "KC", "status": "Out",
-                            "previous_status": "Questionable", "injury": f"Ankle ({text})"}),
-        "kalshi_price": Event("kalshi_price", "price:KXNFLGAME-26NOV24KCBUF-KC:29924860", "medium", now,
-                              "401547417", family="price:KXNFLGAME-26NOV24KCBUF-KC", data={
-                                  "ticker": "KXNFLGAME-26NOV24KCBUF-KC", "title": f"Will {text} win?",
-                                  "price_before": Decimal("0.45"), "price_after": Decimal("0.52"),
-                                  "change_pct": Decimal("15.56"), "volume": Decimal("124500"), "seconds": 5.0}),
-        "market_reaction": Event("market_reaction", "reaction:401547417:4015474170042", "high", now, "401547417",
-                                 data={**game, "ticker": "KXNFLGAME-26NOV24KCBUF-BUF", "impact_level": "extreme",
-                                       "price_before": Decimal("0.55"), "price_after": Decimal("0.40"),
-                                       "change_pct": Decimal("-27.27"), "seconds_after": Decimal("5.0"),
-                                       "play_text": f"Interception by {text}", "tags": ("interception",)}),
-        "system": Event("system", "system:kalshi:auth", "high", now, family="system:kalshi", data={
-            "level": "critical", "component": "kalshi", "message": f"Authentication failed: {text}"}),
+        "score": Event(
+            "score",
+            "score:401547417:0:21-17",
+            "high",
+            now,
+            "401547417",
+            data={
+                **game,
+                "home_score": 17,
+                "away_score": 21,
+                "scoring_team": "KC",
+                "points": 7,
+                "scoring_type": "TD",
+                "play_text": f"P.Mahomes pass to T.Kelce for 12 yards, TOUCHDOWN. {text}",
+            },
+        ),
+        "significant_play": Event(
+            "significant_play",
+            "play:401547417:4015474170042",
+            "high",
+            now,
+            "401547417",
+            data={
+                **game,
+                "home_score": 17,
+                "away_score": 21,
+                "team": "BUF",
+                "yards": 0,
+                "tags": ("interception",),
+                "play_text": f"J.Allen pass deep left INTERCEPTED by {text} at KC 30.",
+            },
+        ),
+        "injury": Event(
+            "injury",
+            "injury:3139477:out:2026-11-24",
+            "medium",
+            now,
+            "401547417",
+            family="injury:3139477",
+            data={
+                "player": f"Patrick {text}",
+                "position": "QB",
+                "team": "KC",
+                "status": "Out",
+                "previous_status": "Questionable",
+                "injury": f"Ankle ({text})",
+            },
+        ),
+        "kalshi_price": Event(
+            "kalshi_price",
+            "price:KXNFLGAME-26NOV24KCBUF-KC:29924860",
+            "medium",
+            now,
+            "401547417",
+            family="price:KXNFLGAME-26NOV24KCBUF-KC",
+            data={
+                "ticker": "KXNFLGAME-26NOV24KCBUF-KC",
+                "title": f"Will {text} win?",
+                "price_before": Decimal("0.45"),
+                "price_after": Decimal("0.52"),
+                "change_pct": Decimal("15.56"),
+                "volume": Decimal("124500"),
+                "seconds": 5.0,
+            },
+        ),
+        "market_reaction": Event(
+            "market_reaction",
+            "reaction:401547417:4015474170042",
+            "high",
+            now,
+            "401547417",
+            data={
+                **game,
+                "ticker": "KXNFLGAME-26NOV24KCBUF-BUF",
+                "impact_level": "extreme",
+                "price_before": Decimal("0.55"),
+                "price_after": Decimal("0.40"),
+                "change_pct": Decimal("-27.27"),
+                "seconds_after": Decimal("5.0"),
+                "play_text": f"Interception by {text}",
+                "tags": ("interception",),
+            },
+        ),
+        "system": Event(
+            "system",
+            "system:kalshi:auth",
+            "high",
+            now,
+            family="system:kalshi",
+            data={"level": "critical", "component": "kalshi", "message": f"Authentication failed: {text}"},
+        ),
     }
 
 
@@ -132,7 +202,7 @@ class TelegramRig:
             channel.close()
         self.server.stop()
 
-    def __enter__(self) -> "TelegramRig":
+    def __enter__(self) -> TelegramRig:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -161,8 +231,10 @@ def restart_postgres(pg_server, database_url: str) -> None:
         conn = psycopg2.connect(database_url)
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         conn.close()
         return
     import pgserver
@@ -172,8 +244,14 @@ def restart_postgres(pg_server, database_url: str) -> None:
     pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
 
 
-def replay_daemon_settings(espn_base_url: str, kalshi_base_url: str, telegram_api_base_url: str,
-                           log_dir: Path, chat_id: str = E2E_CHAT, **overrides: Any):
+def replay_daemon_settings(
+    espn_base_url: str,
+    kalshi_base_url: str,
+    telegram_api_base_url: str,
+    log_dir: Path,
+    chat_id: str = E2E_CHAT,
+    **overrides: Any,
+):
     """The daemon's settings for a replay against fake servers (as `ReplayEnvironment.settings`
     makes them) with Telegram pointed at a fake Bot API. Built from an explicit environment, never
     from the process's or `.env`. No daily limit (a replayed game is not a day of alerts), and only
@@ -181,16 +259,24 @@ def replay_daemon_settings(espn_base_url: str, kalshi_base_url: str, telegram_ap
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from nfl_sync.config import load_settings
     from nfl_replay.runner import ReplayEnvironment
+    from nfl_sync.config import load_settings
 
-    base = load_settings({
-        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_CHAT_ID": chat_id, "TELEGRAM_ENABLED": "true",
-        "TELEGRAM_API_BASE_URL": telegram_api_base_url, "DAILY_ALERT_LIMIT": "0", "KALSHI_SERIES": "KXNFLGAME",
-        "LOG_DIR": str(log_dir), "METRICS_PORT": "0",
-    })
-    servers = SimpleNamespace(espn=SimpleNamespace(base_url=espn_base_url),
-                              kalshi=SimpleNamespace(base_url=kalshi_base_url))
+    base = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_CHAT_ID": chat_id,
+            "TELEGRAM_ENABLED": "true",
+            "TELEGRAM_API_BASE_URL": telegram_api_base_url,
+            "DAILY_ALERT_LIMIT": "0",
+            "KALSHI_SERIES": "KXNFLGAME",
+            "LOG_DIR": str(log_dir),
+            "METRICS_PORT": "0",
+        }
+    )
+    servers = SimpleNamespace(
+        espn=SimpleNamespace(base_url=espn_base_url), kalshi=SimpleNamespace(base_url=kalshi_base_url)
+    )
     return replace(ReplayEnvironment.settings(servers, base), **overrides)
 
 
@@ -200,10 +286,16 @@ def unpace_sender(sync) -> None:
     The sender paces itself under Telegram's flood limits in real seconds; a replay at max speed
     produces a game's alerts in a few real seconds, which real pacing would spread over minutes.
     The pacing code still runs, under limits a thousand times wider."""
-    from nfl_sync.domain.alert_policy import FloodLimits
-    from nfl_sync.clock import SystemClock
     from nfl_sync.alerts.notifier import ChatRateLimiter
+    from nfl_sync.clock import SystemClock
+    from nfl_sync.domain.alert_policy import FloodLimits
 
-    wide = FloodLimits(overall_rate=1000.0, overall_burst=1000, per_chat_rate=1000.0, per_chat_burst=1000,
-                       group_rate=1000.0, group_burst=1000)
+    wide = FloodLimits(
+        overall_rate=1000.0,
+        overall_burst=1000,
+        per_chat_rate=1000.0,
+        per_chat_burst=1000,
+        group_rate=1000.0,
+        group_burst=1000,
+    )
     sync.alerts.notifier.limiter = ChatRateLimiter(SystemClock(), wide)

@@ -12,6 +12,7 @@ log_dir, start (ISO time), anchor (the parent's time.monotonic() at `start`), sp
 game_ids, until (ISO time: the end of the replay window).
 Prints "READY" once built and "DONE" after a clean finish.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,30 +25,29 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
-from nfl_sync.app import build_sync, close_sync  # noqa: E402
 from helpers import replay_daemon_settings, unpace_sender  # noqa: E402
-from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
 from nfl_replay.clock import SimulatedClock  # noqa: E402
+from nfl_sync.app import build_sync, close_sync  # noqa: E402
+from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     speed = float(spec["speed"])
     start, anchor = datetime.fromisoformat(spec["start"]), float(spec["anchor"])
     clock = SimulatedClock(start + timedelta(seconds=(time.monotonic() - anchor) * speed), speed)
     until = datetime.fromisoformat(spec["until"])
-    settings = replay_daemon_settings(spec["espn_url"], spec["kalshi_url"], spec["telegram_url"],
-                                      Path(spec["log_dir"]))
+    settings = replay_daemon_settings(spec["espn_url"], spec["kalshi_url"], spec["telegram_url"], Path(spec["log_dir"]))
     db = NFLDBManager(spec["dsn"], pool_min=2, pool_max=4)
     sync = build_sync(settings, clock=clock, db=db, restore=True)
     unpace_sender(sync)
     print("READY", flush=True)
 
     def finished() -> bool:
-        return (clock.now() >= until and not sync.pending_correlations
-                and sync.alerts.pending_count() == 0)
+        return clock.now() >= until and not sync.pending_correlations and sync.alerts.pending_count() == 0
 
     try:
         sync.run_forever(until=finished)

@@ -1,21 +1,31 @@
 """alert_policy: pure decisions (dedup, cooldown, quiet hours, daily limit) on an injected `now`."""
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from nfl_sync.domain.alert_policy import (DUPLICATE, SEND, SUPPRESS, Decision, History, PolicyConfig, day_start, decide,
-                          in_quiet_hours, is_group_chat)
-from nfl_sync.config import ALERT_TYPES, load_settings
 from helpers import alert_events
+from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.domain.alert_policy import (
+    DUPLICATE,
+    SEND,
+    SUPPRESS,
+    Decision,
+    History,
+    PolicyConfig,
+    day_start,
+    decide,
+    in_quiet_hours,
+    is_group_chat,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)  # 1 PM in New York
-CONFIG = PolicyConfig(cooldowns={kind: 300 for kind in ALERT_TYPES}, daily_limit=100, quiet_hours=None,
-                      timezone=NEW_YORK)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # 1 PM in New York
+CONFIG = PolicyConfig(cooldowns=dict.fromkeys(ALERT_TYPES, 300), daily_limit=100, quiet_hours=None, timezone=NEW_YORK)
 EVENTS = alert_events(NOW)
 PRICE, SCORE, PLAY = EVENTS["kalshi_price"], EVENTS["score"], EVENTS["significant_play"]
 
@@ -47,8 +57,9 @@ def test_cooldown_is_configured_per_alert_type():
     history = History(last_alert_at={PRICE.family: NOW - timedelta(seconds=61)})
 
     assert decide(PRICE, history, NOW, config).send
-    assert not decide(EVENTS["injury"], History(last_alert_at={EVENTS["injury"].family: NOW - timedelta(seconds=61)}),
-                      NOW, config).send
+    assert not decide(
+        EVENTS["injury"], History(last_alert_at={EVENTS["injury"].family: NOW - timedelta(seconds=61)}), NOW, config
+    ).send
 
 
 def test_another_family_is_not_cooled_down():
@@ -137,20 +148,29 @@ def test_history_after_folds_a_batch_so_events_of_one_cycle_see_each_other():
     assert history.last_alert_at == {PRICE.family: NOW}
 
 
-@pytest.mark.parametrize("now, start", [
-    (datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc), datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)),
-    (datetime(2026, 11, 24, 5, 0, tzinfo=timezone.utc), datetime(2026, 11, 24, 5, 0, tzinfo=timezone.utc)),
-    # 1 November 2026: the day daylight saving time ends began at midnight EDT (UTC-4).
-    (datetime(2026, 11, 1, 17, 0, tzinfo=timezone.utc), datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "now, start",
+    [
+        (datetime(2026, 11, 24, 3, 0, tzinfo=UTC), datetime(2026, 11, 23, 5, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 24, 5, 0, tzinfo=UTC), datetime(2026, 11, 24, 5, 0, tzinfo=UTC)),
+        # 1 November 2026: the day daylight saving time ends began at midnight EDT (UTC-4).
+        (datetime(2026, 11, 1, 17, 0, tzinfo=UTC), datetime(2026, 11, 1, 4, 0, tzinfo=UTC)),
+    ],
+)
 def test_the_day_of_the_daily_limit_starts_at_local_midnight(now, start):
     assert day_start(now, NEW_YORK) == start
 
 
 def test_policy_config_comes_from_settings():
-    settings = load_settings(env={"ALERT_COOLDOWN_SECONDS": "120", "ALERT_COOLDOWN_KALSHI_PRICE": "30",
-                                  "DAILY_ALERT_LIMIT": "40", "QUIET_HOURS": "22:30-06:00",
-                                  "TIMEZONE": "America/Chicago"})
+    settings = load_settings(
+        env={
+            "ALERT_COOLDOWN_SECONDS": "120",
+            "ALERT_COOLDOWN_KALSHI_PRICE": "30",
+            "DAILY_ALERT_LIMIT": "40",
+            "QUIET_HOURS": "22:30-06:00",
+            "TIMEZONE": "America/Chicago",
+        }
+    )
 
     config = PolicyConfig.from_settings(settings)
 
@@ -159,7 +179,8 @@ def test_policy_config_comes_from_settings():
     assert config.timezone == ZoneInfo("America/Chicago")
 
 
-@pytest.mark.parametrize("chat_id, group", [("123456789", False), ("-987654321", True), ("-1001234567890", True),
-                                            ("@nfl_alerts", True)])
+@pytest.mark.parametrize(
+    "chat_id, group", [("123456789", False), ("-987654321", True), ("-1001234567890", True), ("@nfl_alerts", True)]
+)
 def test_group_chats_are_told_from_private_ones(chat_id, group):
     assert is_group_chat(chat_id) is group

@@ -3,25 +3,38 @@
 The fake Bot API's entity parser (`replay.telegram_server.parse_entities`) stands in for
 Telegram's: "accepted" means it parsed, and the text the reader sees is compared with the values.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from telegram.helpers import escape_markdown
 
-from nfl_sync.domain.alert_templates import (BODY_LIMIT, MAX_MESSAGE_LENGTH, RESEND_NOTICE, clean, escape_html, escape_markdown_v2,
-                             render, render_raw, text_length, to_plain, with_resend_notice)
 from helpers import HOSTILE, alert_events
-from nfl_sync.domain.models import Event
 from nfl_replay.telegram_server import EntityError, parse_entities
+from nfl_sync.domain.alert_templates import (
+    BODY_LIMIT,
+    MAX_MESSAGE_LENGTH,
+    RESEND_NOTICE,
+    clean,
+    escape_html,
+    escape_markdown_v2,
+    render,
+    render_raw,
+    text_length,
+    to_plain,
+    with_resend_notice,
+)
+from nfl_sync.domain.models import Event
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 18, 5, tzinfo=timezone.utc)  # 1:05 PM in New York
+NOW = datetime(2026, 11, 24, 18, 5, tzinfo=UTC)  # 1:05 PM in New York
 EVENTS = alert_events(NOW)
 MODES = ["HTML", "MarkdownV2"]
 
@@ -39,20 +52,44 @@ def test_every_template_parses_and_shows_hostile_values_verbatim(alert_type, par
 
 
 def test_score_template_follows_the_seed_example():
-    event = Event("score", "k", "high", NOW, data={
-        "home_team": "BUF", "away_team": "KC", "home_score": 17, "away_score": 21, "scoring_team": "KC",
-        "points": 7, "scoring_type": "TD", "period": 3, "clock": "8:24"})
+    event = Event(
+        "score",
+        "k",
+        "high",
+        NOW,
+        data={
+            "home_team": "BUF",
+            "away_team": "KC",
+            "home_score": 17,
+            "away_score": 21,
+            "scoring_team": "KC",
+            "points": 7,
+            "scoring_type": "TD",
+            "period": 3,
+            "clock": "8:24",
+        },
+    )
 
     assert render(event, None, NEW_YORK) == (
-        "🏈 SCORE UPDATE\n\nKC 21 @ BUF 17\n🎯 KC score 7 points! (touchdown)\n⏱️ Q3 - 8:24\n🕒 Tue Nov 24, 1:05 PM EST")
+        "🏈 SCORE UPDATE\n\nKC 21 @ BUF 17\n🎯 KC score 7 points! (touchdown)\n⏱️ Q3 - 8:24\n🕒 Tue Nov 24, 1:05 PM EST"
+    )
     assert render(event, "HTML", NEW_YORK).startswith("🏈 <b>SCORE UPDATE</b>\n\n<b>KC 21 @ BUF 17</b>\n")
 
 
 def test_final_and_corrected_scores_say_so():
     data = {"home_team": "BUF", "away_team": "KC", "home_score": 17, "away_score": 24}
     final = render(Event("score", "f", "high", NOW, data={**data, "final": True, "period": 4}), None, NEW_YORK)
-    corrected = render(Event("score", "c", "high", NOW, data={
-        **data, "correction": True, "previous_home_score": 17, "previous_away_score": 27}), None, NEW_YORK)
+    corrected = render(
+        Event(
+            "score",
+            "c",
+            "high",
+            NOW,
+            data={**data, "correction": True, "previous_home_score": 17, "previous_away_score": 27},
+        ),
+        None,
+        NEW_YORK,
+    )
 
     assert final.startswith("🏁 FINAL SCORE\n\nKC 24 @ BUF 17\n⏱️ Q4")
     assert corrected.startswith("⚠️ SCORE CORRECTION\n\nKC 24 @ BUF 17\nWas: KC 27 @ BUF 17\n")
@@ -70,27 +107,49 @@ def test_price_template_shows_cents_change_volume_and_ticker():
 
 def test_prices_read_back_from_json_strings_render_the_same():
     event = EVENTS["kalshi_price"]
-    as_strings = replace(event, data={key: str(value) if isinstance(value, (Decimal, float)) else value
-                                      for key, value in event.data.items()})
+    as_strings = replace(
+        event,
+        data={key: str(value) if isinstance(value, (Decimal, float)) else value for key, value in event.data.items()},
+    )
 
     assert render(as_strings, "HTML", NEW_YORK) == render(event, "HTML", NEW_YORK)
 
 
 def test_injury_template_shows_player_position_team_status_and_injury():
-    event = Event("injury", "i", "medium", NOW, data={
-        "player": "Patrick Mahomes", "position": "QB", "team": "KC", "status": "Out",
-        "previous_status": "Questionable", "injury": "Ankle"})
+    event = Event(
+        "injury",
+        "i",
+        "medium",
+        NOW,
+        data={
+            "player": "Patrick Mahomes",
+            "position": "QB",
+            "team": "KC",
+            "status": "Out",
+            "previous_status": "Questionable",
+            "injury": "Ankle",
+        },
+    )
 
-    assert render(event, None, NEW_YORK) == ("🚑 INJURY UPDATE\n\nPatrick Mahomes (QB)\nTeam: KC\n"
-                                             "Status: Questionable → Out\nInjury: Ankle\n🕒 Tue Nov 24, 1:05 PM EST")
+    assert render(event, None, NEW_YORK) == (
+        "🚑 INJURY UPDATE\n\nPatrick Mahomes (QB)\nTeam: KC\n"
+        "Status: Questionable → Out\nInjury: Ankle\n🕒 Tue Nov 24, 1:05 PM EST"
+    )
 
 
-@pytest.mark.parametrize("tags, headline", [
-    (("big_play",), "⚡ BIG PLAY"), (("touchdown", "big_play"), "🏈 TOUCHDOWN"),
-    (("interception", "touchdown"), "🔄 INTERCEPTION"), ((), "⚡ SIGNIFICANT PLAY")])
+@pytest.mark.parametrize(
+    "tags, headline",
+    [
+        (("big_play",), "⚡ BIG PLAY"),
+        (("touchdown", "big_play"), "🏈 TOUCHDOWN"),
+        (("interception", "touchdown"), "🔄 INTERCEPTION"),
+        ((), "⚡ SIGNIFICANT PLAY"),
+    ],
+)
 def test_significant_play_headline_names_the_most_important_tag(tags, headline):
-    event = Event("significant_play", "p", "high", NOW,
-                  data={"play_text": "x", "tags": tags, "yards": 45, "team": "KC"})
+    event = Event(
+        "significant_play", "p", "high", NOW, data={"play_text": "x", "tags": tags, "yards": 45, "team": "KC"}
+    )
 
     text = render(event, None, NEW_YORK)
 
@@ -98,17 +157,34 @@ def test_significant_play_headline_names_the_most_important_tag(tags, headline):
     assert "📏 KC: 45 yards" in text
 
 
-@pytest.mark.parametrize("zone, shown", [
-    ("America/New_York", "Tue Nov 24, 1:05 PM EST"), ("America/Los_Angeles", "Tue Nov 24, 10:05 AM PST"),
-    ("Europe/Berlin", "Tue Nov 24, 7:05 PM CET")])
+@pytest.mark.parametrize(
+    "zone, shown",
+    [
+        ("America/New_York", "Tue Nov 24, 1:05 PM EST"),
+        ("America/Los_Angeles", "Tue Nov 24, 10:05 AM PST"),
+        ("Europe/Berlin", "Tue Nov 24, 7:05 PM CET"),
+    ],
+)
 def test_times_are_shown_in_the_configured_zone(zone, shown):
     assert render(EVENTS["system"], None, ZoneInfo(zone)).endswith("🕒 " + shown)
 
 
 def test_overtime_periods():
     def clock_line(period):
-        event = Event("score", "k", "high", NOW, data={"home_team": "A", "away_team": "B", "home_score": 1,
-                                                       "away_score": 0, "period": period, "clock": "1:00"})
+        event = Event(
+            "score",
+            "k",
+            "high",
+            NOW,
+            data={
+                "home_team": "A",
+                "away_team": "B",
+                "home_score": 1,
+                "away_score": 0,
+                "period": period,
+                "clock": "1:00",
+            },
+        )
         return render(event, None, NEW_YORK).splitlines()[3]
 
     assert [clock_line(p) for p in (1, 4, 5, 6)] == ["⏱️ Q1 - 1:00", "⏱️ Q4 - 1:00", "⏱️ OT - 1:00", "⏱️ 2OT - 1:00"]
@@ -182,9 +258,16 @@ def test_markdown_escaping_matches_the_verified_ptb_output():
     assert escape_markdown_v2(line) == escape_markdown(line, version=2)
 
 
-@pytest.mark.parametrize("broken, parse_mode", [
-    ("Score 7-3.", "MarkdownV2"), ("*bold", "MarkdownV2"), ("<b>bold", "HTML"), ("1 < 2", "HTML"),
-    ("<blink>x</blink>", "HTML")])
+@pytest.mark.parametrize(
+    "broken, parse_mode",
+    [
+        ("Score 7-3.", "MarkdownV2"),
+        ("*bold", "MarkdownV2"),
+        ("<b>bold", "HTML"),
+        ("1 < 2", "HTML"),
+        ("<blink>x</blink>", "HTML"),
+    ],
+)
 def test_the_stand_in_parser_rejects_what_telegram_rejects(broken, parse_mode):
     with pytest.raises(EntityError):
         parse_entities(broken, parse_mode)

@@ -1,4 +1,5 @@
 """Settings: defaults, database choice, and one clear line with exit status 2 for bad values."""
+
 from __future__ import annotations
 
 import subprocess
@@ -31,28 +32,38 @@ def test_db_host_builds_a_url_with_seed_defaults_and_escaped_password():
 
 
 def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
-    settings = load_settings({"DATABASE_URL": "postgresql://u@h/db", "DB_HOST": "ignored",
-                              "ALERT_COOLDOWN_SECONDS": "60", "ALERT_COOLDOWN_KALSHI_PRICE": "900",
-                              "QUIET_HOURS": "23:30-07:00", "TELEGRAM_CHAT_ID": "1, -1002"})
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://u@h/db",
+            "DB_HOST": "ignored",
+            "ALERT_COOLDOWN_SECONDS": "60",
+            "ALERT_COOLDOWN_KALSHI_PRICE": "900",
+            "QUIET_HOURS": "23:30-07:00",
+            "TELEGRAM_CHAT_ID": "1, -1002",
+        }
+    )
     assert settings.database.url == "postgresql://u@h/db"
     assert settings.cooldowns["score"] == 60 and settings.cooldowns["kalshi_price"] == 900
     assert settings.quiet_hours == (time(23, 30), time(7, 0))
     assert settings.telegram_chat_ids == ("1", "-1002")
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"DB_HOST": "h", "DB_PORT": "five"}, "DB_PORT must be a number"),
-    ({"DB_HOST": "h", "DB_PORT": "70000"}, "DB_PORT must be between 1 and 65535"),
-    ({"SYNC_INTERVAL": "-5"}, "SYNC_INTERVAL must be > 0"),
-    ({"IDLE_POLL_INTERVAL": "0"}, "IDLE_POLL_INTERVAL must be > 0"),
-    ({"TIMEZONE": "Mars/Olympus_Mons"}, "TIMEZONE must be an IANA time zone"),
-    ({"DAILY_ALERT_LIMIT": "lots"}, "DAILY_ALERT_LIMIT must be a number"),
-    ({"TELEGRAM_ENABLED": "maybe"}, "TELEGRAM_ENABLED must be true or false"),
-    ({"QUIET_HOURS": "late"}, "QUIET_HOURS must look like 23:00-07:00"),
-    ({"KALSHI_BASE_URL": "ftp://x"}, "KALSHI_BASE_URL must be an http(s) URL"),
-    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
-    ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DB_HOST": "h", "DB_PORT": "five"}, "DB_PORT must be a number"),
+        ({"DB_HOST": "h", "DB_PORT": "70000"}, "DB_PORT must be between 1 and 65535"),
+        ({"SYNC_INTERVAL": "-5"}, "SYNC_INTERVAL must be > 0"),
+        ({"IDLE_POLL_INTERVAL": "0"}, "IDLE_POLL_INTERVAL must be > 0"),
+        ({"TIMEZONE": "Mars/Olympus_Mons"}, "TIMEZONE must be an IANA time zone"),
+        ({"DAILY_ALERT_LIMIT": "lots"}, "DAILY_ALERT_LIMIT must be a number"),
+        ({"TELEGRAM_ENABLED": "maybe"}, "TELEGRAM_ENABLED must be true or false"),
+        ({"QUIET_HOURS": "late"}, "QUIET_HOURS must look like 23:00-07:00"),
+        ({"KALSHI_BASE_URL": "ftp://x"}, "KALSHI_BASE_URL must be an http(s) URL"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
+        ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
+    ],
+)
 def test_each_bad_value_names_its_variable(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(env)
@@ -65,10 +76,21 @@ def test_secret_values_are_not_echoed_in_errors_or_repr():
 
 @pytest.mark.parametrize("script", ["src/nfl_db_manager.py", "src/nfl_realtime_sync.py"])
 def test_bad_value_stops_start_up_with_one_line_and_status_2(script, tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "DB_HOST": "localhost", "DB_PORT": "not-a-port",
-           "DB_PASSWORD": "hunter2", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, script, "--once"] if "sync" in script else [sys.executable, script],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DB_HOST": "localhost",
+        "DB_PORT": "not-a-port",
+        "DB_PASSWORD": "hunter2",
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, script, "--once"] if "sync" in script else [sys.executable, script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["configuration error: DB_PORT must be a number, got 'not-a-port'"]

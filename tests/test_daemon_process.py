@@ -1,4 +1,5 @@
 """The daemon as users run it: a process started from the command line, stopped by SIGTERM."""
+
 from __future__ import annotations
 
 import os
@@ -36,15 +37,29 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
     port = _free_port()
     with ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env:
         environ = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-            "DATABASE_URL": database_url, "TELEGRAM_ENABLED": "false", "LOG_DIR": str(tmp_path / "logs"),
-            "ESPN_BASE_URL": env.espn.base_url, "ESPN_CORE_BASE_URL": env.espn.base_url,
-            "KALSHI_BASE_URL": env.kalshi.base_url, "WEATHER_INTERVAL": "0", "SYNC_INTERVAL": "0.5",
-            "METRICS_PORT": str(port), "TELEGRAM_BOT_TOKEN": "123456789:AAsecretsecretsecretsecretsecretsecret",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "DATABASE_URL": database_url,
+            "TELEGRAM_ENABLED": "false",
+            "LOG_DIR": str(tmp_path / "logs"),
+            "ESPN_BASE_URL": env.espn.base_url,
+            "ESPN_CORE_BASE_URL": env.espn.base_url,
+            "KALSHI_BASE_URL": env.kalshi.base_url,
+            "WEATHER_INTERVAL": "0",
+            "SYNC_INTERVAL": "0.5",
+            "METRICS_PORT": str(port),
+            "TELEGRAM_BOT_TOKEN": "123456789:AAsecretsecretsecretsecretsecretsecret",
         }
-        process = subprocess.Popen([sys.executable, "src/nfl_realtime_sync.py"], cwd=ROOT, env=environ,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "src/nfl_realtime_sync.py"],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
+
             def healthy() -> bool:
                 try:
                     return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200

@@ -1,12 +1,11 @@
 """NFLDBManager against the real (embedded) PostgreSQL of the test session."""
+
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import psycopg2
 import pytest
 
 from factories import game, play
@@ -15,8 +14,8 @@ from nfl_sync.storage.manager import NFLDBManager
 
 
 def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
-    from nfl_sync.storage.embedded import ensure_database
     from conftest import _with_database
+    from nfl_sync.storage.embedded import ensure_database
 
     admin_url, _ = pg_server
     ensure_database(admin_url, "nfl_migrations_test")
@@ -24,8 +23,12 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
     try:
         first = db.apply_migrations()
         second = db.apply_migrations()
-        versions = db.run(lambda tx: (tx.cur.execute("SELECT version FROM schema_migrations ORDER BY 1"),
-                                      [r["version"] for r in tx.cur.fetchall()])[1])
+        versions = db.run(
+            lambda tx: (
+                tx.cur.execute("SELECT version FROM schema_migrations ORDER BY 1"),
+                [r["version"] for r in tx.cur.fetchall()],
+            )[1]
+        )
     finally:
         db.close()
     assert first == ["001_core_tables.sql", "002_kalshi.sql", "003_alerts_and_operations.sql", "004_views.sql"]
@@ -79,8 +82,16 @@ def test_batch_play_insert_twice_leaves_one_copy_and_counts_new_rows(db):
 
 
 def test_explain_of_live_games_query_uses_the_partial_index(db):
-    db.upsert_games([game(game_id=str(400000000 + n), state="post" if n % 10 else "in",
-                          status="STATUS_FINAL" if n % 10 else "STATUS_IN_PROGRESS") for n in range(300)])
+    db.upsert_games(
+        [
+            game(
+                game_id=str(400000000 + n),
+                state="post" if n % 10 else "in",
+                status="STATUS_FINAL" if n % 10 else "STATUS_IN_PROGRESS",
+            )
+            for n in range(300)
+        ]
+    )
 
     def plan(tx):
         tx.cur.execute("ANALYZE nfl_games")
@@ -93,10 +104,10 @@ def test_explain_of_live_games_query_uses_the_partial_index(db):
 
 def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
     db.upsert_game(game(home_score=3))
-    with db.transaction() as tx:  # warm two pooled connections that the restart will kill
-        with db.transaction() as tx2:
-            tx.cur.execute("SELECT 1")
-            tx2.cur.execute("SELECT 1")
+    # Warm two pooled connections that the restart will kill.
+    with db.transaction() as tx, db.transaction() as tx2:
+        tx.cur.execute("SELECT 1")
+        tx2.cur.execute("SELECT 1")
     restart_postgres(pg_server, database_url)
     db.upsert_game(game(home_score=10))
     db.upsert_game(game(home_score=17))
@@ -115,7 +126,7 @@ def test_three_consecutive_connection_failures_reset_the_pool():
 
 
 def test_sync_log_records_duration(db):
-    start = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     sync_id = db.start_sync("scoreboard", start)
     db.finish_sync(sync_id, start + timedelta(milliseconds=1250), "success", records=16)
     perf = db.run(lambda tx: (tx.cur.execute("SELECT * FROM nfl_data_sync_log"), tx.cur.fetchone())[1])
@@ -125,9 +136,16 @@ def test_sync_log_records_duration(db):
 def test_injury_upsert_reports_only_new_player_status_dates(db):
     from nfl_sync.domain.models import Injury
 
-    seen = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
-    out = Injury(player_id="4426502", player="Sam LaPorta", team="DET", position="TE", status="Out",
-                 injury="Back", reported_at=seen)
+    seen = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    out = Injury(
+        player_id="4426502",
+        player="Sam LaPorta",
+        team="DET",
+        position="TE",
+        status="Out",
+        injury="Back",
+        reported_at=seen,
+    )
     questionable = replace(out, player_id="1", player="Other Player", status="Questionable")
     assert db.upsert_injuries([out, questionable, out], seen) == [out, questionable]
     assert db.upsert_injuries([out], seen + timedelta(hours=1)) == []
@@ -140,24 +158,45 @@ def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
 
     from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
 
-    t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
+    t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
     db.upsert_game(game())
-    markets = [KalshiMarket(f"KXNFLGAME-23SEP17GBATL-{team}", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", None, "active")
-               for team in ("ATL", "GB")]
+    markets = [
+        KalshiMarket(f"KXNFLGAME-23SEP17GBATL-{team}", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", None, "active")
+        for team in ("ATL", "GB")
+    ]
     db.upsert_markets(markets)
     atl, gb = (m.ticker for m in markets)
-    first = [MarketSnapshot(atl, t, Decimal("0.61"), Decimal("0.63"), None, Decimal("10.5"), None, "401547417"),
-             MarketSnapshot(gb, t, Decimal("0.37"), None, Decimal("0.38"), Decimal(4), Decimal(2), "999"),  # no such game
-             MarketSnapshot("KXNFLGAME-23SEP17GBATL-TIE", t, Decimal("0.01"), Decimal("0.02"), None, None)]  # not stored
+    first = [
+        MarketSnapshot(atl, t, Decimal("0.61"), Decimal("0.63"), None, Decimal("10.5"), None, "401547417"),
+        MarketSnapshot(gb, t, Decimal("0.37"), None, Decimal("0.38"), Decimal(4), Decimal(2), "999"),  # no such game
+        MarketSnapshot("KXNFLGAME-23SEP17GBATL-TIE", t, Decimal("0.01"), Decimal("0.02"), None, None),
+    ]  # not stored
     assert db.insert_price_snapshots(first) == 2
     assert db.insert_price_snapshots(first[:1] + [replace(first[1], ts=t + timedelta(seconds=5))]) == 1
     assert db.insert_price_snapshots([]) == 0
-    rows = db.run(lambda tx: (tx.cur.execute("SELECT ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, "
-                                             "game_id FROM nfl_kalshi_prices ORDER BY ts, ticker"), tx.cur.fetchall())[1])
+    rows = db.run(
+        lambda tx: (
+            tx.cur.execute(
+                "SELECT ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, "
+                "game_id FROM nfl_kalshi_prices ORDER BY ts, ticker"
+            ),
+            tx.cur.fetchall(),
+        )[1]
+    )
     assert [tuple(r.values()) for r in rows] == [
         (atl, t, Decimal("0.6100"), Decimal("0.6300"), None, Decimal("10.50"), None, "401547417"),
         (gb, t, Decimal("0.3700"), None, Decimal("0.3800"), Decimal("4.00"), Decimal("2.00"), None),
-        (gb, t + timedelta(seconds=5), Decimal("0.3700"), None, Decimal("0.3800"), Decimal("4.00"), Decimal("2.00"), None)]
+        (
+            gb,
+            t + timedelta(seconds=5),
+            Decimal("0.3700"),
+            None,
+            Decimal("0.3800"),
+            Decimal("4.00"),
+            Decimal("2.00"),
+            None,
+        ),
+    ]
 
 
 def test_analytics_queries_and_the_opportunities_view(db):
@@ -166,34 +205,78 @@ def test_analytics_queries_and_the_opportunities_view(db):
     from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
     from nfl_sync.storage.manager import Correlation
 
-    t = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
+    t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
     db.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000")))
     td = play(n=5, home_score=7, scoring_play=True, score_value=7, text="Robinson 5 yd run", team="ATL")
     db.insert_plays([play(n=4), td])
-    market = KalshiMarket("KXNFLGAME-23SEP17GBATL-ATL", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", "ATL wins",
-                          "active", market_kind="game", away_team="GB", home_team="ATL", team="ATL",
-                          game_id="401547417")
+    market = KalshiMarket(
+        "KXNFLGAME-23SEP17GBATL-ATL",
+        "KXNFLGAME-23SEP17GBATL",
+        "KXNFLGAME",
+        "ATL wins",
+        "active",
+        market_kind="game",
+        away_team="GB",
+        home_team="ATL",
+        team="ATL",
+        game_id="401547417",
+    )
     db.upsert_markets([market])
-    db.insert_price_snapshots([
-        MarketSnapshot(market.ticker, t, Decimal("0.50"), Decimal("0.52"), Decimal("0.51"), Decimal(10), game_id="401547417"),
-        MarketSnapshot(market.ticker, t + timedelta(seconds=5), Decimal("0.58"), Decimal("0.60"), Decimal("0.59"),
-                       Decimal(20), game_id="401547417")])
-    db.insert_correlations([Correlation("401547417", td.play_id, market.ticker, "touchdown", Decimal("0.51"),
-                                        Decimal("0.59"), Decimal("15.69"), "high", Decimal("5.0"), t, t)])
-    recent = datetime.now(timezone.utc) - timedelta(minutes=1)  # the view covers the last 24 hours
-    db.log_syncs([("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1, None),
-                  ("kalshi", recent, recent + timedelta(milliseconds=10), "failed", 0, "kalshi /markets: timed out")])
+    db.insert_price_snapshots(
+        [
+            MarketSnapshot(
+                market.ticker, t, Decimal("0.50"), Decimal("0.52"), Decimal("0.51"), Decimal(10), game_id="401547417"
+            ),
+            MarketSnapshot(
+                market.ticker,
+                t + timedelta(seconds=5),
+                Decimal("0.58"),
+                Decimal("0.60"),
+                Decimal("0.59"),
+                Decimal(20),
+                game_id="401547417",
+            ),
+        ]
+    )
+    db.insert_correlations(
+        [
+            Correlation(
+                "401547417",
+                td.play_id,
+                market.ticker,
+                "touchdown",
+                Decimal("0.51"),
+                Decimal("0.59"),
+                Decimal("15.69"),
+                "high",
+                Decimal("5.0"),
+                t,
+                t,
+            )
+        ]
+    )
+    recent = datetime.now(UTC) - timedelta(minutes=1)  # the view covers the last 24 hours
+    db.log_syncs(
+        [
+            ("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1, None),
+            ("kalshi", recent, recent + timedelta(milliseconds=10), "failed", 0, "kalshi /markets: timed out"),
+        ]
+    )
 
     assert [r["game_id"] for r in db.live_games()] == ["401547417"]
     assert [(r["play_id"], r["score_value"]) for r in db.scoring_summary("401547417")] == [(td.play_id, 7)]
     stats = db.correlation_stats()
     assert [(r["event_type"], r["impact_level"], r["n"], r["avg_change_pct"]) for r in stats] == [
-        ("touchdown", "high", 1, Decimal("15.69"))]
+        ("touchdown", "high", 1, Decimal("15.69"))
+    ]
     perf = db.sync_performance()
     assert [(r["sync_type"], r["runs"], r["failures"], r["avg_duration_ms"]) for r in perf] == [
-        ("kalshi", 1, 1, 10), ("scoreboard", 1, 0, 40)]
+        ("kalshi", 1, 1, 10),
+        ("scoreboard", 1, 0, 40),
+    ]
     db.refresh_opportunities()
     db.refresh_opportunities()  # CONCURRENTLY needs the unique index; twice proves it is refreshable
     opportunities = db.kalshi_opportunities(Decimal("0.05"))
     assert [(r["ticker"], r["market_prob"], r["edge"]) for r in opportunities] == [
-        (market.ticker, Decimal("0.59"), Decimal("0.110000"))]
+        (market.ticker, Decimal("0.59"), Decimal("0.110000"))
+    ]

@@ -1,16 +1,24 @@
 """Pure detection: (previous state, new snapshot) -> events, on hand-built snapshots."""
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from nfl_sync.domain.detection import (baseline, detect_game, detect_price_spikes, impact_level, injury_events,
-                       needs_play_by_play, plays_before)
 from factories import game, play
+from nfl_sync.domain.detection import (
+    baseline,
+    detect_game,
+    detect_price_spikes,
+    impact_level,
+    injury_events,
+    needs_play_by_play,
+    plays_before,
+)
 from nfl_sync.domain.models import Injury, MarketSnapshot
 
-NOW = datetime(2023, 9, 17, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
 
 
 def keys(update):
@@ -44,8 +52,9 @@ def test_score_change_on_the_scoreboard_yields_one_score_alert_and_repeat_yields
 def test_scores_come_from_plays_one_per_change_with_late_out_of_order_plays():
     plays = [play(n=1), play(n=2)]
     prev = baseline(game(), plays)
-    td = play(n=4, home_score=6, type="Passing Touchdown", text="TD pass", scoring_type="TD",
-              significance=("touchdown",))
+    td = play(
+        n=4, home_score=6, type="Passing Touchdown", text="TD pass", scoring_type="TD", significance=("touchdown",)
+    )
     xp = play(n=5, home_score=7, type="Extra Point Good")
     late = play(n=3, yards=35, text="Long run", significance=("big_play",))
     g = game(home_score=7, away_score=0)
@@ -94,28 +103,44 @@ def test_final_whistle_alerts_once_and_final_stays_final():
 
 def test_turnovers_and_long_gains_alert_but_ordinary_plays_do_not():
     prev = baseline(game(), [])
-    plays = [play(n=1, significance=("interception",)), play(n=2, yards=8),
-             play(n=3, yards=24, significance=("big_play",)), play(n=4, significance=("turnover_on_downs",))]
+    plays = [
+        play(n=1, significance=("interception",)),
+        play(n=2, yards=8),
+        play(n=3, yards=24, significance=("big_play",)),
+        play(n=4, significance=("turnover_on_downs",)),
+    ]
     update = detect_game(prev, game(), plays, NOW)
     assert [(e.key.split(":")[-1], e.priority) for e in update.events] == [
-        ("401547417000001", "high"), ("401547417000003", "medium"), ("401547417000004", "high")]
+        ("401547417000001", "high"),
+        ("401547417000003", "medium"),
+        ("401547417000004", "high"),
+    ]
 
 
 def snap(ticker, mid_bid, ts, ask=None, game_id="401547417"):
     bid = Decimal(mid_bid)
-    return MarketSnapshot(ticker, ts, bid, Decimal(ask) if ask else bid + Decimal("0.02"), None, Decimal(100),
-                          game_id=game_id)
+    return MarketSnapshot(
+        ticker, ts, bid, Decimal(ask) if ask else bid + Decimal("0.02"), None, Decimal(100), game_id=game_id
+    )
 
 
 def test_price_spikes_above_threshold_with_context_plays():
     t0 = NOW
     previous = {"A": snap("A", "0.40", t0), "B": snap("B", "0.40", t0), "C": snap("C", "0.02", t0)}
-    current = [snap("A", "0.50", t0 + timedelta(seconds=5)), snap("B", "0.42", t0 + timedelta(seconds=5)),
-               snap("C", "0.03", t0 + timedelta(seconds=5))]
+    current = [
+        snap("A", "0.50", t0 + timedelta(seconds=5)),
+        snap("B", "0.42", t0 + timedelta(seconds=5)),
+        snap("C", "0.03", t0 + timedelta(seconds=5)),
+    ]
     recent = {"401547417": [play(n=7, text="Interception by X")]}
     asked = []
-    events = detect_price_spikes(previous, current, Decimal(10), Decimal("0.02"),
-                                 lambda game_id: asked.append(game_id) or recent.get(game_id, ()))
+    events = detect_price_spikes(
+        previous,
+        current,
+        Decimal(10),
+        Decimal("0.02"),
+        lambda game_id: asked.append(game_id) or recent.get(game_id, ()),
+    )
     assert asked == ["401547417"]  # only the market that moved enough
     assert [e.data["ticker"] for e in events] == ["A"]
     event = events[0]
@@ -125,7 +150,13 @@ def test_price_spikes_above_threshold_with_context_plays():
 
 def test_impact_levels_follow_the_seed_classes():
     assert [impact_level(Decimal(x)) for x in ("25", "-20.5", "15", "10", "-7", "4.99")] == [
-        "extreme", "extreme", "high", "high", "medium", "low"]
+        "extreme",
+        "extreme",
+        "high",
+        "high",
+        "medium",
+        "low",
+    ]
     assert impact_level(None) == "low"
 
 
@@ -137,8 +168,11 @@ def test_plays_before_selects_the_window():
 
 def test_only_new_out_injuries_of_teams_in_play_alert():
     out = Injury("1", "Player One", "ATL", "WR", "Out", "Knee", NOW)
-    events = injury_events([out, replace(out, player_id="2", status="Questionable"),
-                            replace(out, player_id="3", team="DAL")], frozenset({"ATL", "GB"}), NOW)
+    events = injury_events(
+        [out, replace(out, player_id="2", status="Questionable"), replace(out, player_id="3", team="DAL")],
+        frozenset({"ATL", "GB"}),
+        NOW,
+    )
     assert [e.key for e in events] == ["injury:1:out:2023-09-17"]
     assert events[0].family == "injury:1"
 

@@ -1,17 +1,18 @@
 """espn_parser against every recorded ESPN response: counts and values checked against the raw JSON."""
+
 from __future__ import annotations
 
 import copy
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from helpers import fixture_path
 from nfl_sync.sources.espn import parser as espn_parser
 from nfl_sync.sources.espn.parser import ParseError
-from helpers import fixture_path
 
 ESPN = fixture_path("espn")
 SCOREBOARDS = sorted(p.name for p in ESPN.glob("scoreboard_*.json"))
@@ -38,6 +39,7 @@ def raw_plays(data: dict) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 # Scoreboards
 
+
 @pytest.mark.parametrize("name", SCOREBOARDS)
 def test_scoreboard_games_match_the_raw_events(name):
     data = raw(name)
@@ -52,7 +54,7 @@ def test_scoreboard_games_match_the_raw_events(name):
         by_side = {c["homeAway"]: c for c in competition["competitors"]}
         assert (game.home_team_id, game.away_team_id) == (by_side["home"]["team"]["id"], by_side["away"]["team"]["id"])
         assert game.home_team == by_side["home"]["team"]["abbreviation"]
-        assert game.start_time.tzinfo == timezone.utc
+        assert game.start_time.tzinfo == UTC
         if state == "pre":
             assert (game.home_score, game.away_score, game.period, game.clock) == (None, None, None, None)
         else:
@@ -64,16 +66,19 @@ def test_scoreboard_games_match_the_raw_events(name):
         assert game.week == (event.get("week") or data["week"])["number"]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("scoreboard_20220911_wk1_live.json", {"in": 8, "post": 2, "pre": 6}),
-    ("scoreboard_2022wk1_all_pre.json", {"pre": 16}),
-    ("scoreboard_2025wk1_all_pre.json", {"pre": 16}),
-    ("scoreboard_2025wk1_after_tnf.json", {"post": 1, "pre": 15}),
-    ("scoreboard_2025wk3_pre_after_tnf.json", {"post": 1, "pre": 15}),
-    ("scoreboard_2025wk12_all_pre_byes.json", {"pre": 14}),
-    ("scoreboard_2025post_wildcard_final.json", {"post": 6}),
-    ("scoreboard_20250209_superbowl_lix_final.json", {"post": 1}),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("scoreboard_20220911_wk1_live.json", {"in": 8, "post": 2, "pre": 6}),
+        ("scoreboard_2022wk1_all_pre.json", {"pre": 16}),
+        ("scoreboard_2025wk1_all_pre.json", {"pre": 16}),
+        ("scoreboard_2025wk1_after_tnf.json", {"post": 1, "pre": 15}),
+        ("scoreboard_2025wk3_pre_after_tnf.json", {"post": 1, "pre": 15}),
+        ("scoreboard_2025wk12_all_pre_byes.json", {"pre": 14}),
+        ("scoreboard_2025post_wildcard_final.json", {"post": 6}),
+        ("scoreboard_20250209_superbowl_lix_final.json", {"post": 1}),
+    ],
+)
 def test_games_per_state_follow_the_readme(name, expected):
     assert Counter(game.state for game in espn_parser.parse_scoreboard(raw(name))) == expected
 
@@ -106,7 +111,13 @@ def test_two_point_time_series_of_2025_week_1_keys_on_event_id():
 
 def test_super_bowl_is_postseason_at_a_neutral_site():
     (game,) = espn_parser.parse_scoreboard(raw("scoreboard_20250209_superbowl_lix_final.json"))
-    assert (game.game_id, game.season, game.season_type, game.week, game.neutral_site) == ("401671889", 2024, 3, 5, True)
+    assert (game.game_id, game.season, game.season_type, game.week, game.neutral_site) == (
+        "401671889",
+        2024,
+        3,
+        5,
+        True,
+    )
     assert {game.home_team: game.home_score, game.away_team: game.away_score} == {"KC": 22, "PHI": 40}
 
 
@@ -171,7 +182,11 @@ def test_scoreboard_odds_give_the_home_line_in_every_season_shape():
     assert len(old) == 16
     buf_at_lar = old["401437654"]
     assert (buf_at_lar.details, buf_at_lar.home_team, buf_at_lar.spread, buf_at_lar.over_under) == (
-        "BUF -2.5", "LAR", Decimal("2.5"), Decimal("53"))
+        "BUF -2.5",
+        "LAR",
+        Decimal("2.5"),
+        Decimal("53"),
+    )
 
 
 def test_scoreboard_weather_is_espn_forecast_with_roof():
@@ -183,6 +198,7 @@ def test_scoreboard_weather_is_espn_forecast_with_roof():
 
 # --------------------------------------------------------------------------------------------
 # Summaries
+
 
 @pytest.mark.parametrize("name", SUMMARIES)
 def test_summary_plays_scores_and_probabilities_match_the_raw_json(name):
@@ -222,7 +238,18 @@ def test_gb_at_atl_facts_from_the_readme():
     assert game.last_play_text == summary.plays[-1].text
     assert summary.odds == ()
     assert len(summary.injuries) == 10 and {i.team for i in summary.injuries} == {"ATL", "GB"}
-    assert [p.scoring_type for p in summary.scoring_plays] == ["FG", "TD", "FG", "TD", "TD", "FG", "TD", "TD", "FG", "FG"]
+    assert [p.scoring_type for p in summary.scoring_plays] == [
+        "FG",
+        "TD",
+        "FG",
+        "TD",
+        "TD",
+        "FG",
+        "TD",
+        "TD",
+        "FG",
+        "FG",
+    ]
     # "PAT failed": 6 points, not 7.
     assert [p.score_value for p in summary.scoring_plays if p.scoring_type == "TD"] == [7, 6, 7, 7, 7]
 
@@ -230,8 +257,14 @@ def test_gb_at_atl_facts_from_the_readme():
 def test_plays_have_canonical_teams_home_relative_yard_lines_and_utc_wallclocks():
     summary = espn_parser.parse_summary(raw("summary_401547417.json"))
     kickoff = summary.plays[0]
-    assert (kickoff.type, kickoff.team, kickoff.yard_line, kickoff.down, kickoff.period) == ("Kickoff", "ATL", 35, None, 1)
-    assert kickoff.wallclock == datetime(2023, 9, 17, 17, 2, 21, tzinfo=timezone.utc)
+    assert (kickoff.type, kickoff.team, kickoff.yard_line, kickoff.down, kickoff.period) == (
+        "Kickoff",
+        "ATL",
+        35,
+        None,
+        1,
+    )
+    assert kickoff.wallclock == datetime(2023, 9, 17, 17, 2, 21, tzinfo=UTC)
     first_snap = summary.plays[1]
     assert (first_snap.team, first_snap.yard_line, first_snap.down, first_snap.distance) == ("GB", 75, 1, 10)
     assert {p.team for p in summary.plays} <= {"ATL", "GB"}
@@ -243,8 +276,12 @@ def test_turnovers_come_from_type_text_and_the_drive_result():
     summary = espn_parser.parse_summary(raw("cdn_game_401547602.json"))
     turnovers = [(p.type, p.drive_result) for p in summary.plays if p.is_turnover]
     # The sack-fumble is typed "Sack": only the drive result (FUMBLE) on its last real play says so.
-    assert turnovers == [("Pass Interception Return", "INT"), ("Fumble Recovery (Opponent)", "FUMBLE"),
-                         ("Sack", "FUMBLE"), ("Pass Incompletion", "DOWNS")]
+    assert turnovers == [
+        ("Pass Interception Return", "INT"),
+        ("Fumble Recovery (Opponent)", "FUMBLE"),
+        ("Sack", "FUMBLE"),
+        ("Pass Incompletion", "DOWNS"),
+    ]
     # The FUMBLE drive ends with an "Official Timeout": the result goes on the play before it.
     assert not any(p.drive_result for p in summary.plays if p.type == "Official Timeout")
 
@@ -261,10 +298,13 @@ def test_cdn_wrapper_and_bare_gamepackage_parse_the_same():
     assert (line.provider, line.details, line.spread, line.away_moneyline) == ("ESPN BET", "BAL -4", Decimal("4"), -215)
 
 
-@pytest.mark.parametrize("name, spread, total, favourite", [
-    ("summary_401772838_pregame.json", Decimal("4.5"), Decimal("44.5"), "ATL -4.5"),
-    ("summary_401772842_pregame.json", Decimal("7.5"), Decimal("41.5"), "GB -7.5"),
-])
+@pytest.mark.parametrize(
+    "name, spread, total, favourite",
+    [
+        ("summary_401772838_pregame.json", Decimal("4.5"), Decimal("44.5"), "ATL -4.5"),
+        ("summary_401772842_pregame.json", Decimal("7.5"), Decimal("41.5"), "GB -7.5"),
+    ],
+)
 def test_pregame_summaries(name, spread, total, favourite):
     summary = espn_parser.parse_summary(raw(name))
     game = summary.game
@@ -340,17 +380,26 @@ def test_summary_quirks_string_scores_and_missing_tie_percentage():
 # --------------------------------------------------------------------------------------------
 # Injuries and teams
 
+
 def test_league_injuries_shape_and_summary_block_shape():
     blocks = raw("summary_401547417.json")["injuries"]
-    league = {"injuries": [dict(id=b["team"]["id"], displayName=b["team"]["displayName"], injuries=b["injuries"])
-                           for b in blocks]}
+    league = {
+        "injuries": [
+            {"id": b["team"]["id"], "displayName": b["team"]["displayName"], "injuries": b["injuries"]} for b in blocks
+        ]
+    }
     from_league = espn_parser.parse_injuries(league)
     from_blocks = espn_parser.parse_injuries(blocks)
     assert from_league == from_blocks and len(from_league) == 10
     trice = next(i for i in from_league if i.player == "Bralen Trice")
     assert (trice.team, trice.position, trice.status, trice.injury, trice.return_date) == (
-        "ATL", "LB", "Questionable", "Knee - ACL", "2025-08-01")
-    assert trice.reported_at == datetime(2025, 2, 11, 3, 6, tzinfo=timezone.utc)
+        "ATL",
+        "LB",
+        "Questionable",
+        "Knee - ACL",
+        "2025-08-01",
+    )
+    assert trice.reported_at == datetime(2025, 2, 11, 3, 6, tzinfo=UTC)
 
 
 def test_core_injury_record_takes_ids_from_refs():
@@ -369,9 +418,20 @@ def test_teams_endpoint_lists_the_32_teams():
 # --------------------------------------------------------------------------------------------
 # Malformed input: one ParseError, never a KeyError/TypeError
 
-@pytest.mark.parametrize("payload", [None, [], "html", {"events": "x"}, {"events": [1]},
-                                     {"events": [{"id": "1"}]}, {"events": [{"id": "1", "competitions": []}]},
-                                     {"events": [{"id": "1", "competitions": [{"competitors": [{}]}]}]}])
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "html",
+        {"events": "x"},
+        {"events": [1]},
+        {"events": [{"id": "1"}]},
+        {"events": [{"id": "1", "competitions": []}]},
+        {"events": [{"id": "1", "competitions": [{"competitors": [{}]}]}]},
+    ],
+)
 def test_malformed_scoreboards_raise_parse_error(payload):
     with pytest.raises(ParseError):
         espn_parser.parse_scoreboard(payload)
@@ -416,8 +476,11 @@ def test_a_play_holding_an_integer_over_64_bits_parses_as_any_other():
 def test_a_play_is_parsed_anew_when_the_score_before_it_changes():
     data = raw("summary_401547417.json")
     plays = raw_plays(data)
-    index = next(i for i, p in enumerate(plays) if i and (p["homeScore"], p["awayScore"]) != (
-        plays[i - 1]["homeScore"], plays[i - 1]["awayScore"]))
+    index = next(
+        i
+        for i, p in enumerate(plays)
+        if i and (p["homeScore"], p["awayScore"]) != (plays[i - 1]["homeScore"], plays[i - 1]["awayScore"])
+    )
     scorer = plays[index]["id"]
     assert {p.play_id: p for p in espn_parser.parse_summary(data).plays}[scorer].score_value > 0
     # ESPN moves the score to the play before: the scoring play itself now gains nothing.

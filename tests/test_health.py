@@ -1,18 +1,18 @@
 """Health thresholds of the seed: 5 failed cycles alert once per episode, 10 API errors an hour throttle."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nfl_sync.health import HealthMonitor, run_checks
 
-T0 = datetime(2026, 11, 22, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 
 def test_five_consecutive_failed_cycles_raise_one_critical_alert_per_episode():
     monitor = HealthMonitor()
-    events = [monitor.record_cycle(False, T0 + timedelta(seconds=5 * n), {"scoreboard": "HTTP 503"})
-              for n in range(8)]
+    events = [monitor.record_cycle(False, T0 + timedelta(seconds=5 * n), {"scoreboard": "HTTP 503"}) for n in range(8)]
     raised = [e for batch in events for e in batch]
     assert len(raised) == 1
     assert raised[0].priority == "high" and raised[0].data["level"] == "critical"
@@ -24,8 +24,9 @@ def test_five_consecutive_failed_cycles_raise_one_critical_alert_per_episode():
 
 def test_ten_api_errors_in_an_hour_throttle_the_source_until_they_age_out():
     monitor = HealthMonitor()
-    warnings = [e for n in range(10)
-                for e in monitor.record_source_error("espn", "HTTP 500", T0 + timedelta(minutes=n))]
+    warnings = [
+        e for n in range(10) for e in monitor.record_source_error("espn", "HTTP 500", T0 + timedelta(minutes=n))
+    ]
     assert len(warnings) == 1 and warnings[0].data["level"] == "warning"
     assert monitor.is_throttled("espn", T0 + timedelta(minutes=10))
     assert not monitor.is_throttled("kalshi", T0 + timedelta(minutes=10))

@@ -2,6 +2,7 @@
 
 Every wait goes through the injected FakeClock, so nothing really sleeps.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,8 +30,14 @@ def clock():
 @pytest.fixture
 def source(clock):
     observed = []
-    src = HttpSource("espn", BASE, clock=clock, retry=RetryPolicy(max_tries=3, initial=0.5), rng=lambda: 0.0,
-                     observer=lambda *args: observed.append(args))
+    src = HttpSource(
+        "espn",
+        BASE,
+        clock=clock,
+        retry=RetryPolicy(max_tries=3, initial=0.5),
+        rng=lambda: 0.0,
+        observer=lambda *args: observed.append(args),
+    )
     src.observed = observed
     return src
 
@@ -108,8 +115,12 @@ def test_timeout_is_retried_then_reported(source, clock):
 
 @responses.activate
 def test_client_error_is_not_retried_and_keeps_the_body(source):
-    responses.get(URL, body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"), status=401,
-                  content_type="application/json")
+    responses.get(
+        URL,
+        body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"),
+        status=401,
+        content_type="application/json",
+    )
     with pytest.raises(SourceError) as caught:
         source.get_json("scoreboard")
     assert len(responses.calls) == 1 and caught.value.retryable is False

@@ -1,9 +1,10 @@
 """KalshiClient against recorded payloads served by `responses`; nothing here contacts Kalshi."""
+
 from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,16 +15,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from responses import matchers
 
-from nfl_sync.sources.kalshi import parser as kp
-from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from helpers import FakeClock, fixture_json
-from nfl_sync.sources.http import SourceError
-from nfl_sync.sources.kalshi.client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
+from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
 from nfl_sync.domain.models import Game
+from nfl_sync.sources.http import SourceError
+from nfl_sync.sources.kalshi import parser as kp
+from nfl_sync.sources.kalshi.client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
 
 BASE = DEFAULT_KALSHI_BASE_URL
 MARKETS = f"{BASE}/markets"
-KICKOFF_BUF_LAR = datetime(2026, 10, 13, 0, 15, tzinfo=timezone.utc)
+KICKOFF_BUF_LAR = datetime(2026, 10, 13, 0, 15, tzinfo=UTC)
 SIGNATURE_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
 
@@ -38,12 +39,23 @@ def page(*tickers: str, cursor: str = "") -> dict[str, Any]:
 
 
 def game(game_id: str, away: str, home: str, kickoff: datetime) -> Game:
-    return Game(game_id=game_id, season=2026, season_type=2, week=6, start_time=kickoff, home_team=home,
-                away_team=away, home_score=None, away_score=None, status="STATUS_SCHEDULED", state="pre")
+    return Game(
+        game_id=game_id,
+        season=2026,
+        season_type=2,
+        week=6,
+        start_time=kickoff,
+        home_team=home,
+        away_team=away,
+        home_score=None,
+        away_score=None,
+        status="STATUS_SCHEDULED",
+        state="pre",
+    )
 
 
 BUF_AT_LAR = game("401900001", "BUF", "LAR", KICKOFF_BUF_LAR)
-TB_AT_DAL = game("401900002", "TB", "DAL", datetime(2026, 10, 9, 0, 15, tzinfo=timezone.utc))
+TB_AT_DAL = game("401900002", "TB", "DAL", datetime(2026, 10, 9, 0, 15, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -69,8 +81,11 @@ def private_key() -> rsa.RSAPrivateKey:
 @pytest.fixture
 def signing_env(private_key, tmp_path) -> dict[str, str]:
     path = tmp_path / "kalshi.pem"
-    path.write_bytes(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    path.write_bytes(
+        private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return {"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}
 
 
@@ -91,14 +106,21 @@ def serve_slate(api: responses.RequestsMock) -> None:
 
 # --- NFL slate --------------------------------------------------------------------------------------
 
+
 def test_nfl_prices_one_call_per_series_mapped_to_games(api, clock):
     serve_slate(api)
     slate = nfl_slate(make_client(clock), [BUF_AT_LAR, TB_AT_DAL])
     assert len(api.calls) == 3
-    assert [s.ticker for s in slate.snapshots] == [m.ticker for m in slate.markets] == [
-        "KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
-    assert [m.game_id for m in slate.markets] == [s.game_id for s in slate.snapshots] == [
-        BUF_AT_LAR.game_id, TB_AT_DAL.game_id, TB_AT_DAL.game_id]
+    assert (
+        [s.ticker for s in slate.snapshots]
+        == [m.ticker for m in slate.markets]
+        == ["KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
+    )
+    assert (
+        [m.game_id for m in slate.markets]
+        == [s.game_id for s in slate.snapshots]
+        == [BUF_AT_LAR.game_id, TB_AT_DAL.game_id, TB_AT_DAL.game_id]
+    )
     assert slate.unmapped == ()
     lar = slate.snapshots[0]
     assert lar.ts == clock.now()
@@ -114,12 +136,15 @@ def test_unmapped_markets_are_kept_and_reported_once(api, clock, caplog):
         serve_slate(api)
         second = nfl_slate(client, [BUF_AT_LAR])
     for slate in (first, second):
-        assert [u.market.ticker for u in slate.unmapped] == ["KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69"]
+        assert [u.market.ticker for u in slate.unmapped] == [
+            "KXNFLSPREAD-26OCT08TBDAL-TB8",
+            "KXNFLTOTAL-26OCT08TBDAL-69",
+        ]
         assert [s.game_id for s in slate.snapshots] == [BUF_AT_LAR.game_id, None, None]
     reports = [r.getMessage() for r in caplog.records if "not mapped to an ESPN game" in r.getMessage()]
     assert reports == [
-        "Kalshi market KXNFLSPREAD-26OCT08TBDAL-TB8 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
-        "Kalshi market KXNFLTOTAL-26OCT08TBDAL-69 is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08",
+        f"Kalshi market {ticker} is not mapped to an ESPN game: no ESPN game for TB at DAL on 2026-10-08"
+        for ticker in ("KXNFLSPREAD-26OCT08TBDAL-TB8", "KXNFLTOTAL-26OCT08TBDAL-69")
     ]
 
 
@@ -179,21 +204,30 @@ def test_schema_drift_reaches_the_caller(api, clock):
     old = {k: v for k, v in nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR").items() if not k.endswith(("_dollars", "_fp"))}
     old.update(yes_bid=53, yes_ask=56, last_price=56, volume=650, open_interest=487)
     api.get(MARKETS, json={"markets": [old], "cursor": ""}, match=slate_query("KXNFLGAME"))
-    with pytest.raises(kp.KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"):
+    with pytest.raises(
+        kp.KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"
+    ):
         nfl_slate(make_client(clock, KALSHI_SERIES="KXNFLGAME"), [BUF_AT_LAR])
 
 
 # --- pagination -------------------------------------------------------------------------------------
+
 
 def test_markets_follow_the_cursor_until_empty(api, clock):
     first = fixture_json("kalshi", "other_series", "kalshi_markets.json")
     nested = [m for e in fixture_json("kalshi", "other_series", "kalshi_events.json")["events"] for m in e["markets"]]
     base = {"series_ticker": "KXBTCD", "limit": "1000"}
     api.get(MARKETS, json=first, match=[matchers.query_param_matcher(base)])
-    api.get(MARKETS, json={"markets": nested, "cursor": "page-3"},
-            match=[matchers.query_param_matcher({**base, "cursor": first["cursor"]})])
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"),
-            match=[matchers.query_param_matcher({**base, "cursor": "page-3"})])
+    api.get(
+        MARKETS,
+        json={"markets": nested, "cursor": "page-3"},
+        match=[matchers.query_param_matcher({**base, "cursor": first["cursor"]})],
+    )
+    api.get(
+        MARKETS,
+        json=page("KXNFLGAME-26OCT12BUFLAR-LAR"),
+        match=[matchers.query_param_matcher({**base, "cursor": "page-3"})],
+    )
     markets = make_client(clock).get_markets(series_ticker="KXBTCD")
     assert len(api.calls) == 3
     assert len(markets) == 3 + 9 + 1
@@ -210,15 +244,30 @@ def test_repeated_cursor_stops_instead_of_looping(api, clock):
 
 
 def test_market_filters_and_status_vocabulary(api, clock):
-    api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=[matchers.query_param_matcher(
-        {"event_ticker": "KXNFLGAME-26OCT12BUFLAR", "status": "open", "limit": "1000",
-         "tickers": "KXNFLGAME-26OCT12BUFLAR-LAR,KXNFLGAME-26OCT12BUFLAR-BUF"})])
-    markets = make_client(clock).get_markets(event_ticker="KXNFLGAME-26OCT12BUFLAR", status="active",
-                                             tickers=["KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLGAME-26OCT12BUFLAR-BUF"])
+    api.get(
+        MARKETS,
+        json=page("KXNFLGAME-26OCT12BUFLAR-LAR"),
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "event_ticker": "KXNFLGAME-26OCT12BUFLAR",
+                    "status": "open",
+                    "limit": "1000",
+                    "tickers": "KXNFLGAME-26OCT12BUFLAR-LAR,KXNFLGAME-26OCT12BUFLAR-BUF",
+                }
+            )
+        ],
+    )
+    markets = make_client(clock).get_markets(
+        event_ticker="KXNFLGAME-26OCT12BUFLAR",
+        status="active",
+        tickers=["KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLGAME-26OCT12BUFLAR-BUF"],
+    )
     assert [m.market.ticker for m in markets] == ["KXNFLGAME-26OCT12BUFLAR-LAR"]
 
 
 # --- other endpoints --------------------------------------------------------------------------------
+
 
 def test_market_details_are_cached_for_the_ttl(api, clock):
     ticker = "KXNFLGAME-26OCT12BUFLAR-LAR"
@@ -242,23 +291,41 @@ def test_orderbook_unauthenticated(api, clock):
 
 
 def test_events_series_trades_and_exchange_status(api, clock):
-    api.get(f"{BASE}/events", json=fixture_json("kalshi", "other_series", "kalshi_events.json"),
-            match=[matchers.query_param_matcher({"series_ticker": "KXNEXTNATOSECGEN", "status": "open",
-                                                 "with_nested_markets": "true", "limit": "200"}, strict_match=False)])
-    api.get(f"{BASE}/events", json={"events": [], "cursor": ""},
-            match=[matchers.query_param_matcher({"cursor": fixture_json("kalshi", "other_series", "kalshi_events.json")["cursor"]},
-                                                strict_match=False)])
+    api.get(
+        f"{BASE}/events",
+        json=fixture_json("kalshi", "other_series", "kalshi_events.json"),
+        match=[
+            matchers.query_param_matcher(
+                {"series_ticker": "KXNEXTNATOSECGEN", "status": "open", "with_nested_markets": "true", "limit": "200"},
+                strict_match=False,
+            )
+        ],
+    )
+    api.get(
+        f"{BASE}/events",
+        json={"events": [], "cursor": ""},
+        match=[
+            matchers.query_param_matcher(
+                {"cursor": fixture_json("kalshi", "other_series", "kalshi_events.json")["cursor"]}, strict_match=False
+            )
+        ],
+    )
     api.get(f"{BASE}/series/KXBTCD", json=fixture_json("kalshi", "other_series", "kalshi_series.json"))
-    api.get(f"{MARKETS}/trades", json=fixture_json("kalshi", "other_series", "kalshi_trades.json"),
-            match=[matchers.query_param_matcher({"ticker": "KXETH15M-26JUL250200-00", "min_ts": "1784958600",
-                                                 "limit": "1000"})])
+    api.get(
+        f"{MARKETS}/trades",
+        json=fixture_json("kalshi", "other_series", "kalshi_trades.json"),
+        match=[
+            matchers.query_param_matcher({"ticker": "KXETH15M-26JUL250200-00", "min_ts": "1784958600", "limit": "1000"})
+        ],
+    )
     api.get(f"{BASE}/exchange/status", json={"exchange_active": True, "trading_active": True})
     client = make_client(clock)
     events = client.get_events(series_ticker="KXNEXTNATOSECGEN", status="active")
     assert [len(e.markets) for e in events] == [1, 8]
     assert client.get_series("KXBTCD").title == "Bitcoin price Above/below"
-    trades = client.get_trades(ticker="KXETH15M-26JUL250200-00",
-                               min_ts=datetime(2026, 7, 25, 5, 50, tzinfo=timezone.utc), max_pages=1)
+    trades = client.get_trades(
+        ticker="KXETH15M-26JUL250200-00", min_ts=datetime(2026, 7, 25, 5, 50, tzinfo=UTC), max_pages=1
+    )
     assert [t.count for t in trades] == [Decimal("12.61"), Decimal("3.66"), Decimal("39.50")]
     assert client.get_exchange_status() == kp.ExchangeStatus(True, True)
 
@@ -267,21 +334,35 @@ def test_exchange_maintenance_answer_is_read_from_the_5xx_body(api, clock):
     body = {"exchange_active": False, "trading_active": False, "exchange_estimated_resume_time": "2026-11-26T10:00:00Z"}
     api.get(f"{BASE}/exchange/status", json=body, status=503)
     status = make_client(clock, HTTP_MAX_TRIES="2").get_exchange_status()
-    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=timezone.utc))
+    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=UTC))
 
 
 def test_live_and_historical_candlestick_endpoints(api, clock):
-    recorded = fixture_json("kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json")
+    recorded = fixture_json(
+        "kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json"
+    )
     ticker = recorded["ticker"]
-    start, end = datetime(2026, 1, 5, tzinfo=timezone.utc), datetime(2026, 1, 6, tzinfo=timezone.utc)
+    start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
     query = {"start_ts": "1767571200", "end_ts": "1767657600", "period_interval": "60"}
-    api.get(f"{BASE}/historical/markets/{ticker}/candlesticks", json={"ticker": ticker, "candlesticks": recorded["h60"]},
-            match=[matchers.query_param_matcher(query)])
-    live = [{"end_period_ts": c["end_period_ts"], "volume_fp": c["volume"], "open_interest_fp": c["open_interest"],
-             **{side: {f"{k}_dollars": v for k, v in c[side].items()} for side in ("yes_bid", "yes_ask", "price")}}
-            for c in recorded["h60"]]
-    api.get(f"{BASE}/series/KXNFLSPREAD/markets/{ticker}/candlesticks", json={"ticker": ticker, "candlesticks": live},
-            match=[matchers.query_param_matcher(query)])
+    api.get(
+        f"{BASE}/historical/markets/{ticker}/candlesticks",
+        json={"ticker": ticker, "candlesticks": recorded["h60"]},
+        match=[matchers.query_param_matcher(query)],
+    )
+    live = [
+        {
+            "end_period_ts": c["end_period_ts"],
+            "volume_fp": c["volume"],
+            "open_interest_fp": c["open_interest"],
+            **{side: {f"{k}_dollars": v for k, v in c[side].items()} for side in ("yes_bid", "yes_ask", "price")},
+        }
+        for c in recorded["h60"]
+    ]
+    api.get(
+        f"{BASE}/series/KXNFLSPREAD/markets/{ticker}/candlesticks",
+        json={"ticker": ticker, "candlesticks": live},
+        match=[matchers.query_param_matcher(query)],
+    )
     client = make_client(clock)
     historical = client.get_historical_candlesticks(ticker, start, end)
     assert client.get_candlesticks("KXNFLSPREAD", ticker, start, end) == historical
@@ -347,17 +428,23 @@ def test_observer_sees_each_request(api, clock):
 
 # --- credentials ------------------------------------------------------------------------------------
 
+
 def verify(private_key: rsa.RSAPrivateKey, headers, method: str, path: str) -> None:
     message = f"{headers['KALSHI-ACCESS-TIMESTAMP']}{method}{path}".encode()
     private_key.public_key().verify(
-        base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"]), message,
-        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+        base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"]),
+        message,
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
 
 
 def test_requests_are_signed_over_path_without_query(api, clock, private_key, signing_env):
     api.get(MARKETS, json=page("KXNFLGAME-26OCT12BUFLAR-LAR"), match=slate_query("KXNFLGAME"))
-    api.get(f"{MARKETS}/KXBTCD-26JUL2502-T74299.99/orderbook",
-            json=fixture_json("kalshi", "other_series", "kalshi_orderbook.json"))
+    api.get(
+        f"{MARKETS}/KXBTCD-26JUL2502-T74299.99/orderbook",
+        json=fixture_json("kalshi", "other_series", "kalshi_orderbook.json"),
+    )
     client = make_client(clock, **signing_env)
     client.get_markets(series_ticker="KXNFLGAME", status="open")
     client.get_orderbook("KXBTCD-26JUL2502-T74299.99")

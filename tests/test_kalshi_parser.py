@@ -1,17 +1,18 @@
 """kalshi_parser on Kalshi's real recorded payloads (tests/fixtures/kalshi/README.md)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from nfl_sync.sources.kalshi import parser as kp
-from nfl_sync.domain import teams
 from helpers import fixture_json, fixture_path
+from nfl_sync.domain import teams
 from nfl_sync.domain.models import Game
+from nfl_sync.sources.kalshi import parser as kp
 
 NFL_MARKET_FILES = sorted(path.name for path in fixture_path("kalshi", "get_market").glob("*.json"))
 
@@ -32,9 +33,19 @@ RECORDED = every_recorded_market()
 
 
 def game(game_id: str, away: str, home: str, kickoff: str) -> Game:
-    return Game(game_id=game_id, season=2026, season_type=2, week=None,
-                start_time=datetime.fromisoformat(kickoff), home_team=home, away_team=away,
-                home_score=None, away_score=None, status="STATUS_SCHEDULED", state="pre")
+    return Game(
+        game_id=game_id,
+        season=2026,
+        season_type=2,
+        week=None,
+        start_time=datetime.fromisoformat(kickoff),
+        home_team=home,
+        away_team=away,
+        home_score=None,
+        away_score=None,
+        status="STATUS_SCHEDULED",
+        state="pre",
+    )
 
 
 # Kickoffs implied by the recordings (close_time - 48 h): both are evening games whose UTC date is
@@ -45,6 +56,7 @@ ATL_AT_NO = game("401900003", "ATL", "NO", "2026-10-06T00:15:00+00:00")
 
 
 # --- markets ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("payload", RECORDED, ids=[m["ticker"] for m in RECORDED])
 def test_every_recorded_market_parses_to_decimal_prices(payload):
@@ -61,12 +73,12 @@ def test_every_recorded_market_parses_to_decimal_prices(payload):
         assert quote.yes_ask == 1 - quote.no_bid
     if quote.no_ask is not None and quote.yes_bid is not None:
         assert quote.no_ask == 1 - quote.yes_bid
-    assert parsed.market.close_time.tzinfo == timezone.utc
+    assert parsed.market.close_time.tzinfo == UTC
 
 
 def test_game_market_quote_and_snapshot_values():
     parsed = kp.parse_market(nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR"))
-    ts = datetime(2026, 10, 12, 23, 0, tzinfo=timezone.utc)
+    ts = datetime(2026, 10, 12, 23, 0, tzinfo=UTC)
     snap = parsed.snapshot(ts)
     assert (snap.ticker, snap.ts, snap.event_ticker) == ("KXNFLGAME-26OCT12BUFLAR-LAR", ts, "KXNFLGAME-26OCT12BUFLAR")
     assert (snap.yes_bid, snap.yes_ask, snap.last_price) == (Decimal("0.53"), Decimal("0.56"), Decimal("0.56"))
@@ -84,7 +96,7 @@ def test_empty_sides_and_untraded_markets_are_none_not_zero():
     # Recorded "0.0000" bid (size 0), "1.0000" NO ask and "0.0000" last price: no orders, no trades.
     assert (quote.yes_bid, quote.no_ask, quote.last_price) == (None, None, None)
     assert quote.yes_ask == Decimal("0.01")
-    snap = kp.parse_market(btc).snapshot(datetime(2026, 7, 25, tzinfo=timezone.utc))
+    snap = kp.parse_market(btc).snapshot(datetime(2026, 7, 25, tzinfo=UTC))
     assert snap.mid is None and snap.spread is None
 
     untraded = kp.parse_market(nfl_market("KXNFLSPREAD-26OCT08TBDAL-TB8")).snapshot(snap.ts)
@@ -117,17 +129,30 @@ def test_single_event_response_falls_back_to_top_level_markets():
 
 def test_series_response():
     series = kp.parse_series_response(fixture_json("kalshi", "other_series", "kalshi_series.json"))
-    assert (series.ticker, series.category, series.frequency, series.tags) == ("KXBTCD", "Crypto", "hourly", ("Hourly", "BTC"))
+    assert (series.ticker, series.category, series.frequency, series.tags) == (
+        "KXBTCD",
+        "Crypto",
+        "hourly",
+        ("Hourly", "BTC"),
+    )
 
 
-@pytest.mark.parametrize("body, cursor", [({"cursor": "", "markets": []}, None), ({"markets": []}, None),
-                                          ({"cursor": None, "markets": None}, None), ({"cursor": "abc", "markets": []}, "abc")])
+@pytest.mark.parametrize(
+    "body, cursor",
+    [
+        ({"cursor": "", "markets": []}, None),
+        ({"markets": []}, None),
+        ({"cursor": None, "markets": None}, None),
+        ({"cursor": "abc", "markets": []}, "abc"),
+    ],
+)
 def test_cursor_end_of_pages(body, cursor):
     assert kp.next_cursor(body) == cursor
     assert kp.page_items(body, "markets") == []
 
 
 # --- schema drift -----------------------------------------------------------------------------------
+
 
 def cent_era(payload: dict[str, Any]) -> dict[str, Any]:
     """The market as Kalshi sent it before 2026-03-12: integer cents, no dollar/fp strings."""
@@ -145,9 +170,16 @@ def test_cent_only_market_raises_format_changed_not_zero():
     assert "removed cent fields yes_bid" in message
 
 
-@pytest.mark.parametrize("field, value", [("yes_bid_dollars", 53), ("yes_bid_dollars", "53.0000"),
-                                          ("yes_ask_dollars", "n/a"), ("volume_fp", "-1.00"),
-                                          ("last_price_dollars", None)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("yes_bid_dollars", 53),
+        ("yes_bid_dollars", "53.0000"),
+        ("yes_ask_dollars", "n/a"),
+        ("volume_fp", "-1.00"),
+        ("last_price_dollars", None),
+    ],
+)
 def test_malformed_price_fields_raise_format_error(field, value):
     payload = nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR")
     payload[field] = value
@@ -162,9 +194,19 @@ def test_list_without_its_key_is_a_format_change():
 
 # --- statuses ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, expected", [("active", "open"), ("open", "open"), ("inactive", "paused"),
-                                             ("initialized", "unopened"), ("determined", "closed"),
-                                             ("finalized", "settled"), ("SETTLED", "settled")])
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("active", "open"),
+        ("open", "open"),
+        ("inactive", "paused"),
+        ("initialized", "unopened"),
+        ("determined", "closed"),
+        ("finalized", "settled"),
+        ("SETTLED", "settled"),
+    ],
+)
 def test_filter_status_understands_both_vocabularies(given, expected):
     assert kp.filter_status(given) == expected
 
@@ -179,9 +221,11 @@ def test_response_statuses_of_a_filter():
 
 # --- orderbook, trades, candles ---------------------------------------------------------------------
 
+
 def test_recorded_orderbook_best_bid_and_ask():
-    book = kp.parse_orderbook(fixture_json("kalshi", "other_series", "kalshi_orderbook.json"),
-                              "KXBTCD-26JUL2502-T74299.99")
+    book = kp.parse_orderbook(
+        fixture_json("kalshi", "other_series", "kalshi_orderbook.json"), "KXBTCD-26JUL2502-T74299.99"
+    )
     assert book.yes_bids == () and book.best_yes_bid is None and book.no_ask is None
     assert book.best_no_bid == kp.PriceLevel(Decimal("0.99"), Decimal("73469.00"))
     assert book.yes_ask == Decimal("0.01")
@@ -192,12 +236,14 @@ def test_recorded_orderbook_best_bid_and_ask():
 
 
 def test_two_sided_orderbook_in_either_order():
-    levels = {"yes_dollars": [["0.4100", "10.00"], ["0.4200", "13.00"]],
-              "no_dollars": [["0.5500", "9.73"], ["0.5600", "17.00"]]}
+    levels = {
+        "yes_dollars": [["0.4100", "10.00"], ["0.4200", "13.00"]],
+        "no_dollars": [["0.5500", "9.73"], ["0.5600", "17.00"]],
+    }
     reversed_levels = {side: list(reversed(rows)) for side, rows in levels.items()}
     for book_levels in (levels, reversed_levels):
         book = kp.parse_orderbook({"orderbook_fp": book_levels}, "T")
-        top = book.top(datetime(2026, 11, 24, tzinfo=timezone.utc))
+        top = book.top(datetime(2026, 11, 24, tzinfo=UTC))
         assert book.best_yes_bid == kp.PriceLevel(Decimal("0.42"), Decimal("13.00"))
         assert (top.yes_bid, top.yes_ask) == (Decimal("0.42"), Decimal("0.44"))
         assert book.no_ask == Decimal("0.58")
@@ -214,26 +260,39 @@ def test_recorded_trades():
     trades = [kp.parse_trade(item) for item in kp.page_items(body, "trades")]
     first = trades[0]
     assert (first.ticker, first.count, first.yes_price, first.no_price) == (
-        "KXETH15M-26JUL250200-00", Decimal("12.61"), Decimal("0.38"), Decimal("0.62"))
+        "KXETH15M-26JUL250200-00",
+        Decimal("12.61"),
+        Decimal("0.38"),
+        Decimal("0.62"),
+    )
     assert (first.taker_outcome_side, first.taker_book_side, first.is_block_trade) == ("yes", "bid", False)
-    assert first.created_time == datetime(2026, 7, 25, 5, 51, 39, 544670, tzinfo=timezone.utc)
+    assert first.created_time == datetime(2026, 7, 25, 5, 51, 39, 544670, tzinfo=UTC)
     assert all(t.yes_price + t.no_price == 1 for t in trades)
 
 
 def as_live_shape(candle: dict[str, Any]) -> dict[str, Any]:
     """A historical candle renamed to the live endpoint's field names (values unchanged)."""
+
     def suffixed(ohlc: dict[str, Any]) -> dict[str, Any]:
         return {f"{key}_dollars": value for key, value in ohlc.items()}
-    return {"end_period_ts": candle["end_period_ts"], "yes_bid": suffixed(candle["yes_bid"]),
-            "yes_ask": suffixed(candle["yes_ask"]), "price": suffixed(candle["price"]),
-            "volume_fp": candle["volume"], "open_interest_fp": candle["open_interest"]}
+
+    return {
+        "end_period_ts": candle["end_period_ts"],
+        "yes_bid": suffixed(candle["yes_bid"]),
+        "yes_ask": suffixed(candle["yes_ask"]),
+        "price": suffixed(candle["price"]),
+        "volume_fp": candle["volume"],
+        "open_interest_fp": candle["open_interest"],
+    }
 
 
 def test_historical_and_live_candles():
-    recorded = fixture_json("kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json")
+    recorded = fixture_json(
+        "kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json"
+    )
     hourly = kp.parse_candlesticks({"ticker": recorded["ticker"], "candlesticks": recorded["h60"]})
     assert len(hourly) == 4
-    assert hourly[0].end == datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
+    assert hourly[0].end == datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
     assert hourly[0].price == kp.OHLC(None, None, None, None) and hourly[0].mean_price is None
     assert hourly[0].yes_ask == kp.OHLC(Decimal("0.99"), Decimal("0.99"), Decimal("0.14"), Decimal("0.14"))
     minute = kp.parse_candlesticks({"ticker": recorded["ticker"], "candlesticks": recorded["m1"]})
@@ -241,21 +300,26 @@ def test_historical_and_live_candles():
     assert traded.price.close == Decimal("0.12") and traded.previous_price == Decimal("0.13")
     assert (traded.volume, traded.open_interest) == (Decimal("222.00"), Decimal("393.00"))
 
-    live = kp.parse_candlesticks({"ticker": recorded["ticker"], "candlesticks": [as_live_shape(c) for c in recorded["m1"]]})
+    live = kp.parse_candlesticks(
+        {"ticker": recorded["ticker"], "candlesticks": [as_live_shape(c) for c in recorded["m1"]]}
+    )
     assert live == minute
 
 
 def test_candle_without_volume_is_a_format_change():
-    candle = fixture_json("kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json")["m1"][0]
+    candle = fixture_json(
+        "kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json"
+    )["m1"][0]
     del candle["volume"]
     with pytest.raises(kp.KalshiFormatError, match="neither volume_fp"):
         kp.parse_candle(candle)
 
 
 def test_exchange_status():
-    status = kp.parse_exchange_status({"exchange_active": False, "trading_active": False,
-                                       "exchange_estimated_resume_time": "2026-11-26T10:00:00Z"})
-    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=timezone.utc))
+    status = kp.parse_exchange_status(
+        {"exchange_active": False, "trading_active": False, "exchange_estimated_resume_time": "2026-11-26T10:00:00Z"}
+    )
+    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=UTC))
 
 
 # --- NFL ticker grammar -----------------------------------------------------------------------------
@@ -263,13 +327,53 @@ def test_exchange_status():
 # ticker -> (series, kind, segment, date, away, home, team, strike, line from floor_strike)
 NFL_FIXTURE_GRAMMAR = {
     "KXNFLGAME-26OCT12BUFLAR-LAR": ("KXNFLGAME", "game", None, date(2026, 10, 12), "BUF", "LAR", "LAR", None, None),
-    "KXNFLSPREAD-26OCT08TBDAL-TB8": ("KXNFLSPREAD", "spread", None, date(2026, 10, 8), "TB", "DAL", "TB", 8, Decimal("7.5")),
-    "KXNFLTOTAL-26OCT08TBDAL-69": ("KXNFLTOTAL", "total", None, date(2026, 10, 8), "TB", "DAL", None, 69, Decimal("68.5")),
+    "KXNFLSPREAD-26OCT08TBDAL-TB8": (
+        "KXNFLSPREAD",
+        "spread",
+        None,
+        date(2026, 10, 8),
+        "TB",
+        "DAL",
+        "TB",
+        8,
+        Decimal("7.5"),
+    ),
+    "KXNFLTOTAL-26OCT08TBDAL-69": (
+        "KXNFLTOTAL",
+        "total",
+        None,
+        date(2026, 10, 8),
+        "TB",
+        "DAL",
+        None,
+        69,
+        Decimal("68.5"),
+    ),
     "KXNFL1H-26OCT05ATLNO-ATL": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", "ATL", None, None),
     "KXNFL1H-26OCT05ATLNO-NO": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", "NO", None, None),
     "KXNFL1H-26OCT05ATLNO-TIE": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", None, None, None),
-    "KXNFL1HSPREAD-26OCT05ATLNO-NO8": ("KXNFL1HSPREAD", "spread", "1H", date(2026, 10, 5), "ATL", "NO", "NO", 8, Decimal("7.5")),
-    "KXNFL1HTOTAL-26OCT05ATLNO-8": ("KXNFL1HTOTAL", "total", "1H", date(2026, 10, 5), "ATL", "NO", None, 8, Decimal("7.5")),
+    "KXNFL1HSPREAD-26OCT05ATLNO-NO8": (
+        "KXNFL1HSPREAD",
+        "spread",
+        "1H",
+        date(2026, 10, 5),
+        "ATL",
+        "NO",
+        "NO",
+        8,
+        Decimal("7.5"),
+    ),
+    "KXNFL1HTOTAL-26OCT05ATLNO-8": (
+        "KXNFL1HTOTAL",
+        "total",
+        "1H",
+        date(2026, 10, 5),
+        "ATL",
+        "NO",
+        None,
+        8,
+        Decimal("7.5"),
+    ),
 }
 
 
@@ -282,39 +386,53 @@ def test_ticker_grammar_of_every_nfl_fixture(ticker):
     series, kind, segment, game_date, away, home, team, strike, line = NFL_FIXTURE_GRAMMAR[ticker]
     parsed = kp.parse_nfl_ticker(ticker)
     assert (parsed.event.series_ticker, parsed.event.kind, parsed.event.segment, parsed.event.game_date) == (
-        series, kind, segment, game_date)
+        series,
+        kind,
+        segment,
+        game_date,
+    )
     assert (parsed.event.away_team, parsed.event.home_team, parsed.team, parsed.strike) == (away, home, team, strike)
 
     market = kp.parse_market(nfl_market(ticker)).market
     assert (market.series_ticker, market.market_kind, market.segment, market.game_date) == (
-        series, kind, segment, game_date.isoformat())
+        series,
+        kind,
+        segment,
+        game_date.isoformat(),
+    )
     assert (market.away_team, market.home_team, market.team, market.line) == (away, home, team, line)
 
 
-@pytest.mark.parametrize("ticker, away, home, team", [
-    ("KXNFLGAME-26NOV29JACWAS-WAS", "JAX", "WSH", "WSH"),  # Kalshi codes -> ESPN abbreviations
-    ("KXNFLGAME-26DEC06NONYG-NO", "NO", "NYG", "NO"),  # 2+3 letters
-    ("KXNFLGAME-26DEC07LVNE-NE", "LV", "NE", "NE"),  # 2+2
-    ("KXNFLGAME-26DEC13LACLAR-LAC", "LAC", "LAR", "LAC"),  # 3+3, both Los Angeles
-    ("KXNFLSPREAD-26DEC13KCDEN-KC3", "KC", "DEN", "KC"),
-])
+@pytest.mark.parametrize(
+    "ticker, away, home, team",
+    [
+        ("KXNFLGAME-26NOV29JACWAS-WAS", "JAX", "WSH", "WSH"),  # Kalshi codes -> ESPN abbreviations
+        ("KXNFLGAME-26DEC06NONYG-NO", "NO", "NYG", "NO"),  # 2+3 letters
+        ("KXNFLGAME-26DEC07LVNE-NE", "LV", "NE", "NE"),  # 2+2
+        ("KXNFLGAME-26DEC13LACLAR-LAC", "LAC", "LAR", "LAC"),  # 3+3, both Los Angeles
+        ("KXNFLSPREAD-26DEC13KCDEN-KC3", "KC", "DEN", "KC"),
+    ],
+)
 def test_ticker_grammar_splits_team_codes(ticker, away, home, team):
     parsed = kp.parse_nfl_ticker(ticker)
     assert (parsed.event.away_team, parsed.event.home_team, parsed.team) == (away, home, team)
 
 
-@pytest.mark.parametrize("ticker", [
-    "KXBTCD-26JUL2502-T74299.99",  # not NFL
-    "KXNFLMVP-26-JALLEN",  # NFL future, not a game
-    "KXNFLTEAMTOTAL-26OCT08TBDAL-TB30",  # series outside the grammar
-    "KXNFLGAME-26OCT12BUFXYZ-BUF",  # unknown team code
-    "KXNFLGAME-26OCT12BUFLAR-DAL",  # team not in the game
-    "KXNFLGAME-26OCT12BUFLAR-TIE",  # full games have no TIE market
-    "KXNFLGAME-26FEB30BUFLAR-LAR",  # impossible date
-    "KXNFLGAME-26OCX12BUFLAR-LAR",  # unknown month
-    "KXNFLSPREAD-26OCT08TBDAL-8",  # spread without a team
-    "KXNFLTOTAL-26OCT08TBDAL-TB8",  # total with a team
-])
+@pytest.mark.parametrize(
+    "ticker",
+    [
+        "KXBTCD-26JUL2502-T74299.99",  # not NFL
+        "KXNFLMVP-26-JALLEN",  # NFL future, not a game
+        "KXNFLTEAMTOTAL-26OCT08TBDAL-TB30",  # series outside the grammar
+        "KXNFLGAME-26OCT12BUFXYZ-BUF",  # unknown team code
+        "KXNFLGAME-26OCT12BUFLAR-DAL",  # team not in the game
+        "KXNFLGAME-26OCT12BUFLAR-TIE",  # full games have no TIE market
+        "KXNFLGAME-26FEB30BUFLAR-LAR",  # impossible date
+        "KXNFLGAME-26OCX12BUFLAR-LAR",  # unknown month
+        "KXNFLSPREAD-26OCT08TBDAL-8",  # spread without a team
+        "KXNFLTOTAL-26OCT08TBDAL-TB8",  # total with a team
+    ],
+)
 def test_ticker_grammar_rejects(ticker):
     assert kp.parse_nfl_ticker(ticker) is None
 
@@ -329,6 +447,7 @@ def test_ambiguous_team_split_is_not_guessed(monkeypatch):
 
 
 # --- market -> game ---------------------------------------------------------------------------------
+
 
 def markets_of(*tickers: str):
     return [kp.parse_market(nfl_market(ticker)).market for ticker in tickers]
@@ -353,8 +472,9 @@ def test_eastern_date_not_utc_date():
 
 def test_unmapped_markets_are_returned_with_reasons():
     btc = kp.parse_market(fixture_json("kalshi", "other_series", "kalshi_markets.json")["markets"][0]).market
-    mapped, unmapped = kp.map_markets_to_games([*markets_of("KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLTOTAL-26OCT08TBDAL-69"), btc],
-                                               [BUF_AT_LAR])
+    mapped, unmapped = kp.map_markets_to_games(
+        [*markets_of("KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLTOTAL-26OCT08TBDAL-69"), btc], [BUF_AT_LAR]
+    )
     assert [m.ticker for m in mapped] == ["KXNFLGAME-26OCT12BUFLAR-LAR"]
     assert [(u.market.ticker, u.reason) for u in unmapped] == [
         ("KXNFLTOTAL-26OCT08TBDAL-69", "no ESPN game for TB at DAL on 2026-10-08"),
@@ -362,12 +482,15 @@ def test_unmapped_markets_are_returned_with_reasons():
     ]
 
 
-@pytest.mark.parametrize("candidate, maps", [
-    (game("moved", "BUF", "LAR", "2026-10-14T00:15:00+00:00"), True),  # postponed a day
-    (game("neutral", "LAR", "BUF", "2026-10-13T00:15:00+00:00"), True),  # listed the other way round
-    (game("rematch", "BUF", "LAR", "2026-10-20T00:15:00+00:00"), False),  # a week later
-    (game("other", "BUF", "NYJ", "2026-10-13T00:15:00+00:00"), False),
-])
+@pytest.mark.parametrize(
+    "candidate, maps",
+    [
+        (game("moved", "BUF", "LAR", "2026-10-14T00:15:00+00:00"), True),  # postponed a day
+        (game("neutral", "LAR", "BUF", "2026-10-13T00:15:00+00:00"), True),  # listed the other way round
+        (game("rematch", "BUF", "LAR", "2026-10-20T00:15:00+00:00"), False),  # a week later
+        (game("other", "BUF", "NYJ", "2026-10-13T00:15:00+00:00"), False),
+    ],
+)
 def test_mapping_tolerates_postponement_and_swapped_sides(candidate, maps):
     mapped, _ = kp.map_markets_to_games(markets_of("KXNFLGAME-26OCT12BUFLAR-LAR"), [candidate])
     assert [m.game_id for m in mapped] == ([candidate.game_id] if maps else [])

@@ -1,21 +1,22 @@
 """NFLDataFetcher end to end against recorded bodies served by `responses` (no network, no sleeping)."""
+
 from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 
-from nfl_sync.domain import teams
-from nfl_sync.config import load_settings
 from factories import game as make_game
 from helpers import FakeClock, fixture_json, fixture_text
-from nfl_sync.sources.http import SourceError
+from nfl_sync.config import load_settings
+from nfl_sync.domain import teams
 from nfl_sync.sources.fetcher import NFLDataFetcher
+from nfl_sync.sources.http import SourceError
 
 SITE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 CORE = "https://sports.core.api.espn.com/v2/sports/football/leagues/nfl"
@@ -37,7 +38,7 @@ def query(call) -> dict:
 
 @pytest.fixture
 def clock():
-    return FakeClock(now=datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc))
+    return FakeClock(now=datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -47,10 +48,14 @@ def fetcher(clock):
 
 # -- ESPN -----------------------------------------------------------------------------------------
 
+
 @responses.activate
 def test_scoreboard_always_sends_dates(fetcher, clock):
-    responses.get(f"{SITE}/scoreboard", body=fixture_text("espn", "scoreboard_20220911_wk1_live.json"),
-                  content_type="application/json")
+    responses.get(
+        f"{SITE}/scoreboard",
+        body=fixture_text("espn", "scoreboard_20220911_wk1_live.json"),
+        content_type="application/json",
+    )
     games = fetcher.get_scoreboard(date(2022, 9, 11))
     assert len(games) == 16
     fetcher.get_scoreboard((date(2022, 9, 8), date(2022, 9, 12)), season_type=2)
@@ -77,8 +82,9 @@ def test_bad_scoreboard_dates_are_refused_before_any_call(fetcher, when):
 
 @responses.activate
 def test_espn_calls_share_one_limiter_of_one_per_second(fetcher, clock):
-    responses.get(f"{SITE}/summary", body=fixture_text("espn", "summary_401547417.json"),
-                  content_type="application/json")
+    responses.get(
+        f"{SITE}/summary", body=fixture_text("espn", "summary_401547417.json"), content_type="application/json"
+    )
     responses.get(re.compile(rf"{CORE}/seasons/.*"), json={"count": 0, "items": []})
     summary = fetcher.get_play_by_play("401547417")
     fetcher.espn_core.get_json("seasons/2026/teams/1/injuries")
@@ -128,7 +134,7 @@ def test_league_injuries_endpoint(fetcher):
 
 
 @responses.activate
-@pytest.mark.parametrize("league_response", [dict(status=500, json={}), dict(json={"injuries": []})])
+@pytest.mark.parametrize("league_response", [{"status": 500, "json": {}}, {"json": {"injuries": []}}])
 def test_injuries_fall_back_to_core_lists_within_a_call_budget(clock, league_response):
     fetcher = make_fetcher(clock)
     responses.get(f"{SITE}/injuries", **league_response)
@@ -136,8 +142,10 @@ def test_injuries_fall_back_to_core_lists_within_a_call_budget(clock, league_res
     # One private-host link must be skipped, never fetched.
     listing["items"].insert(0, {"$ref": "http://sports.core.api.espn.pvt/v2/sports/football/leagues/nfl/x/1"})
     responses.get(re.compile(rf"{CORE}/seasons/2026/teams/\d+/injuries.*"), json=listing)
-    responses.get(re.compile(rf"{CORE}/seasons/2025/athletes/.*"), json=fixture_json(
-        "espn", "core_injury_detail_4426502_598153.json"))
+    responses.get(
+        re.compile(rf"{CORE}/seasons/2025/athletes/.*"),
+        json=fixture_json("espn", "core_injury_detail_4426502_598153.json"),
+    )
     injuries = fetcher.get_injuries()
     core = [urlsplit(c.request.url) for c in responses.calls if "sports.core" in c.request.url]
     assert len(core) == 40  # the default budget, lists and records together
@@ -149,8 +157,11 @@ def test_injuries_fall_back_to_core_lists_within_a_call_budget(clock, league_res
     assert injuries[0].team == "ATL" and injuries[0].player_id == "4426502"
     # The next run carries on with the teams this one did not reach.
     fetcher.get_injuries()
-    next_lists = [urlsplit(c.request.url).path for c in responses.calls if "sports.core" in c.request.url
-                  and urlsplit(c.request.url).path.endswith("/injuries")][10:]
+    next_lists = [
+        urlsplit(c.request.url).path
+        for c in responses.calls
+        if "sports.core" in c.request.url and urlsplit(c.request.url).path.endswith("/injuries")
+    ][10:]
     assert not set(next_lists) & set(lists) and len(next_lists) == 10
 
 
@@ -164,17 +175,18 @@ def test_injury_fallback_failing_everywhere_is_one_source_error(fetcher):
 
 # -- Weather --------------------------------------------------------------------------------------
 
+
 @responses.activate
 def test_openweather_when_key_set_nearest_slot_cached_ten_minutes(clock, caplog):
     fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
     responses.get(OWM, body=fixture_text("weather", "openweather_forecast.json"), content_type="application/json")
-    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc)
+    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=UTC)
     weather = fetcher.get_weather_for_game(teams.resolve("GB"), kickoff)
     assert weather.source == "openweathermap" and weather.roof == "open"
-    assert weather.forecast_time == datetime(2026, 4, 10, 18, 0, tzinfo=timezone.utc)
+    assert weather.forecast_time == datetime(2026, 4, 10, 18, 0, tzinfo=UTC)
     assert query(responses.calls[0])["units"] == "imperial" and query(responses.calls[0])["appid"] == OWM_KEY
     later = fetcher.get_weather_for_game("GB", kickoff + timedelta(hours=3))
-    assert later.forecast_time == datetime(2026, 4, 10, 21, 0, tzinfo=timezone.utc)
+    assert later.forecast_time == datetime(2026, 4, 10, 21, 0, tzinfo=UTC)
     assert len(responses.calls) == 1
     clock.advance(600)
     fetcher.get_weather_for_game("GB", kickoff)
@@ -183,10 +195,10 @@ def test_openweather_when_key_set_nearest_slot_cached_ten_minutes(clock, caplog)
 
 @responses.activate
 def test_open_meteo_without_key_and_legacy_names(fetcher):
-    responses.get(OPEN_METEO, body=fixture_text("weather", "openmeteo_forecast.json"),
-                  content_type="application/json")
-    game = make_game(home_team="NYG", away_team="DAL", venue_id="3839",
-                     start_time=datetime(2026, 1, 25, 18, 0, tzinfo=timezone.utc))
+    responses.get(OPEN_METEO, body=fixture_text("weather", "openmeteo_forecast.json"), content_type="application/json")
+    game = make_game(
+        home_team="NYG", away_team="DAL", venue_id="3839", start_time=datetime(2026, 1, 25, 18, 0, tzinfo=UTC)
+    )
     weather = fetcher.get_weather_for_game(game)
     sent = query(responses.calls[0])
     assert sent["temperature_unit"] == "fahrenheit" and sent["wind_speed_unit"] == "mph" and sent["timezone"] == "UTC"
@@ -199,7 +211,7 @@ def test_open_meteo_without_key_and_legacy_names(fetcher):
 def test_domes_are_skipped_and_retractables_flagged(clock):
     fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
     responses.get(OWM, body=fixture_text("weather", "openweather_forecast.json"), content_type="application/json")
-    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc)
+    kickoff = datetime(2026, 4, 10, 19, 0, tzinfo=UTC)
     assert fetcher.get_weather_for_game("DET", kickoff) is None
     assert fetcher.get_weather_for_game(make_game(home_team="NO", venue_id="3493"), kickoff) is None
     assert len(responses.calls) == 0
@@ -212,15 +224,17 @@ def test_domes_are_skipped_and_retractables_flagged(clock):
 def test_weather_errors_never_show_the_key(clock, caplog):
     caplog.set_level(logging.DEBUG)
     fetcher = make_fetcher(clock, OPENWEATHER_API_KEY=OWM_KEY)
-    responses.get(OWM, body=fixture_text("weather", "openweather_error_401.json"), status=401,
-                  content_type="application/json")
+    responses.get(
+        OWM, body=fixture_text("weather", "openweather_error_401.json"), status=401, content_type="application/json"
+    )
     with pytest.raises(SourceError) as caught:
-        fetcher.get_weather_for_game("GB", datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc))
+        fetcher.get_weather_for_game("GB", datetime(2026, 4, 10, 19, 0, tzinfo=UTC))
     assert "Invalid API key" in str(caught.value)
     assert OWM_KEY not in str(caught.value) and OWM_KEY not in caplog.text
 
 
 # -- Odds -----------------------------------------------------------------------------------------
+
 
 def odds_headers(remaining: int, used: int) -> dict:
     return {"x-requests-remaining": str(remaining), "x-requests-used": str(used), "x-requests-last": "3"}
@@ -235,13 +249,17 @@ def test_no_odds_key_means_no_call(fetcher):
 @responses.activate
 def test_odds_request_and_quota_headers(clock):
     fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
-    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
-                  content_type="application/json", headers=odds_headers(497, 3))
+    responses.get(
+        ODDS,
+        body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
+        content_type="application/json",
+        headers=odds_headers(497, 3),
+    )
     lines = fetcher.get_odds()
     sent = query(responses.calls[0])
     assert sent == {"apiKey": ODDS_KEY, "regions": "us", "markets": "h2h,spreads,totals", "oddsFormat": "american"}
-    assert len(lines) == 19 and {(l.home_team, l.away_team) for l in lines} == {("PHI", "KC")}
-    draftkings = next(l for l in lines if l.provider == "DraftKings")
+    assert len(lines) == 19 and {(line.home_team, line.away_team) for line in lines} == {("PHI", "KC")}
+    draftkings = next(line for line in lines if line.provider == "DraftKings")
     assert (draftkings.home_moneyline, draftkings.away_moneyline) == (-125, 105)
     quota = fetcher.odds_quota
     assert (quota.remaining, quota.used, quota.last) == (497, 3, 3)
@@ -250,14 +268,19 @@ def test_odds_request_and_quota_headers(clock):
 @responses.activate
 def test_odds_lines_get_the_espn_game_id_of_the_same_matchup(clock):
     fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
-    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
-                  content_type="application/json", headers=odds_headers(400, 100))
-    super_bowl = make_game("401438030", home_team="PHI", away_team="KC",
-                           start_time=datetime(2023, 2, 12, 23, 30, tzinfo=timezone.utc))
-    reversed_roles = make_game("1", home_team="KC", away_team="PHI",
-                               start_time=datetime(2023, 2, 12, 23, 30, tzinfo=timezone.utc))
-    a_year_later = make_game("2", home_team="PHI", away_team="KC",
-                             start_time=datetime(2024, 2, 12, 23, 30, tzinfo=timezone.utc))
+    responses.get(
+        ODDS,
+        body=fixture_text("odds", "the_odds_api_nfl_h2h_american.json"),
+        content_type="application/json",
+        headers=odds_headers(400, 100),
+    )
+    super_bowl = make_game(
+        "401438030", home_team="PHI", away_team="KC", start_time=datetime(2023, 2, 12, 23, 30, tzinfo=UTC)
+    )
+    reversed_roles = make_game(
+        "1", home_team="KC", away_team="PHI", start_time=datetime(2023, 2, 12, 23, 30, tzinfo=UTC)
+    )
+    a_year_later = make_game("2", home_team="PHI", away_team="KC", start_time=datetime(2024, 2, 12, 23, 30, tzinfo=UTC))
     lines = fetcher.get_odds([reversed_roles, a_year_later, super_bowl])
     assert {line.game_id for line in lines} == {"401438030"}
 
@@ -271,7 +294,7 @@ def test_odds_stop_before_the_quota_is_spent(clock, caplog):
         assert fetcher.get_odds() == []
     assert len(responses.calls) == 1
     assert len([r for r in caplog.records if "odds paused" in r.getMessage()]) == 1
-    clock.set_now(datetime(2026, 11, 25, 0, 1, tzinfo=timezone.utc))  # next UTC day: try once more
+    clock.set_now(datetime(2026, 11, 25, 0, 1, tzinfo=UTC))  # next UTC day: try once more
     fetcher.get_odds()
     assert len(responses.calls) == 2
 
@@ -279,8 +302,12 @@ def test_odds_stop_before_the_quota_is_spent(clock, caplog):
 @responses.activate
 def test_out_of_credits_disables_odds_until_next_utc_day_with_one_log_line(clock, caplog):
     fetcher = make_fetcher(clock, ODDS_API_KEY=ODDS_KEY)
-    responses.get(ODDS, body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"), status=401,
-                  content_type="application/json")
+    responses.get(
+        ODDS,
+        body=fixture_text("odds", "the_odds_api_error_401_out_of_usage_credits.json"),
+        status=401,
+        content_type="application/json",
+    )
     for _ in range(4):
         assert fetcher.get_odds() == []
     assert len(responses.calls) == 1
@@ -288,10 +315,10 @@ def test_out_of_credits_disables_odds_until_next_utc_day_with_one_log_line(clock
     assert len(errors) == 1 and "OUT_OF_USAGE_CREDITS" in errors[0].getMessage()
     assert fetcher.odds_quota.disabled_until == date(2026, 11, 25)
     assert ODDS_KEY not in caplog.text
-    clock.set_now(datetime(2026, 11, 24, 23, 59, tzinfo=timezone.utc))
+    clock.set_now(datetime(2026, 11, 24, 23, 59, tzinfo=UTC))
     fetcher.get_odds()
     assert len(responses.calls) == 1
-    clock.set_now(datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc))
+    clock.set_now(datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
     fetcher.get_odds()
     assert len(responses.calls) == 2
 
@@ -310,7 +337,11 @@ def test_decimal_odds_body_converts_to_american():
     from nfl_sync.sources import odds_parser
 
     (first, *_rest) = odds_parser.parse_odds(fixture_json("odds", "the_odds_api_nfl.json"), odds_format="decimal")
-    assert (first.home_team, first.away_team, first.spread, first.over_under) == ("HOU", "ARI", Decimal("-9.5"),
-                                                                                   Decimal("42.5"))
+    assert (first.home_team, first.away_team, first.spread, first.over_under) == (
+        "HOU",
+        "ARI",
+        Decimal("-9.5"),
+        Decimal("42.5"),
+    )
     # DraftKings h2h: ARI 5.1 -> +410, HOU 1.18 -> -556.
     assert (first.away_moneyline, first.home_moneyline, first.details) == (410, -556, "HOU -9.5")

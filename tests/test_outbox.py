@@ -1,26 +1,26 @@
 """The alert outbox on a real PostgreSQL: recording in the caller's transaction, and what a crash
 at each point of a delivery leaves behind (the guarantee in telegram_notifier's docstring)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
-from nfl_sync.domain.alert_templates import RESEND_NOTICE
-from nfl_sync.config import ALERT_TYPES, load_settings
 from factories import game
 from helpers import HOSTILE, TelegramRig, alert_events
-from nfl_sync.domain.models import Event
 from nfl_sync.alerts.notifier import AlertOutbox
+from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
+from nfl_sync.domain.alert_templates import RESEND_NOTICE
+from nfl_sync.domain.models import Event
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
-CONFIG = PolicyConfig(cooldowns={kind: 300 for kind in ALERT_TYPES}, daily_limit=100, quiet_hours=None,
-                      timezone=NEW_YORK)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+CONFIG = PolicyConfig(cooldowns=dict.fromkeys(ALERT_TYPES, 300), daily_limit=100, quiet_hours=None, timezone=NEW_YORK)
 OUTBOX = AlertOutbox(CONFIG, "HTML", "telegram")
 EVENTS = alert_events(NOW)
 SCORE, PRICE = EVENTS["score"], EVENTS["kalshi_price"]
@@ -55,6 +55,7 @@ def rig():
 
 # --- recording ------------------------------------------------------------------------------
 
+
 def test_events_are_written_pending_or_suppressed_with_their_reason(db):
     results = record(db, [SCORE, PRICE, price_spike(1, NOW)])
 
@@ -62,7 +63,8 @@ def test_events_are_written_pending_or_suppressed_with_their_reason(db):
     assert [(r["alert_key"], r["status"], r["reason"]) for r in rows] == [
         (SCORE.key, "pending", None),
         (PRICE.key, "pending", None),
-        (price_spike(1, NOW).key, "suppressed", f"cooldown: {PRICE.family} alerted 0 s ago (cooldown 300 s)")]
+        (price_spike(1, NOW).key, "suppressed", f"cooldown: {PRICE.family} alerted 0 s ago (cooldown 300 s)"),
+    ]
     assert [r.alert_id for r in results] == [row["id"] for row in rows]
     assert rows[0]["message"].startswith("🏈 <b>SCORE UPDATE</b>")
     assert rows[0]["channel"] == "telegram" and rows[0]["created_at"] == NOW and rows[0]["event_time"] == NOW
@@ -108,17 +110,20 @@ def test_cooldown_reads_the_last_alert_of_the_family_from_the_database(db):
 
 def test_daily_limit_counts_the_configured_zones_day(db):
     outbox = AlertOutbox(replace(CONFIG, daily_limit=2, cooldowns={}), "HTML", "telegram")
-    late_evening = datetime(2026, 11, 25, 4, 30, tzinfo=timezone.utc)  # 23:30 on the 24th in New York
-    after_midnight = datetime(2026, 11, 25, 5, 1, tzinfo=timezone.utc)  # 00:01 on the 25th, same UTC day
+    late_evening = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # 23:30 on the 24th in New York
+    after_midnight = datetime(2026, 11, 25, 5, 1, tzinfo=UTC)  # 00:01 on the 25th, same UTC day
 
     record(db, [price_spike(m, late_evening) for m in (1, 2, 3)], late_evening, outbox)
     record(db, [replace(SCORE, occurred_at=late_evening)], late_evening + timedelta(minutes=1), outbox)
     record(db, [price_spike(4, after_midnight)], after_midnight, outbox)
 
     assert [(r["priority"], r["status"], (r["reason"] or "").split(":")[0]) for r in alerts(db)] == [
-        ("medium", "pending", ""), ("medium", "pending", ""), ("medium", "suppressed", "daily_limit"),
+        ("medium", "pending", ""),
+        ("medium", "pending", ""),
+        ("medium", "suppressed", "daily_limit"),
         ("high", "pending", ""),  # high priority bypasses the limit
-        ("medium", "pending", "")]  # a new day in New York
+        ("medium", "pending", ""),
+    ]  # a new day in New York
 
 
 def test_a_switched_off_alert_type_is_recorded_as_suppressed(db):
@@ -127,7 +132,9 @@ def test_a_switched_off_alert_type_is_recorded_as_suppressed(db):
     record(db, [EVENTS["injury"], SCORE])
 
     assert [(r["alert_type"], r["status"], (r["reason"] or "")[:8]) for r in alerts(db)] == [
-        ("injury", "suppressed", "disabled"), ("score", "pending", "")]
+        ("injury", "suppressed", "disabled"),
+        ("score", "pending", ""),
+    ]
     triggers = {r["alert_type"]: r["last_triggered"] for r in query(db, "SELECT * FROM nfl_alert_triggers")}
     assert triggers["score"] == NOW and triggers["injury"] is None
 
@@ -168,16 +175,19 @@ def test_numbers_json_cannot_hold_are_stored_as_text(db):
 
 
 def test_the_outbox_writes_for_the_channel_in_use():
-    telegram = AlertOutbox.from_settings(load_settings(env={
-        "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "111", "TELEGRAM_PARSE_MODE": "MarkdownV2"}))
-    console = AlertOutbox.from_settings(load_settings(env={
-        "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "111", "TELEGRAM_ENABLED": "false"}))
+    telegram = AlertOutbox.from_settings(
+        load_settings(env={"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "111", "TELEGRAM_PARSE_MODE": "MarkdownV2"})
+    )
+    console = AlertOutbox.from_settings(
+        load_settings(env={"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "111", "TELEGRAM_ENABLED": "false"})
+    )
 
     assert (telegram.parse_mode, telegram.channel) == ("MarkdownV2", "telegram")
     assert (console.parse_mode, console.channel) == (None, "console")
 
 
 # --- crashes during delivery ----------------------------------------------------------------
+
 
 class Crash(BaseException):
     """The process stopping mid-drain: a BaseException, so no handler in the code under test

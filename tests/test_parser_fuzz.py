@@ -3,23 +3,24 @@ succeed or raise ParseError, never KeyError/TypeError/AttributeError/IndexError.
 
 Payloads are small subsets of the recorded fixtures so each example stays fast.
 """
+
 from __future__ import annotations
 
+import contextlib
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources import odds_parser
-from nfl_sync.domain import play_classifier
-from nfl_sync.sources import weather_parser
 from helpers import fixture_json
+from nfl_sync.domain import play_classifier
+from nfl_sync.sources import odds_parser, weather_parser
+from nfl_sync.sources.espn import parser as espn_parser
 from nfl_sync.sources.parsing import ParseError
 
-KICKOFF = datetime(2026, 1, 25, 18, 0, tzinfo=timezone.utc)
+KICKOFF = datetime(2026, 1, 25, 18, 0, tzinfo=UTC)
 REPLACEMENTS = (None, "", "x", "12", 0, -1, 7.5, True, [], [None], {}, {"id": "1"})
 
 
@@ -29,14 +30,19 @@ def _summary_subset() -> dict:
     fumble = next(d for d in drives if d.get("result") == "FUMBLE")
     subset = {
         "header": data["header"],
-        "drives": {"previous": [dict(drives[0], plays=drives[0]["plays"][:3]), dict(fumble, plays=fumble["plays"][-3:])],
-                   "current": dict(drives[1], plays=drives[1]["plays"][:2])},
+        "drives": {
+            "previous": [dict(drives[0], plays=drives[0]["plays"][:3]), dict(fumble, plays=fumble["plays"][-3:])],
+            "current": dict(drives[1], plays=drives[1]["plays"][:2]),
+        },
         "scoringPlays": data["scoringPlays"][:2],
         "winprobability": data["winprobability"][:4],
         "pickcenter": data["pickcenter"],
         "gameInfo": data["gameInfo"],
-        "boxscore": {"players": [dict(data["boxscore"]["players"][0],
-                                      statistics=data["boxscore"]["players"][0]["statistics"][:1])]},
+        "boxscore": {
+            "players": [
+                dict(data["boxscore"]["players"][0], statistics=data["boxscore"]["players"][0]["statistics"][:1])
+            ]
+        },
     }
     pregame = fixture_json("espn", "summary_401772838_pregame.json")
     subset["injuries"] = [dict(pregame["injuries"][0], injuries=pregame["injuries"][0]["injuries"][:2])]
@@ -82,14 +88,25 @@ def _parse_summary(payload):
 
 CASES = {
     "summary": (_summary_subset(), _parse_summary),
-    "scoreboard": (_scoreboard_subset(), lambda p: (espn_parser.parse_scoreboard(p), espn_parser.parse_scoreboard_odds(p),
-                                                    espn_parser.parse_scoreboard_weather(p))),
-    "injuries": ({"injuries": fixture_json("espn", "summary_401547417.json")["injuries"][:1]}, espn_parser.parse_injuries),
+    "scoreboard": (
+        _scoreboard_subset(),
+        lambda p: (
+            espn_parser.parse_scoreboard(p),
+            espn_parser.parse_scoreboard_odds(p),
+            espn_parser.parse_scoreboard_weather(p),
+        ),
+    ),
+    "injuries": (
+        {"injuries": fixture_json("espn", "summary_401547417.json")["injuries"][:1]},
+        espn_parser.parse_injuries,
+    ),
     "core_injury": (fixture_json("espn", "core_injury_detail_4426502_598153.json"), espn_parser.parse_injuries),
     "odds": (_odds_subset(), lambda p: odds_parser.parse_odds(p, "decimal")),
     "open_meteo": (_open_meteo_subset(), lambda p: weather_parser.parse_open_meteo_forecast(p, KICKOFF)),
-    "openweather": (_openweather_subset(), lambda p: weather_parser.parse_openweather_forecast(
-        p, datetime(2026, 4, 10, 19, 0, tzinfo=timezone.utc))),
+    "openweather": (
+        _openweather_subset(),
+        lambda p: weather_parser.parse_openweather_forecast(p, datetime(2026, 4, 10, 19, 0, tzinfo=UTC)),
+    ),
 }
 
 
@@ -136,17 +153,13 @@ def test_mutations_raise_only_parse_error(name, data):
             _mutate(payload, paths[index], action, copy.deepcopy(replacement))
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed or replaced this path's parent
-    try:
+    with contextlib.suppress(ParseError):
         parse(payload)
-    except ParseError:
-        pass
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("top", [None, "", 0, [], {}, "<html>"])
 def test_wrong_top_level_values(name, top):
     _, parse = CASES[name]
-    try:
+    with contextlib.suppress(ParseError):
         parse(top)
-    except ParseError:
-        pass

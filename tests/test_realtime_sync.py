@@ -4,6 +4,7 @@ The ESPN documents are the recorded GB @ ATL game (401547417) as ESPN served it 
 clock's time (rebuilt by the replay timeline); the Kalshi page is the recorded game-winner market
 re-targeted at that game. Expectations are computed from the recorded plays, not from our output.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,11 +17,11 @@ from decimal import Decimal
 import pytest
 import responses
 
-from nfl_sync.app import build_sync, close_sync
-from nfl_sync.config import load_settings
 from helpers import FakeClock, fixture_json, fixture_path
 from nfl_replay.espn_server import league_injuries
 from nfl_replay.timeline import load_game
+from nfl_sync.app import build_sync, close_sync
+from nfl_sync.config import load_settings
 
 ESPN = "http://espn.test/apis/site/v2/sports/football/nfl"
 KALSHI = "http://kalshi.test/trade-api/v2"
@@ -43,8 +44,11 @@ class World:
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/summary.*"), self._summary)
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/injuries.*"), self._injuries)
         rsps.add_callback(responses.GET, re.compile(re.escape(KALSHI) + r"/markets.*"), self._markets)
-        rsps.add(responses.GET, re.compile(re.escape(OPEN_METEO) + r"/forecast.*"),
-                 json=fixture_json("weather", "openmeteo_forecast.json"))
+        rsps.add(
+            responses.GET,
+            re.compile(re.escape(OPEN_METEO) + r"/forecast.*"),
+            json=fixture_json("weather", "openmeteo_forecast.json"),
+        )
         self.rsps = rsps
 
     def calls(self, fragment: str) -> int:
@@ -78,10 +82,16 @@ class World:
     def _market(self, team: str, probability: Decimal) -> dict:
         cents = max(2, min(97, int(probability * 100)))
         market = dict(self.market)
-        market.update(ticker=f"KXNFLGAME-23SEP17GBATL-{team}", event_ticker="KXNFLGAME-23SEP17GBATL",
-                      yes_bid_dollars=f"{cents / 100:.4f}", yes_ask_dollars=f"{(cents + 1) / 100:.4f}",
-                      no_bid_dollars=f"{(99 - cents) / 100:.4f}", no_ask_dollars=f"{(100 - cents) / 100:.4f}",
-                      last_price_dollars=f"{cents / 100:.4f}", status="active")
+        market.update(
+            ticker=f"KXNFLGAME-23SEP17GBATL-{team}",
+            event_ticker="KXNFLGAME-23SEP17GBATL",
+            yes_bid_dollars=f"{cents / 100:.4f}",
+            yes_ask_dollars=f"{(cents + 1) / 100:.4f}",
+            no_bid_dollars=f"{(99 - cents) / 100:.4f}",
+            no_ask_dollars=f"{(100 - cents) / 100:.4f}",
+            last_price_dollars=f"{cents / 100:.4f}",
+            status="active",
+        )
         return market
 
     # --- expectations from the recording --------------------------------------------------
@@ -118,10 +128,19 @@ def world():
 
 
 def make_sync(db, world, **changes):
-    settings = replace(load_settings({"TELEGRAM_ENABLED": "false"}), espn_base_url=ESPN, espn_core_base_url=ESPN,
-                       kalshi_base_url=KALSHI, open_meteo_base_url=OPEN_METEO, kalshi_series=("KXNFLGAME",),
-                       espn_rate_per_second=1000.0, espn_rate_per_minute=100000, kalshi_reads_per_second=1000.0,
-                       http_max_tries=1, **changes)
+    settings = replace(
+        load_settings({"TELEGRAM_ENABLED": "false"}),
+        espn_base_url=ESPN,
+        espn_core_base_url=ESPN,
+        kalshi_base_url=KALSHI,
+        open_meteo_base_url=OPEN_METEO,
+        kalshi_series=("KXNFLGAME",),
+        espn_rate_per_second=1000.0,
+        espn_rate_per_minute=100000,
+        kalshi_reads_per_second=1000.0,
+        http_max_tries=1,
+        **changes,
+    )
     return build_sync(settings, clock=world.clock, db=db)
 
 
@@ -209,8 +228,12 @@ def test_a_failing_source_does_not_stop_the_others(db, world):
         assert set(report.failures) == {"kalshi"}
         assert "HTTP 500" in report.failures["kalshi"]
         assert len(alerts(db, "score")) == 1
-        log = db.run(lambda tx: (tx.cur.execute("SELECT sync_type, sync_status FROM nfl_data_sync_log "
-                                                "ORDER BY id"), tx.cur.fetchall())[1])
+        log = db.run(
+            lambda tx: (
+                tx.cur.execute("SELECT sync_type, sync_status FROM nfl_data_sync_log ORDER BY id"),
+                tx.cur.fetchall(),
+            )[1]
+        )
         assert ("kalshi", "failed") in {(r["sync_type"], r["sync_status"]) for r in log}
         assert ("scoreboard", "success") in {(r["sync_type"], r["sync_status"]) for r in log}
         system = alerts(db, "system")  # the health check of the first cycle saw Kalshi down
@@ -253,8 +276,7 @@ def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
         at(world, t1)
         sync.run_cycle()
         plays = db.run(lambda tx: tx.plays(GAME))
-        short = next(p for p in plays if p["type"] == "Rush" and 0 < (p["yards"] or 0) < 5
-                     and not p["significance"])
+        short = next(p for p in plays if p["type"] == "Rush" and 0 < (p["yards"] or 0) < 5 and not p["significance"])
 
         def lengthen(document):  # ESPN re-spots the run: 34 yards
             for drive in document["drives"]["previous"]:
@@ -269,8 +291,11 @@ def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
         edited = next(p for p in db.run(lambda tx: tx.plays(GAME)) if p["play_id"] == short["play_id"])
         unchanged = {p["play_id"]: p for p in db.run(lambda tx: tx.plays(GAME))}
         assert edited["yards"] == 34 and "big_play" in edited["significance"]
-        assert all(unchanged[p["play_id"]]["significance"] == p["significance"]
-                   for p in plays if p["play_id"] != short["play_id"])
+        assert all(
+            unchanged[p["play_id"]]["significance"] == p["significance"]
+            for p in plays
+            if p["play_id"] != short["play_id"]
+        )
     finally:
         close_sync(sync)
 
@@ -352,9 +377,15 @@ def test_kalshi_prices_map_to_a_game_first_seen_in_the_same_cycle(db, world):
         at(world, world.time_after_score(1))
         report = sync.run_cycle()
         assert set(report.failures) == {"schedule"}
-        rows = db.run(lambda tx: (tx.cur.execute("SELECT ticker, game_id FROM nfl_kalshi_prices ORDER BY ticker"),
-                                  tx.cur.fetchall())[1])
+        rows = db.run(
+            lambda tx: (
+                tx.cur.execute("SELECT ticker, game_id FROM nfl_kalshi_prices ORDER BY ticker"),
+                tx.cur.fetchall(),
+            )[1]
+        )
         assert [(r["ticker"], r["game_id"]) for r in rows] == [
-            ("KXNFLGAME-23SEP17GBATL-ATL", GAME), ("KXNFLGAME-23SEP17GBATL-GB", GAME)]
+            ("KXNFLGAME-23SEP17GBATL-ATL", GAME),
+            ("KXNFLGAME-23SEP17GBATL-GB", GAME),
+        ]
     finally:
         close_sync(sync)

@@ -24,6 +24,7 @@ Telegram 5xx; a restart between a big play and the measurement of its market rea
 Kalshi prices in replays are synthetic; the alert sender's real-time flood pacing is widened
 (`helpers.unpace_sender`) since a replay compresses hours into seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,26 +36,34 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
-from nfl_sync.domain.alert_templates import RESEND_NOTICE
-from nfl_sync.app import build_sync, close_sync
-from helpers import (E2E_CHAT, FIXTURES, TELEGRAM_TOKEN, fast_commit_url, replay_daemon_settings, restart_postgres,
-                     unpace_sender)
-from nfl_sync.storage.manager import NFLDBManager
+from helpers import (
+    E2E_CHAT,
+    FIXTURES,
+    TELEGRAM_TOKEN,
+    fast_commit_url,
+    replay_daemon_settings,
+    restart_postgres,
+    unpace_sender,
+)
 from nfl_replay.faults import FaultPlan
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.telegram_server import FakeTelegramServer, telegram_error
 from nfl_replay.timeline import load_game
+from nfl_sync.app import build_sync, close_sync
+from nfl_sync.domain.alert_templates import RESEND_NOTICE
+from nfl_sync.storage.manager import NFLDBManager
 
 GB_ATL = "401547417"  # GB 24 @ ATL 25, 186 plays
 BAL_JAX = "401547602"  # BAL 23 @ JAX 7, 186 plays
-RECORDINGS = {GB_ATL: FIXTURES / "espn" / "summary_401547417.json",
-              BAL_JAX: FIXTURES / "espn" / "cdn_game_401547602.json"}
+RECORDINGS = {
+    GB_ATL: FIXTURES / "espn" / "summary_401547417.json",
+    BAL_JAX: FIXTURES / "espn" / "cdn_game_401547602.json",
+}
 CHILD = Path(__file__).resolve().parent / "replay_child.py"
 
 # A poll every 5 s, the fetch in the same cycle: an alert this long after its play is late.
@@ -64,18 +73,27 @@ MAX_ALERT_DELAY = timedelta(seconds=10)
 # --- what the recording says ------------------------------------------------------------------
 
 # Plays that only mark time or stop the clock: never the play that decided a drive.
-ADMINISTRATIVE = frozenset({"timeout", "official timeout", "end period", "end of half", "end of game",
-                            "end of regulation", "two-minute warning", "coin toss"})
+ADMINISTRATIVE = frozenset(
+    {
+        "timeout",
+        "official timeout",
+        "end period",
+        "end of half",
+        "end of game",
+        "end of regulation",
+        "two-minute warning",
+        "coin toss",
+    }
+)
 # Offensive plays whose statYardage is a gain by the ball carrier (kicks, punts, returns and
 # penalties are not: their yardage is a kick distance, a return by the other side, or yards
 # walked off).
-OFFENSIVE = frozenset({"rush", "pass reception", "passing touchdown", "rushing touchdown", "pass",
-                       "pass completion"})
+OFFENSIVE = frozenset({"rush", "pass reception", "passing touchdown", "rushing touchdown", "pass", "pass completion"})
 _NARRATED = re.compile(r"for (?:(-?\d+) yards?|no gain)", re.IGNORECASE)
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,7 @@ class RecordedPlay:
     away: int
     home: int
     visible_at: datetime  # when ESPN would first have shown it
-    drive_result: Optional[str]  # set on the play that decided its drive
+    drive_result: str | None  # set on the play that decided its drive
     drive: int  # index of its drive
 
     @property
@@ -142,8 +160,9 @@ class Recording:
                 real = [p for p in plays if p["type"]["text"].lower() not in ADMINISTRATIVE]
                 decider = real[-1]["id"] if real else None
             for play in plays:
-                raw.append((int(play["sequenceNumber"]), play, drive["result"] if play["id"] == decider else None,
-                            drive_index))
+                raw.append(
+                    (int(play["sequenceNumber"]), play, drive["result"] if play["id"] == decider else None, drive_index)
+                )
         raw.sort(key=lambda item: item[0])
         visible = self.kickoff
         self.plays: list[RecordedPlay] = []
@@ -152,29 +171,43 @@ class Recording:
             # shows with it.
             if play.get("wallclock"):
                 visible = max(visible, _time(play["wallclock"]) + shift)
-            self.plays.append(RecordedPlay(str(play["id"]), sequence, play["type"]["text"], play.get("text", ""),
-                                           int(play.get("statYardage", 0)), int(play["awayScore"]),
-                                           int(play["homeScore"]), visible, result, drive_index))
+            self.plays.append(
+                RecordedPlay(
+                    str(play["id"]),
+                    sequence,
+                    play["type"]["text"],
+                    play.get("text", ""),
+                    int(play.get("statYardage", 0)),
+                    int(play["awayScore"]),
+                    int(play["homeScore"]),
+                    visible,
+                    result,
+                    drive_index,
+                )
+            )
         self.by_id = {p.id: p for p in self.plays}
 
     @property
     def end(self) -> datetime:
         return self.plays[-1].visible_at
 
-    def visible(self, until: Optional[datetime] = None) -> list[RecordedPlay]:
+    def visible(self, until: datetime | None = None) -> list[RecordedPlay]:
         return [p for p in self.plays if until is None or p.visible_at <= until]
 
-    def score_changes(self, after: Optional[datetime] = None, until: Optional[datetime] = None) -> list[RecordedPlay]:
+    def score_changes(self, after: datetime | None = None, until: datetime | None = None) -> list[RecordedPlay]:
         """The plays that changed the score, visible in (after, until]."""
         changes, last = [], (0, 0)
         for play in self.plays:
-            if (play.away, play.home) != last and (after is None or play.visible_at > after) \
-                    and (until is None or play.visible_at <= until):
+            if (
+                (play.away, play.home) != last
+                and (after is None or play.visible_at > after)
+                and (until is None or play.visible_at <= until)
+            ):
                 changes.append(play)
             last = (play.away, play.home)
         return changes
 
-    def score_keys(self, after: Optional[datetime] = None, until: Optional[datetime] = None) -> list[str]:
+    def score_keys(self, after: datetime | None = None, until: datetime | None = None) -> list[str]:
         return [f"score:{self.game_id}:0:{p.away}-{p.home}" for p in self.score_changes(after, until)]
 
     def known_at(self, play: RecordedPlay) -> datetime:
@@ -190,10 +223,15 @@ class Recording:
         closes the markets."""
         return {i for i in play_ids if self.known_at(self.by_id[i]) < self.end}
 
-    def significant(self, after: Optional[datetime] = None, until: Optional[datetime] = None) -> list[RecordedPlay]:
+    def significant(self, after: datetime | None = None, until: datetime | None = None) -> list[RecordedPlay]:
         """Turnovers and big gains visible in (after, until]."""
-        return [p for p in self.plays if (p.turnover or p.big_gain)
-                and (after is None or p.visible_at > after) and (until is None or p.visible_at <= until)]
+        return [
+            p
+            for p in self.plays
+            if (p.turnover or p.big_gain)
+            and (after is None or p.visible_at > after)
+            and (until is None or p.visible_at <= until)
+        ]
 
     def points(self) -> dict[str, int]:
         """Points scored on each play (from the score change)."""
@@ -208,15 +246,31 @@ def test_the_recordings_hold_what_the_tests_rely_on():
     """The expectations' own sanity: ids unique, scores never decrease, the last play's score is
     the header's final score, and the turnovers and big gains are the ones a reader finds."""
     for game_id, expected_final, turnovers, big in (
-            (GB_ATL, (24, 25), {"401547417283", "4015474171427", "4015474174212"},
-             {"4015474171012", "4015474171311", "4015474172395", "4015474173163", "4015474173506", "4015474173781"}),
-            (BAL_JAX, (23, 7), {"4015476021103", "4015476021376", "4015476023485", "4015476023972"},
-             {"401547602590", "4015476021978", "4015476022419", "4015476022826", "4015476022892", "4015476023298",
-              "4015476024088"})):
+        (
+            GB_ATL,
+            (24, 25),
+            {"401547417283", "4015474171427", "4015474174212"},
+            {"4015474171012", "4015474171311", "4015474172395", "4015474173163", "4015474173506", "4015474173781"},
+        ),
+        (
+            BAL_JAX,
+            (23, 7),
+            {"4015476021103", "4015476021376", "4015476023485", "4015476023972"},
+            {
+                "401547602590",
+                "4015476021978",
+                "4015476022419",
+                "4015476022826",
+                "4015476022892",
+                "4015476023298",
+                "4015476024088",
+            },
+        ),
+    ):
         recording = Recording(game_id)
         assert len(recording.plays) == len(recording.by_id) == 186
         scores = [(p.away, p.home) for p in recording.plays]
-        assert all(a <= c and b <= d for (a, b), (c, d) in zip(scores, scores[1:]))
+        assert all(a <= c and b <= d for (a, b), (c, d) in zip(scores, scores[1:], strict=False))
         assert scores[-1] == recording.final == expected_final
         assert {p.id for p in recording.plays if p.turnover} == turnovers
         assert {p.id for p in recording.plays if p.big_gain} == big
@@ -225,6 +279,7 @@ def test_the_recordings_hold_what_the_tests_rely_on():
 
 
 # --- the daemon in this process ------------------------------------------------------------------
+
 
 def replayed(game_ids: list[str]) -> tuple[list, dict[str, Recording]]:
     """Timelines of the games, all kicking off with the first one (a Sunday slate), and the
@@ -239,10 +294,10 @@ def replayed(game_ids: list[str]) -> tuple[list, dict[str, Recording]]:
     return timelines, recordings
 
 
-def start_daemon(env: ReplayEnvironment, telegram: FakeTelegramServer, database_url: str, log_dir: Path,
-                 **overrides):
-    settings = replay_daemon_settings(env.espn.base_url, env.kalshi.base_url, telegram.api_base_url, log_dir,
-                                      **overrides)
+def start_daemon(env: ReplayEnvironment, telegram: FakeTelegramServer, database_url: str, log_dir: Path, **overrides):
+    settings = replay_daemon_settings(
+        env.espn.base_url, env.kalshi.base_url, telegram.api_base_url, log_dir, **overrides
+    )
     db = NFLDBManager(fast_commit_url(database_url), pool_min=2, pool_max=4)
     sync = build_sync(settings, clock=env.clock, db=db, restore=True)
     unpace_sender(sync)
@@ -255,7 +310,7 @@ class HoldFirstScoreAlert:
 
     def __init__(self):
         self.held = threading.Event()
-        self.visible_text: Optional[str] = None
+        self.visible_text: str | None = None
 
     def apply(self, produce):
         response = produce()
@@ -280,6 +335,7 @@ def telegram():
 
 
 # --- reading what happened -------------------------------------------------------------------------
+
 
 def query(db, sql: str, *params) -> list[dict]:
     return db.run(lambda tx: (tx.cur.execute(sql, params), tx.cur.fetchall())[1])
@@ -316,23 +372,35 @@ def arrivals(telegram: FakeTelegramServer, alerts: list[dict]) -> list[Arrival]:
     return result
 
 
-def assert_plays_stored(db, recording: Recording, until: Optional[datetime] = None) -> None:
+def assert_plays_stored(db, recording: Recording, until: datetime | None = None) -> None:
     """Every play visible by `until` stored exactly once with its recorded sequence and score."""
     expected = {p.id: (p.sequence, p.away, p.home) for p in recording.visible(until)}
-    rows = query(db, "SELECT play_id, sequence_number, away_score, home_score FROM nfl_plays WHERE game_id = %s",
-                 recording.game_id)
+    rows = query(
+        db,
+        "SELECT play_id, sequence_number, away_score, home_score FROM nfl_plays WHERE game_id = %s",
+        recording.game_id,
+    )
     stored = Counter(r["play_id"] for r in rows)
     assert [p for p, n in stored.items() if n > 1] == []
     assert set(stored) == set(expected), (
         f"game {recording.game_id}: missing {sorted(set(expected) - set(stored))}, "
-        f"unexpected {sorted(set(stored) - set(expected))}")
-    wrong = {r["play_id"]: ((r["sequence_number"], r["away_score"], r["home_score"]), expected[r["play_id"]])
-             for r in rows if (r["sequence_number"], r["away_score"], r["home_score"]) != expected[r["play_id"]]}
+        f"unexpected {sorted(set(stored) - set(expected))}"
+    )
+    wrong = {
+        r["play_id"]: ((r["sequence_number"], r["away_score"], r["home_score"]), expected[r["play_id"]])
+        for r in rows
+        if (r["sequence_number"], r["away_score"], r["home_score"]) != expected[r["play_id"]]
+    }
     assert wrong == {}, f"game {recording.game_id}: stored (sequence, away, home) vs recorded: {wrong}"
 
 
-def assert_score_alerts(alerts: list[dict], recording: Recording, after: Optional[datetime] = None,
-                        until: Optional[datetime] = None, final: bool = True) -> None:
+def assert_score_alerts(
+    alerts: list[dict],
+    recording: Recording,
+    after: datetime | None = None,
+    until: datetime | None = None,
+    final: bool = True,
+) -> None:
     """Exactly one score alert per score change in (after, until], in the order of the changes,
     all delivered; no correction; the final-score alert once when the game ended."""
     game = recording.game_id
@@ -352,8 +420,11 @@ def expected_play_alerts(recording: Recording, after=None, until=None) -> tuple[
 
 def assert_play_alerts(alerts: list[dict], recording: Recording, after=None, until=None) -> set[str]:
     game = recording.game_id
-    alerted = [r["alert_key"].split(":")[2] for r in alerts
-               if r["alert_type"] == "significant_play" and r["alert_key"].split(":")[1] == game]
+    alerted = [
+        r["alert_key"].split(":")[2]
+        for r in alerts
+        if r["alert_type"] == "significant_play" and r["alert_key"].split(":")[1] == game
+    ]
     assert len(alerted) == len(set(alerted))
     must, may = expected_play_alerts(recording, after, until)
     assert must - set(alerted) == set(), f"game {game}: turnovers / big gains not alerted"
@@ -369,20 +440,28 @@ def assert_classifier_agrees(db, recording: Recording) -> None:
     disagreements = []
     for row in query(db, "SELECT play_id, significance FROM nfl_plays WHERE game_id = %s", recording.game_id):
         play, tags = recording.by_id[row["play_id"]], set(row["significance"])
-        checks = {"turnover": (play.turnover, bool(tags & {"interception", "fumble_lost", "turnover_on_downs"})),
-                  "big_play": (play.big_gain, "big_play" in tags),
-                  "touchdown": (points[play.id] >= 6, "touchdown" in tags),
-                  "field_goal": (points[play.id] == 3, "field_goal" in tags)}
-        disagreements += [(play.id, name, play.type, play.yards, sorted(tags))
-                          for name, (ours, theirs) in checks.items() if ours != theirs]
+        checks = {
+            "turnover": (play.turnover, bool(tags & {"interception", "fumble_lost", "turnover_on_downs"})),
+            "big_play": (play.big_gain, "big_play" in tags),
+            "touchdown": (points[play.id] >= 6, "touchdown" in tags),
+            "field_goal": (points[play.id] == 3, "field_goal" in tags),
+        }
+        disagreements += [
+            (play.id, name, play.type, play.yards, sorted(tags))
+            for name, (ours, theirs) in checks.items()
+            if ours != theirs
+        ]
     assert disagreements == []
 
 
 def assert_correlations(db, recording: Recording, play_ids: set[str]) -> None:
     """Play-to-price correlations (not spike links) stored for each play, one per market of the game."""
-    rows = query(db, "SELECT c.play_id, c.ticker, c.event_type, p.significance FROM nfl_kalshi_correlations c "
-                     "JOIN nfl_plays p USING (game_id, play_id) WHERE c.game_id = %s AND c.event_type <> 'price_spike'",
-                 recording.game_id)
+    rows = query(
+        db,
+        "SELECT c.play_id, c.ticker, c.event_type, p.significance FROM nfl_kalshi_correlations c "
+        "JOIN nfl_plays p USING (game_id, play_id) WHERE c.game_id = %s AND c.event_type <> 'price_spike'",
+        recording.game_id,
+    )
     tickers = defaultdict(set)
     for row in rows:
         assert row["event_type"] == row["significance"][0]
@@ -418,9 +497,14 @@ def assert_on_time(alerts: list[dict], recording: Recording) -> None:
     late = []
     for row in alerts:
         key = row["alert_key"]
-        play = score_play.get(key) or (recording.by_id.get(key.split(":")[2]) if key.startswith(f"play:{game}:")
-                                       else None)
-        known = recording.known_at(play) if play is not None and key.startswith("play:") else getattr(play, "visible_at", None)
+        play = score_play.get(key) or (
+            recording.by_id.get(key.split(":")[2]) if key.startswith(f"play:{game}:") else None
+        )
+        known = (
+            recording.known_at(play)
+            if play is not None and key.startswith("play:")
+            else getattr(play, "visible_at", None)
+        )
         if play is not None and not known <= row["created_at"] <= known + MAX_ALERT_DELAY:
             late.append((key, known.isoformat(), row["created_at"].isoformat()))
     assert late == []
@@ -437,6 +521,7 @@ def assert_telegram_exactly_once(arrived: list[Arrival], alerts: list[dict]) -> 
 
 
 # --- the scenarios -----------------------------------------------------------------------------------
+
 
 @pytest.mark.e2e
 def test_two_whole_games_every_play_score_and_alert_exactly_once(db, database_url, telegram, tmp_path):
@@ -521,12 +606,21 @@ def test_sigkill_mid_game_then_a_new_process_takes_over(db, database_url, telegr
     hook = telegram.faults = HoldFirstScoreAlert()
 
     def spawn(env: ReplayEnvironment, name: str) -> subprocess.Popen:
-        spec = {"dsn": dsn, "espn_url": env.espn.base_url, "kalshi_url": env.kalshi.base_url,
-                "telegram_url": telegram.api_base_url, "log_dir": str(tmp_path), "start": env.clock.now().isoformat(),
-                "anchor": time.monotonic(), "speed": speed, "until": window_end.isoformat()}
+        spec = {
+            "dsn": dsn,
+            "espn_url": env.espn.base_url,
+            "kalshi_url": env.kalshi.base_url,
+            "telegram_url": telegram.api_base_url,
+            "log_dir": str(tmp_path),
+            "start": env.clock.now().isoformat(),
+            "anchor": time.monotonic(),
+            "speed": speed,
+            "until": window_end.isoformat(),
+        }
         with open(tmp_path / f"{name}.log", "w") as log:
-            return subprocess.Popen([sys.executable, str(CHILD), json.dumps(spec)], stdout=log,
-                                    stderr=subprocess.STDOUT, cwd=tmp_path)
+            return subprocess.Popen(
+                [sys.executable, str(CHILD), json.dumps(spec)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+            )
 
     def child_logs() -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(tmp_path.glob("*.log")))
@@ -591,16 +685,21 @@ def test_whole_game_under_faults_loses_nothing_and_repeats_nothing(db, pg_server
     timelines, recordings = replayed([BAL_JAX])
     recording = recordings[BAL_JAX]
     halftime = next(p.visible_at for p in recording.plays if p.type == "End of Half")
-    espn_faults = FaultPlan({"server_error": 0.03, "timeout": 0.004, "html": 0.02, "truncated": 0.02}, seed=7,
-                            timeout_seconds=0.45)
+    espn_faults = FaultPlan(
+        {"server_error": 0.03, "timeout": 0.004, "html": 0.02, "truncated": 0.02}, seed=7, timeout_seconds=0.45
+    )
     kalshi_faults = FaultPlan({"rate_limit": 0.03, "server_error": 0.01}, seed=11, burst_length=3)
     # Telegram faults, each scripted as the chat's message count reaches a threshold.
-    telegram_faults = {3: [telegram_error(429, "Too Many Requests: retry after 1", retry_after=1)],
-                       8: [telegram_error(502, "Bad Gateway")],
-                       14: [telegram_error(500, "Internal Server Error"), telegram_error(503, "Service Unavailable")],
-                       20: [telegram_error(429, "Too Many Requests: retry after 1", retry_after=1),
-                            telegram_error(429, "Too Many Requests: retry after 1", retry_after=1)],
-                       26: [telegram_error(504, "Gateway Timeout")]}
+    telegram_faults = {
+        3: [telegram_error(429, "Too Many Requests: retry after 1", retry_after=1)],
+        8: [telegram_error(502, "Bad Gateway")],
+        14: [telegram_error(500, "Internal Server Error"), telegram_error(503, "Service Unavailable")],
+        20: [
+            telegram_error(429, "Too Many Requests: retry after 1", retry_after=1),
+            telegram_error(429, "Too Many Requests: retry after 1", retry_after=1),
+        ],
+        26: [telegram_error(504, "Gateway Timeout")],
+    }
     restarted_at = None
     with ReplayEnvironment(timelines, espn_faults=espn_faults, kalshi_faults=kalshi_faults) as env:
         sync = start_daemon(env, telegram, database_url, tmp_path, http_timeout=0.3)
@@ -657,8 +756,9 @@ def test_whole_game_under_faults_loses_nothing_and_repeats_nothing(db, pg_server
     # Every game alert that was to go out reached the chat (system alerts about the faults may
     # be given up on: they are not the users' bets).
     game_alerts = [r for r in alerts if r["alert_type"] != "system"]
-    assert [(r["alert_key"], r["status"], r["error"]) for r in game_alerts
-            if r["status"] not in ("sent", "suppressed")] == []
+    assert [
+        (r["alert_key"], r["status"], r["error"]) for r in game_alerts if r["status"] not in ("sent", "suppressed")
+    ] == []
     assert {r["alert_key"] for r in game_alerts if r["status"] == "sent"} <= set(copies)
     game = query(db, "SELECT * FROM nfl_games WHERE game_id = %s", recording.game_id)[0]
     assert (game["state"], game["away_score"], game["home_score"]) == ("post", *recording.final)
@@ -714,8 +814,11 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
             return fetch(game_id, *args)
 
         def flaky_run(fn):
-            if len(injected) == 1 and fn.__qualname__.endswith("_process_game.<locals>.write") \
-                    and env.clock.now() > injected[0][1]:
+            if (
+                len(injected) == 1
+                and fn.__qualname__.endswith("_process_game.<locals>.write")
+                and env.clock.now() > injected[0][1]
+            ):
                 injected.append(("write", env.clock.now()))
                 raise DatabaseError("database unavailable: injected")
             return run(fn)
@@ -747,8 +850,11 @@ def test_a_score_alert_survives_a_few_seconds_of_telegram_5xx(db, database_url, 
     field_goal = recording.score_changes()[0]
     key = recording.score_keys()[0]
     window_end = field_goal.visible_at + timedelta(seconds=30)
-    query(db, "UPDATE nfl_alert_triggers SET enabled = false WHERE alert_type IN ('kalshi_price', 'market_reaction') "
-              "RETURNING alert_type")
+    query(
+        db,
+        "UPDATE nfl_alert_triggers SET enabled = false WHERE alert_type IN ('kalshi_price', 'market_reaction') "
+        "RETURNING alert_type",
+    )
     telegram.script("sendMessage", *[telegram_error(503, "Service Unavailable")] * 3)
 
     def settled() -> bool:

@@ -4,16 +4,17 @@ Every request goes through a keep-alive `requests.Session`, as the daemon's clie
 a SimulatedClock moved by the test, so nothing waits for real except the timeout-fault test,
 whose whole point is a client timing out (a fraction of a second).
 """
+
 from __future__ import annotations
 
 import http.client
 import json
 import logging
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -46,8 +47,7 @@ def bal_jax() -> GameTimeline:
 def slate(gb_atl, bal_jax) -> list[GameTimeline]:
     """16 games from the two recordings: distinct ids, one Eastern day apart so each copy is a
     Kalshi event of its own."""
-    return [(gb_atl if i % 2 == 0 else bal_jax).with_id(f"9000000{i:02d}", timedelta(days=i // 2))
-            for i in range(16)]
+    return [(gb_atl if i % 2 == 0 else bal_jax).with_id(f"9000000{i:02d}", timedelta(days=i // 2)) for i in range(16)]
 
 
 @pytest.fixture
@@ -79,6 +79,7 @@ def mid(market: dict) -> Decimal:
 
 # -- shared HTTP base -------------------------------------------------------------------------
 
+
 class EchoServer(FakeHTTPServer):
     """A minimal API on the shared base, the way the fake Telegram server builds on it."""
 
@@ -103,8 +104,11 @@ def test_base_server_routes_records_and_survives_handler_errors(session):
         assert session.get(f"http://127.0.0.1:{server.port}/elsewhere/sendMessage").status_code == 404
         recorded = server.requests
         assert [(r.method, r.path, r.status) for r in recorded] == [
-            ("POST", "/bot123/sendMessage", 200), ("GET", "/bot123/boom", 500),
-            ("GET", "/bot123/nowhere", 404), ("GET", "/elsewhere/sendMessage", 404)]
+            ("POST", "/bot123/sendMessage", 200),
+            ("GET", "/bot123/boom", 500),
+            ("GET", "/bot123/nowhere", 404),
+            ("GET", "/elsewhere/sendMessage", 404),
+        ]
         assert json.loads(recorded[0].body) == {"chat_id": 1, "text": "hi"}
 
 
@@ -134,6 +138,7 @@ def test_stopping_a_server_closes_idle_keep_alive_connections(gb_atl, clock, ses
 
 
 # -- ESPN ---------------------------------------------------------------------------------------
+
 
 def test_scoreboard_filters_by_eastern_date_or_range(espn, session):
     def ids(dates: str) -> list[str]:
@@ -170,7 +175,9 @@ def test_scoreboard_follows_the_clock_through_the_game(espn, gb_atl, clock, sess
     final = event()
     assert final["status"]["type"]["name"] == "STATUS_FINAL"
     assert {c["team"]["abbreviation"]: c["score"] for c in final["competitions"][0]["competitors"]} == {
-        "GB": "24", "ATL": "25"}
+        "GB": "24",
+        "ATL": "25",
+    }
 
 
 def test_summary_is_the_timeline_at_the_clocks_time(espn, bal_jax, clock, session):
@@ -191,7 +198,9 @@ def test_summary_of_unknown_or_missing_event_is_an_espn_style_error(espn, sessio
 def test_injuries_are_league_wide_grouped_by_team(espn, gb_atl, session):
     injuries = session.get(f"{espn.base_url}/injuries").json()["injuries"]
     assert [(team["id"], team["displayName"]) for team in injuries] == [
-        ("1", "Atlanta Falcons"), ("9", "Green Bay Packers")]
+        ("1", "Atlanta Falcons"),
+        ("9", "Green Bay Packers"),
+    ]
     recorded = {entry["team"]["id"]: entry["injuries"] for entry in gb_atl.source["injuries"]}
     assert all(team["injuries"] == recorded[team["id"]] for team in injuries)
     assert all(len(team["injuries"]) == 5 for team in injuries)
@@ -216,12 +225,15 @@ def test_a_sixteen_game_slate_serves_every_copy_under_its_own_id(slate, clock, s
 
 # -- Kalshi -------------------------------------------------------------------------------------
 
+
 def test_markets_have_every_field_of_a_real_game_market(kalshi, session):
-    recorded = json.loads((FIXTURES / "kalshi" / "get_market" /
-                           "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json").read_text())["market"]
+    recorded = json.loads(
+        (FIXTURES / "kalshi" / "get_market" / "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json").read_text()
+    )["market"]
     markets = session.get(f"{kalshi.base_url}/markets").json()["markets"]
-    assert sorted(m["ticker"] for m in markets) == sorted([f"{GB_ATL}-GB", f"{GB_ATL}-ATL",
-                                                          f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"])
+    assert sorted(m["ticker"] for m in markets) == sorted(
+        [f"{GB_ATL}-GB", f"{GB_ATL}-ATL", f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
+    )
     for market in markets:
         assert set(recorded) <= set(market)
         for key, value in recorded.items():
@@ -233,7 +245,11 @@ def test_markets_have_every_field_of_a_real_game_market(kalshi, session):
                 assert CONTRACTS.match(market[key]), (key, market[key])
         assert "SYNTHETIC replay market" in market["rules_secondary"]
         assert market["status"] == "active" and market["result"] == ""
-        assert Decimal("0.01") <= Decimal(market["yes_ask_dollars"]) - Decimal(market["yes_bid_dollars"]) <= Decimal("0.02")
+        assert (
+            Decimal("0.01")
+            <= Decimal(market["yes_ask_dollars"]) - Decimal(market["yes_bid_dollars"])
+            <= Decimal("0.02")
+        )
     atl = next(m for m in markets if m["ticker"] == f"{GB_ATL}-ATL")
     assert atl["yes_sub_title"] == atl["no_sub_title"] == "Atlanta"
     assert atl["close_time"] == "2023-09-19T17:00:00Z"
@@ -288,8 +304,7 @@ def test_events_with_and_without_nested_markets(kalshi, gb_atl, clock, session):
     assert [e["event_ticker"] for e in plain["events"]] == [GB_ATL, BAL_JAX]
     assert all("markets" not in e for e in plain["events"]) and plain["cursor"] == ""
     clock.set(gb_atl.end + timedelta(minutes=1))
-    nested = session.get(f"{kalshi.base_url}/events",
-                         params={"with_nested_markets": "true", "status": "open"}).json()
+    nested = session.get(f"{kalshi.base_url}/events", params={"with_nested_markets": "true", "status": "open"}).json()
     assert [e["event_ticker"] for e in nested["events"]] == [BAL_JAX]
     assert [m["ticker"] for m in nested["events"][0]["markets"]] == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
 
@@ -337,8 +352,13 @@ def test_after_the_final_play_the_winners_market_settles_yes(request, kalshi, cl
 
 def test_volume_grows_during_the_game_and_stops_after_it(kalshi, gb_atl, clock, session):
     volumes = []
-    for at in (gb_atl.kickoff - timedelta(minutes=30), gb_atl.kickoff + timedelta(minutes=30),
-               gb_atl.kickoff + timedelta(hours=2), gb_atl.end, gb_atl.end + timedelta(hours=1)):
+    for at in (
+        gb_atl.kickoff - timedelta(minutes=30),
+        gb_atl.kickoff + timedelta(minutes=30),
+        gb_atl.kickoff + timedelta(hours=2),
+        gb_atl.end,
+        gb_atl.end + timedelta(hours=1),
+    ):
         clock.set(at)
         volumes.append(Decimal(session.get(f"{kalshi.base_url}/markets/{GB_ATL}-GB").json()["market"]["volume_fp"]))
     assert volumes[0] > 0
@@ -354,9 +374,8 @@ def test_prices_are_deterministic_for_a_seed(gb_atl, clock):
 
 
 def test_start_warns_that_prices_are_synthetic(gb_atl, clock, caplog):
-    with caplog.at_level(logging.WARNING, logger="nfl_replay.kalshi_server"):
-        with FakeKalshiServer([gb_atl], clock):
-            pass
+    with caplog.at_level(logging.WARNING, logger="nfl_replay.kalshi_server"), FakeKalshiServer([gb_atl], clock):
+        pass
     assert any("SYNTHETIC" in record.getMessage() for record in caplog.records)
 
 
@@ -374,6 +393,7 @@ def test_exchange_status(kalshi, session):
 
 
 # -- faults -------------------------------------------------------------------------------------
+
 
 def test_fault_plan_rejects_unknown_kinds_and_impossible_rates():
     with pytest.raises(ValueError):
@@ -412,8 +432,9 @@ def test_html_error_pages_replace_json(gb_atl, clock, session):
     with FakeESPNServer([gb_atl], clock, faults=plan) as server:
         replies = [session.get(f"{server.base_url}/scoreboard") for _ in range(20)]
     assert {r.status_code for r in replies} == {200, 503}
-    assert all(r.headers["Content-Type"].startswith("text/html") and r.text.startswith("<!DOCTYPE html>")
-               for r in replies)
+    assert all(
+        r.headers["Content-Type"].startswith("text/html") and r.text.startswith("<!DOCTYPE html>") for r in replies
+    )
     assert plan.injected["html"] == 20
 
 

@@ -3,12 +3,13 @@
 Timelines are checked against the recordings they are built from: at any instant the documents
 must hold exactly what the recording says had happened by then.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def instants_after_each_play(game: GameTimeline) -> list[tuple[int, datetime]]:
 
 # -- simulated clock ------------------------------------------------------------------------
 
-START = datetime(2023, 9, 17, 16, 0, tzinfo=timezone.utc)
+START = datetime(2023, 9, 17, 16, 0, tzinfo=UTC)
 
 
 def test_max_speed_clock_sleeps_instantly_in_virtual_time():
@@ -79,7 +80,7 @@ def test_max_speed_clock_sleeps_instantly_in_virtual_time():
 
 
 def test_paced_clock_runs_speed_times_faster_than_its_real_clock():
-    real = SimulatedClock(datetime(2026, 11, 24, tzinfo=timezone.utc), None)
+    real = SimulatedClock(datetime(2026, 11, 24, tzinfo=UTC), None)
     clock = SimulatedClock(START, 60, real=real)
     clock.sleep(120)
     assert real.monotonic() == pytest.approx(2.0)
@@ -125,21 +126,22 @@ def test_clock_is_thread_safe():
 
 # -- reconstruction ---------------------------------------------------------------------------
 
+
 def test_plays_come_in_sequence_order_with_non_decreasing_visible_times(game):
     source = ESPN / ("summary_401547417.json" if game.game_id == "401547417" else "cdn_game_401547602.json")
     recorded = recorded_plays(source)
     assert [play.id for play in game.plays] == [play["id"] for play in recorded]
     assert len(game.plays) == 186
     previous = game.kickoff
-    for timed, play in zip(game.plays, recorded):
+    for timed, play in zip(game.plays, recorded, strict=False):
         assert timed.visible_at == max(parse_time(play["wallclock"]), previous)
         previous = timed.visible_at
     assert game.end == max(parse_time(play["wallclock"]) for play in recorded)
 
 
 def test_kickoff_is_the_recorded_competition_date(gb_atl, bal_jax):
-    assert gb_atl.kickoff == datetime(2023, 9, 17, 17, 0, tzinfo=timezone.utc)
-    assert bal_jax.kickoff == datetime(2023, 12, 18, 1, 20, tzinfo=timezone.utc)
+    assert gb_atl.kickoff == datetime(2023, 9, 17, 17, 0, tzinfo=UTC)
+    assert bal_jax.kickoff == datetime(2023, 12, 18, 1, 20, tzinfo=UTC)
     # Sunday night in Jacksonville is already Monday in UTC.
     assert str(bal_jax.eastern_date) == "2023-12-17"
 
@@ -171,8 +173,13 @@ def test_summary_after_play_k_holds_exactly_the_first_k_plays(game):
 def test_encoded_documents_are_the_documents_encoded_whole(game):
     """The served bodies are assembled from fragments encoded once: byte for byte, they must be
     what encoding the whole document at that moment gives."""
-    moments = [game.kickoff - SECOND, game.plays[0].visible_at, game.plays[len(game.plays) // 2].visible_at,
-               game.plays[-1].visible_at - SECOND, game.end + timedelta(minutes=5)]
+    moments = [
+        game.kickoff - SECOND,
+        game.plays[0].visible_at,
+        game.plays[len(game.plays) // 2].visible_at,
+        game.plays[-1].visible_at - SECOND,
+        game.end + timedelta(minutes=5),
+    ]
     for t in moments:
         assert game.summary_json(t) == orjson.dumps(game.summary(t)), t
         assert game.scoreboard_event_json(t) == orjson.dumps(game.scoreboard_event(t)).decode(), t
@@ -197,10 +204,13 @@ def test_scores_never_go_backwards(game):
         t += timedelta(seconds=20)
 
 
-@pytest.mark.parametrize("fixture, expected", [
-    ("gb_atl", {"GB": "24", "ATL": "25"}),
-    ("bal_jax", {"BAL": "23", "JAX": "7"}),
-])
+@pytest.mark.parametrize(
+    "fixture, expected",
+    [
+        ("gb_atl", {"GB": "24", "ATL": "25"}),
+        ("bal_jax", {"BAL": "23", "JAX": "7"}),
+    ],
+)
 def test_final_scoreboard_shows_the_recorded_result(request, fixture, expected):
     game: GameTimeline = request.getfixturevalue(fixture)
     event = game.scoreboard_event(game.end + timedelta(minutes=5))
@@ -214,11 +224,15 @@ def test_final_scoreboard_shows_the_recorded_result(request, fixture, expected):
 
 
 def test_linescores_rebuilt_from_plays_match_the_recorded_ones(game):
-    recorded = {c["team"]["abbreviation"]: [line["displayValue"] for line in c["linescores"]]
-                for c in game.source["header"]["competitions"][0]["competitors"]}
+    recorded = {
+        c["team"]["abbreviation"]: [line["displayValue"] for line in c["linescores"]]
+        for c in game.source["header"]["competitions"][0]["competitors"]
+    }
     event = game.scoreboard_event(game.end)
-    rebuilt = {c["team"]["abbreviation"]: [line["displayValue"] for line in c["linescores"]]
-               for c in event["competitions"][0]["competitors"]}
+    rebuilt = {
+        c["team"]["abbreviation"]: [line["displayValue"] for line in c["linescores"]]
+        for c in event["competitions"][0]["competitors"]
+    }
     assert rebuilt == recorded
 
 
@@ -252,12 +266,19 @@ def test_in_progress_drive_shows_only_its_visible_plays_and_no_outcome(gb_atl):
 
 
 def test_situation_describes_the_last_snap(gb_atl):
-    timed = next(play for play in gb_atl.plays[40:] if play.play["end"].get("down", 0) >= 1
-                 and play.visible_at < gb_atl.plays[gb_atl.plays.index(play) + 1].visible_at)
+    timed = next(
+        play
+        for play in gb_atl.plays[40:]
+        if play.play["end"].get("down", 0) >= 1
+        and play.visible_at < gb_atl.plays[gb_atl.plays.index(play) + 1].visible_at
+    )
     situation = gb_atl.scoreboard_event(timed.visible_at)["competitions"][0]["situation"]
     end = timed.play["end"]
-    assert (situation["down"], situation["distance"], situation["yardLine"]) == (end["down"], end["distance"],
-                                                                                   end["yardLine"])
+    assert (situation["down"], situation["distance"], situation["yardLine"]) == (
+        end["down"],
+        end["distance"],
+        end["yardLine"],
+    )
     assert situation["possession"] == end["team"]["id"]
     assert situation["downDistanceText"] == end["downDistanceText"]
     last = situation["lastPlay"]
@@ -267,8 +288,11 @@ def test_situation_describes_the_last_snap(gb_atl):
 
 
 def test_after_a_kickoff_return_the_receiving_team_has_the_ball(gb_atl):
-    index = next(i for i, play in enumerate(gb_atl.plays) if play.type_text == "Kickoff Return (Offense)"
-                 and play.visible_at < gb_atl.plays[i + 1].visible_at)
+    index = next(
+        i
+        for i, play in enumerate(gb_atl.plays)
+        if play.type_text == "Kickoff Return (Offense)" and play.visible_at < gb_atl.plays[i + 1].visible_at
+    )
     returned = gb_atl.plays[index]
     situation = gb_atl.scoreboard_event(returned.visible_at)["competitions"][0]["situation"]
     assert situation["possession"] == returned.play["end"]["team"]["id"]
@@ -334,7 +358,8 @@ def test_with_id_renames_the_game_and_shifts_its_times(gb_atl):
     summary = copy.summary(copy.end)
     assert summary["header"]["id"] == "900000001"
     assert {e["playId"] for e in summary["winprobability"]} <= {p.id for p in copy.plays} | {
-        d["id"] for d in summary["drives"]["previous"]}
+        d["id"] for d in summary["drives"]["previous"]
+    }
     event = copy.scoreboard_event(copy.end)
     assert event["id"] == "900000001" and event["date"] == "2023-09-20T19:00Z"
     assert scores(event) == {"GB": "24", "ATL": "25"}

@@ -1,4 +1,5 @@
 """Every team any recorded source names resolves to exactly one of the 32 teams."""
+
 from __future__ import annotations
 
 import csv
@@ -8,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nfl_sync.domain import teams
 from helpers import fixture_json, fixture_path
+from nfl_sync.domain import teams
 
 ESPN = fixture_path("espn")
 KALSHI_MARKETS = sorted(fixture_path("kalshi", "get_market").glob("*.json"))
@@ -44,17 +45,44 @@ def test_there_are_32_distinct_teams_with_espn_style_abbreviations():
 
 
 def test_kalshi_codes_are_the_32_codes_of_the_kalshi_readme():
-    readme_list = "ARI ATL BAL BUF CAR CHI CIN CLE DAL DEN DET GB HOU IND JAC KC LAC LAR LV MIA MIN NE NO NYG NYJ PHI PIT SEA SF TB TEN WAS"
+    readme_list = (
+        "ARI ATL BAL BUF CAR CHI CIN CLE DAL DEN DET GB HOU IND JAC KC "
+        "LAC LAR LV MIA MIN NE NO NYG NYJ PHI PIT SEA SF TB TEN WAS"
+    )
     assert teams.kalshi_codes() == frozenset(readme_list.split())
 
 
-@pytest.mark.parametrize("value, abbr", [
-    ("WSH", "WSH"), ("was", "WSH"), ("Washington Commanders", "WSH"), ("Washington Redskins", "WSH"), ("28", "WSH"),
-    ("JAC", "JAX"), ("Jacksonville Jaguars", "JAX"), ("LA", "LAR"), ("STL", "LAR"), ("Los Angeles R", "LAR"),
-    ("LA Rams", "LAR"), ("Los Angeles C", "LAC"), ("SDG", "LAC"), ("OAK", "LV"), ("Oakland Raiders", "LV"),
-    ("ARZ", "ARI"), ("CRD", "ARI"), ("New York G", "NYG"), ("  new   york   j ", "NYJ"), ("Kansas City", "KC"),
-    ("KAN", "KC"), ("GNB", "GB"), ("Houston Oilers", "TEN"), ("Houston", "HOU"), ("HTX", "HOU"), ("RAV", "BAL"),
-])
+@pytest.mark.parametrize(
+    "value, abbr",
+    [
+        ("WSH", "WSH"),
+        ("was", "WSH"),
+        ("Washington Commanders", "WSH"),
+        ("Washington Redskins", "WSH"),
+        ("28", "WSH"),
+        ("JAC", "JAX"),
+        ("Jacksonville Jaguars", "JAX"),
+        ("LA", "LAR"),
+        ("STL", "LAR"),
+        ("Los Angeles R", "LAR"),
+        ("LA Rams", "LAR"),
+        ("Los Angeles C", "LAC"),
+        ("SDG", "LAC"),
+        ("OAK", "LV"),
+        ("Oakland Raiders", "LV"),
+        ("ARZ", "ARI"),
+        ("CRD", "ARI"),
+        ("New York G", "NYG"),
+        ("  new   york   j ", "NYJ"),
+        ("Kansas City", "KC"),
+        ("KAN", "KC"),
+        ("GNB", "GB"),
+        ("Houston Oilers", "TEN"),
+        ("Houston", "HOU"),
+        ("HTX", "HOU"),
+        ("RAV", "BAL"),
+    ],
+)
 def test_resolve_accepts_every_spelling(value, abbr):
     assert teams.resolve(value).abbr == abbr
 
@@ -84,7 +112,8 @@ def test_every_espn_team_resolves_by_id_abbreviation_and_name_to_the_same_team()
 def test_espn_teams_endpoint_matches_the_table():
     listed = [item["team"] for item in fixture_json("espn", "teams_2025.json")["sports"][0]["leagues"][0]["teams"]]
     assert {(t["id"], t["abbreviation"], t["displayName"]) for t in listed} == {
-        (t.espn_id, t.abbr, t.name) for t in teams.all_teams()}
+        (t.espn_id, t.abbr, t.name) for t in teams.all_teams()
+    }
 
 
 @pytest.mark.parametrize("path", KALSHI_MARKETS, ids=lambda p: p.stem)
@@ -106,7 +135,11 @@ def test_kalshi_tickers_and_sub_titles_resolve(path):
 
 def test_kalshi_city_forms_of_shared_cities_are_distinct():
     assert {teams.resolve(n).abbr for n in ("Los Angeles R", "Los Angeles C", "New York G", "New York J")} == {
-        "LAR", "LAC", "NYG", "NYJ"}
+        "LAR",
+        "LAC",
+        "NYG",
+        "NYJ",
+    }
 
 
 def test_odds_api_full_names_resolve():
@@ -166,8 +199,19 @@ def test_venues_cover_neutral_sites_and_home_venue_falls_back_to_team_data():
 
 
 def test_a_name_shared_by_two_teams_is_rejected_when_the_table_loads():
-    row = {"abbr": "AAA", "espn_id": "1", "name": "A", "kalshi_code": "AAA", "odds_api_name": "A",
-           "aliases": ["Shared"], "stadium": "S", "latitude": 0, "longitude": 0, "roof": "open", "tz": "UTC"}
+    row = {
+        "abbr": "AAA",
+        "espn_id": "1",
+        "name": "A",
+        "kalshi_code": "AAA",
+        "odds_api_name": "A",
+        "aliases": ["Shared"],
+        "stadium": "S",
+        "latitude": 0,
+        "longitude": 0,
+        "roof": "open",
+        "tz": "UTC",
+    }
     other = dict(row, abbr="BBB", espn_id="2", name="B", kalshi_code="BBB", odds_api_name="B")
     with pytest.raises(ValueError, match="Shared"):
         teams._build({"teams": [row, other]})

@@ -1,5 +1,6 @@
 """TelegramNotifier and its channels, through the real python-telegram-bot client against the
 fake Bot API on loopback (HTTP/1.1 keep-alive, form-encoded bodies), on a real PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -9,24 +10,34 @@ import threading
 import time
 import urllib.request
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from nfl_sync.cli import main
-from nfl_sync.domain.alert_policy import PolicyConfig
-from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
-from nfl_sync.config import ALERT_TYPES, load_settings
 from helpers import HOSTILE, TELEGRAM_TOKEN, FakeClock, TelegramRig, alert_events, fixture_path
-from nfl_sync.metrics import Metrics
 from nfl_replay.http import Response
 from nfl_replay.telegram_server import FakeTelegramServer, Hold, recorded_error, telegram_error
-from nfl_sync.alerts.notifier import (AlertOutbox, AlertService, ChatRateLimiter, ChannelUnavailable, ConsoleChannel,
-                               PermanentFailure, RetryLater, TelegramNotifier, build_notifier, redact)
+from nfl_sync.alerts.notifier import (
+    AlertOutbox,
+    AlertService,
+    ChannelUnavailable,
+    ChatRateLimiter,
+    ConsoleChannel,
+    PermanentFailure,
+    RetryLater,
+    TelegramNotifier,
+    build_notifier,
+    redact,
+)
+from nfl_sync.cli import main
+from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.domain.alert_policy import PolicyConfig
+from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
+from nfl_sync.metrics import Metrics
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 CONFIG = PolicyConfig(cooldowns={}, daily_limit=100, quiet_hours=None, timezone=NEW_YORK)
 EVENTS = alert_events(NOW)
 SCORE = EVENTS["score"]
@@ -65,6 +76,7 @@ def rig():
 
 # --- templates through the Bot API ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("parse_mode", ["HTML", "MarkdownV2"])
 def test_every_template_is_accepted_and_read_as_written(db, rig, parse_mode):
     record(db, list(EVENTS.values()), parse_mode)
@@ -74,7 +86,7 @@ def test_every_template_is_accepted_and_read_as_written(db, rig, parse_mode):
     assert report.sent == len(ALERT_TYPES) and report.failed == 0
     messages = rig.server.messages
     assert [m.parse_mode for m in messages] == [parse_mode] * len(ALERT_TYPES)
-    for message, row in zip(messages, alert_rows(db)):
+    for message, row in zip(messages, alert_rows(db), strict=False):
         assert message.visible_text == to_plain(row["message"], parse_mode)
         assert HOSTILE in message.visible_text
         assert (row["status"], row["external_message_id"]) == ("sent", str(message.message_id))
@@ -99,7 +111,10 @@ def test_every_chat_gets_every_alert_in_order(db, rig):
 
     for chat in ("111", "-222", "333"):
         assert [m.visible_text.split("\n")[0] for m in rig.server.messages_to(chat)] == [
-            "🏈 SCORE UPDATE", "📈 KALSHI PRICE MOVEMENT", "🚨 SYSTEM CRITICAL"]
+            "🏈 SCORE UPDATE",
+            "📈 KALSHI PRICE MOVEMENT",
+            "🚨 SYSTEM CRITICAL",
+        ]
     assert [r["status"] for r in alert_rows(db)] == ["sent"] * 3
 
 
@@ -116,10 +131,11 @@ def test_sends_from_several_threads_share_the_one_bot_loop(rig):
     for thread in threads:
         thread.join()
 
-    assert results == {chat: "1" for chat in channel.chat_ids}
+    assert results == dict.fromkeys(channel.chat_ids, "1")
 
 
 # --- retries, 429, permanent failures ------------------------------------------------------
+
 
 def test_network_errors_and_5xx_are_retried_with_exponential_backoff(db, rig):
     record(db, [SCORE])
@@ -156,7 +172,8 @@ def test_three_failed_attempts_pause_the_channel_and_keep_the_alerts_in_order(db
     assert (report.failed, report.retries, report.backlog) == (0, 2, True)
     assert [r["status"] for r in alert_rows(db)] == ["pending", "pending"]
     assert [(d["status"], d["attempts"], d["error"]) for d in delivery_rows(db)] == [
-        ("pending", 3, "Internal Server Error")]
+        ("pending", 3, "Internal Server Error")
+    ]
     assert notifier.drain(5).sent == 0  # the channel rests before the next round
     rig.clock.advance(30)
     assert notifier.drain(5).sent == 2
@@ -215,7 +232,9 @@ def test_a_blocked_chat_fails_for_good_while_the_others_are_served(db, rig):
 
     assert (report.sent, report.failed, report.retries) == (1, 1, 0)
     assert [(d["chat_id"], d["status"], d["error"]) for d in delivery_rows(db)] == [
-        ("111", "sent", None), ("222", "failed", "Forbidden: bot was blocked by the user")]
+        ("111", "sent", None),
+        ("222", "failed", "Forbidden: bot was blocked by the user"),
+    ]
     row = alert_rows(db)[0]
     assert (row["status"], row["error"]) == ("sent", "chat 222: Forbidden: bot was blocked by the user")
 
@@ -247,10 +266,12 @@ def test_rejected_formatting_is_resent_once_as_plain_text_and_noted(db, rig):
     message = rig.server.messages[0]
     assert message.parse_mode is None and message.text == to_plain(alert_rows(db)[0]["message"], "HTML")
     assert delivery_rows(db)[0]["error"] == (
-        "sent as plain text: Can't parse entities: can't find end of the entity starting at byte offset 89")
+        "sent as plain text: Can't parse entities: can't find end of the entity starting at byte offset 89"
+    )
 
 
 # --- pacing ----------------------------------------------------------------------------------
+
 
 def paced_waits(limiter, clock, chats):
     """The wait before each message, sending them one after the other as the drain does."""
@@ -315,14 +336,17 @@ def test_the_fake_takes_json_and_query_parameters_and_any_method_case():
         base = f"{server.api_base_url}{TELEGRAM_TOKEN}"
         body = json.dumps({"chat_id": 111, "text": "<b>json</b>", "parse_mode": "HTML"}).encode()
         as_json = urllib.request.Request(f"{base}/SENDMESSAGE", body, {"Content-Type": "application/json"})
-        answers = [json.load(urllib.request.urlopen(as_json)),
-                   json.load(urllib.request.urlopen(f"{base}/sendMessage?chat_id=-222&text=query"))]
+        answers = [
+            json.load(urllib.request.urlopen(as_json)),
+            json.load(urllib.request.urlopen(f"{base}/sendMessage?chat_id=-222&text=query")),
+        ]
 
     assert [a["result"]["chat"]["type"] for a in answers] == ["private", "group"]
     assert [(m.chat_id, m.visible_text) for m in server.messages] == [("111", "json"), ("-222", "query")]
 
 
 # --- console channel ------------------------------------------------------------------------
+
 
 def test_without_telegram_alerts_go_to_the_console_and_the_log_through_the_outbox(db, capsys, caplog):
     settings = load_settings(env={"TELEGRAM_ENABLED": "false", "TIMEZONE": "America/New_York"})
@@ -359,6 +383,7 @@ def test_a_console_without_emoji_still_shows_the_alert():
 
 
 # --- the token stays secret -----------------------------------------------------------------
+
 
 def test_the_token_is_in_no_log_record_and_no_stored_error(db, caplog):
     wrong_token = "987654321:AAHwrong-Token-For-Tests_0123456789abcd"
@@ -400,6 +425,7 @@ def test_redact_hides_registered_secrets_and_anything_shaped_like_a_token():
 
 # --- --test ---------------------------------------------------------------------------------
 
+
 def test_connection_check_reports_a_working_setup(rig):
     lines = []
 
@@ -411,17 +437,21 @@ def test_connection_check_reports_a_working_setup(rig):
     assert "KC -3.5 @ BUF (o/u 47.5)! <b>&</b> works." in rig.server.messages[0].visible_text
 
 
-@pytest.mark.parametrize("setup, expected", [
-    ("token", "✗ The bot token was rejected"),
-    ("chat", "✗ Chat 999: chat not found (400): check TELEGRAM_CHAT_ID"),
-    ("blocked", "✗ Chat 111: the bot was blocked by the user or removed from the chat (403)"),
-])
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        ("token", "✗ The bot token was rejected"),
+        ("chat", "✗ Chat 999: chat not found (400): check TELEGRAM_CHAT_ID"),
+        ("blocked", "✗ Chat 111: the bot was blocked by the user or removed from the chat (403)"),
+    ],
+)
 def test_connection_check_diagnoses_token_chat_and_blocked_bot(setup, expected):
     lines = []
     with TelegramRig(known_chats={"111"}) as rig:
         rig.server.blocked_chats.add("111")
-        channel = rig.channel(("999",) if setup == "chat" else ("111",),
-                              token="1234567:wrong" if setup == "token" else TELEGRAM_TOKEN)
+        channel = rig.channel(
+            ("999",) if setup == "chat" else ("111",), token="1234567:wrong" if setup == "token" else TELEGRAM_TOKEN
+        )
 
         ok = channel.test_connection("HTML", NEW_YORK, NOW, lines.append)
 
@@ -467,6 +497,7 @@ def test_close_stops_the_loop_thread_and_can_be_repeated(rig):
 
 # --- the daemon's alert service ---------------------------------------------------------------
 
+
 def wait_until(condition, seconds=5.0):
     """Poll for what a background thread does (bounded, so a bug fails instead of hanging)."""
     deadline = time.monotonic() + seconds
@@ -508,8 +539,9 @@ def test_closing_the_service_flushes_what_is_pending(db, rig):
 
 
 def test_the_health_check_reports_a_rejected_token(db, rig):
-    service = AlertService(AlertOutbox(CONFIG, "HTML", "telegram"),
-                           rig.notifier(db, channel=rig.channel(token="1234567:wrong")))
+    service = AlertService(
+        AlertOutbox(CONFIG, "HTML", "telegram"), rig.notifier(db, channel=rig.channel(token="1234567:wrong"))
+    )
     check = service.health_checks()["alerts"]
     check()  # nothing known to be wrong yet
     db.run(lambda tx: service.record(tx, [SCORE], NOW))

@@ -4,11 +4,11 @@
 faster than real time and `sleep()` really waits the shortened interval; with speed None ("max")
 `sleep()` only moves virtual time forward, so a whole game replays as fast as the code runs.
 """
+
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Optional
 
 from nfl_sync.clock import Clock, SystemClock
 
@@ -21,7 +21,7 @@ class SimulatedClock:
     which keeps `monotonic()` honest: it is the virtual seconds elapsed since `start`.
     """
 
-    def __init__(self, start: datetime, speed: Optional[float] = None, *, real: Optional[Clock] = None):
+    def __init__(self, start: datetime, speed: float | None = None, *, real: Clock | None = None):
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError("SimulatedClock needs a timezone-aware start time")
         if speed is not None and speed <= 0:

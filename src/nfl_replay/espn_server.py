@@ -4,22 +4,28 @@ Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under i
 (`/scoreboard`, `/summary`, `/injuries`, `/teams`), and so are the document shapes, built by
 `timeline.GameTimeline` from real recordings.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import orjson
 
-from nfl_sync.clock import Clock
 from nfl_replay.faults import FaultPlan
 from nfl_replay.http import FakeHTTPServer, Request, Response, encoded_json_response, json_response
 from nfl_replay.timeline import GameTimeline
+from nfl_sync.clock import Clock
 
 ESPN_PREFIX = "/apis/site/v2/sports/football/nfl"
 
-_SEASON_TYPES = {1: ("Preseason", "pre"), 2: ("Regular Season", "reg"), 3: ("Postseason", "post"),
-                 4: ("Off Season", "off")}
+_SEASON_TYPES = {
+    1: ("Preseason", "pre"),
+    2: ("Regular Season", "reg"),
+    3: ("Postseason", "post"),
+    4: ("Off Season", "off"),
+}
 
 
 def _parse_dates(text: str) -> tuple[date, date]:
@@ -47,18 +53,21 @@ def league_injuries(timelines: Iterable[GameTimeline]) -> list[dict[str, Any]]:
     for timeline in timelines:
         for entry in timeline.injuries:
             team = entry["team"]
-            by_team.setdefault(str(team["id"]), {
-                "id": str(team["id"]),
-                "displayName": team.get("displayName"),
-                "injuries": list(entry.get("injuries", [])),
-            })
+            by_team.setdefault(
+                str(team["id"]),
+                {
+                    "id": str(team["id"]),
+                    "displayName": team.get("displayName"),
+                    "injuries": list(entry.get("injuries", [])),
+                },
+            )
     return sorted(by_team.values(), key=lambda team: str(team["displayName"]))
 
 
 class FakeESPNServer(FakeHTTPServer):
     """ESPN's site API for the given games, at `clock.now()`."""
 
-    def __init__(self, timelines: Iterable[GameTimeline], clock: Clock, faults: Optional[FaultPlan] = None):
+    def __init__(self, timelines: Iterable[GameTimeline], clock: Clock, faults: FaultPlan | None = None):
         super().__init__("espn", ESPN_PREFIX, faults)
         self.clock = clock
         self.timelines: dict[str, GameTimeline] = {}
@@ -84,9 +93,15 @@ class FakeESPNServer(FakeHTTPServer):
         name, abbreviation = _SEASON_TYPES.get(timeline.season_type, ("", ""))
         return {
             **_league_identity(timeline.league),
-            "season": {"year": timeline.season_year,
-                       "type": {"id": str(timeline.season_type), "type": timeline.season_type,
-                                "name": name, "abbreviation": abbreviation}},
+            "season": {
+                "year": timeline.season_year,
+                "type": {
+                    "id": str(timeline.season_type),
+                    "type": timeline.season_type,
+                    "name": name,
+                    "abbreviation": abbreviation,
+                },
+            },
         }
 
     def _scoreboard(self, request: Request) -> Response:
@@ -109,7 +124,7 @@ class FakeESPNServer(FakeHTTPServer):
         # `events` is the last member, so the document's encoding is completed with them.
         head = orjson.dumps(document)
         events = ",".join(game.scoreboard_event_json(now) for game in games)
-        return encoded_json_response(head[:-1] + f',"events":[{events}]}}'.encode("utf-8"))
+        return encoded_json_response(head[:-1] + f',"events":[{events}]}}'.encode())
 
     def _summary(self, request: Request) -> Response:
         event = request.arg("event")
@@ -131,19 +146,36 @@ class FakeESPNServer(FakeHTTPServer):
         by_id: dict[str, dict[str, Any]] = {}
         for timeline in self.timelines.values():
             for team in (timeline.away_team, timeline.home_team):
-                by_id.setdefault(str(team["id"]), {
-                    **team,
-                    "slug": str(team.get("displayName", "")).lower().replace(" ", "-"),
-                    "shortDisplayName": team.get("shortDisplayName", team.get("name")),
-                    "isActive": True,
-                    "isAllStar": False,
-                })
+                by_id.setdefault(
+                    str(team["id"]),
+                    {
+                        **team,
+                        "slug": str(team.get("displayName", "")).lower().replace(" ", "-"),
+                        "shortDisplayName": team.get("shortDisplayName", team.get("name")),
+                        "isActive": True,
+                        "isAllStar": False,
+                    },
+                )
         league = next(iter(self.timelines.values())).league
-        return json_response({"sports": [{
-            "id": "20", "uid": "s:20", "name": "Football", "slug": "football",
-            "leagues": [{
-                **_league_identity(league),
-                "shortName": league.get("abbreviation", "NFL"),
-                "teams": [{"team": team} for team in sorted(by_id.values(), key=lambda t: str(t["displayName"]))],
-            }],
-        }]})
+        return json_response(
+            {
+                "sports": [
+                    {
+                        "id": "20",
+                        "uid": "s:20",
+                        "name": "Football",
+                        "slug": "football",
+                        "leagues": [
+                            {
+                                **_league_identity(league),
+                                "shortName": league.get("abbreviation", "NFL"),
+                                "teams": [
+                                    {"team": team}
+                                    for team in sorted(by_id.values(), key=lambda t: str(t["displayName"]))
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )

@@ -6,14 +6,15 @@ instead of JSON, JSON cut off mid-body, or a burst of Kalshi-style 429s. Decisio
 seeded generator, so the same seed and request order inject the same faults, and every injected
 fault is counted in `injected` so a test can prove the failure really happened.
 """
+
 from __future__ import annotations
 
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from http import HTTPStatus
-from typing import Callable, Mapping, Optional
 
 from nfl_replay.http import Response, json_response
 
@@ -28,9 +29,11 @@ FAULT_KINDS = (SERVER_ERROR, TIMEOUT, HTML, TRUNCATED, RATE_LIMIT)
 _SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 # Proxies and CDNs send their HTML error pages with 503, and captive portals with 200.
 _HTML_STATUSES = (200, 503)
-_HTML_PAGE = ("<!DOCTYPE html><html><head><title>{status} {phrase}</title></head>"
-              "<body><h1>{phrase}</h1><p>The server is temporarily unable to service your request.</p>"
-              "</body></html>")
+_HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>{status} {phrase}</title></head>"
+    "<body><h1>{phrase}</h1><p>The server is temporarily unable to service your request.</p>"
+    "</body></html>"
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Fault:
     """One decision: which fault, and the status it answers with (None keeps the real one)."""
 
     kind: str
-    status: Optional[int] = None
+    status: int | None = None
 
 
 class FaultPlan:
@@ -50,8 +53,9 @@ class FaultPlan:
     before sending it; set it above the client's read timeout.
     """
 
-    def __init__(self, rates: Mapping[str, float], seed: int = 0, *, timeout_seconds: float = 15.0,
-                 burst_length: int = 3):
+    def __init__(
+        self, rates: Mapping[str, float], seed: int = 0, *, timeout_seconds: float = 15.0, burst_length: int = 3
+    ):
         unknown = set(rates) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")
@@ -67,19 +71,19 @@ class FaultPlan:
         self._burst_left = 0
         self._lock = threading.Lock()
 
-    def decide(self) -> Optional[Fault]:
+    def decide(self) -> Fault | None:
         """The fault for the next request, or None to answer it normally."""
         with self._lock:
             if self._burst_left > 0:
                 self._burst_left -= 1
-                fault: Optional[Fault] = Fault(RATE_LIMIT, 429)
+                fault: Fault | None = Fault(RATE_LIMIT, 429)
             else:
                 fault = self._draw()
             if fault is not None:
                 self.injected[fault.kind] += 1
             return fault
 
-    def _draw(self) -> Optional[Fault]:
+    def _draw(self) -> Fault | None:
         draw = self._random.random()
         edge = 0.0
         for kind in FAULT_KINDS:
@@ -108,7 +112,7 @@ class FaultPlan:
             normal = produce()
             # Content-Length is computed from the cut body, so the client reads a complete
             # HTTP message whose JSON is broken, as when a proxy cuts an upstream short.
-            return replace(normal, body=normal.body[:len(normal.body) // 2], fault=fault.kind)
+            return replace(normal, body=normal.body[: len(normal.body) // 2], fault=fault.kind)
         status = fault.status or 500
         if fault.kind == HTML:
             phrase = HTTPStatus(status).phrase if status != 200 else "Service Unavailable"

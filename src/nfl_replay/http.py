@@ -6,18 +6,21 @@ Content-Length, routes `METHOD /path/{param}` patterns under a URL prefix to han
 records every request, and lets a fault hook (see `faults.FaultPlan`) replace or damage responses.
 Subclasses register their routes and may override `not_found()` to answer in their API's dialect.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, Optional, Protocol, Self
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -40,7 +43,7 @@ class Request:
     body: bytes = b""
     params: Mapping[str, str] = field(default_factory=dict)
 
-    def arg(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter `name`, or `default`."""
         values = self.query.get(name)
         return values[0] if values else default
@@ -62,7 +65,7 @@ class Response:
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
     hold_seconds: float = 0.0
-    fault: Optional[str] = None
+    fault: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class RecordedRequest:
     headers: Mapping[str, str]
     body: bytes
     status: int
-    fault: Optional[str]
+    fault: str | None
     received_at: float = 0.0
 
 
@@ -88,27 +91,26 @@ class FaultHook(Protocol):
         """Return the response to send: `produce()`'s, a damaged copy of it, or a fault instead."""
 
 
-def json_response(data: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A compact JSON response (the real APIs send minified JSON)."""
     return encoded_json_response(orjson.dumps(data), status, headers)
 
 
-def encoded_json_response(body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
+def encoded_json_response(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response whose body is already encoded (compactly, as `json_response` does)."""
     return Response(status, body, "application/json; charset=utf-8", dict(headers or {}))
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", pattern)
-    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)"
-                    for index, part in enumerate(parts))
+    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts))
     return re.compile(f"^{regex}$")
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, owner: "FakeHTTPServer"):
+    def __init__(self, owner: FakeHTTPServer):
         self.owner = owner
         super().__init__((HOST, 0), _Handler)
 
@@ -140,8 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
-        request = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True),
-                          dict(self.headers.items()), body)
+        request = Request(
+            self.command, split.path, parse_qs(split.query, keep_blank_values=True), dict(self.headers.items()), body
+        )
         owner = self.server.owner
         response = owner.respond(request)
         if response.hold_seconds > 0 and owner._stopping.wait(response.hold_seconds):
@@ -172,7 +175,7 @@ class FakeHTTPServer:
     call `start()` / `stop()`.
     """
 
-    def __init__(self, name: str, prefix: str = "", faults: Optional[FaultHook] = None):
+    def __init__(self, name: str, prefix: str = "", faults: FaultHook | None = None):
         self.name = name
         self.prefix = prefix.rstrip("/")
         self.faults = faults
@@ -181,8 +184,8 @@ class FakeHTTPServer:
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """Send `method` requests whose path (after the prefix) matches `pattern` to `handler`.
@@ -212,8 +215,9 @@ class FakeHTTPServer:
             return self
         self._stopping.clear()
         self._httpd = _Server(self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{self.name}", daemon=True
+        )
         self._thread.start()
         log.info("fake %s server listening at %s", self.name, self.base_url)
         return self
@@ -228,10 +232,8 @@ class FakeHTTPServer:
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join()
@@ -251,11 +253,22 @@ class FakeHTTPServer:
     def respond(self, request: Request) -> Response:
         """Route `request`, let the fault hook act on it, and record the outcome."""
         received_at = time.monotonic()
-        response = (self.faults.apply(lambda: self._dispatch(request)) if self.faults is not None
-                    else self._dispatch(request))
+        response = (
+            self.faults.apply(lambda: self._dispatch(request)) if self.faults is not None else self._dispatch(request)
+        )
         with self._lock:
-            self._requests.append(RecordedRequest(request.method, request.path, request.query, request.headers,
-                                                  request.body, response.status, response.fault, received_at))
+            self._requests.append(
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    request.query,
+                    request.headers,
+                    request.body,
+                    response.status,
+                    response.fault,
+                    received_at,
+                )
+            )
         return response
 
     def _dispatch(self, request: Request) -> Response:
@@ -263,7 +276,7 @@ class FakeHTTPServer:
         if self.prefix:
             if not (path == self.prefix or path.startswith(self.prefix + "/")):
                 return self.not_found(request)
-            path = path[len(self.prefix):] or "/"
+            path = path[len(self.prefix) :] or "/"
         for method, pattern, handler in self._routes:
             match = pattern.match(path)
             if match is not None and method == request.method:

@@ -7,6 +7,7 @@ KXNFLGAME event whose two markets are priced from ESPN's recorded win probabilit
 responses) so the daemon's Kalshi client and parser run unchanged; `rules_secondary` says the
 market is synthetic, and the server logs a warning when it starts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,16 +15,17 @@ import binascii
 import logging
 import random
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Iterable, Optional, Self, Sequence, TypeVar
+from typing import Any, Self, TypeVar
 
-from nfl_sync.domain import teams
-from nfl_sync.clock import Clock
 from nfl_replay.faults import FaultPlan
 from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
 from nfl_replay.timeline import GameTimeline
+from nfl_sync.clock import Clock
+from nfl_sync.domain import teams
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,10 @@ DAY = timedelta(days=1)
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _CENT = Decimal("0.01")
-_SYNTHETIC_NOTE = ("SYNTHETIC replay market: prices are derived from ESPN's recorded win probability "
-                   "(lagged, with noise), not from Kalshi trading.\n\n")
+_SYNTHETIC_NOTE = (
+    "SYNTHETIC replay market: prices are derived from ESPN's recorded win probability "
+    "(lagged, with noise), not from Kalshi trading.\n\n"
+)
 
 T = TypeVar("T")
 
@@ -71,7 +75,7 @@ def _contracts(count: Decimal) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -105,7 +109,7 @@ class TopOfBook:
     bid_size: int
     ask_size: int
 
-    def other_side(self) -> "TopOfBook":
+    def other_side(self) -> TopOfBook:
         """The complementary market's book: buying YES on one team is selling it on the other."""
         return TopOfBook(100 - self.ask, 100 - self.bid, 100 - self.last, self.ask_size, self.bid_size)
 
@@ -140,8 +144,9 @@ def _team(espn_team: Any) -> teams.Team:
     return team
 
 
-def _page(items: Sequence[T], key: Callable[[T], str], order: dict[str, int], limit: int,
-          cursor: Optional[str]) -> tuple[list[T], str]:
+def _page(
+    items: Sequence[T], key: Callable[[T], str], order: dict[str, int], limit: int, cursor: str | None
+) -> tuple[list[T], str]:
     """One page of `items` after the cursor's position in `order`, and the next page's cursor.
 
     The position is the global order, not the filtered list, so a page boundary stays valid even
@@ -157,8 +162,15 @@ def _page(items: Sequence[T], key: Callable[[T], str], order: dict[str, int], li
 class FakeKalshiServer(FakeHTTPServer):
     """Kalshi's public market-data endpoints for synthetic markets on the replayed games."""
 
-    def __init__(self, timelines: Iterable[GameTimeline], clock: Clock, lag_seconds: float = 30,
-                 noise: Decimal = Decimal("0.01"), seed: int = 0, faults: Optional[FaultPlan] = None):
+    def __init__(
+        self,
+        timelines: Iterable[GameTimeline],
+        clock: Clock,
+        lag_seconds: float = 30,
+        noise: Decimal = Decimal("0.01"),
+        seed: int = 0,
+        faults: FaultPlan | None = None,
+    ):
         super().__init__("kalshi", KALSHI_PREFIX, faults)
         self.clock = clock
         self.lag = timedelta(seconds=lag_seconds)
@@ -175,11 +187,14 @@ class FakeKalshiServer(FakeHTTPServer):
             seen.add(ticker)
             self.listings.append(_Listing(timeline, ticker, _team(timeline.away_team), _team(timeline.home_team)))
         self._event_order = {listing.event_ticker: index for index, listing in enumerate(self.listings)}
-        self._market_order = {listing.ticker(side): 2 * index + offset
-                              for index, listing in enumerate(self.listings)
-                              for offset, side in enumerate(("away", "home"))}
-        self._by_ticker = {listing.ticker(side): (listing, side)
-                           for listing in self.listings for side in ("away", "home")}
+        self._market_order = {
+            listing.ticker(side): 2 * index + offset
+            for index, listing in enumerate(self.listings)
+            for offset, side in enumerate(("away", "home"))
+        }
+        self._by_ticker = {
+            listing.ticker(side): (listing, side) for listing in self.listings for side in ("away", "home")
+        }
         self._templates: dict[str, dict[str, Any]] = {}  # ticker -> its market's unchanging fields
         self._recent_books: dict[tuple[str, datetime], TopOfBook] = {}
         self.route("GET", "/markets", self._markets)
@@ -190,9 +205,13 @@ class FakeKalshiServer(FakeHTTPServer):
 
     def start(self) -> Self:
         super().start()
-        log.warning("fake Kalshi server at %s: market prices are SYNTHETIC, derived from ESPN win probability "
-                    "%s s earlier plus noise of up to %s; they are not Kalshi data",
-                    self.base_url, self.lag.total_seconds(), self.noise)
+        log.warning(
+            "fake Kalshi server at %s: market prices are SYNTHETIC, derived from ESPN win probability "
+            "%s s earlier plus noise of up to %s; they are not Kalshi data",
+            self.base_url,
+            self.lag.total_seconds(),
+            self.noise,
+        )
         return self
 
     def not_found(self, request: Request) -> Response:
@@ -236,8 +255,9 @@ class FakeKalshiServer(FakeHTTPServer):
         listed = timeline.kickoff - LISTED_BEFORE_KICKOFF
         pre_hours = max(0.0, (min(at, timeline.kickoff) - listed).total_seconds() / 3600)
         live_minutes = max(0.0, (min(at, timeline.end) - timeline.kickoff).total_seconds() / 60)
-        return (Decimal(str(pre_hours)) * PRE_GAME_VOLUME_PER_HOUR
-                + Decimal(str(live_minutes)) * IN_GAME_VOLUME_PER_MINUTE).quantize(_CENT)
+        return (
+            Decimal(str(pre_hours)) * PRE_GAME_VOLUME_PER_HOUR + Decimal(str(live_minutes)) * IN_GAME_VOLUME_PER_MINUTE
+        ).quantize(_CENT)
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -254,22 +274,24 @@ class FakeKalshiServer(FakeHTTPServer):
         volume = self._volume(timeline, at)
         settled = timeline.state_at(at) == "post"
         market = dict(template)
-        market.update({
-            "last_price_dollars": _dollars(book.last),
-            "no_ask_dollars": _dollars(100 - book.bid),
-            "no_bid_dollars": _dollars(100 - book.ask),
-            "open_interest_fp": _contracts(volume * OPEN_INTEREST_SHARE),
-            "previous_price_dollars": _dollars(previous.last),
-            "previous_yes_ask_dollars": _dollars(previous.ask),
-            "previous_yes_bid_dollars": _dollars(previous.bid),
-            "status": "finalized" if settled else "active",
-            "volume_24h_fp": _contracts(volume - self._volume(timeline, at - DAY)),
-            "volume_fp": _contracts(volume),
-            "yes_ask_dollars": _dollars(book.ask),
-            "yes_ask_size_fp": _contracts(Decimal(book.ask_size)),
-            "yes_bid_dollars": _dollars(book.bid),
-            "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
-        })
+        market.update(
+            {
+                "last_price_dollars": _dollars(book.last),
+                "no_ask_dollars": _dollars(100 - book.bid),
+                "no_bid_dollars": _dollars(100 - book.ask),
+                "open_interest_fp": _contracts(volume * OPEN_INTEREST_SHARE),
+                "previous_price_dollars": _dollars(previous.last),
+                "previous_yes_ask_dollars": _dollars(previous.ask),
+                "previous_yes_bid_dollars": _dollars(previous.bid),
+                "status": "finalized" if settled else "active",
+                "volume_24h_fp": _contracts(volume - self._volume(timeline, at - DAY)),
+                "volume_fp": _contracts(volume),
+                "yes_ask_dollars": _dollars(book.ask),
+                "yes_ask_size_fp": _contracts(Decimal(book.ask_size)),
+                "yes_bid_dollars": _dollars(book.bid),
+                "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
+            }
+        )
         if settled:
             home_points, away_points = timeline.final_score
             mine, theirs = (home_points, away_points) if side == "home" else (away_points, home_points)
@@ -292,8 +314,9 @@ class FakeKalshiServer(FakeHTTPServer):
         occurrence = kickoff + EXPECTED_EXPIRATION_AFTER_KICKOFF
         day = timeline.eastern_date
         scheduled = f"{_MONTHS[day.month - 1].title()} {day.day}, {day.year}"
-        matchup = (f"{listing.away.kalshi_code} {listing.away.nickname} vs "
-                   f"{listing.home.kalshi_code} {listing.home.nickname}")
+        matchup = (
+            f"{listing.away.kalshi_code} {listing.away.nickname} vs {listing.home.kalshi_code} {listing.home.nickname}"
+        )
         market: dict[str, Any] = {
             "can_close_early": True,
             "close_time": _iso(close),
@@ -321,11 +344,15 @@ class FakeKalshiServer(FakeHTTPServer):
             "price_level_structure": "linear_cent",
             "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
             "result": "",
-            "rules_primary": (f"If {team.kalshi_name} wins the {matchup} Pro Football game originally "
-                              f"scheduled for {scheduled}, then the market resolves to Yes."),
-            "rules_secondary": (f"{_SYNTHETIC_NOTE}The following market refers to the team who wins the {matchup} "
-                                f"Pro Football game originally scheduled for {scheduled}. If the game ends in a "
-                                f"tie, the market will resolve to $0.50 for each team."),
+            "rules_primary": (
+                f"If {team.kalshi_name} wins the {matchup} Pro Football game originally "
+                f"scheduled for {scheduled}, then the market resolves to Yes."
+            ),
+            "rules_secondary": (
+                f"{_SYNTHETIC_NOTE}The following market refers to the team who wins the {matchup} "
+                f"Pro Football game originally scheduled for {scheduled}. If the game ends in a "
+                f"tie, the market will resolve to $0.50 for each team."
+            ),
             "settlement_bounds_type": "default",
             "settlement_timer_seconds": 60,
             "status": "",
@@ -358,7 +385,8 @@ class FakeKalshiServer(FakeHTTPServer):
             "settlement_sources": [],
             "strike_date": _iso(timeline.kickoff + EXPECTED_EXPIRATION_AFTER_KICKOFF),
             "strike_period": "",
-            "sub_title": f"{listing.away.kalshi_code} vs {listing.home.kalshi_code} ({_MONTHS[day.month - 1].title()} {day.day})",
+            "sub_title": f"{listing.away.kalshi_code} vs {listing.home.kalshi_code} "
+            f"({_MONTHS[day.month - 1].title()} {day.day})",
             "title": f"{listing.away.kalshi_name} vs {listing.home.kalshi_name}",
         }
         if nested:
@@ -376,10 +404,14 @@ class FakeKalshiServer(FakeHTTPServer):
         now = self.clock.now()
         series, event = request.arg("series_ticker"), request.arg("event_ticker")
         wanted = {t.strip() for t in (request.arg("tickers") or "").split(",") if t.strip()}
-        markets = [self._market(listing, side, now) for listing in self.listings for side in ("away", "home")
-                   if (not series or series == SERIES)
-                   and (not event or event == listing.event_ticker)
-                   and (not wanted or listing.ticker(side) in wanted)]
+        markets = [
+            self._market(listing, side, now)
+            for listing in self.listings
+            for side in ("away", "home")
+            if (not series or series == SERIES)
+            and (not event or event == listing.event_ticker)
+            and (not wanted or listing.ticker(side) in wanted)
+        ]
         if statuses is not None:
             markets = [market for market in markets if market["status"] in statuses]
         try:
@@ -428,26 +460,39 @@ class FakeKalshiServer(FakeHTTPServer):
         listings = [listing for listing in self.listings if not series or series == SERIES]
         if statuses is not None:
             # An event matches when any of its markets does.
-            listings = [listing for listing in listings
-                        if any(self._market(listing, side, now)["status"] in statuses for side in ("away", "home"))]
+            listings = [
+                listing
+                for listing in listings
+                if any(self._market(listing, side, now)["status"] in statuses for side in ("away", "home"))
+            ]
         try:
-            page, cursor = _page(listings, lambda listing: listing.event_ticker, self._event_order, limit,
-                                 request.arg("cursor"))
+            page, cursor = _page(
+                listings, lambda listing: listing.event_ticker, self._event_order, limit, request.arg("cursor")
+            )
         except (KeyError, ValueError):
             return _error(400, "bad_request", "invalid cursor")
-        return json_response({"cursor": cursor, "events": [self._event(listing, now, nested) for listing in page],
-                              "milestones": []})
+        return json_response(
+            {"cursor": cursor, "events": [self._event(listing, now, nested) for listing in page], "milestones": []}
+        )
 
     def _exchange_status(self, request: Request) -> Response:
-        return json_response({"exchange_active": True, "exchange_estimated_resume_time": None,
-                              "intra_exchange_transfers_active": True, "trading_active": True})
+        return json_response(
+            {
+                "exchange_active": True,
+                "exchange_estimated_resume_time": None,
+                "intra_exchange_transfers_active": True,
+                "trading_active": True,
+            }
+        )
 
 
 def _levels(best: int, best_size: int, rng: random.Random) -> list[list[str]]:
     """Bid levels from the best price down, listed ascending with the best last, as Kalshi does."""
     prices = range(best, max(0, best - BOOK_LEVELS), -1)
     sizes = [best_size] + [rng.randint(100, 20000) for _ in prices[1:]]
-    return [[_dollars(price), _contracts(Decimal(size))] for price, size in reversed(list(zip(prices, sizes)))]
+    return [
+        [_dollars(price), _contracts(Decimal(size))] for price, size in reversed(list(zip(prices, sizes, strict=False)))
+    ]
 
 
 def _limit(request: Request, default: int, maximum: int) -> int:
@@ -463,7 +508,7 @@ def _limit(request: Request, default: int, maximum: int) -> int:
     return limit
 
 
-def _statuses(request: Request) -> Optional[frozenset[str]]:
+def _statuses(request: Request) -> frozenset[str] | None:
     """The response statuses the `status` query selects, or None for any."""
     text = request.arg("status")
     if not text:

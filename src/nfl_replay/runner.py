@@ -4,20 +4,21 @@
 the settings that point the daemon at them; `run_replay` is the command: it replays until every
 game is final and the outbox is drained, then prints a short report.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
-from nfl_sync.config import Settings
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
 from nfl_replay.kalshi_server import FakeKalshiServer
 from nfl_replay.timeline import GameTimeline, load_game
+from nfl_sync.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,7 @@ def find_games(paths: Iterable[Path]) -> list[GameTimeline]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.glob("*.json")
-                                if p.name.startswith(("summary_", "cdn_game_"))))
+            files.extend(sorted(p for p in path.glob("*.json") if p.name.startswith(("summary_", "cdn_game_"))))
         elif path.is_file():
             files.append(path)
         else:
@@ -50,9 +50,9 @@ class ReplayEnvironment:
     """Fake ESPN and Kalshi servers for `games` on one simulated clock (speed None = max)."""
 
     games: Sequence[GameTimeline]
-    speed: Optional[float] = None
-    espn_faults: Optional[FaultPlan] = None
-    kalshi_faults: Optional[FaultPlan] = None
+    speed: float | None = None
+    espn_faults: FaultPlan | None = None
+    kalshi_faults: FaultPlan | None = None
 
     def __post_init__(self) -> None:
         start = min(g.kickoff for g in self.games) - PREGAME
@@ -60,7 +60,7 @@ class ReplayEnvironment:
         self.espn = FakeESPNServer(self.games, self.clock, self.espn_faults)
         self.kalshi = FakeKalshiServer(self.games, self.clock, faults=self.kalshi_faults)
 
-    def __enter__(self) -> "ReplayEnvironment":
+    def __enter__(self) -> ReplayEnvironment:
         self.espn.start()
         self.kalshi.start()
         return self
@@ -75,19 +75,31 @@ class ReplayEnvironment:
 
     def settings(self, base: Settings) -> Settings:
         """`base` pointed at the fake servers; sources that have no fake (weather, odds) are off."""
-        return replace(base, espn_base_url=self.espn.base_url, espn_core_base_url=self.espn.base_url,
-                       kalshi_base_url=self.kalshi.base_url, espn_rate_per_second=UNLIMITED,
-                       espn_rate_per_minute=int(UNLIMITED), kalshi_reads_per_second=UNLIMITED,
-                       weather_interval=0.0, odds_api_key=None, kalshi_api_key_id=None,
-                       kalshi_private_key_path=None, idle_poll_interval=base.sync_interval)
+        return replace(
+            base,
+            espn_base_url=self.espn.base_url,
+            espn_core_base_url=self.espn.base_url,
+            kalshi_base_url=self.kalshi.base_url,
+            espn_rate_per_second=UNLIMITED,
+            espn_rate_per_minute=int(UNLIMITED),
+            kalshi_reads_per_second=UNLIMITED,
+            weather_interval=0.0,
+            odds_api_key=None,
+            kalshi_api_key_id=None,
+            kalshi_private_key_path=None,
+            idle_poll_interval=base.sync_interval,
+        )
 
     def finished(self, sync) -> bool:
         """Every replayed game final in the daemon, its reactions measured, its alerts delivered."""
-        return (all(sync.games.get(g) is not None and sync.games[g].is_final for g in self.game_ids)
-                and not sync.pending_correlations and sync.alerts.pending_count() == 0)
+        return (
+            all(sync.games.get(g) is not None and sync.games[g].is_final for g in self.game_ids)
+            and not sync.pending_correlations
+            and sync.alerts.pending_count() == 0
+        )
 
 
-def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]) -> int:
+def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -> int:
     """The `--replay` command. Returns the exit status."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
@@ -98,8 +110,12 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]
         return 2
     with ReplayEnvironment(games, speed) as env:
         replay_settings = env.settings(settings)
-        log.info("Replaying %d game(s) at %s: %s", len(games), "max speed" if speed is None else f"{speed:g}x",
-                 ", ".join(f"{g.away_team} @ {g.home_team} ({g.game_id})" for g in games))
+        log.info(
+            "Replaying %d game(s) at %s: %s",
+            len(games),
+            "max speed" if speed is None else f"{speed:g}x",
+            ", ".join(f"{g.away_team} @ {g.home_team} ({g.game_id})" for g in games),
+        )
         sync = build_sync(replay_settings, clock=env.clock, restore=False)
         sync.db.forget_games(env.game_ids)
         sync.restore_state()
@@ -116,8 +132,10 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: Optional[float]
 def format_report(report: dict) -> str:
     lines = ["", "Replay report"]
     for g in report["games"]:
-        lines.append(f"  {g['away_team']} {g['away_score']} @ {g['home_team']} {g['home_score']} ({g['state']}), "
-                     f"{g['plays']} plays stored  [game {g['game_id']}]")
+        lines.append(
+            f"  {g['away_team']} {g['away_score']} @ {g['home_team']} {g['home_score']} ({g['state']}), "
+            f"{g['plays']} plays stored  [game {g['game_id']}]"
+        )
     alerts = ", ".join(f"{a['alert_type']} {a['status']}: {a['n']}" for a in report["alerts"]) or "none"
     lines.append(f"  alerts: {alerts}")
     correlations = ", ".join(f"{c['impact_level']}: {c['n']}" for c in report["correlations"]) or "none"

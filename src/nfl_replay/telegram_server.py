@@ -15,6 +15,7 @@ Faults are scripted per method (`script`): any `Response` (use `telegram_error` 
 short bursts allowed) the server also enforces flood control and answers 429 with
 `retry_after`, as Telegram does.
 """
+
 from __future__ import annotations
 
 import html
@@ -25,16 +26,23 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, Optional, Union
+from typing import Any
 from urllib.parse import parse_qs
 
+from nfl_replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
 from nfl_sync.domain.alert_policy import Allowance, FloodLimits, chat_allowances
 from nfl_sync.domain.alert_templates import MAX_MESSAGE_LENGTH, text_length
-from nfl_replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
 
 # The bot of the recorded getMe answer (tests/fixtures/telegram/getMe_ok.json).
-BOT_USER = {"id": 2084591315, "is_bot": True, "first_name": "Roger-logger", "username": "RogerLoggerBot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 2084591315,
+    "is_bot": True,
+    "first_name": "Roger-logger",
+    "username": "RogerLoggerBot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class SentMessage:
 
     chat_id: str
     text: str
-    parse_mode: Optional[str]
+    parse_mode: str | None
     visible_text: str
     message_id: int
     received_at: float  # time.monotonic() on arrival
@@ -57,7 +65,7 @@ class Hold:
     seconds: float
 
 
-def telegram_error(status: int, description: str, retry_after: Optional[int] = None) -> Response:
+def telegram_error(status: int, description: str, retry_after: int | None = None) -> Response:
     """A Bot API error answer; `retry_after` adds the parameter and header a 429 carries."""
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     headers = {}
@@ -136,8 +144,26 @@ def _markdown_v2(text: str) -> str:
     return "".join(visible)
 
 
-_HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-                        "code", "pre", "blockquote", "tg-emoji"})
+_HTML_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
+)
 _HTML_TOKEN = re.compile(r"<(/?)([A-Za-z][\w-]*)(\s[^<>]*)?>|&(?:#\d+|#x[0-9A-Fa-f]+|lt|gt|amp|quot);|[<>&]")
 
 
@@ -146,7 +172,7 @@ def _html(text: str) -> str:
     open_tags: list[str] = []
     position = 0
     for match in _HTML_TOKEN.finditer(text):
-        visible.append(text[position:match.start()])
+        visible.append(text[position : match.start()])
         position = match.end()
         token = match.group(0)
         offset = _byte_offset(text, match.start())
@@ -171,7 +197,7 @@ def _html(text: str) -> str:
     return "".join(visible)
 
 
-def parse_entities(text: str, parse_mode: Optional[str]) -> str:
+def parse_entities(text: str, parse_mode: str | None) -> str:
     """The visible text of `text` under `parse_mode`, or EntityError as Telegram would refuse it."""
     mode = (parse_mode or "").lower()
     if mode == "markdownv2":
@@ -183,15 +209,21 @@ def parse_entities(text: str, parse_mode: Optional[str]) -> str:
     return text
 
 
-Scripted = Union[Response, Hold]
+Scripted = Response | Hold
 _CHAT_ID = re.compile(r"-?\d+|@\w+")
 
 
 class FakeTelegramServer(FakeHTTPServer):
     """The fake Bot API for one bot token. Give clients `api_base_url` as TELEGRAM_API_BASE_URL."""
 
-    def __init__(self, token: str, *, limits: Optional[FloodLimits] = None, known_chats: Optional[set[str]] = None,
-                 faults: Optional[FaultHook] = None):
+    def __init__(
+        self,
+        token: str,
+        *,
+        limits: FloodLimits | None = None,
+        known_chats: set[str] | None = None,
+        faults: FaultHook | None = None,
+    ):
         super().__init__("telegram", faults=faults)
         self.token = token
         self.limits = limits
@@ -200,7 +232,7 @@ class FakeTelegramServer(FakeHTTPServer):
         self._scripts: dict[str, deque[Scripted]] = {}
         self._messages: list[SentMessage] = []
         self._message_ids: dict[str, int] = {}
-        self._overall: Optional[Allowance] = None
+        self._overall: Allowance | None = None
         self._per_chat: dict[str, list[Allowance]] = {}
         self._state_lock = threading.Lock()
         for verb in ("GET", "POST"):
@@ -273,13 +305,18 @@ class FakeTelegramServer(FakeHTTPServer):
             message_id = self._message_ids.get(chat_id, 0) + 1
             self._message_ids[chat_id] = message_id
             self._messages.append(SentMessage(chat_id, text, parse_mode, visible, message_id, time.monotonic()))
-        return json_response({"ok": True, "result": {
-            "message_id": message_id,
-            "from": {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")},
-            "chat": _chat(chat_id),
-            "date": int(time.time()),
-            "text": visible,
-        }})
+        return json_response(
+            {
+                "ok": True,
+                "result": {
+                    "message_id": message_id,
+                    "from": {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")},
+                    "chat": _chat(chat_id),
+                    "date": int(time.time()),
+                    "text": visible,
+                },
+            }
+        )
 
     def _flood_wait(self, chat_id: str) -> float:
         """Seconds until `chat_id` may receive a message (0: now, and the message is counted)."""
@@ -302,11 +339,13 @@ def _parameters(request: Request) -> dict[str, str]:
     content_type = next((value for name, value in request.headers.items() if name.lower() == "content-type"), "")
     content_type = content_type.lower()
     if content_type.startswith("application/json"):
-        params.update({name: value if isinstance(value, str) else json.dumps(value)
-                       for name, value in request.json().items()})
+        params.update(
+            {name: value if isinstance(value, str) else json.dumps(value) for name, value in request.json().items()}
+        )
     elif request.body:
-        params.update({name: values[0]
-                       for name, values in parse_qs(request.body.decode("utf-8"), keep_blank_values=True).items()})
+        params.update(
+            {name: values[0] for name, values in parse_qs(request.body.decode("utf-8"), keep_blank_values=True).items()}
+        )
     return params
 
 

@@ -9,16 +9,18 @@ Play visibility: a play becomes visible at its `wallclock`, except that plays ar
 sequence order, so a play whose wallclock is earlier than its predecessor's (ESPN records a few)
 becomes visible together with that predecessor.
 """
+
 from __future__ import annotations
 
 import bisect
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -33,8 +35,20 @@ RED_ZONE_YARDS = 20
 
 SEASON_SLUGS = {1: "preseason", 2: "regular-season", 3: "post-season", 4: "off-season"}
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # ESPN's status types (id, name, description) for the moments a replay goes through.
@@ -45,8 +59,19 @@ _END_PERIOD = ("22", "STATUS_END_PERIOD", "End of Period", "in")
 _HALFTIME = ("23", "STATUS_HALFTIME", "Halftime", "in")
 
 # Keys of a drive that are only known once it is over; an in-progress drive must not show them.
-_DRIVE_OUTCOME_KEYS = frozenset({"description", "end", "timeElapsed", "yards", "isScore", "offensivePlays",
-                                 "result", "shortDisplayResult", "displayResult"})
+_DRIVE_OUTCOME_KEYS = frozenset(
+    {
+        "description",
+        "end",
+        "timeElapsed",
+        "yards",
+        "isScore",
+        "offensivePlays",
+        "result",
+        "shortDisplayResult",
+        "displayResult",
+    }
+)
 
 
 def _encode(value: Any) -> str:
@@ -66,15 +91,15 @@ def _member(key: str, encoded_value: str) -> str:
 
 def parse_time(text: str) -> datetime:
     """An ESPN timestamp ("2023-09-17T17:00Z", "2023-09-17T17:02:21Z") as aware UTC."""
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def _espn_minutes(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def _espn_seconds(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _clock_seconds(display: str) -> float:
@@ -179,13 +204,16 @@ class GameTimeline:
         self._home_win_after = self._home_win_series()
         # The scoreboard asks for the same moment again and again (every poll until the next
         # play): its last answer is kept, keyed by the moment.
-        self._scoreboard_cache: Optional[tuple[_Moment, str]] = None
-        self._fragments: Optional[_SummaryFragments] = None
+        self._scoreboard_cache: tuple[_Moment, str] | None = None
+        self._fragments: _SummaryFragments | None = None
 
     def _timed_plays(self) -> tuple[TimedPlay, ...]:
         recorded = sorted(
-            ((int(play["sequenceNumber"]), index, play)
-             for index, drive in enumerate(self._drives) for play in drive.get("plays", [])),
+            (
+                (int(play["sequenceNumber"]), index, play)
+                for index, drive in enumerate(self._drives)
+                for play in drive.get("plays", [])
+            ),
             key=lambda item: item[0],
         )
         visible = self.kickoff
@@ -203,8 +231,9 @@ class GameTimeline:
         playId is the first drive's id, which matches no play); a recording without win
         probability counts as a coin flip throughout.
         """
-        current = (Decimal(str(self._win_probability[0]["homeWinPercentage"]))
-                   if self._win_probability else Decimal("0.5"))
+        current = (
+            Decimal(str(self._win_probability[0]["homeWinPercentage"])) if self._win_probability else Decimal("0.5")
+        )
         series = [current]
         for play in self.plays:
             entry = self._win_by_play.get(play.id)
@@ -242,7 +271,7 @@ class GameTimeline:
         """(home, away) points at the end of the game."""
         return self.plays[-1].home_score, self.plays[-1].away_score
 
-    def with_id(self, new_id: str, kickoff_shift: timedelta = timedelta(0)) -> "GameTimeline":
+    def with_id(self, new_id: str, kickoff_shift: timedelta = timedelta(0)) -> GameTimeline:
         """The same game under another event id, played `kickoff_shift` later.
 
         Used to build a large slate from a few recordings. Drive, play and win-probability ids
@@ -305,13 +334,13 @@ class GameTimeline:
     def _status(self, moment: _Moment) -> dict[str, Any]:
         if moment.state == "pre":
             local = self.kickoff.astimezone(EASTERN)
-            time_text = f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
-            detail = (f"{_WEEKDAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {_ordinal(local.day)} "
-                      f"at {time_text}")
+            time_text = (
+                f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+            )
+            detail = f"{_WEEKDAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {_ordinal(local.day)} at {time_text}"
             return _status_dict(_SCHEDULED, 0.0, "0:00", 0, detail, f"{local.month}/{local.day} - {time_text}")
         if moment.visible == 0:
-            return _status_dict(_IN_PROGRESS, float(PERIOD_SECONDS), "15:00", 1,
-                                "15:00 - 1st Quarter", "15:00 - 1st")
+            return _status_dict(_IN_PROGRESS, float(PERIOD_SECONDS), "15:00", 1, "15:00 - 1st Quarter", "15:00 - 1st")
         last = self.plays[moment.visible - 1]
         period = last.period
         if moment.state == "post":
@@ -323,14 +352,15 @@ class GameTimeline:
         if last.type_text == "End Period":
             return _status_dict(_END_PERIOD, 0.0, "0:00", period, f"End of {long_name}", f"End of {name}")
         display = str(last.play.get("clock", {}).get("displayValue", "0:00"))
-        return _status_dict(_IN_PROGRESS, _clock_seconds(display), display, period,
-                            f"{display} - {long_name}", f"{display} - {name}")
+        return _status_dict(
+            _IN_PROGRESS, _clock_seconds(display), display, period, f"{display} - {long_name}", f"{display} - {name}"
+        )
 
-    def _situation(self, moment: _Moment) -> Optional[dict[str, Any]]:
+    def _situation(self, moment: _Moment) -> dict[str, Any] | None:
         """The scoreboard `situation` while a play is visible and the game is on, else None."""
         if moment.state != "in" or moment.visible == 0:
             return None
-        visible = self.plays[:moment.visible]
+        visible = self.plays[: moment.visible]
         situation: dict[str, Any] = {"lastPlay": self._last_play(moment.visible)}
         # A play's `end` is ESPN's own account of the situation after it (down -1 after scores
         # and kickoff returns included); an administrative play may lack a team, so the last
@@ -340,8 +370,20 @@ class GameTimeline:
             return situation
         possession = str(placed["team"]["id"])
         to_goal = placed["yardLine"] if possession == str(self.away_team["id"]) else 100 - placed["yardLine"]
-        situation.update({key: placed[key] for key in ("down", "yardLine", "distance", "downDistanceText",
-                                                        "shortDownDistanceText", "possessionText") if key in placed})
+        situation.update(
+            {
+                key: placed[key]
+                for key in (
+                    "down",
+                    "yardLine",
+                    "distance",
+                    "downDistanceText",
+                    "shortDownDistanceText",
+                    "possessionText",
+                )
+                if key in placed
+            }
+        )
         situation["isRedZone"] = to_goal <= RED_ZONE_YARDS
         situation["possession"] = possession
         return situation
@@ -366,9 +408,12 @@ class GameTimeline:
         if entry is not None:
             home = float(entry["homeWinPercentage"])
             tie = float(entry.get("tiePercentage", 0) or 0)
-            last["probability"] = {"tiePercentage": tie, "homeWinPercentage": home,
-                                   "awayWinPercentage": 1 - home - tie,
-                                   "secondsLeft": _seconds_left(timed)}
+            last["probability"] = {
+                "tiePercentage": tie,
+                "homeWinPercentage": home,
+                "awayWinPercentage": 1 - home - tie,
+                "secondsLeft": _seconds_left(timed),
+            }
         return last
 
     # -- documents ----------------------------------------------------------------------------
@@ -401,9 +446,11 @@ class GameTimeline:
             ],
             "notes": [],
             "status": status,
-            "broadcasts": [{"market": str(b.get("market", {}).get("type", "national")).lower(),
-                            "names": [b["media"]["shortName"]]}
-                           for b in competition.get("broadcasts", []) if b.get("media", {}).get("shortName")],
+            "broadcasts": [
+                {"market": str(b.get("market", {}).get("type", "national")).lower(), "names": [b["media"]["shortName"]]}
+                for b in competition.get("broadcasts", [])
+                if b.get("media", {}).get("shortName")
+            ],
             "format": {"regulation": {"periods": REGULATION_PERIODS}},
             "startDate": competition["date"],
         }
@@ -419,8 +466,11 @@ class GameTimeline:
             "date": competition["date"],
             "name": f"{self.away_team['displayName']} at {self.home_team['displayName']}",
             "shortName": f"{away_abbr} {'VS' if neutral else '@'} {home_abbr}",
-            "season": {"year": self.season_year, "type": self.season_type,
-                       "slug": SEASON_SLUGS.get(self.season_type, "")},
+            "season": {
+                "year": self.season_year,
+                "type": self.season_type,
+                "slug": SEASON_SLUGS.get(self.season_type, ""),
+            },
             "week": {"number": self.week},
             "competitions": [event_competition],
             "status": status,
@@ -436,8 +486,9 @@ class GameTimeline:
         self._scoreboard_cache = (moment, encoded)
         return encoded
 
-    def _scoreboard_competitor(self, competitor: Mapping[str, Any], moment: _Moment, score: int,
-                               other_score: int, lines: list[int]) -> dict[str, Any]:
+    def _scoreboard_competitor(
+        self, competitor: Mapping[str, Any], moment: _Moment, score: int, other_score: int, lines: list[int]
+    ) -> dict[str, Any]:
         team = competitor["team"]
         logos = team.get("logos") or []
         entry: dict[str, Any] = {
@@ -447,20 +498,39 @@ class GameTimeline:
             "order": competitor.get("order"),
             "homeAway": competitor["homeAway"],
             "team": {
-                **{key: team[key] for key in ("id", "uid", "location", "name", "abbreviation", "displayName",
-                                              "color", "alternateColor") if key in team},
+                **{
+                    key: team[key]
+                    for key in (
+                        "id",
+                        "uid",
+                        "location",
+                        "name",
+                        "abbreviation",
+                        "displayName",
+                        "color",
+                        "alternateColor",
+                    )
+                    if key in team
+                },
                 "shortDisplayName": team.get("shortDisplayName", team.get("name")),
                 "isActive": True,
                 **({"logo": logos[0]["href"]} if logos else {}),
             },
             "score": str(score),
-            "records": [{"name": {"total": "overall", "home": "Home", "road": "Road"}.get(r.get("type"), r.get("type")),
-                         "type": r.get("type"), "summary": r.get("summary")}
-                        for r in competitor.get("record", [])],
+            "records": [
+                {
+                    "name": {"total": "overall", "home": "Home", "road": "Road"}.get(r.get("type"), r.get("type")),
+                    "type": r.get("type"),
+                    "summary": r.get("summary"),
+                }
+                for r in competitor.get("record", [])
+            ],
         }
         if moment.state != "pre":
-            entry["linescores"] = [{"value": float(points), "displayValue": str(points), "period": number}
-                                   for number, points in enumerate(lines, start=1)]
+            entry["linescores"] = [
+                {"value": float(points), "displayValue": str(points), "period": number}
+                for number, points in enumerate(lines, start=1)
+            ]
         if moment.state == "post":
             entry["winner"] = score > other_score
         return entry
@@ -493,19 +563,25 @@ class GameTimeline:
         summaries.
         """
         moment = self._moment(t)
-        document = {key: value for key, value in self.source.items()
-                    if key not in ("header", "drives", "scoringPlays", "winprobability")}
+        document = {
+            key: value
+            for key, value in self.source.items()
+            if key not in ("header", "drives", "scoringPlays", "winprobability")
+        }
         document["header"] = self._summary_header(moment)
-        visible_ids = {play.id for play in self.plays[:moment.visible]}
+        visible_ids = {play.id for play in self.plays[: moment.visible]}
         if moment.state == "pre":
             document["winprobability"] = []
             return document
         document["drives"] = self._drives_at(moment)
-        document["scoringPlays"] = [play for play in self.source.get("scoringPlays", [])
-                                    if str(play["id"]) in visible_ids]
-        document["winprobability"] = [entry for entry in self._win_probability
-                                      if str(entry["playId"]) in visible_ids
-                                      or str(entry["playId"]) not in self._play_ids]
+        document["scoringPlays"] = [
+            play for play in self.source.get("scoringPlays", []) if str(play["id"]) in visible_ids
+        ]
+        document["winprobability"] = [
+            entry
+            for entry in self._win_probability
+            if str(entry["playId"]) in visible_ids or str(entry["playId"]) not in self._play_ids
+        ]
         return document
 
     def summary_json(self, t: datetime) -> bytes:
@@ -523,13 +599,21 @@ class GameTimeline:
         else:
             visible = moment.visible
             members.append(_member("drives", self._drives_json(moment, fragments)))
-            members.append(_member("scoringPlays", "[" + ",".join(
-                encoded for rank, encoded in fragments.scoring_plays if rank < visible) + "]"))
-            members.append(_member("winprobability", "[" + ",".join(
-                encoded for rank, encoded in fragments.win_probability if rank < visible) + "]"))
+            members.append(
+                _member(
+                    "scoringPlays",
+                    "[" + ",".join(encoded for rank, encoded in fragments.scoring_plays if rank < visible) + "]",
+                )
+            )
+            members.append(
+                _member(
+                    "winprobability",
+                    "[" + ",".join(encoded for rank, encoded in fragments.win_probability if rank < visible) + "]",
+                )
+            )
         return _json_object(members).encode("utf-8")
 
-    def _encode_fragments(self) -> "_SummaryFragments":
+    def _encode_fragments(self) -> _SummaryFragments:
         """Encode the recorded, time-independent parts of the summary once (thread-safe: a race
         only encodes them twice)."""
         first_visible: dict[str, int] = {}
@@ -537,20 +621,26 @@ class GameTimeline:
             first_visible.setdefault(play.id, index)
         never = len(self.plays) + 1  # a rank no visible count reaches
         fragments = _SummaryFragments(
-            static=[_member(key, _encode(value)) for key, value in self.source.items()
-                    if key not in ("header", "drives", "scoringPlays", "winprobability")],
+            static=[
+                _member(key, _encode(value))
+                for key, value in self.source.items()
+                if key not in ("header", "drives", "scoringPlays", "winprobability")
+            ],
             drives=[_encode(drive) for drive in self._drives],
             # A scoring play shows once its play does; a win probability entry whose playId is
             # no play (the pre-kickoff estimate) always shows: rank -1.
-            scoring_plays=[(first_visible.get(str(play["id"]), never), _encode(play))
-                           for play in self.source.get("scoringPlays", [])],
-            win_probability=[(first_visible.get(str(entry["playId"]), -1), _encode(entry))
-                             for entry in self._win_probability],
+            scoring_plays=[
+                (first_visible.get(str(play["id"]), never), _encode(play))
+                for play in self.source.get("scoringPlays", [])
+            ],
+            win_probability=[
+                (first_visible.get(str(entry["playId"]), -1), _encode(entry)) for entry in self._win_probability
+            ],
         )
         self._fragments = fragments
         return fragments
 
-    def _drives_json(self, moment: _Moment, fragments: "_SummaryFragments") -> str:
+    def _drives_json(self, moment: _Moment, fragments: _SummaryFragments) -> str:
         """`_drives_at(moment)` encoded, the finished drives from their fragments."""
         if moment.state == "post":
             return _json_object([_member("previous", "[" + ",".join(fragments.drives) + "]")])
@@ -558,8 +648,12 @@ class GameTimeline:
             return _json_object([_member("previous", "[]")])
         drives = self._drives_at(moment)
         finished = len(drives["previous"])
-        return _json_object([_member("previous", "[" + ",".join(fragments.drives[:finished]) + "]"),
-                             _member("current", _encode(drives["current"]))])
+        return _json_object(
+            [
+                _member("previous", "[" + ",".join(fragments.drives[:finished]) + "]"),
+                _member("current", _encode(drives["current"])),
+            ]
+        )
 
     def _summary_header(self, moment: _Moment) -> dict[str, Any]:
         header = dict(self.source["header"])
@@ -570,10 +664,15 @@ class GameTimeline:
         situation = self._situation(moment)
         possession = situation.get("possession") if situation else None
         competitors = []
-        for competitor, score, other, lines in ((self.home, home_score, away_score, home_lines),
-                                                (self.away, away_score, home_score, away_lines)):
-            entry = {key: value for key, value in competitor.items()
-                     if key not in ("score", "linescores", "winner", "possession")}
+        for competitor, score, other, lines in (
+            (self.home, home_score, away_score, home_lines),
+            (self.away, away_score, home_score, away_lines),
+        ):
+            entry = {
+                key: value
+                for key, value in competitor.items()
+                if key not in ("score", "linescores", "winner", "possession")
+            }
             entry["possession"] = possession == str(competitor["team"]["id"])
             if moment.state != "pre":
                 entry["score"] = str(score)
@@ -594,21 +693,29 @@ class GameTimeline:
             return {"previous": []}
         last = self.plays[moment.visible - 1]
         drive = self._drives[last.drive_index]
-        shown = {play.id for play in self.plays[:moment.visible] if play.drive_index == last.drive_index}
+        shown = {play.id for play in self.plays[: moment.visible] if play.drive_index == last.drive_index}
         current = {key: value for key, value in drive.items() if key not in _DRIVE_OUTCOME_KEYS}
         current["plays"] = [play for play in drive.get("plays", []) if str(play["id"]) in shown]
-        return {"previous": self._drives[:last.drive_index], "current": current}
+        return {"previous": self._drives[: last.drive_index], "current": current}
 
 
-def _status_dict(kind: tuple[str, str, str, str], clock: float, display: str, period: int,
-                 detail: str, short_detail: str) -> dict[str, Any]:
+def _status_dict(
+    kind: tuple[str, str, str, str], clock: float, display: str, period: int, detail: str, short_detail: str
+) -> dict[str, Any]:
     type_id, name, description, state = kind
     return {
         "clock": clock,
         "displayClock": display,
         "period": period,
-        "type": {"id": type_id, "name": name, "state": state, "completed": state == "post",
-                 "description": description, "detail": detail, "shortDetail": short_detail},
+        "type": {
+            "id": type_id,
+            "name": name,
+            "state": state,
+            "completed": state == "post",
+            "description": description,
+            "detail": detail,
+            "shortDetail": short_detail,
+        },
     }
 
 
@@ -630,14 +737,14 @@ def _rename(node: Any, old_id: str, new_id: str) -> None:
         # Drive, play and winprobability ids are the event id plus a suffix; team and athlete
         # ids are shorter than any event id, so the prefix test cannot catch them.
         if key in ("id", "playId") and isinstance(value, str) and value.startswith(old_id):
-            node[key] = new_id + value[len(old_id):]
+            node[key] = new_id + value[len(old_id) :]
         elif key == "uid" and isinstance(value, str):
             node[key] = value.replace(f"e:{old_id}", f"e:{new_id}").replace(f"c:{old_id}", f"c:{new_id}")
         else:
             _rename(value, old_id, new_id)
 
 
-def load_game(path: Union[str, Path]) -> GameTimeline:
+def load_game(path: str | Path) -> GameTimeline:
     """Read a recorded game: a `/summary` file or a cdn game page (summary under `gamepackageJSON`)."""
     with Path(path).open(encoding="utf-8") as handle:
         document = json.load(handle)

@@ -1,27 +1,33 @@
 """The composition root: builds every component of the daemon from the settings, in one place."""
+
 from __future__ import annotations
 
 import gc
 import logging
 import signal
 from types import FrameType
-from typing import Optional
 
+from nfl_sync.alerts.notifier import build_notifier
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings
-from nfl_sync.sources.kalshi.client import KalshiClient
+from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
+from nfl_sync.sources.kalshi.client import KalshiClient
 from nfl_sync.storage.manager import NFLDBManager
-from nfl_sync.engine.sync import NFLRealtimeSync
-from nfl_sync.alerts.notifier import build_notifier
 
 log = logging.getLogger(__name__)
 
 
-def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bool = False,
-               db: Optional[NFLDBManager] = None, metrics: Optional[Metrics] = None,
-               restore: bool = True) -> NFLRealtimeSync:
+def build_sync(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    dry_run: bool = False,
+    db: NFLDBManager | None = None,
+    metrics: Metrics | None = None,
+    restore: bool = True,
+) -> NFLRealtimeSync:
     """Connect the database (embedded when none is configured), apply the schema, and wire the
     sources, the alert outbox and the loop; `restore` loads detection state from the database.
     Nothing is fetched until the first cycle."""
@@ -36,8 +42,7 @@ def build_sync(settings: Settings, *, clock: Optional[Clock] = None, dry_run: bo
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
     alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics)
-    sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts,
-                           metrics=metrics)
+    sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts, metrics=metrics)
     if restore:
         sync.restore_state()
     return sync
@@ -77,7 +82,7 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
         close_sync(sync)
         return 0 if report.ok else 1
 
-    def shutdown(signum: int, _frame: Optional[FrameType]) -> None:
+    def shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("Received %s: finishing the current cycle and shutting down", signal.Signals(signum).name)
         sync.stop()
 
@@ -87,10 +92,15 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     server = None
     if settings.metrics_port:
         max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
-        server = MetricsServer(sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age),
-                               settings.metrics_port).start()
-    log.info("Polling every %.1f s (%.0f s when no game is on); alerts via %s",
-             settings.sync_interval, settings.idle_poll_interval, sync.alerts.describe())
+        server = MetricsServer(
+            sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age), settings.metrics_port
+        ).start()
+    log.info(
+        "Polling every %.1f s (%.0f s when no game is on); alerts via %s",
+        settings.sync_interval,
+        settings.idle_poll_interval,
+        sync.alerts.describe(),
+    )
     tune_garbage_collection()
     sync.start()
     while not sync.stopping and not sync.join(0.5):

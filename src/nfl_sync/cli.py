@@ -31,7 +31,9 @@ REPLAY_MODULE = "nfl_replay.runner"
 def _run_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--once", action="store_true", help="run one sync cycle, deliver its alerts, and exit")
-    options.add_argument("--interval", type=float, metavar="S", help="seconds between cycles (default SYNC_INTERVAL, 5)")
+    options.add_argument(
+        "--interval", type=float, metavar="S", help="seconds between cycles (default SYNC_INTERVAL, 5)"
+    )
     options.add_argument("--dry-run", action="store_true", help="send alerts to the console only, never to Telegram")
     options.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default LOG_LEVEL, INFO")
     options.add_argument(

@@ -3,10 +3,11 @@
 `SystemClock` is the real one. A replay or test passes another object with the same three
 methods (see `replay/clock.py`), and the loop, rate limiters, caches and retries follow it.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -23,7 +24,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()

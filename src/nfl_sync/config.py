@@ -4,14 +4,15 @@ Every tunable the daemon has is declared here with its default, so `.env.example
 the code cannot drift apart. A malformed value stops start-up with one line that names the
 variable (`ConfigError`, exit status 2); secrets are never echoed back in those messages.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Callable, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: Optional[str]
+    url: str | None
     """A libpq URL for a configured server, or None to use the embedded PostgreSQL."""
     embedded_dir: Path
     pool_min: int
@@ -54,14 +55,14 @@ class Settings:
     espn_core_base_url: str
     espn_rate_per_second: float
     espn_rate_per_minute: int
-    openweather_api_key: Optional[str]
+    openweather_api_key: str | None
     openweather_base_url: str
     open_meteo_base_url: str
-    odds_api_key: Optional[str]
+    odds_api_key: str | None
     odds_api_base_url: str
     kalshi_base_url: str
-    kalshi_api_key_id: Optional[str]
-    kalshi_private_key_path: Optional[Path]
+    kalshi_api_key_id: str | None
+    kalshi_private_key_path: Path | None
     kalshi_legacy_credentials: bool
     kalshi_series: tuple[str, ...]
     kalshi_reads_per_second: float
@@ -69,7 +70,7 @@ class Settings:
     http_max_tries: int
     cache_ttl: float
     # Telegram
-    telegram_bot_token: Optional[str] = field(repr=False)
+    telegram_bot_token: str | None = field(repr=False)
     telegram_chat_ids: tuple[str, ...]
     telegram_enabled: bool
     telegram_api_base_url: str
@@ -89,7 +90,7 @@ class Settings:
     # Alert policy
     cooldowns: Mapping[str, int]
     daily_alert_limit: int
-    quiet_hours: Optional[tuple[time, time]]
+    quiet_hours: tuple[time, time] | None
     timezone: ZoneInfo
     # Operations
     metrics_port: int
@@ -111,14 +112,14 @@ class _Reader:
     def __init__(self, env: Mapping[str, str]):
         self.env = env
 
-    def raw(self, name: str) -> Optional[str]:
+    def raw(self, name: str) -> str | None:
         value = self.env.get(name)
         if value is None:
             return None
         value = value.strip()
         return value or None
 
-    def str(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def str(self, name: str, default: str | None = None) -> str | None:
         value = self.raw(name)
         return default if value is None else value
 
@@ -197,7 +198,7 @@ def _database(r: _Reader) -> DatabaseSettings:
     )
 
 
-def _libpq_url(host: str, port: int, name: str, user: str, password: Optional[str]) -> str:
+def _libpq_url(host: str, port: int, name: str, user: str, password: str | None) -> str:
     from urllib.parse import quote
 
     auth = quote(user, safe="")
@@ -215,7 +216,7 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _quiet_hours(r: _Reader) -> Optional[tuple[time, time]]:
+def _quiet_hours(r: _Reader) -> tuple[time, time] | None:
     value = r.str("QUIET_HOURS")
     if value is None:
         return None
@@ -242,7 +243,7 @@ def _cooldowns(r: _Reader) -> dict[str, int]:
     return {kind: r.int(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
 
 
-def load_settings(env: Optional[Mapping[str, str]] = None, dotenv_path: Optional[Path] = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
     """Build the settings from `env` (default: the process environment after loading `.env`).
 
     Raises ConfigError for the first malformed value found.

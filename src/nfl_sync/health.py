@@ -7,15 +7,16 @@
 
 `HealthMonitor` holds counters only; the caller passes the time, so tests drive it directly.
 """
+
 from __future__ import annotations
 
 import logging
 import shutil
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Optional
 
 from nfl_sync.domain.detection import system_event
 from nfl_sync.domain.models import Event
@@ -30,13 +31,13 @@ MIN_FREE_DISK_BYTES = 1 << 30
 @dataclass
 class HealthMonitor:
     consecutive_failures: int = 0
-    failure_episode: Optional[datetime] = None
-    last_success: Optional[datetime] = None
+    failure_episode: datetime | None = None
+    last_success: datetime | None = None
     source_errors: dict[str, deque] = field(default_factory=dict)
     throttled: set[str] = field(default_factory=set)
     last_error: dict[str, str] = field(default_factory=dict)
 
-    def record_cycle(self, ok: bool, now: datetime, failures: Optional[dict[str, str]] = None) -> list[Event]:
+    def record_cycle(self, ok: bool, now: datetime, failures: dict[str, str] | None = None) -> list[Event]:
         """Count a finished cycle; returns the critical alert when failures reach the threshold."""
         if ok:
             if self.consecutive_failures >= FAILED_CYCLES_CRITICAL:
@@ -61,8 +62,10 @@ class HealthMonitor:
         self.last_error[source] = error
         if len(errors) >= API_ERRORS_PER_HOUR and source not in self.throttled:
             self.throttled.add(source)
-            message = (f"{source} failed {len(errors)} times in the last hour (last: {error}); "
-                       f"polling it slowly until it recovers")
+            message = (
+                f"{source} failed {len(errors)} times in the last hour (last: {error}); "
+                f"polling it slowly until it recovers"
+            )
             log.warning(message)
             return [system_event("warning", source, message, now, f"throttled:{now.isoformat()}")]
         return []
@@ -83,9 +86,13 @@ class HealthMonitor:
         """The /healthz answer: healthy while a cycle completed within `max_age` seconds."""
         age = None if self.last_success is None else (now - self.last_success).total_seconds()
         ok = age is not None and age <= max_age
-        return ok, {"status": "ok" if ok else "stale", "last_successful_cycle": self.last_success,
-                    "seconds_since": age, "consecutive_failures": self.consecutive_failures,
-                    "throttled_sources": sorted(self.throttled)}
+        return ok, {
+            "status": "ok" if ok else "stale",
+            "last_successful_cycle": self.last_success,
+            "seconds_since": age,
+            "consecutive_failures": self.consecutive_failures,
+            "throttled_sources": sorted(self.throttled),
+        }
 
 
 def run_checks(checks: dict[str, Callable[[], None]], paths: list[Path], now: datetime) -> list[Event]:
@@ -106,6 +113,7 @@ def run_checks(checks: dict[str, Callable[[], None]], paths: list[Path], now: da
             problems["disk"] = f"only {free / (1 << 20):.0f} MB free at {path}"
     for name, problem in problems.items():
         log.warning("Health check %s failed: %s", name, problem)
-        events.append(system_event("warning", name, f"health check failed: {problem}", now,
-                                   f"check:{now.strftime('%Y%m%d%H')}"))
+        events.append(
+            system_event("warning", name, f"health check failed: {problem}", now, f"check:{now.strftime('%Y%m%d%H')}")
+        )
     return events

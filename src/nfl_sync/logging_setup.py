@@ -4,14 +4,16 @@ The Telegram bot token is part of every Bot API URL, and libraries log URLs (htt
 at DEBUG, PTB's InvalidToken message quotes the token), so redaction is applied to every log
 record through the record factory, not only to our own messages or our own handlers.
 """
+
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -74,7 +76,8 @@ def configure_logging(level: str, log_dir: Path, secrets: Iterable[str] = (), co
         root.removeHandler(handler)
         handler.close()
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")]
+        logging.handlers.RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    ]
     if console:
         handlers.append(logging.StreamHandler())
     for handler in handlers:

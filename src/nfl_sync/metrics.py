@@ -5,13 +5,14 @@ fetch time, live games, alerts today) in a private Prometheus registry. `Metrics
 `/metrics` (Prometheus text format) and `/healthz` (200 while cycles complete on time, 503 with
 the reason otherwise) on `METRICS_PORT`.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -24,28 +25,36 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.cycle_duration = Histogram("nfl_sync_cycle_duration_seconds", "Duration of one sync cycle",
-                                        buckets=_SECONDS, registry=r)
-        self.cycle_overruns = Counter("nfl_sync_cycle_overruns_total", "Cycles that took longer than the interval",
-                                      registry=r)
-        self.cycle_failures = Counter("nfl_sync_cycle_failures_total", "Cycles in which a source or step failed",
-                                      ["step"], registry=r)
-        self.api_latency = Histogram("nfl_api_latency_seconds", "Latency of upstream API calls", ["source"],
-                                     buckets=_SECONDS, registry=r)
+        self.cycle_duration = Histogram(
+            "nfl_sync_cycle_duration_seconds", "Duration of one sync cycle", buckets=_SECONDS, registry=r
+        )
+        self.cycle_overruns = Counter(
+            "nfl_sync_cycle_overruns_total", "Cycles that took longer than the interval", registry=r
+        )
+        self.cycle_failures = Counter(
+            "nfl_sync_cycle_failures_total", "Cycles in which a source or step failed", ["step"], registry=r
+        )
+        self.api_latency = Histogram(
+            "nfl_api_latency_seconds", "Latency of upstream API calls", ["source"], buckets=_SECONDS, registry=r
+        )
         self.api_errors = Counter("nfl_api_errors_total", "Upstream API calls that failed", ["source"], registry=r)
-        self.db_time = Histogram("nfl_db_transaction_seconds", "Duration of database transactions",
-                                 buckets=_SECONDS, registry=r)
-        self.kalshi_fetch = Histogram("nfl_kalshi_fetch_seconds", "Time to fetch the Kalshi NFL slate",
-                                      buckets=_SECONDS, registry=r)
-        self.alerts = Counter("nfl_alerts_total", "Alert decisions and deliveries", ["alert_type", "outcome"],
-                              registry=r)
+        self.db_time = Histogram(
+            "nfl_db_transaction_seconds", "Duration of database transactions", buckets=_SECONDS, registry=r
+        )
+        self.kalshi_fetch = Histogram(
+            "nfl_kalshi_fetch_seconds", "Time to fetch the Kalshi NFL slate", buckets=_SECONDS, registry=r
+        )
+        self.alerts = Counter(
+            "nfl_alerts_total", "Alert decisions and deliveries", ["alert_type", "outcome"], registry=r
+        )
         self.live_games = Gauge("nfl_live_games", "Games in progress", registry=r)
         self.alerts_today = Gauge("nfl_alerts_today", "Alerts sent today (configured time zone)", registry=r)
         self.plays_stored = Counter("nfl_plays_stored_total", "New plays stored", registry=r)
-        self.last_cycle = Gauge("nfl_last_successful_cycle_timestamp_seconds",
-                                "Unix time of the last cycle that completed", registry=r)
+        self.last_cycle = Gauge(
+            "nfl_last_successful_cycle_timestamp_seconds", "Unix time of the last cycle that completed", registry=r
+        )
 
-    def observe_api(self, source: str, path: str, status: Optional[int], seconds: float) -> None:
+    def observe_api(self, source: str, path: str, status: int | None, seconds: float) -> None:
         """HttpSource observer: latency per source, errors for failed calls, slow calls logged."""
         self.api_latency.labels(source).observe(seconds)
         if status is None or status >= 400:
@@ -60,15 +69,14 @@ class Metrics:
 class MetricsServer:
     """`/metrics` and `/healthz` on a port of its own, in a daemon thread."""
 
-    def __init__(self, metrics: Metrics, health: Callable[[], tuple[bool, dict]], port: int,
-                 host: str = "0.0.0.0"):
+    def __init__(self, metrics: Metrics, health: Callable[[], tuple[bool, dict]], port: int, host: str = "0.0.0.0"):
         handler = _handler(metrics, health)
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="metrics", daemon=True)
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         self._thread.start()
         log.info("Metrics on http://%s:%d/metrics, health on /healthz", *self.httpd.server_address[:2])
         return self

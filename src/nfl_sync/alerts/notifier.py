@@ -43,9 +43,9 @@ now)` in its transactions, `wake()` after each commit, a sender thread that drai
 `python src/telegram_notifier.py --test` checks the token (getMe) and sends a test message to
 every configured chat, with a diagnosis of what is wrong.
 """
+
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import logging
@@ -56,22 +56,34 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Mapping, Optional, Protocol, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
 
-from nfl_sync.domain.alert_policy import (DUPLICATE, PRIORITIES, SEND_PACING, Allowance, Decision, FloodLimits, History, PolicyConfig,
-                          chat_allowances, day_start, decide)
-from nfl_sync.domain.alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
-from nfl_sync.sources.http import RetryPolicy
-from nfl_sync.logging_setup import redact, register_secret
+from nfl_sync.domain.alert_policy import (
+    DUPLICATE,
+    PRIORITIES,
+    SEND_PACING,
+    Allowance,
+    Decision,
+    FloodLimits,
+    History,
+    PolicyConfig,
+    chat_allowances,
+    day_start,
+    decide,
+)
+from nfl_sync.domain.alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
 from nfl_sync.domain.models import Event
+from nfl_sync.logging_setup import redact, register_secret
+from nfl_sync.sources.http import RetryPolicy
 from nfl_sync.storage.manager import AlertRecord, NFLDBManager, Tx
 
 if TYPE_CHECKING:
@@ -93,13 +105,14 @@ OUTAGE_PAUSE_SECONDS = 30.0
 
 # --- recording: the outbox ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Recorded:
     """What became of one event: its decision and, unless it was a duplicate, its row id."""
 
     event: Event
     decision: Decision
-    alert_id: Optional[int]
+    alert_id: int | None
 
 
 def _jsonable(value: Any) -> Any:
@@ -118,18 +131,21 @@ def _jsonable(value: Any) -> Any:
 class AlertOutbox:
     """Decides and records alerts inside the caller's transaction."""
 
-    def __init__(self, config: PolicyConfig, parse_mode: Optional[str], channel: str):
+    def __init__(self, config: PolicyConfig, parse_mode: str | None, channel: str):
         self.config = config
         self.parse_mode = parse_mode
         self.channel = channel
-        self.alerts_today: Optional[int] = None  # as of the last record_events, for the metrics
+        self.alerts_today: int | None = None  # as of the last record_events, for the metrics
 
     @classmethod
-    def from_settings(cls, settings: Settings, console_only: bool = False) -> "AlertOutbox":
+    def from_settings(cls, settings: Settings, console_only: bool = False) -> AlertOutbox:
         """Messages are written for Telegram's parse mode when Telegram is in use, else as plain text."""
         telegram = settings.telegram_configured and not console_only
-        return cls(PolicyConfig.from_settings(settings), settings.telegram_parse_mode if telegram else None,
-                   "telegram" if telegram else "console")
+        return cls(
+            PolicyConfig.from_settings(settings),
+            settings.telegram_parse_mode if telegram else None,
+            "telegram" if telegram else "console",
+        )
 
     def record_events(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """Decide each event at `now` and write it as 'pending' or 'suppressed' in `tx`.
@@ -183,11 +199,19 @@ class AlertOutbox:
 
     def _record(self, event: Event, decision: Decision, now: datetime) -> AlertRecord:
         return AlertRecord(
-            alert_key=event.key, alert_type=event.alert_type, priority=event.priority,
-            message=self._message(event), channel=self.channel,
-            status="pending" if decision.send else "suppressed", created_at=now,
-            game_id=event.game_id, family=event.family, reason=decision.reason, event_time=event.occurred_at,
-            payload={"parse_mode": self.parse_mode, "data": _jsonable(event.data)})
+            alert_key=event.key,
+            alert_type=event.alert_type,
+            priority=event.priority,
+            message=self._message(event),
+            channel=self.channel,
+            status="pending" if decision.send else "suppressed",
+            created_at=now,
+            game_id=event.game_id,
+            family=event.family,
+            reason=decision.reason,
+            event_time=event.occurred_at,
+            payload={"parse_mode": self.parse_mode, "data": _jsonable(event.data)},
+        )
 
 
 def _log_decision(event: Event, decision: Decision) -> None:
@@ -200,6 +224,7 @@ def _log_decision(event: Event, decision: Decision) -> None:
 
 
 # --- channels -------------------------------------------------------------------------------
+
 
 class DeliveryError(Exception):
     """A send did not go through. The message is safe to log and store (no token)."""
@@ -242,11 +267,10 @@ class Channel(Protocol):
     description: str  # for the start-up log line
     paced: bool  # whether sends must stay under Telegram's flood limits
 
-    def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
+    def send(self, chat_id: str, text: str, parse_mode: str | None) -> str | None:
         """Deliver `text`; return the message id (None when the channel has none) or raise DeliveryError."""
 
-    def test_connection(self, parse_mode: Optional[str], tz: tzinfo, now: datetime,
-                        out: Callable[[str], None]) -> bool:
+    def test_connection(self, parse_mode: str | None, tz: tzinfo, now: datetime, out: Callable[[str], None]) -> bool:
         """Check the channel end to end, telling `out` what works and what is wrong."""
 
     def close(self) -> None:
@@ -260,12 +284,12 @@ class ConsoleChannel:
     chat_ids = ("console",)
     paced = False  # no flood limits on a terminal
 
-    def __init__(self, reason: str, stream: Optional[TextIO] = None):
+    def __init__(self, reason: str, stream: TextIO | None = None):
         self.reason = reason
         self.description = f"the console ({reason})"
         self._stream = stream
 
-    def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
+    def send(self, chat_id: str, text: str, parse_mode: str | None) -> str | None:
         plain = to_plain(text, parse_mode)
         stream = self._stream or sys.stdout
         block = f"{'-' * 40}\n{plain}"
@@ -277,8 +301,7 @@ class ConsoleChannel:
         log.info("Alert (console; Telegram not in use: %s): %s", self.reason, plain.replace("\n", " | "))
         return None
 
-    def test_connection(self, parse_mode: Optional[str], tz: tzinfo, now: datetime,
-                        out: Callable[[str], None]) -> bool:
+    def test_connection(self, parse_mode: str | None, tz: tzinfo, now: datetime, out: Callable[[str], None]) -> bool:
         out(f"✗ Telegram is not in use: {self.reason}. Alerts go to the console and the log.")
         return False
 
@@ -304,20 +327,28 @@ def _classify(error: BaseException, timeout: float) -> DeliveryError:
     if isinstance(error, InvalidToken):
         return ChannelUnavailable(text)
     if isinstance(error, ChatMigrated):
-        return PermanentFailure(f"the group is now the supergroup {error.new_chat_id}: put that id in TELEGRAM_CHAT_ID",
-                                MIGRATED)
+        return PermanentFailure(
+            f"the group is now the supergroup {error.new_chat_id}: put that id in TELEGRAM_CHAT_ID", MIGRATED
+        )
     if isinstance(error, BadRequest):
         lowered = text.lower()
-        reason = (PARSE_ERROR if "parse entities" in lowered
-                  else CHAT_NOT_FOUND if "chat not found" in lowered else BAD_REQUEST)
+        reason = (
+            PARSE_ERROR
+            if "parse entities" in lowered
+            else CHAT_NOT_FOUND
+            if "chat not found" in lowered
+            else BAD_REQUEST
+        )
         return PermanentFailure(text, reason)
     return TransientFailure(text)
 
 
 _DIAGNOSES = {
     BLOCKED: "the bot was blocked by the user or removed from the chat (403): unblock it, or add it back to the group",
-    CHAT_NOT_FOUND: ("chat not found (400): check TELEGRAM_CHAT_ID, and send /start to the bot from that chat "
-                     "(or add the bot to the group) first"),
+    CHAT_NOT_FOUND: (
+        "chat not found (400): check TELEGRAM_CHAT_ID, and send /start to the bot from that chat "
+        "(or add the bot to the group) first"
+    ),
     PARSE_ERROR: "Telegram rejected the message formatting (a bug in alert_templates)",
 }
 
@@ -333,8 +364,14 @@ class TelegramChannel:
 
     name = "telegram"
 
-    def __init__(self, token: str, chat_ids: Sequence[str], base_url: str = DEFAULT_TELEGRAM_API_BASE_URL, *,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        token: str,
+        chat_ids: Sequence[str],
+        base_url: str = DEFAULT_TELEGRAM_API_BASE_URL,
+        *,
+        timeout: float = 10.0,
+    ):
         if not chat_ids:
             raise ValueError("TelegramChannel needs at least one chat id")
         register_secret(token)  # before the Bot exists: it logs its URL, token included
@@ -344,8 +381,13 @@ class TelegramChannel:
         self.base_url = base_url
         self.timeout = timeout
         self._closed = False
-        request = HTTPXRequest(connection_pool_size=8, connect_timeout=timeout, read_timeout=timeout,
-                               write_timeout=timeout, pool_timeout=timeout)
+        request = HTTPXRequest(
+            connection_pool_size=8,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
         self._bot = Bot(token, base_url=base_url, request=request)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-loop", daemon=True)
@@ -363,7 +405,7 @@ class TelegramChannel:
                 raise
             raise _classify(error, limit) from None
 
-    async def _send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> int:
+    async def _send(self, chat_id: str, text: str, parse_mode: str | None) -> int:
         await self._bot.initialize()  # getMe, once
         message = await self._bot.send_message(chat_id=chat_id, text=text, parse_mode=parse_mode)
         return message.message_id
@@ -372,11 +414,10 @@ class TelegramChannel:
         await self._bot.initialize()
         return f"@{self._bot.username} (id {self._bot.id})"
 
-    def send(self, chat_id: str, text: str, parse_mode: Optional[str]) -> Optional[str]:
+    def send(self, chat_id: str, text: str, parse_mode: str | None) -> str | None:
         return str(self._call(self._send(chat_id, text, parse_mode)))
 
-    def test_connection(self, parse_mode: Optional[str], tz: tzinfo, now: datetime,
-                        out: Callable[[str], None]) -> bool:
+    def test_connection(self, parse_mode: str | None, tz: tzinfo, now: datetime, out: Callable[[str], None]) -> bool:
         out(f"Bot API: {redact(self.base_url)}")
         try:
             out(f"✓ Token accepted (getMe): bot {self._call(self._identity())}")
@@ -386,9 +427,17 @@ class TelegramChannel:
         except DeliveryError as error:
             out(f"✗ Cannot reach the Bot API ({error}): check the network, a proxy, or TELEGRAM_API_BASE_URL")
             return False
-        event = Event("system", "telegram-test", "low", now, data={
-            "level": "info", "component": "telegram_notifier --test",
-            "message": f"Test message in {parse_mode or 'plain text'}: KC -3.5 @ BUF (o/u 47.5)! <b>&</b> works."})
+        event = Event(
+            "system",
+            "telegram-test",
+            "low",
+            now,
+            data={
+                "level": "info",
+                "component": "telegram_notifier --test",
+                "message": f"Test message in {parse_mode or 'plain text'}: KC -3.5 @ BUF (o/u 47.5)! <b>&</b> works.",
+            },
+        )
         text = render(event, parse_mode, tz)
         ok = True
         for chat_id in self.chat_ids:
@@ -420,8 +469,14 @@ class TelegramChannel:
 def _console_reason(settings: Settings) -> str:
     if not settings.telegram_enabled:
         return "TELEGRAM_ENABLED is false"
-    missing = [name for name, value in (("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
-                                        ("TELEGRAM_CHAT_ID", settings.telegram_chat_ids)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+            ("TELEGRAM_CHAT_ID", settings.telegram_chat_ids),
+        )
+        if not value
+    ]
     return f"{' and '.join(missing)} not set"
 
 
@@ -435,6 +490,7 @@ def channel_from_settings(settings: Settings, console_only: bool = False) -> Cha
 
 
 # --- sending: pacing and the drain ---------------------------------------------------------
+
 
 class ChatRateLimiter:
     """The sender's pacing: buckets overall, per chat and per group (`alert_policy.SEND_PACING`).
@@ -483,11 +539,19 @@ class DrainReport:
 class TelegramNotifier:
     """Drains the outbox to a channel, in id order, one delivery at a time. Thread-safe."""
 
-    def __init__(self, db: NFLDBManager, channel: Channel, *, clock: Optional[Clock] = None,
-                 limiter: Optional[ChatRateLimiter] = None,
-                 retry: RetryPolicy = RetryPolicy(max_tries=MAX_ATTEMPTS, initial=1.0, maximum=8.0),
-                 rng: Callable[[], float] = random.random, parse_mode: Optional[str] = "HTML",
-                 timezone: Optional[tzinfo] = None, batch_size: int = 100):
+    def __init__(
+        self,
+        db: NFLDBManager,
+        channel: Channel,
+        *,
+        clock: Clock | None = None,
+        limiter: ChatRateLimiter | None = None,
+        retry: RetryPolicy = RetryPolicy(max_tries=MAX_ATTEMPTS, initial=1.0, maximum=8.0),
+        rng: Callable[[], float] = random.random,
+        parse_mode: str | None = "HTML",
+        timezone: tzinfo | None = None,
+        batch_size: int = 100,
+    ):
         self.db = db
         self.channel = channel
         self.clock = clock or SystemClock()
@@ -500,13 +564,19 @@ class TelegramNotifier:
         self._lock = threading.Lock()
         self._resume_at = float("-inf")  # monotonic time before which the channel is left alone
         self._retry_at: dict[tuple[int, str], float] = {}  # backoff of deliveries that failed
-        self.problem: Optional[str] = None  # why deliveries are failing, until one succeeds
+        self.problem: str | None = None  # why deliveries are failing, until one succeeds
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: NFLDBManager, clock: Optional[Clock] = None,
-                      console_only: bool = False) -> "TelegramNotifier":
-        return cls(db, channel_from_settings(settings, console_only), clock=clock,
-                   parse_mode=settings.telegram_parse_mode, timezone=settings.timezone)
+    def from_settings(
+        cls, settings: Settings, db: NFLDBManager, clock: Clock | None = None, console_only: bool = False
+    ) -> TelegramNotifier:
+        return cls(
+            db,
+            channel_from_settings(settings, console_only),
+            clock=clock,
+            parse_mode=settings.telegram_parse_mode,
+            timezone=settings.timezone,
+        )
 
     def drain(self, max_seconds: float = 3.0) -> DrainReport:
         """Deliver pending alerts, oldest first, for at most about `max_seconds`.
@@ -593,15 +663,19 @@ class TelegramNotifier:
                 self.db.run(lambda tx: tx.cancel_delivery_attempt(alert_id, chat_id, str(error)))
                 self._resume_at = self.clock.monotonic() + UNAVAILABLE_PAUSE_SECONDS
                 self.problem = f"{self.channel.name} unavailable: {error}"
-                log.error("Telegram unavailable (%s): alerts stay pending; retrying in %.0f s",
-                          error, UNAVAILABLE_PAUSE_SECONDS)
+                log.error(
+                    "Telegram unavailable (%s): alerts stay pending; retrying in %.0f s",
+                    error,
+                    UNAVAILABLE_PAUSE_SECONDS,
+                )
                 return False
             except PermanentFailure as error:
                 if error.reason == PARSE_ERROR and parse_mode is not None:
                     attempts -= 1
                     self.db.run(lambda tx: tx.cancel_delivery_attempt(alert_id, chat_id, str(error)))
-                    log.error("Alert %s: Telegram rejected its %s (%s); resending as plain text",
-                              alert_id, parse_mode, error)
+                    log.error(
+                        "Alert %s: Telegram rejected its %s (%s); resending as plain text", alert_id, parse_mode, error
+                    )
                     note = f"sent as plain text: {error}"
                     text, parse_mode = to_plain(text, parse_mode), None
                     continue
@@ -617,26 +691,45 @@ class TelegramNotifier:
                     self._retry_at.pop(key, None)
                     self.problem = f"deliveries failing: {error}"
                     self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
-                    log.error("Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
-                              alert_id, chat_id, attempts, error, OUTAGE_PAUSE_SECONDS)
+                    log.error(
+                        "Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
+                        alert_id,
+                        chat_id,
+                        attempts,
+                        error,
+                        OUTAGE_PAUSE_SECONDS,
+                    )
                     return False
                 report.retries += 1
                 in_round = attempts % MAX_ATTEMPTS
                 backoff = self.retry.wait(in_round, error, self.rng)
                 self._retry_at[key] = self.clock.monotonic() + backoff
-                log.warning("Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
-                            alert_id, chat_id, error, in_round + 1, MAX_ATTEMPTS, backoff)
+                log.warning(
+                    "Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
+                    alert_id,
+                    chat_id,
+                    error,
+                    in_round + 1,
+                    MAX_ATTEMPTS,
+                    backoff,
+                )
             else:
                 self.db.run(lambda tx: tx.mark_delivery_sent(alert_id, chat_id, self.clock.now(), message_id, note))
                 self._retry_at.pop(key, None)
                 report.count(alert["alert_type"], "sent")
                 self.problem = None
-                log.info("Alert %s (%s) delivered to chat %s (message %s)", alert_id, alert["alert_type"],
-                         chat_id, message_id)
+                log.info(
+                    "Alert %s (%s) delivered to chat %s (message %s)",
+                    alert_id,
+                    alert["alert_type"],
+                    chat_id,
+                    message_id,
+                )
                 return True
 
 
 # --- what the daemon holds ------------------------------------------------------------------
+
 
 class AlertService:
     """The outbox and its sender together: `record` inside the daemon's transactions, `wake`
@@ -644,8 +737,15 @@ class AlertService:
     `idle_seconds`, for retries and paused channels), so pacing and backoff never hold up a sync
     cycle. `close` stops the thread and delivers what it can within a time limit."""
 
-    def __init__(self, outbox: AlertOutbox, notifier: TelegramNotifier, *, metrics: Optional["Metrics"] = None,
-                 drain_seconds: float = 5.0, idle_seconds: float = 5.0):
+    def __init__(
+        self,
+        outbox: AlertOutbox,
+        notifier: TelegramNotifier,
+        *,
+        metrics: Metrics | None = None,
+        drain_seconds: float = 5.0,
+        idle_seconds: float = 5.0,
+    ):
         self.outbox = outbox
         self.notifier = notifier
         self.metrics = metrics
@@ -653,9 +753,9 @@ class AlertService:
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._failure: Optional[str] = None
+        self._failure: str | None = None
 
     def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""
@@ -696,8 +796,9 @@ class AlertService:
         if self._thread is not None:
             self._thread.join(flush_seconds)
             if self._thread.is_alive():
-                log.warning("Alert sender still busy after %.0f s; pending alerts stay queued for the next start",
-                            flush_seconds)
+                log.warning(
+                    "Alert sender still busy after %.0f s; pending alerts stay queued for the next start", flush_seconds
+                )
                 return
         try:
             self._observe(self.notifier.drain(max(0.0, flush_seconds - (time.monotonic() - started))))
@@ -736,9 +837,18 @@ class AlertService:
                 self.metrics.alerts.labels(alert_type, outcome).inc(count)
 
 
-def build_notifier(settings: Settings, db: NFLDBManager, clock: Optional[Clock] = None, *,
-                   console_only: bool = False, metrics: Optional["Metrics"] = None) -> AlertService:
+def build_notifier(
+    settings: Settings,
+    db: NFLDBManager,
+    clock: Clock | None = None,
+    *,
+    console_only: bool = False,
+    metrics: Metrics | None = None,
+) -> AlertService:
     """The daemon's alert service from the settings: Telegram when configured (the console when
     not, or when `console_only`), the policy from the settings, pacing on `clock`."""
-    return AlertService(AlertOutbox.from_settings(settings, console_only),
-                        TelegramNotifier.from_settings(settings, db, clock, console_only), metrics=metrics)
+    return AlertService(
+        AlertOutbox.from_settings(settings, console_only),
+        TelegramNotifier.from_settings(settings, db, clock, console_only),
+        metrics=metrics,
+    )

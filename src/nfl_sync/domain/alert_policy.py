@@ -22,11 +22,13 @@ Delivery pacing is here too, shared by the sender and the fake Bot API: Telegram
 as data (`FloodLimits`) and a token bucket that is given the time rather than reading a clock
 (`Allowance`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING
 
 from nfl_sync.domain.models import Event
 
@@ -53,11 +55,11 @@ class PolicyConfig:
 
     cooldowns: Mapping[str, int]  # seconds per alert type; a missing type has no cooldown
     daily_limit: int
-    quiet_hours: Optional[tuple[time, time]]
+    quiet_hours: tuple[time, time] | None
     timezone: tzinfo
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "PolicyConfig":
+    def from_settings(cls, settings: Settings) -> PolicyConfig:
         return cls(dict(settings.cooldowns), settings.daily_alert_limit, settings.quiet_hours, settings.timezone)
 
 
@@ -70,7 +72,7 @@ class History:
     alerts_today: int = 0
     disabled_types: frozenset[str] = frozenset()
 
-    def after(self, event: Event, decision: "Decision", now: datetime) -> "History":
+    def after(self, event: Event, decision: Decision, now: datetime) -> History:
         """This snapshot once `decision` about `event` has been recorded at `now`."""
         keys = self.keys | {event.key}
         if not decision.send:
@@ -84,14 +86,14 @@ class History:
 @dataclass(frozen=True)
 class Decision:
     action: str  # SEND / SUPPRESS / DUPLICATE
-    reason: Optional[str] = None  # "<rule>: <detail>" for SUPPRESS and DUPLICATE
+    reason: str | None = None  # "<rule>: <detail>" for SUPPRESS and DUPLICATE
 
     @property
     def send(self) -> bool:
         return self.action == SEND
 
     @property
-    def rule(self) -> Optional[str]:
+    def rule(self) -> str | None:
         return self.reason.split(":", 1)[0] if self.reason else None
 
 
@@ -160,7 +162,7 @@ def day_start(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=tz)
 
 
-def in_quiet_hours(now: datetime, quiet_hours: Optional[tuple[time, time]], tz: tzinfo) -> bool:
+def in_quiet_hours(now: datetime, quiet_hours: tuple[time, time] | None, tz: tzinfo) -> bool:
     """Whether `now` falls in [start, end) local time; a window may wrap past midnight."""
     if quiet_hours is None:
         return False

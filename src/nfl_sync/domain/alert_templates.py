@@ -26,14 +26,16 @@ Prices are Decimal dollars between 0 and 1 (shown in cents), `change_pct` a Deci
 (15.6 means +15.6 %), volumes Decimal contracts. Numbers may also arrive as strings (a payload
 read back from JSON); they are read with `Decimal(str(value))`.
 """
+
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from nfl_sync.domain.models import Event
 
@@ -103,22 +105,23 @@ class _Markup:
         return marks[0] + inner + marks[1] if inner else ""
 
 
-_MARKUPS: dict[Optional[str], _Markup] = {
+_MARKUPS: dict[str | None, _Markup] = {
     None: _Markup(str, str, ("", ""), ("", ""), ("", "")),
     "HTML": _Markup(escape_html, escape_html, ("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")),
-    "MarkdownV2": _Markup(escape_markdown_v2, lambda s: _MARKDOWN_CODE_RESERVED.sub(r"\\\1", s),
-                          ("*", "*"), ("_", "_"), ("`", "`")),
+    "MarkdownV2": _Markup(
+        escape_markdown_v2, lambda s: _MARKDOWN_CODE_RESERVED.sub(r"\\\1", s), ("*", "*"), ("_", "_"), ("`", "`")
+    ),
 }
 
 
-def _markup(parse_mode: Optional[str]) -> _Markup:
+def _markup(parse_mode: str | None) -> _Markup:
     try:
         return _MARKUPS[parse_mode]
     except KeyError:
         raise ValueError(f"unknown parse mode {parse_mode!r}; expected HTML, MarkdownV2 or None") from None
 
 
-def to_plain(text: str, parse_mode: Optional[str]) -> str:
+def to_plain(text: str, parse_mode: str | None) -> str:
     """What the reader sees of `text` once Telegram has applied `parse_mode` (for the console,
     and as the fallback when Telegram rejects the formatting)."""
     if parse_mode == "HTML":
@@ -128,12 +131,13 @@ def to_plain(text: str, parse_mode: Optional[str]) -> str:
     return text
 
 
-def with_resend_notice(text: str, parse_mode: Optional[str]) -> str:
+def with_resend_notice(text: str, parse_mode: str | None) -> str:
     """`text` headed by a line saying it may repeat an earlier copy (see telegram_notifier)."""
     return _markup(parse_mode).italic(RESEND_NOTICE) + "\n" + text
 
 
 # --- value formatting ----------------------------------------------------------------------
+
 
 def _present(value: Any) -> bool:
     """Whether a text value would show anything (blank text is left out with its label)."""
@@ -164,7 +168,7 @@ def _quarter(period: Any) -> str:
     return "OT" if number == 5 else f"{number - 4}OT"
 
 
-def _game_clock(data: Mapping[str, Any]) -> Optional[str]:
+def _game_clock(data: Mapping[str, Any]) -> str | None:
     """'Q3 - 8:24' from period and clock, or None when the period is unknown."""
     if data.get("period") is None:
         return None
@@ -179,7 +183,7 @@ def _local_time(moment: datetime, tz: tzinfo) -> str:
     return f"{local:%a %b} {local.day}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
 
 
-def _matchup(data: Mapping[str, Any]) -> Optional[str]:
+def _matchup(data: Mapping[str, Any]) -> str | None:
     """'KC 21 @ BUF 17' (away @ home), without scores when they are unknown."""
     away, home = data.get("away_team"), data.get("home_team")
     if not away or not home:
@@ -189,7 +193,7 @@ def _matchup(data: Mapping[str, Any]) -> Optional[str]:
     return f"{clean(away)} {data['away_score']} @ {clean(home)} {data['home_score']}"
 
 
-def _price_move(data: Mapping[str, Any]) -> Optional[str]:
+def _price_move(data: Mapping[str, Any]) -> str | None:
     if data.get("price_before") is None or data.get("price_after") is None:
         return None
     move = f"{_cents(data['price_before'])} → {_cents(data['price_after'])}"
@@ -198,10 +202,15 @@ def _price_move(data: Mapping[str, Any]) -> Optional[str]:
 
 # --- templates: each returns its lines, already formatted; None lines are left out ----------
 
-Lines = list[Optional[str]]
+Lines = list[str | None]
 
-_SCORE_TYPES = {"TD": "touchdown", "FG": "field goal", "SF": "safety", "XP": "extra point",
-                "2PT": "two-point conversion"}
+_SCORE_TYPES = {
+    "TD": "touchdown",
+    "FG": "field goal",
+    "SF": "safety",
+    "XP": "extra point",
+    "2PT": "two-point conversion",
+}
 
 
 def _score(data: Mapping[str, Any], m: _Markup) -> Lines:
@@ -254,9 +263,13 @@ def _significant_play(data: Mapping[str, Any], m: _Markup) -> Lines:
         yards = int(data["yards"])
         gain = f"{yards} yard{'s' if abs(yards) != 1 else ''}"
         gain = f"{clean(data['team'])}: {gain}" if _present(data.get("team")) else gain
-    return [emoji + " " + m.bold(title), "", m.text(situation) if situation else None,
-            "📏 " + m.text(gain) if gain else None,
-            "📝 " + m.italic(data["play_text"]) if _present(data["play_text"]) else None]
+    return [
+        emoji + " " + m.bold(title),
+        "",
+        m.text(situation) if situation else None,
+        "📏 " + m.text(gain) if gain else None,
+        "📝 " + m.italic(data["play_text"]) if _present(data["play_text"]) else None,
+    ]
 
 
 def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
@@ -265,21 +278,28 @@ def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
     status = clean(data["status"])
     if _present(data.get("previous_status")):
         status = f"{clean(data['previous_status'])} → {status}"
-    return ["🚑 " + m.bold("INJURY UPDATE"), "", name,
-            m.text(f"Team: {clean(data['team'])}") if _present(data.get("team")) else None,
-            m.text(f"Status: {status}"),
-            m.text(f"Injury: {clean(data['injury'])}") if _present(data.get("injury")) else None,
-            m.text(f"Expected return: {clean(data['return_date'])}") if _present(data.get("return_date")) else None]
+    return [
+        "🚑 " + m.bold("INJURY UPDATE"),
+        "",
+        name,
+        m.text(f"Team: {clean(data['team'])}") if _present(data.get("team")) else None,
+        m.text(f"Status: {status}"),
+        m.text(f"Injury: {clean(data['injury'])}") if _present(data.get("injury")) else None,
+        m.text(f"Expected return: {clean(data['return_date'])}") if _present(data.get("return_date")) else None,
+    ]
 
 
 def _kalshi_price(data: Mapping[str, Any], m: _Markup) -> Lines:
     rising = _decimal(data["price_after"]) >= _decimal(data["price_before"])
     seconds = f" in {_count(data['seconds'])} s" if data.get("seconds") is not None else ""
-    return [("📈 " if rising else "📉 ") + m.bold("KALSHI PRICE MOVEMENT"), "",
-            m.bold(data["title"]) if _present(data.get("title")) else None,
-            m.text(f"Price: {_price_move(data)}{seconds}"),
-            m.text(f"Volume: {_count(data['volume'])} contracts") if data.get("volume") is not None else None,
-            m.text("Ticker:") + " " + m.code(data["ticker"])]
+    return [
+        ("📈 " if rising else "📉 ") + m.bold("KALSHI PRICE MOVEMENT"),
+        "",
+        m.bold(data["title"]) if _present(data.get("title")) else None,
+        m.text(f"Price: {_price_move(data)}{seconds}"),
+        m.text(f"Volume: {_count(data['volume'])} contracts") if data.get("volume") is not None else None,
+        m.text("Ticker:") + " " + m.code(data["ticker"]),
+    ]
 
 
 def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
@@ -289,11 +309,14 @@ def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
     move = _price_move(data)
     if move and data.get("seconds_after") is not None:
         move = f"{move} within {_count(data['seconds_after'])} s"
-    return [emoji + " " + m.bold(f"MARKET REACTION: {level}"), "",
-            m.text(situation) if situation else None,
-            "📝 " + m.italic(data["play_text"]) if _present(data.get("play_text")) else None,
-            m.text(f"Price: {move}") if move else None,
-            m.text("Ticker:") + " " + m.code(data["ticker"])]
+    return [
+        emoji + " " + m.bold(f"MARKET REACTION: {level}"),
+        "",
+        m.text(situation) if situation else None,
+        "📝 " + m.italic(data["play_text"]) if _present(data.get("play_text")) else None,
+        m.text(f"Price: {move}") if move else None,
+        m.text("Ticker:") + " " + m.code(data["ticker"]),
+    ]
 
 
 _SYSTEM_HEADERS = {"critical": ("🚨", "SYSTEM CRITICAL"), "warning": ("⚠️", "SYSTEM WARNING")}
@@ -301,8 +324,7 @@ _SYSTEM_HEADERS = {"critical": ("🚨", "SYSTEM CRITICAL"), "warning": ("⚠️"
 
 def _system(data: Mapping[str, Any], m: _Markup) -> Lines:
     emoji, title = _SYSTEM_HEADERS.get(str(data["level"]).lower(), ("ℹ️", "SYSTEM NOTICE"))
-    return [emoji + " " + m.bold(title), "", m.text(f"Component: {clean(data['component'])}"),
-            m.text(data["message"])]
+    return [emoji + " " + m.bold(title), "", m.text(f"Component: {clean(data['component'])}"), m.text(data["message"])]
 
 
 # Keys a message cannot be written without (see the module docstring).
@@ -332,20 +354,28 @@ _RAW_KEY_LENGTH = 60
 
 def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], _Markup], Lines]:
     """A template listing the event's fields as they are, for data no template can format."""
+
     def template(data: Mapping[str, Any], m: _Markup) -> Lines:
         return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), ""] + [
-            m.text(f"{key}: {value}") for key, value in sorted(data.items()) if value is not None]
+            m.text(f"{key}: {value}") for key, value in sorted(data.items()) if value is not None
+        ]
+
     return template
 
 
-def _render_once(event: Event, data: Mapping[str, Any], m: _Markup, tz: tzinfo,
-                 template: Callable[[Mapping[str, Any], _Markup], Lines]) -> str:
+def _render_once(
+    event: Event,
+    data: Mapping[str, Any],
+    m: _Markup,
+    tz: tzinfo,
+    template: Callable[[Mapping[str, Any], _Markup], Lines],
+) -> str:
     lines = template(data, m)
     lines.append("🕒 " + m.text(_local_time(event.occurred_at, tz)))
     return "\n".join(line for line in lines if line is not None)
 
 
-def render(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
+def render(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     """The message for `event` in `parse_mode`, at most `BODY_LIMIT` characters long.
 
     Raises ValueError for an unknown alert type or parse mode, and KeyError when a required
@@ -361,7 +391,7 @@ def render(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
     return _fit(event, data, m, tz, _TEMPLATES[event.alert_type])
 
 
-def render_raw(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
+def render_raw(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     """The event's fields listed as they are, escaped and within `BODY_LIMIT`: what is sent when
     `render` fails on malformed data, because a plain alert beats a lost one. Never raises for
     data; ValueError only for an unknown parse mode."""
@@ -370,8 +400,9 @@ def render_raw(event: Event, parse_mode: Optional[str], tz: tzinfo) -> str:
     return _fit(event, data, _markup(parse_mode), tz, _raw_fields(event))
 
 
-def _fit(event: Event, data: dict[str, Any], m: _Markup, tz: tzinfo,
-         template: Callable[[Mapping[str, Any], _Markup], Lines]) -> str:
+def _fit(
+    event: Event, data: dict[str, Any], m: _Markup, tz: tzinfo, template: Callable[[Mapping[str, Any], _Markup], Lines]
+) -> str:
     """The rendered message, its longest text value shortened until it fits `BODY_LIMIT`.
 
     Cutting the raw value (rather than the rendered message) can never split an escape sequence
@@ -384,6 +415,6 @@ def _fit(event: Event, data: dict[str, Any], m: _Markup, tz: tzinfo,
         if key is None or len(data[key]) <= 1:
             raise ValueError(f"{event.alert_type} alert {event.key!r} cannot fit in {BODY_LIMIT} characters")
         excess = text_length(text) - BODY_LIMIT
-        data[key] = data[key][:max(0, len(data[key]) - excess - 1)] + "…"
+        data[key] = data[key][: max(0, len(data[key]) - excess - 1)] + "…"
         text = _render_once(event, data, m, tz, template)
     return text

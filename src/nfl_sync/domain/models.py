@@ -4,12 +4,14 @@ Parsers produce them, detectors compare them, the database stores them and the a
 render them. They carry no behaviour beyond derived values, and no I/O.
 Prices and percentages are `Decimal`; times are timezone-aware UTC `datetime`s.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping, Optional
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,33 +19,33 @@ class Game:
     """One game as a scoreboard (or a summary header) shows it at one moment."""
 
     game_id: str
-    season: Optional[int]
-    season_type: Optional[int]  # 1 preseason, 2 regular, 3 postseason
-    week: Optional[int]
-    start_time: Optional[datetime]
+    season: int | None
+    season_type: int | None  # 1 preseason, 2 regular, 3 postseason
+    week: int | None
+    start_time: datetime | None
     home_team: str  # canonical abbreviation (teams.py)
     away_team: str
-    home_score: Optional[int]
-    away_score: Optional[int]
+    home_score: int | None
+    away_score: int | None
     status: str  # ESPN status name, e.g. STATUS_IN_PROGRESS
     state: str  # pre / in / post
-    period: Optional[int] = None
-    clock: Optional[str] = None  # display clock "7:45"
-    possession: Optional[str] = None  # team abbreviation
-    down: Optional[int] = None
-    distance: Optional[int] = None
-    yard_line: Optional[int] = None  # 0-100 from the home goal line
-    venue_id: Optional[str] = None
-    venue_name: Optional[str] = None
-    venue_city: Optional[str] = None
-    venue_state: Optional[str] = None
-    venue_indoor: Optional[bool] = None
-    neutral_site: Optional[bool] = None
-    home_team_id: Optional[str] = None  # ESPN team id
-    away_team_id: Optional[str] = None
-    last_play_id: Optional[str] = None
-    last_play_text: Optional[str] = None
-    home_win_pct: Optional[Decimal] = None  # ESPN's live win probability, 0-1
+    period: int | None = None
+    clock: str | None = None  # display clock "7:45"
+    possession: str | None = None  # team abbreviation
+    down: int | None = None
+    distance: int | None = None
+    yard_line: int | None = None  # 0-100 from the home goal line
+    venue_id: str | None = None
+    venue_name: str | None = None
+    venue_city: str | None = None
+    venue_state: str | None = None
+    venue_indoor: bool | None = None
+    neutral_site: bool | None = None
+    home_team_id: str | None = None  # ESPN team id
+    away_team_id: str | None = None
+    last_play_id: str | None = None
+    last_play_text: str | None = None
+    home_win_pct: Decimal | None = None  # ESPN's live win probability, 0-1
 
     @property
     def is_live(self) -> bool:
@@ -61,25 +63,27 @@ class Play:
     game_id: str
     play_id: str
     sequence_number: int
-    period: Optional[int]
-    clock: Optional[str]
-    type: Optional[str]  # ESPN type text, e.g. "Pass Reception"
-    text: Optional[str]
-    yards: Optional[int]
-    team: Optional[str]  # abbreviation of the team in possession at the start
-    home_score: Optional[int]
-    away_score: Optional[int]
+    period: int | None
+    clock: str | None
+    type: str | None  # ESPN type text, e.g. "Pass Reception"
+    text: str | None
+    yards: int | None
+    team: str | None  # abbreviation of the team in possession at the start
+    home_score: int | None
+    away_score: int | None
     scoring_play: bool = False
     score_value: int = 0  # points scored on this play (from the score delta)
     is_turnover: bool = False
-    wallclock: Optional[datetime] = None
-    drive_id: Optional[str] = None
-    down: Optional[int] = None
-    distance: Optional[int] = None
-    yard_line: Optional[int] = None
-    scoring_type: Optional[str] = None  # TD / FG / SF / XP / 2PT
+    wallclock: datetime | None = None
+    drive_id: str | None = None
+    down: int | None = None
+    distance: int | None = None
+    yard_line: int | None = None
+    scoring_type: str | None = None  # TD / FG / SF / XP / 2PT
     significance: tuple[str, ...] = ()  # filled by the classifier: "touchdown", "interception" ...
-    drive_result: Optional[str] = None  # ESPN drive result ("INT", "FUMBLE", "DOWNS"...), only on the play that ended the drive
+    drive_result: str | None = (
+        None  # ESPN drive result ("INT", "FUMBLE", "DOWNS"...), only on the play that ended the drive
+    )
 
     @property
     def is_significant(self) -> bool:
@@ -91,20 +95,20 @@ class WinProbability:
     game_id: str
     play_id: str
     home_win_pct: Decimal
-    tie_pct: Optional[Decimal] = None
+    tie_pct: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class Injury:
-    player_id: Optional[str]
+    player_id: str | None
     player: str
     team: str  # abbreviation
-    position: Optional[str]
+    position: str | None
     status: str  # "Out", "Questionable", "Injured Reserve" ...
-    injury: Optional[str]  # body part / detail, e.g. "Knee"
-    reported_at: Optional[datetime]
-    game_id: Optional[str] = None
-    return_date: Optional[str] = None
+    injury: str | None  # body part / detail, e.g. "Knee"
+    reported_at: datetime | None
+    game_id: str | None = None
+    return_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,15 +126,15 @@ class Weather:
     """Forecast conditions at a venue near kickoff (imperial units)."""
 
     source: str  # "openweathermap" / "open-meteo" / "espn"
-    forecast_time: Optional[datetime]
-    temperature_f: Optional[Decimal] = None
-    wind_mph: Optional[Decimal] = None
-    gust_mph: Optional[Decimal] = None
-    precipitation_in: Optional[Decimal] = None
-    precipitation_probability: Optional[Decimal] = None  # 0-100
-    condition: Optional[str] = None
-    roof: Optional[str] = None  # open / dome / retractable
-    game_id: Optional[str] = None
+    forecast_time: datetime | None
+    temperature_f: Decimal | None = None
+    wind_mph: Decimal | None = None
+    gust_mph: Decimal | None = None
+    precipitation_in: Decimal | None = None
+    precipitation_probability: Decimal | None = None  # 0-100
+    condition: str | None = None
+    roof: str | None = None  # open / dome / retractable
+    game_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,14 +144,14 @@ class OddsLine:
     provider: str
     home_team: str
     away_team: str
-    game_id: Optional[str] = None
-    commence_time: Optional[datetime] = None
-    spread: Optional[Decimal] = None  # home team's handicap
-    over_under: Optional[Decimal] = None
-    home_moneyline: Optional[int] = None  # American odds
-    away_moneyline: Optional[int] = None
-    details: Optional[str] = None
-    updated_at: Optional[datetime] = None
+    game_id: str | None = None
+    commence_time: datetime | None = None
+    spread: Decimal | None = None  # home team's handicap
+    over_under: Decimal | None = None
+    home_moneyline: int | None = None  # American odds
+    away_moneyline: int | None = None
+    details: str | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class GameSummary:
     win_probabilities: tuple[WinProbability, ...] = ()
     player_stats: tuple[PlayerStat, ...] = ()
     odds: tuple[OddsLine, ...] = ()
-    weather: Optional[Weather] = None
+    weather: Weather | None = None
     injuries: tuple[Injury, ...] = ()
 
 
@@ -171,17 +175,17 @@ class KalshiMarket:
     ticker: str
     event_ticker: str
     series_ticker: str
-    title: Optional[str]
+    title: str | None
     status: str  # response vocabulary: active, closed, finalized ...
-    market_kind: Optional[str] = None  # game / spread / total, None when not an NFL game market
-    away_team: Optional[str] = None
-    home_team: Optional[str] = None
-    game_date: Optional[str] = None  # Eastern-time date of the game, YYYY-MM-DD
-    team: Optional[str] = None  # the team a game or spread market is about
-    line: Optional[Decimal] = None  # spread or total line (floor_strike)
-    close_time: Optional[datetime] = None
-    game_id: Optional[str] = None  # ESPN game id once mapped
-    segment: Optional[str] = None  # part of the game priced: 1H, 2H, 1Q..4Q; None for the full game
+    market_kind: str | None = None  # game / spread / total, None when not an NFL game market
+    away_team: str | None = None
+    home_team: str | None = None
+    game_date: str | None = None  # Eastern-time date of the game, YYYY-MM-DD
+    team: str | None = None  # the team a game or spread market is about
+    line: Decimal | None = None  # spread or total line (floor_strike)
+    close_time: datetime | None = None
+    game_id: str | None = None  # ESPN game id once mapped
+    segment: str | None = None  # part of the game priced: 1H, 2H, 1Q..4Q; None for the full game
 
 
 @dataclass(frozen=True)
@@ -190,28 +194,28 @@ class MarketSnapshot:
 
     ticker: str
     ts: datetime
-    yes_bid: Optional[Decimal]
-    yes_ask: Optional[Decimal]
-    last_price: Optional[Decimal]
-    volume: Optional[Decimal]
-    open_interest: Optional[Decimal] = None
-    game_id: Optional[str] = None
-    event_ticker: Optional[str] = None
+    yes_bid: Decimal | None
+    yes_ask: Decimal | None
+    last_price: Decimal | None
+    volume: Decimal | None
+    open_interest: Decimal | None = None
+    game_id: str | None = None
+    event_ticker: str | None = None
 
     @property
-    def mid(self) -> Optional[Decimal]:
+    def mid(self) -> Decimal | None:
         if self.yes_bid is None or self.yes_ask is None:
             return self.last_price
         return (self.yes_bid + self.yes_ask) / 2
 
     @property
-    def spread(self) -> Optional[Decimal]:
+    def spread(self) -> Decimal | None:
         if self.yes_bid is None or self.yes_ask is None:
             return None
         return self.yes_ask - self.yes_bid
 
     @property
-    def implied_probability(self) -> Optional[Decimal]:
+    def implied_probability(self) -> Decimal | None:
         """The market's probability of YES: mid when both sides quote, else the last trade."""
         return self.mid
 
@@ -228,6 +232,6 @@ class Event:
     key: str
     priority: str  # high / medium / low
     occurred_at: datetime
-    game_id: Optional[str] = None
-    family: Optional[str] = None
+    game_id: str | None = None
+    family: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)

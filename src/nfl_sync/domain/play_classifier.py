@@ -9,11 +9,12 @@ touchdown play...) while the scoreboard never lies. The tags are the alert vocab
 
 `extra_point` is informational: alone it does not make a play significant (see `SIGNIFICANT`).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable, Union
 
 from nfl_sync.domain.models import Play
 
@@ -28,19 +29,23 @@ TURNOVER_ON_DOWNS = "turnover_on_downs"
 BIG_PLAY = "big_play"
 
 TAGS = (TOUCHDOWN, FIELD_GOAL, SAFETY, TWO_POINT, EXTRA_POINT, INTERCEPTION, FUMBLE_LOST, TURNOVER_ON_DOWNS, BIG_PLAY)
-SIGNIFICANT = frozenset((TOUCHDOWN, FIELD_GOAL, SAFETY, TWO_POINT, INTERCEPTION, FUMBLE_LOST, TURNOVER_ON_DOWNS,
-                         BIG_PLAY))
+SIGNIFICANT = frozenset(
+    (TOUCHDOWN, FIELD_GOAL, SAFETY, TWO_POINT, INTERCEPTION, FUMBLE_LOST, TURNOVER_ON_DOWNS, BIG_PLAY)
+)
 
 # Scores before a play: the previous play, or an (away, home) pair, or None for the game's first play.
-Before = Union[Play, tuple[int, int], None]
+Before = Play | tuple[int, int] | None
 
 # Plays whose statYardage is a kick or punt distance or a penalty, not a gain by the offence.
-_NOT_A_GAIN = re.compile(r"kickoff|punt|field goal|extra point|penalty|timeout|two-minute|end (?:period|of)",
-                         re.IGNORECASE)
+_NOT_A_GAIN = re.compile(
+    r"kickoff|punt|field goal|extra point|penalty|timeout|two-minute|end (?:period|of)", re.IGNORECASE
+)
 _NARRATED_GAIN = re.compile(r"for (?:(-?\d+) yards?|no gain)")
-_TWO_POINT_SUCCESS = re.compile(r"two-point conversion(?: attempt)?.{0,120}?(?:succeeds|is good)|"
-                                r"two point (?:pass|rush) (?:conversion )?good|2pt conversion good",
-                                re.IGNORECASE | re.DOTALL)
+_TWO_POINT_SUCCESS = re.compile(
+    r"two-point conversion(?: attempt)?.{0,120}?(?:succeeds|is good)|"
+    r"two point (?:pass|rush) (?:conversion )?good|2pt conversion good",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def classify(play: Play, before: Before = None, big_play_yards: int = 20) -> tuple[str, ...]:

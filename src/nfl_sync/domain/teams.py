@@ -6,13 +6,15 @@ forms such as "Los Angeles R", The Odds API full names, nflverse "LA", PFR "GNB"
 source's spelling goes through `resolve()` once, at parse time. The table is data
 (`data/teams.json`), loaded once and read-only afterwards, so it is safe to share between threads.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "teams.json"
 
@@ -32,7 +34,7 @@ class Team:
     tz: str  # IANA zone of the home stadium
     kalshi_name: str = ""  # Kalshi's yes_sub_title city form, "Los Angeles R"
     nickname: str = ""
-    venue_id: Optional[str] = None  # ESPN venue id of the home stadium
+    venue_id: str | None = None  # ESPN venue id of the home stadium
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,15 @@ def _build(document: Mapping[str, Any]) -> _Table:
     )
     index: dict[str, Team] = {}
     for team in teams:
-        names = (team.abbr, team.espn_id, team.name, team.kalshi_code, team.kalshi_name,
-                 team.odds_api_name, *team.aliases)
+        names = (
+            team.abbr,
+            team.espn_id,
+            team.name,
+            team.kalshi_code,
+            team.kalshi_name,
+            team.odds_api_name,
+            *team.aliases,
+        )
         for name in names:
             if not name:
                 continue
@@ -91,8 +100,14 @@ def _build(document: Mapping[str, Any]) -> _Table:
             if owner is not team:
                 raise ValueError(f"teams.json: {name!r} names both {owner.abbr} and {team.abbr}")
     venues = {
-        str(venue_id): Venue(str(venue_id), row["name"], row.get("city", ""), float(row["latitude"]),
-                             float(row["longitude"]), row["roof"])
+        str(venue_id): Venue(
+            str(venue_id),
+            row["name"],
+            row.get("city", ""),
+            float(row["latitude"]),
+            float(row["longitude"]),
+            row["roof"],
+        )
         for venue_id, row in document.get("venues", {}).items()
     }
     return _Table(teams, index, {team.espn_id: team for team in teams}, venues)
@@ -104,14 +119,14 @@ def _table() -> _Table:
         return _build(json.load(handle))
 
 
-def resolve(value: Union[str, int, None]) -> Optional[Team]:
+def resolve(value: str | int | None) -> Team | None:
     """The team `value` names, in any source's spelling (case-insensitive), or None."""
     if value is None:
         return None
     return _table().index.get(_key(str(value)))
 
 
-def by_espn_id(team_id: Union[str, int, None]) -> Optional[Team]:
+def by_espn_id(team_id: str | int | None) -> Team | None:
     """The team with this ESPN numeric id ("28" or 28), or None."""
     if team_id is None:
         return None
@@ -127,7 +142,7 @@ def kalshi_codes() -> frozenset[str]:
     return frozenset(team.kalshi_code for team in _table().teams)
 
 
-def venue(venue_id: Union[str, int, None]) -> Optional[Venue]:
+def venue(venue_id: str | int | None) -> Venue | None:
     """A known stadium by ESPN venue id (team homes and international/neutral sites), or None."""
     if venue_id is None:
         return None

@@ -9,31 +9,43 @@ Every step fails alone: a source that raises is logged, counted and recorded in
 nfl_data_sync_log, and the other steps go on. Detection is pure (`detection.py`); this module is
 the shell that feeds it and persists its results. Run `python src/nfl_realtime_sync.py --help`.
 """
+
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
-from nfl_sync.domain.detection import (GameState, PendingCorrelation, change_pct, detect_game, detect_price_spikes, impact_level,
-                       injury_events, market_reaction_events, needs_play_by_play, plays_before, system_event)
+from nfl_sync.domain.detection import (
+    GameState,
+    PendingCorrelation,
+    change_pct,
+    detect_game,
+    detect_price_spikes,
+    impact_level,
+    injury_events,
+    market_reaction_events,
+    needs_play_by_play,
+    plays_before,
+    system_event,
+)
+from nfl_sync.domain.models import Event, Game, GameSummary, MarketSnapshot, Play
+from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.health import HealthMonitor, run_checks
+from nfl_sync.metrics import Metrics
 from nfl_sync.sources.http import SourceError
 from nfl_sync.sources.kalshi.parser import KalshiFormatError, ParsedMarket
-from nfl_sync.metrics import Metrics
-from nfl_sync.domain.models import Event, Game, GameSummary, MarketSnapshot, Play
 from nfl_sync.storage.manager import Correlation, DatabaseError, NFLDBManager, Tx
-from nfl_sync.domain.play_classifier import with_significance
 
 log = logging.getLogger("nfl_realtime_sync")
 
@@ -68,8 +80,18 @@ class CycleReport:
 class NFLRealtimeSync:
     """The sync engine. Build it with `app.build_sync()`; drive it with `run_cycle()` or `start()`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, db: NFLDBManager, fetcher: Any, kalshi: Any,
-                 alerts: Any, metrics: Metrics, health: Optional[HealthMonitor] = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        db: NFLDBManager,
+        fetcher: Any,
+        kalshi: Any,
+        alerts: Any,
+        metrics: Metrics,
+        health: HealthMonitor | None = None,
+    ):
         self.settings = settings
         self.clock = clock
         self.db = db
@@ -83,7 +105,7 @@ class NFLRealtimeSync:
         self.stored_games: dict[str, Game] = {}
         self.stored_plays: dict[str, dict[str, Play]] = defaultdict(dict)  # game -> play id -> as stored
         # game -> play id -> (play as parsed, score before it, play with its significance)
-        self.classified: dict[str, dict[str, tuple[Play, Optional[tuple[int, int]], Play]]] = {}
+        self.classified: dict[str, dict[str, tuple[Play, tuple[int, int] | None, Play]]] = {}
         self.dirty_pbp: set[str] = set()
         self.last_prices: dict[str, MarketSnapshot] = {}
         self.stored_prices: dict[str, MarketSnapshot] = {}
@@ -93,12 +115,12 @@ class NFLRealtimeSync:
         self.pending_correlations: list[PendingCorrelation] = []
         self.last_run: dict[str, float] = {}
         self._tick = clock.monotonic()
-        self.last_errors: dict[str, Optional[str]] = {}  # step -> error of its latest run, None if it worked
+        self.last_errors: dict[str, str | None] = {}  # step -> error of its latest run, None if it worked
         self.injury_baseline = False
         self.cycles = 0
         self.totals: dict[str, int] = defaultdict(int)
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         # The play-by-play fetches, and the Kalshi fetch beside them.
         self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers + 1, thread_name_prefix="fetch")
         self._last_summary = time.monotonic()
@@ -110,19 +132,29 @@ class NFLRealtimeSync:
         state = self.db.detection_state()
         for row in state["games"]:
             self.states[row["game_id"]] = GameState(
-                game_id=row["game_id"], home_team=row["home_team"], away_team=row["away_team"],
-                home_score=row["home_score"], away_score=row["away_score"], state=row["state"],
-                last_play_id=row["last_play_id"], known_play_ids=frozenset(row["play_ids"] or ()),
+                game_id=row["game_id"],
+                home_team=row["home_team"],
+                away_team=row["away_team"],
+                home_score=row["home_score"],
+                away_score=row["away_score"],
+                state=row["state"],
+                last_play_id=row["last_play_id"],
+                known_play_ids=frozenset(row["play_ids"] or ()),
                 significant_ids=frozenset(row["significant_ids"] or ()),
                 alerted_total=(row["home_score"] or 0) + (row["away_score"] or 0),
-                revision=row["corrections"])
+                revision=row["corrections"],
+            )
         for row in state["prices"]:
             snap = _snapshot(row)
             self.last_prices[snap.ticker] = self.stored_prices[snap.ticker] = snap
         self.injury_baseline = state["injuries_known"]
         self._restore_correlations()
-        log.info("Restored state: %d games, %d markets, %d market reactions still to measure",
-                 len(self.states), len(self.last_prices), len(self.pending_correlations))
+        log.info(
+            "Restored state: %d games, %d markets, %d market reactions still to measure",
+            len(self.states),
+            len(self.last_prices),
+            len(self.pending_correlations),
+        )
 
     def _restore_correlations(self) -> None:
         """Significant plays of the last minute whose market reaction was not measured before the
@@ -134,9 +166,10 @@ class NFLRealtimeSync:
             before = {p["ticker"]: _snapshot(p) for p in self.db.prices_at(play.game_id, play.wallclock)}
             if before:
                 self.pending_correlations.append(
-                    PendingCorrelation(play, now, max(now, play.wallclock + delay), before))
+                    PendingCorrelation(play, now, max(now, play.wallclock + delay), before)
+                )
 
-    def start(self) -> "NFLRealtimeSync":
+    def start(self) -> NFLRealtimeSync:
         """Run cycles in a background thread until `stop()`."""
         self._thread = threading.Thread(target=self.run_forever, name="sync-loop", daemon=True)
         self._thread.start()
@@ -149,13 +182,13 @@ class NFLRealtimeSync:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def join(self, timeout: Optional[float] = None) -> bool:
+    def join(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()
         return True
 
-    def run_forever(self, until: Optional[Callable[[], bool]] = None) -> None:
+    def run_forever(self, until: Callable[[], bool] | None = None) -> None:
         """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
         interval = self.settings.sync_interval
         deadline = self.clock.monotonic()
@@ -197,7 +230,7 @@ class NFLRealtimeSync:
         slow = self.settings.idle_poll_interval
         if self._due("schedule", self.settings.schedule_interval):
             self._step(report, "schedule", self._sync_schedule)
-        prices: Optional[Future[list[tuple[ParsedMarket, datetime]]]] = None
+        prices: Future[list[tuple[ParsedMarket, datetime]]] | None = None
         if self._due("kalshi", fast if active else slow, throttle_source="kalshi"):
             # Kalshi is asked first and answers while the games step works; its markets are mapped
             # and used after that step, which updates the games and schedules the correlations.
@@ -207,8 +240,9 @@ class NFLRealtimeSync:
             self._step(report, "scoreboard", self._sync_games)
         if prices is not None:
             self._step(report, "kalshi", lambda report: self._sync_kalshi(report, prices.result()), started=asked)
-        if self.settings.injury_interval and self._due("injuries", self.settings.injury_interval,
-                                                       throttle_source="espn"):
+        if self.settings.injury_interval and self._due(
+            "injuries", self.settings.injury_interval, throttle_source="espn"
+        ):
             self._step(report, "injuries", self._sync_injuries)
         if self.settings.weather_interval and self._due("weather", self.settings.weather_interval):
             self._step(report, "weather", self._sync_weather)
@@ -230,7 +264,7 @@ class NFLRealtimeSync:
         self._summarise(report)
         return report
 
-    def _due(self, name: str, interval: float, throttle_source: Optional[str] = None) -> bool:
+    def _due(self, name: str, interval: float, throttle_source: str | None = None) -> bool:
         """Whether a cadence is due at this cycle's tick; a throttled source waits the idle
         interval instead. Cycles start on a fixed schedule, but sleep overshoot can bring one a
         hair early: the slack keeps such a cycle from pushing a poll a whole interval late."""
@@ -251,8 +285,9 @@ class NFLRealtimeSync:
                 return True
         return not self.games  # nothing known yet: look now
 
-    def _step(self, report: CycleReport, name: str, fn: Callable[[CycleReport], int],
-              started: Optional[datetime] = None) -> None:
+    def _step(
+        self, report: CycleReport, name: str, fn: Callable[[CycleReport], int], started: datetime | None = None
+    ) -> None:
         """Run one step; its failure is logged, counted and recorded, never raised. `started` is
         when the step's work began, when that was before this call (a fetch started earlier)."""
         started = started or self.clock.now()
@@ -266,7 +301,9 @@ class NFLRealtimeSync:
         except KalshiFormatError as exc:
             status, error = "failed", str(exc)
             log.error("%s sync failed: %s", name, exc)
-            self._record_events([system_event("critical", "kalshi_format", str(exc), started, started.date().isoformat())])
+            self._record_events(
+                [system_event("critical", "kalshi_format", str(exc), started, started.date().isoformat())]
+            )
         except DatabaseError as exc:
             status, error = "failed", str(exc)
             log.error("%s sync failed: %s", name, exc)
@@ -352,8 +389,10 @@ class NFLRealtimeSync:
 
     def _fetch_summaries(self, games: Sequence[Game], report: CycleReport) -> tuple[dict[str, GameSummary], set[str]]:
         """Fetch play-by-play in parallel; returns the summaries and the ids that failed."""
-        futures = {g.game_id: self._pool.submit(self.fetcher.get_play_by_play, g.game_id, self._wants_player_stats(g))
-                   for g in games}
+        futures = {
+            g.game_id: self._pool.submit(self.fetcher.get_play_by_play, g.game_id, self._wants_player_stats(g))
+            for g in games
+        }
         summaries: dict[str, GameSummary] = {}
         failed: set[str] = set()
         for game_id, future in futures.items():
@@ -375,9 +414,9 @@ class NFLRealtimeSync:
         """Box scores are stored when the daemon first sees a game and when it ends, not on every play."""
         return game.is_final or game.game_id not in self.states
 
-    def _process_game(self, game: Game, summary: Optional[GameSummary], now: datetime, report: CycleReport) -> None:
+    def _process_game(self, game: Game, summary: GameSummary | None, now: datetime, report: CycleReport) -> None:
         prev = self.states.get(game.game_id)
-        plays: Optional[list[Play]] = None
+        plays: list[Play] | None = None
         if summary is not None:
             plays = self._classify(game.game_id, sorted(summary.plays, key=lambda p: p.sequence_number))
         update = detect_game(prev, game, plays, now)
@@ -423,9 +462,9 @@ class NFLRealtimeSync:
         play of the game, so a play unchanged since the last summary, with the same score before
         it, keeps the object classified then: nothing to classify or compare again."""
         known = self.classified.get(game_id, {})
-        memo: dict[str, tuple[Play, Optional[tuple[int, int]], Play]] = {}
+        memo: dict[str, tuple[Play, tuple[int, int] | None, Play]] = {}
         result: list[Play] = []
-        before: Optional[tuple[int, int]] = None
+        before: tuple[int, int] | None = None
         for play in plays:
             hit = known.get(play.play_id)
             if hit is not None and hit[1] == before and hit[0] == play:
@@ -456,8 +495,9 @@ class NFLRealtimeSync:
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
         snapshots = [s for s in slate.snapshots if self._worth_storing(s)]
         recent = self._recent_plays(now)
-        spikes = detect_price_spikes(self.last_prices, slate.snapshots, Decimal(str(self.settings.price_spike_pct)),
-                                     Decimal("0.02"), recent)
+        spikes = detect_price_spikes(
+            self.last_prices, slate.snapshots, Decimal(str(self.settings.price_spike_pct)), Decimal("0.02"), recent
+        )
         for snap in slate.snapshots:
             self.price_history[snap.ticker].append(snap)
         due = [job for job in self.pending_correlations if job.due_at <= now]
@@ -477,8 +517,11 @@ class NFLRealtimeSync:
         self.last_prices.update({s.ticker: s for s in slate.snapshots})
         measured = {c.play_id for c in correlations}
         resolved = {id(job) for job in due if job.play.play_id in measured}
-        self.pending_correlations = [job for job in self.pending_correlations
-                                     if id(job) not in resolved and now - job.due_at < CORRELATION_EXPIRY]
+        self.pending_correlations = [
+            job
+            for job in self.pending_correlations
+            if id(job) not in resolved and now - job.due_at < CORRELATION_EXPIRY
+        ]
         report.correlations += len(correlations)
         report.events.extend(spikes + reactions)
         return len(slate.snapshots)
@@ -490,8 +533,9 @@ class NFLRealtimeSync:
 
         def recent(game_id: str) -> list[Play]:
             if game_id not in found:
-                found[game_id] = plays_before(list(self.recent_plays.get(game_id, ())), now,
-                                              minutes=RECENT_PLAYS_WINDOW.total_seconds() / 60)
+                found[game_id] = plays_before(
+                    list(self.recent_plays.get(game_id, ())), now, minutes=RECENT_PLAYS_WINDOW.total_seconds() / 60
+                )
             return found[game_id]
 
         return recent
@@ -502,7 +546,11 @@ class NFLRealtimeSync:
         if last is None or snap.ts - last.ts >= SNAPSHOT_HEARTBEAT:
             return True
         return (snap.yes_bid, snap.yes_ask, snap.last_price, snap.volume) != (
-            last.yes_bid, last.yes_ask, last.last_price, last.volume)
+            last.yes_bid,
+            last.yes_ask,
+            last.last_price,
+            last.volume,
+        )
 
     def _game_markets(self, game_id: str) -> list[MarketSnapshot]:
         return [s for s in self.last_prices.values() if s.game_id == game_id]
@@ -518,8 +566,9 @@ class NFLRealtimeSync:
         delay = timedelta(seconds=self.settings.correlation_delay)
         self.pending_correlations.append(PendingCorrelation(play, now, now + delay, before))
 
-    def _resolve_correlations(self, due: Sequence[PendingCorrelation], snapshots: Sequence[MarketSnapshot],
-                              now: datetime) -> tuple[list[Correlation], list[Event]]:
+    def _resolve_correlations(
+        self, due: Sequence[PendingCorrelation], snapshots: Sequence[MarketSnapshot], now: datetime
+    ) -> tuple[list[Correlation], list[Event]]:
         latest = {s.ticker: s for s in snapshots}
         correlations: list[Correlation] = []
         reactions: list[Event] = []
@@ -531,30 +580,50 @@ class NFLRealtimeSync:
                     continue
                 pct = change_pct(before.mid, after.mid)
                 moment = job.play.wallclock or job.detected_at
-                rows.append(Correlation(
-                    game_id=job.play.game_id, play_id=job.play.play_id, ticker=ticker,
-                    event_type=job.play.significance[0], price_before=before.mid, price_after=after.mid,
-                    change_pct=pct, impact_level=impact_level(pct),
-                    seconds_after=Decimal(str(round((after.ts - moment).total_seconds(), 3))),
-                    play_time=job.play.wallclock, created_at=now))
+                rows.append(
+                    Correlation(
+                        game_id=job.play.game_id,
+                        play_id=job.play.play_id,
+                        ticker=ticker,
+                        event_type=job.play.significance[0],
+                        price_before=before.mid,
+                        price_after=after.mid,
+                        change_pct=pct,
+                        impact_level=impact_level(pct),
+                        seconds_after=Decimal(str(round((after.ts - moment).total_seconds(), 3))),
+                        play_time=job.play.wallclock,
+                        created_at=now,
+                    )
+                )
             correlations.extend(rows)
-            reactions.extend(market_reaction_events(job.play, self.games.get(job.play.game_id),
-                                                    [vars(r) for r in rows], now))
+            reactions.extend(
+                market_reaction_events(job.play, self.games.get(job.play.game_id), [vars(r) for r in rows], now)
+            )
         return correlations, reactions
 
-    def _spike_correlations(self, spikes: Sequence[Event], recent: Callable[[str], list[Play]],
-                            now: datetime) -> list[Correlation]:
+    def _spike_correlations(
+        self, spikes: Sequence[Event], recent: Callable[[str], list[Play]], now: datetime
+    ) -> list[Correlation]:
         """Link each price spike to the plays of its game in the minutes before it."""
         rows = []
         for spike in spikes:
             data = spike.data
             for play in recent(data.get("game_id") or ""):
-                rows.append(Correlation(
-                    game_id=play.game_id, play_id=play.play_id, ticker=data["ticker"], event_type="price_spike",
-                    price_before=data["price_before"], price_after=data["price_after"],
-                    change_pct=data["change_pct"], impact_level=impact_level(data["change_pct"]),
-                    seconds_after=Decimal(str(round((now - (play.wallclock or now)).total_seconds(), 3))),
-                    play_time=play.wallclock, created_at=now))
+                rows.append(
+                    Correlation(
+                        game_id=play.game_id,
+                        play_id=play.play_id,
+                        ticker=data["ticker"],
+                        event_type="price_spike",
+                        price_before=data["price_before"],
+                        price_after=data["price_after"],
+                        change_pct=data["change_pct"],
+                        impact_level=impact_level(data["change_pct"]),
+                        seconds_after=Decimal(str(round((now - (play.wallclock or now)).total_seconds(), 3))),
+                        play_time=play.wallclock,
+                        created_at=now,
+                    )
+                )
         return rows
 
     # --- injuries, weather, odds ------------------------------------------------------------------
@@ -578,8 +647,11 @@ class NFLRealtimeSync:
 
     def _sync_weather(self, report: CycleReport) -> int:
         now = self.clock.now()
-        soon = [g for g in self.games.values()
-                if g.state != "post" and g.start_time and g.start_time - now <= timedelta(hours=24)]
+        soon = [
+            g
+            for g in self.games.values()
+            if g.state != "post" and g.start_time and g.start_time - now <= timedelta(hours=24)
+        ]
         stored = 0
         for game in soon:
             weather = self.fetcher.get_weather_for_game(game)
@@ -596,7 +668,9 @@ class NFLRealtimeSync:
     def _health_checks(self, report: CycleReport) -> int:
         now = self.clock.now()
         checks: dict[str, Callable[[], None]] = {"database": self.db.ping}
-        checks.update({source: self._step_check(step) for source, step in (("espn", "scoreboard"), ("kalshi", "kalshi"))})
+        checks.update(
+            {source: self._step_check(step) for source, step in (("espn", "scoreboard"), ("kalshi", "kalshi"))}
+        )
         checks.update(self.alerts.health_checks())
         paths = [p for p in (self.settings.log_dir, self.settings.database.embedded_dir) if Path(p).exists()]
         events = run_checks(checks, paths, now)
@@ -605,10 +679,12 @@ class NFLRealtimeSync:
 
     def _step_check(self, step: str) -> Callable[[], None]:
         """A health check that fails while the latest run of `step` failed."""
+
         def check() -> None:
             error = self.last_errors.get(step)
             if error:
                 raise RuntimeError(error)
+
         return check
 
     def _record_health(self, report: CycleReport) -> None:
@@ -635,15 +711,31 @@ class NFLRealtimeSync:
         if time.monotonic() - self._last_summary < SUMMARY_EVERY:
             return
         self._last_summary = time.monotonic()
-        log.info("Summary: %d cycles, %d live games, %d plays stored, %d price snapshots, %d correlations, "
-                 "%d events, %d failed steps", self.cycles, report.live_games, self.totals["plays_stored"],
-                 self.totals["snapshots"], self.totals["correlations"], self.totals["events"],
-                 self.totals["failed_steps"])
+        log.info(
+            "Summary: %d cycles, %d live games, %d plays stored, %d price snapshots, %d correlations, "
+            "%d events, %d failed steps",
+            self.cycles,
+            report.live_games,
+            self.totals["plays_stored"],
+            self.totals["snapshots"],
+            self.totals["correlations"],
+            self.totals["events"],
+            self.totals["failed_steps"],
+        )
 
 
 def _snapshot(row: dict) -> MarketSnapshot:
-    return MarketSnapshot(row["ticker"], row["ts"], row["yes_bid"], row["yes_ask"], row["last_price"], row["volume"],
-                          row["open_interest"], row["game_id"], row["event_ticker"])
+    return MarketSnapshot(
+        row["ticker"],
+        row["ts"],
+        row["yes_bid"],
+        row["yes_ask"],
+        row["last_price"],
+        row["volume"],
+        row["open_interest"],
+        row["game_id"],
+        row["event_ticker"],
+    )
 
 
 def _play(row: dict) -> Play:

@@ -11,24 +11,25 @@ Politeness and budgets live here, not in the callers:
 Parsing problems surface as `SourceError` too, so callers handle one exception type. API keys
 travel only in query strings, which `SourceError` and the HTTP layer's logs never show.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any
 from urllib.parse import urlsplit
 
-from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources import odds_parser
-from nfl_sync.domain import teams
-from nfl_sync.sources import weather_parser
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL, Settings
-from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, SourceError, TTLCache
+from nfl_sync.domain import teams
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.sources import odds_parser, weather_parser
+from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, SourceError, TTLCache
 from nfl_sync.sources.parsing import ParseError
 
 log = logging.getLogger(__name__)
@@ -38,31 +39,39 @@ ODDS_SPORT_PATH = "sports/americanfootball_nfl/odds"
 ODDS_MARKETS = "h2h,spreads,totals"
 ODDS_REGIONS = "us"
 ODDS_CALL_COST = len(ODDS_MARKETS.split(",")) * len(ODDS_REGIONS.split(","))  # markets x regions credits
-OPEN_METEO_HOURLY = ("temperature_2m,precipitation,precipitation_probability,snowfall,wind_speed_10m,"
-                     "wind_gusts_10m,weather_code")
+OPEN_METEO_HOURLY = (
+    "temperature_2m,precipitation,precipitation_probability,snowfall,wind_speed_10m,wind_gusts_10m,weather_code"
+)
 
-WeatherTarget = Union[Game, teams.Team, teams.Venue, str]
+WeatherTarget = Game | teams.Team | teams.Venue | str
 # A day, a (first, last) pair, ESPN's own "YYYYMMDD[-YYYYMMDD]" text, or None for today.
-DateRange = Union[date, datetime, tuple[Union[date, datetime], Union[date, datetime]], str, None]
+DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | None
 
 
 @dataclass(frozen=True)
 class OddsQuota:
     """What The Odds API's headers said after the last call (None until the first one)."""
 
-    remaining: Optional[int] = None
-    used: Optional[int] = None
-    last: Optional[int] = None
-    disabled_until: Optional[date] = None  # UTC date on which odds calls may resume
-    reason: Optional[str] = None
+    remaining: int | None = None
+    used: int | None = None
+    last: int | None = None
+    disabled_until: date | None = None  # UTC date on which odds calls may resume
+    reason: str | None = None
 
 
 class NFLDataFetcher:
     """Fetches and parses every non-Kalshi source; safe to share between worker threads."""
 
-    def __init__(self, settings: Settings, clock: Optional[Clock] = None,
-                 observer: Optional[RequestObserver] = None, *, max_core_injury_calls: int = 40,
-                 core_injuries_per_team: int = 3, rng: Optional[Callable[[], float]] = None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        observer: RequestObserver | None = None,
+        *,
+        max_core_injury_calls: int = 40,
+        core_injuries_per_team: int = 3,
+        rng: Callable[[], float] | None = None,
+    ):
         self.settings = settings
         self.clock = clock or SystemClock()
         self.max_core_injury_calls = max_core_injury_calls
@@ -70,18 +79,28 @@ class NFLDataFetcher:
         self._core_lock = threading.Lock()
         self._core_next = 0  # index of the team the next core fallback run starts with
         retry = RetryPolicy(max_tries=settings.http_max_tries)
-        espn_limiter = RateLimiter(_per_second(settings.espn_rate_per_second)
-                                   + ((settings.espn_rate_per_minute, 60.0),), self.clock)
+        espn_limiter = RateLimiter(
+            _per_second(settings.espn_rate_per_second) + ((settings.espn_rate_per_minute, 60.0),), self.clock
+        )
 
         def source(name: str, base_url: str, limiter: Any = None) -> HttpSource:
             extra = {"rng": rng} if rng is not None else {}
-            return HttpSource(name, base_url, clock=self.clock, timeout=settings.http_timeout, retry=retry,
-                              limiter=limiter, observer=observer, **extra)
+            return HttpSource(
+                name,
+                base_url,
+                clock=self.clock,
+                timeout=settings.http_timeout,
+                retry=retry,
+                limiter=limiter,
+                observer=observer,
+                **extra,
+            )
 
         self.espn = source("espn", settings.espn_base_url, espn_limiter)
         self.espn_core = source("espn-core", settings.espn_core_base_url, espn_limiter)
-        self.openweather = source("openweathermap", settings.openweather_base_url,
-                                  RateLimiter(((60, 60.0),), self.clock))
+        self.openweather = source(
+            "openweathermap", settings.openweather_base_url, RateLimiter(((60, 60.0),), self.clock)
+        )
         self.open_meteo = source("open-meteo", settings.open_meteo_base_url, RateLimiter(((600, 60.0),), self.clock))
         self.odds = source("the-odds-api", settings.odds_api_base_url, RateLimiter(((30, 1.0),), self.clock))
         self._teams_cache = TTLCache(settings.cache_ttl, self.clock, max_entries=4)
@@ -91,7 +110,7 @@ class NFLDataFetcher:
 
     # -- ESPN ------------------------------------------------------------------------------------
 
-    def fetch_scoreboard(self, when: DateRange = None, season_type: Optional[int] = None) -> dict:
+    def fetch_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> dict:
         """The raw `/scoreboard` JSON for a date, a (first, last) range or ESPN's "YYYYMMDD-YYYYMMDD"
         text; today (settings timezone) by default.
 
@@ -103,9 +122,10 @@ class NFLDataFetcher:
             params["seasontype"] = season_type
         return self.espn.get_json("scoreboard", params)
 
-    def get_scoreboard(self, when: DateRange = None, season_type: Optional[int] = None) -> list[Game]:
-        return self._parse(self.espn, "scoreboard", espn_parser.parse_scoreboard,
-                           self.fetch_scoreboard(when, season_type))
+    def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
+        return self._parse(
+            self.espn, "scoreboard", espn_parser.parse_scoreboard, self.fetch_scoreboard(when, season_type)
+        )
 
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
         """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
@@ -115,6 +135,7 @@ class NFLDataFetcher:
 
     def get_teams(self) -> list[teams.Team]:
         """ESPN's `/teams`, cached for settings.cache_ttl seconds."""
+
         def load() -> list[teams.Team]:
             return self._parse(self.espn, "teams", espn_parser.parse_teams, self.espn.get_json("teams"))
 
@@ -163,7 +184,7 @@ class NFLDataFetcher:
                 log.warning("%s", error)
                 continue
             urls = [url for url in map(self._core_url, _refs(listing)) if url is not None]
-            for url in urls[:min(self.core_injuries_per_team, budget)]:
+            for url in urls[: min(self.core_injuries_per_team, budget)]:
                 budget -= 1
                 try:
                     found.append(espn_parser.parse_core_injury(self.espn_core.get_json(url), team=team.abbr))
@@ -175,7 +196,7 @@ class NFLDataFetcher:
             raise SourceError("espn-core", f"/seasons/{season}/teams/*/injuries", "every team injury list failed")
         return found
 
-    def _core_url(self, ref: str) -> Optional[str]:
+    def _core_url(self, ref: str) -> str | None:
         """A core `$ref` pointed at the configured core base, or None for links we must not follow."""
         parts = urlsplit(ref)
         if parts.hostname is None or parts.hostname.endswith(".pvt"):
@@ -184,11 +205,11 @@ class NFLDataFetcher:
         if parts.hostname != default.hostname or not parts.path.startswith(default.path):
             return None
         # The scheme in refs is http://; the configured base (https, or a test server) wins.
-        return self.settings.espn_core_base_url + parts.path[len(default.path):]
+        return self.settings.espn_core_base_url + parts.path[len(default.path) :]
 
     # -- Weather ---------------------------------------------------------------------------------
 
-    def get_weather_for_game(self, target: WeatherTarget, kickoff: Optional[datetime] = None) -> Optional[Weather]:
+    def get_weather_for_game(self, target: WeatherTarget, kickoff: datetime | None = None) -> Weather | None:
         """The forecast slot nearest kickoff at the game's stadium, or None for domes, unknown
         venues and kickoffs beyond the forecast horizon. Retractable roofs are fetched and flagged.
 
@@ -201,20 +222,38 @@ class NFLDataFetcher:
         key = self.settings.openweather_api_key
         location = (round(venue.latitude, 3), round(venue.longitude, 3))
         if key:
-            body = self._weather_cache.get_or_load(("openweathermap",) + location, lambda: self.openweather.get_json(
-                "forecast", {"lat": location[0], "lon": location[1], "appid": key, "units": "imperial"}))
+            body = self._weather_cache.get_or_load(
+                ("openweathermap",) + location,
+                lambda: self.openweather.get_json(
+                    "forecast", {"lat": location[0], "lon": location[1], "appid": key, "units": "imperial"}
+                ),
+            )
             parser, source = weather_parser.parse_openweather_forecast, self.openweather
         else:
-            body = self._weather_cache.get_or_load(("open-meteo",) + location, lambda: self.open_meteo.get_json(
-                "forecast", {"latitude": location[0], "longitude": location[1], "hourly": OPEN_METEO_HOURLY,
-                             "temperature_unit": "fahrenheit", "wind_speed_unit": "mph",
-                             "precipitation_unit": "inch", "timezone": "UTC", "forecast_days": 7}))
+            body = self._weather_cache.get_or_load(
+                ("open-meteo",) + location,
+                lambda: self.open_meteo.get_json(
+                    "forecast",
+                    {
+                        "latitude": location[0],
+                        "longitude": location[1],
+                        "hourly": OPEN_METEO_HOURLY,
+                        "temperature_unit": "fahrenheit",
+                        "wind_speed_unit": "mph",
+                        "precipitation_unit": "inch",
+                        "timezone": "UTC",
+                        "forecast_days": 7,
+                    },
+                ),
+            )
             parser, source = weather_parser.parse_open_meteo_forecast, self.open_meteo
-        return self._parse(source, "forecast", lambda data: parser(data, kickoff, roof=venue.roof, game_id=game_id), body)
+        return self._parse(
+            source, "forecast", lambda data: parser(data, kickoff, roof=venue.roof, game_id=game_id), body
+        )
 
-    def _weather_location(self, target: WeatherTarget, kickoff: Optional[datetime]):
+    def _weather_location(self, target: WeatherTarget, kickoff: datetime | None):
         game_id = None
-        venue: Optional[teams.Venue] = None
+        venue: teams.Venue | None = None
         if isinstance(target, Game):
             game_id = target.game_id
             kickoff = kickoff or target.start_time
@@ -272,8 +311,12 @@ class NFLDataFetcher:
                 self._odds_quota = quota = replace(quota, disabled_until=None, reason=None, remaining=None)
             if quota.remaining is not None and quota.remaining < ODDS_CALL_COST:
                 self._odds_quota = replace(quota, disabled_until=today + timedelta(days=1), reason="quota low")
-                log.warning("the-odds-api: %d credits left, below the %d a call costs; odds paused until %s UTC",
-                            quota.remaining, ODDS_CALL_COST, today + timedelta(days=1))
+                log.warning(
+                    "the-odds-api: %d credits left, below the %d a call costs; odds paused until %s UTC",
+                    quota.remaining,
+                    ODDS_CALL_COST,
+                    today + timedelta(days=1),
+                )
                 return False
         return True
 
@@ -284,7 +327,7 @@ class NFLDataFetcher:
         log.error("%s; odds disabled until %s UTC (%s)", error, resume, reason)
 
     def _record_quota(self, headers: Any) -> None:
-        def number(name: str) -> Optional[int]:
+        def number(name: str) -> int | None:
             value = headers.get(name)
             try:
                 return int(float(value)) if value is not None else None
@@ -292,8 +335,12 @@ class NFLDataFetcher:
                 return None
 
         with self._odds_lock:
-            self._odds_quota = replace(self._odds_quota, remaining=number("x-requests-remaining"),
-                                       used=number("x-requests-used"), last=number("x-requests-last"))
+            self._odds_quota = replace(
+                self._odds_quota,
+                remaining=number("x-requests-remaining"),
+                used=number("x-requests-used"),
+                last=number("x-requests-last"),
+            )
 
     # -- Shared ----------------------------------------------------------------------------------
 
@@ -301,7 +348,9 @@ class NFLDataFetcher:
         try:
             return parser(data)
         except ParseError as error:
-            raise SourceError(source.name, urlsplit(source.url(path)).path, f"returned an unusable payload ({error})") from None
+            raise SourceError(
+                source.name, urlsplit(source.url(path)).path, f"returned an unusable payload ({error})"
+            ) from None
 
     def _dates_param(self, when: DateRange) -> str:
         if isinstance(when, str):
@@ -317,7 +366,7 @@ class NFLDataFetcher:
             return f"{start:%Y%m%d}-{end:%Y%m%d}"
         return f"{self._local_date(when):%Y%m%d}"
 
-    def _local_date(self, value: Union[date, datetime]) -> date:
+    def _local_date(self, value: date | datetime) -> date:
         if isinstance(value, datetime):
             return value.astimezone(self.settings.timezone).date() if value.tzinfo else value.date()
         return value
@@ -342,5 +391,8 @@ def _refs(listing: Any) -> list[str]:
     """The `$ref` links of a core-API list page, in the order given (newest first)."""
     if not isinstance(listing, dict):
         return []
-    return [item["$ref"] for item in listing.get("items", []) if isinstance(item, dict)
-            and isinstance(item.get("$ref"), str)]
+    return [
+        item["$ref"]
+        for item in listing.get("items", [])
+        if isinstance(item, dict) and isinstance(item.get("$ref"), str)
+    ]

@@ -6,6 +6,7 @@ timeouts, 5xx, 429, HTML error pages, truncated or mis-shaped JSON) reaches the 
 `SourceError` that names the source, the URL path (never the query, where keys live) and the
 status, after a bounded number of tries with exponential backoff and jitter.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,10 @@ import logging
 import random
 import threading
 from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Hashable, Iterable, Mapping, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "nfl-realtime-pipeline/1.0 (+https://github.com/; polite polling, contact via repo)"
 
 # Observer signature: (source name, path, HTTP status or None, seconds taken).
-RequestObserver = Callable[[str, str, Optional[int], float], None]
+RequestObserver = Callable[[str, str, int | None, float], None]
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,17 @@ class Reply:
 class SourceError(Exception):
     """A source could not give a usable answer. Safe to log: holds no keys or tokens."""
 
-    def __init__(self, source: str, path: str, message: str, status: Optional[int] = None,
-                 attempts: int = 1, retryable: bool = False, retry_after: Optional[float] = None,
-                 body: Any = None):
+    def __init__(
+        self,
+        source: str,
+        path: str,
+        message: str,
+        status: int | None = None,
+        attempts: int = 1,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        body: Any = None,
+    ):
         self.source = source
         self.path = path
         self.status = status
@@ -63,7 +73,7 @@ class SourceError(Exception):
         tries = f" after {self.attempts} tries" if self.attempts > 1 else ""
         return f"{self.source} {self.path}: {self.message} ({status}){tries}"
 
-    def with_attempts(self, attempts: int) -> "SourceError":
+    def with_attempts(self, attempts: int) -> SourceError:
         self.attempts = attempts
         self.args = (self._text(),)
         return self
@@ -157,7 +167,7 @@ class TTLCache:
                 return False, None
             return True, value
 
-    def put(self, key: Hashable, value: Any, ttl: Optional[float] = None) -> None:
+    def put(self, key: Hashable, value: Any, ttl: float | None = None) -> None:
         with self._lock:
             if len(self._data) >= self.max_entries:
                 now = self.clock.monotonic()
@@ -167,7 +177,7 @@ class TTLCache:
                     self._data.pop(next(iter(self._data)))
             self._data[key] = (self.clock.monotonic() + (self.ttl if ttl is None else ttl), value)
 
-    def get_or_load(self, key: Hashable, load: Callable[[], Any], ttl: Optional[float] = None) -> Any:
+    def get_or_load(self, key: Hashable, load: Callable[[], Any], ttl: float | None = None) -> Any:
         hit, value = self.get(key)
         if hit:
             return value
@@ -180,7 +190,7 @@ class TTLCache:
             self._data.clear()
 
 
-def _retry_after_seconds(reply: Reply, clock: Clock) -> Optional[float]:
+def _retry_after_seconds(reply: Reply, clock: Clock) -> float | None:
     value = reply.headers.get("Retry-After")
     if not value:
         return None
@@ -214,11 +224,20 @@ class RetryPolicy:
 class HttpSource:
     """One upstream service: base URL, session, limiter, retry policy and error translation."""
 
-    def __init__(self, name: str, base_url: str, *, clock: Optional[Clock] = None,
-                 timeout: float = 10.0, connect_timeout: float = 3.05,
-                 retry: Optional[RetryPolicy] = None, limiter: Any = None,
-                 session: Optional[requests.Session] = None, rng: Callable[[], float] = random.random,
-                 observer: Optional[RequestObserver] = None):
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.05,
+        retry: RetryPolicy | None = None,
+        limiter: Any = None,
+        session: requests.Session | None = None,
+        rng: Callable[[], float] = random.random,
+        observer: RequestObserver | None = None,
+    ):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.clock = clock or SystemClock()
@@ -241,12 +260,19 @@ class HttpSource:
         self.session.headers.setdefault("Accept", "application/json")
 
     def url(self, path: str) -> str:
-        if path.startswith("http://") or path.startswith("https://"):
+        if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def get_json(self, path: str, params: Optional[dict] = None, *, expect: Optional[type] = dict,
-                 limiter_key: Hashable = None, headers: Optional[dict] = None) -> Any:
+    def get_json(
+        self,
+        path: str,
+        params: dict | None = None,
+        *,
+        expect: type | None = dict,
+        limiter_key: Hashable = None,
+        headers: dict | None = None,
+    ) -> Any:
         """GET `path` and return its decoded JSON, retrying what is worth retrying.
 
         `expect` is the JSON type the body must have at the top level (dict, list, or None for
@@ -255,8 +281,15 @@ class HttpSource:
         reply = self.request("GET", path, params=params, limiter_key=limiter_key, headers=headers)
         return self.decode(reply, path, expect)
 
-    def request(self, method: str, path: str, *, params: Optional[dict] = None,
-                limiter_key: Hashable = None, headers: Optional[dict] = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        limiter_key: Hashable = None,
+        headers: dict | None = None,
+    ) -> Reply:
         attempts = 0
 
         def once() -> Reply:
@@ -284,22 +317,22 @@ class HttpSource:
         except SourceError as error:
             raise error.with_attempts(attempts) from None
 
-    def _send(self, method: str, path: str, params: Optional[dict], limiter_key: Hashable,
-              headers: Optional[dict]) -> Reply:
+    def _send(self, method: str, path: str, params: dict | None, limiter_key: Hashable, headers: dict | None) -> Reply:
         url = self.url(path)
         shown = urlsplit(url).path
         if self.limiter is not None:
             self.limiter.acquire(limiter_key)
         started = self.clock.monotonic()
-        status: Optional[int] = None  # known once the headers are in; a body can still fail after
+        status: int | None = None  # known once the headers are in; a body can still fail after
 
         def failed(message: str, retryable: bool) -> SourceError:
             self._observe(shown, None, started)
             return SourceError(self.name, shown, message, status=status, retryable=retryable)
 
         try:
-            response = self.session.request(method, url, params=params, headers=headers, timeout=self.timeout,
-                                            stream=True)
+            response = self.session.request(
+                method, url, params=params, headers=headers, timeout=self.timeout, stream=True
+            )
             status = response.status_code
             with response:
                 # The body in one read: requests' `.content` reads it in 10 KB chunks, which cost
@@ -322,35 +355,52 @@ class HttpSource:
             return reply
         body = _short_body(reply.body)
         if status == 429:
-            raise SourceError(self.name, shown, "rate limited", status=status, retryable=True,
-                              retry_after=_retry_after_seconds(reply, self.clock), body=body)
+            raise SourceError(
+                self.name,
+                shown,
+                "rate limited",
+                status=status,
+                retryable=True,
+                retry_after=_retry_after_seconds(reply, self.clock),
+                body=body,
+            )
         if status >= 500:
-            raise SourceError(self.name, shown, "server error", status=status, retryable=True,
-                              retry_after=_retry_after_seconds(reply, self.clock), body=body)
+            raise SourceError(
+                self.name,
+                shown,
+                "server error",
+                status=status,
+                retryable=True,
+                retry_after=_retry_after_seconds(reply, self.clock),
+                body=body,
+            )
         raise SourceError(self.name, shown, _client_error_message(body), status=status, body=body)
 
-    def _observe(self, path: str, status: Optional[int], started: float) -> None:
+    def _observe(self, path: str, status: int | None, started: float) -> None:
         if self.observer is not None:
             self.observer(self.name, path, status, self.clock.monotonic() - started)
 
-    def decode(self, reply: Reply, path: str, expect: Optional[type]) -> Any:
+    def decode(self, reply: Reply, path: str, expect: type | None) -> Any:
         shown = urlsplit(self.url(path)).path
         content = reply.body
         content_type = reply.headers.get("Content-Type", "")
         if "html" in content_type.lower() or content[:256].lstrip()[:1] == b"<":
-            raise SourceError(self.name, shown, "returned an HTML page instead of JSON",
-                              status=reply.status)
+            raise SourceError(self.name, shown, "returned an HTML page instead of JSON", status=reply.status)
         try:
             # orjson: a summary is 0.2-0.4 MB and is fetched for every new play; it decodes
             # in half the time of the json module. JSON is UTF-8 by its standard (RFC 8259).
             data = orjson.loads(content)
         except orjson.JSONDecodeError as error:
-            raise SourceError(self.name, shown, f"returned invalid JSON ({error.msg} at char {error.pos})",
-                              status=reply.status) from None
+            raise SourceError(
+                self.name, shown, f"returned invalid JSON ({error.msg} at char {error.pos})", status=reply.status
+            ) from None
         if expect is not None and not isinstance(data, expect):
-            raise SourceError(self.name, shown,
-                              f"returned JSON of the wrong shape (a {type(data).__name__}, "
-                              f"expected a {expect.__name__})", status=reply.status)
+            raise SourceError(
+                self.name,
+                shown,
+                f"returned JSON of the wrong shape (a {type(data).__name__}, expected a {expect.__name__})",
+                status=reply.status,
+            )
         return data
 
     def close(self) -> None:

@@ -4,12 +4,14 @@ One line per (game, bookmaker). Outcome order is not guaranteed, so outcomes are
 name. Prices are American integers when requested with oddsFormat=american (what the fetcher
 asks for); decimal-format bodies are converted so the model always holds American odds.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from nfl_sync.domain import teams
 from nfl_sync.domain.models import Game, OddsLine
@@ -41,8 +43,9 @@ def parse_odds(data: Any, odds_format: str = "american") -> list[OddsLine]:
     return lines
 
 
-def attach_game_ids(lines: Iterable[OddsLine], games: Iterable[Game],
-                    tolerance: timedelta = timedelta(hours=12)) -> list[OddsLine]:
+def attach_game_ids(
+    lines: Iterable[OddsLine], games: Iterable[Game], tolerance: timedelta = timedelta(hours=12)
+) -> list[OddsLine]:
     """`lines` with `game_id` set to the ESPN game of the same home and away teams whose kickoff is
     within `tolerance` of the line's commence time (The Odds API has its own event ids).
 
@@ -55,14 +58,28 @@ def attach_game_ids(lines: Iterable[OddsLine], games: Iterable[Game],
     matched = []
     for line in lines:
         candidates = by_teams.get((line.home_team, line.away_team), [])
-        game = next((g for g in candidates if line.commence_time is None or g.start_time is None
-                     or abs(g.start_time - line.commence_time) <= tolerance), None)
+        game = next(
+            (
+                g
+                for g in candidates
+                if line.commence_time is None
+                or g.start_time is None
+                or abs(g.start_time - line.commence_time) <= tolerance
+            ),
+            None,
+        )
         matched.append(replace(line, game_id=game.game_id) if game else line)
     return matched
 
 
-def _bookmaker_line(bookmaker: Mapping[str, Any], event: Mapping[str, Any], home: teams.Team, away: teams.Team,
-                    commence, odds_format: str) -> Optional[OddsLine]:
+def _bookmaker_line(
+    bookmaker: Mapping[str, Any],
+    event: Mapping[str, Any],
+    home: teams.Team,
+    away: teams.Team,
+    commence,
+    odds_format: str,
+) -> OddsLine | None:
     markets = {to_str(market.get("key")): market for market in dicts(bookmaker.get("markets"))}
     home_name, away_name = to_str(event.get("home_team")), to_str(event.get("away_team"))
     h2h = _outcomes(markets.get("h2h"))
@@ -87,13 +104,15 @@ def _bookmaker_line(bookmaker: Mapping[str, Any], event: Mapping[str, Any], home
     return line
 
 
-def _outcomes(market: Any) -> dict[Optional[str], Mapping[str, Any]]:
+def _outcomes(market: Any) -> dict[str | None, Mapping[str, Any]]:
     if market is None:
         return {}
-    return {to_str(outcome.get("name")): outcome for outcome in dicts(require_dict(market, "odds market").get("outcomes"))}
+    return {
+        to_str(outcome.get("name")): outcome for outcome in dicts(require_dict(market, "odds market").get("outcomes"))
+    }
 
 
-def _american(price: Any, odds_format: str) -> Optional[int]:
+def _american(price: Any, odds_format: str) -> int | None:
     value = to_decimal(price)
     if value is None:
         return None
@@ -106,7 +125,7 @@ def _american(price: Any, odds_format: str) -> Optional[int]:
     return int(american.to_integral_value(ROUND_HALF_UP))
 
 
-def _details(home: teams.Team, away: teams.Team, home_spread) -> Optional[str]:
+def _details(home: teams.Team, away: teams.Team, home_spread) -> str | None:
     """ESPN-style "HOU -9.5": the favourite and its line, or "EVEN"."""
     if home_spread is None:
         return None

@@ -7,11 +7,13 @@ missing or of the wrong type becomes None. Nothing here does I/O or reads a cloc
 Objects are checked with `dict` (what `json` produces), not `typing.Mapping`, which is several
 times slower per check and parsing a game makes tens of thousands of them.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional
+from typing import Any
 
 
 class ParseError(ValueError):
@@ -45,7 +47,7 @@ def dicts(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in as_list(value) if isinstance(item, dict)]
 
 
-def to_str(value: Any) -> Optional[str]:
+def to_str(value: Any) -> str | None:
     """Text or an id: strings as they are (stripped, empty is None), ints as decimal text."""
     if isinstance(value, str):
         value = value.strip()
@@ -62,7 +64,7 @@ def require_str(value: Any, where: str) -> str:
     return text
 
 
-def to_int(value: Any) -> Optional[int]:
+def to_int(value: Any) -> int | None:
     """An integer from an int, an integral float ("7.0" style) or numeric text; else None."""
     if isinstance(value, bool):
         return None
@@ -74,7 +76,7 @@ def to_int(value: Any) -> Optional[int]:
     return int(number)
 
 
-def to_decimal(value: Any, places: Optional[int] = None) -> Optional[Decimal]:
+def to_decimal(value: Any, places: int | None = None) -> Decimal | None:
     """A Decimal from an int, float or numeric text; None for anything else or non-finite values.
 
     Floats go through `repr` so 0.1 stays 0.1; `places` rounds away float noise such as
@@ -104,13 +106,13 @@ def to_decimal(value: Any, places: Optional[int] = None) -> Optional[Decimal]:
     return number
 
 
-def to_datetime(value: Any) -> Optional[datetime]:
+def to_datetime(value: Any) -> datetime | None:
     """A timezone-aware UTC datetime from ISO 8601 text ("2025-09-07T17:00Z") or Unix seconds."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str) or not value.strip():
@@ -123,11 +125,11 @@ def to_datetime(value: Any) -> Optional[datetime]:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
-def to_bool(value: Any) -> Optional[bool]:
+def to_bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 

@@ -4,30 +4,70 @@ Both return the one forecast slot nearest kickoff as a `Weather` in imperial uni
 no slot is within `max_gap` of kickoff (a game beyond the forecast horizon has no forecast yet,
 and the nearest slot days away would be misleading). No I/O, no clock: kickoff is an argument.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from nfl_sync.domain.models import Weather
-from nfl_sync.sources.parsing import ParseError, as_dict, as_list, dicts, require_dict, require_list, to_datetime, to_decimal, to_int
+from nfl_sync.sources.parsing import (
+    ParseError,
+    as_dict,
+    as_list,
+    dicts,
+    require_dict,
+    require_list,
+    to_datetime,
+    to_decimal,
+    to_int,
+)
 
 MM_PER_INCH = Decimal("25.4")
 
 # WMO weather interpretation codes, as Open-Meteo documents them for `weather_code`.
 _WMO = {
-    0: "clear sky", 1: "mainly clear", 2: "partly cloudy", 3: "overcast", 45: "fog", 48: "depositing rime fog",
-    51: "light drizzle", 53: "drizzle", 55: "dense drizzle", 56: "light freezing drizzle", 57: "freezing drizzle",
-    61: "light rain", 63: "rain", 65: "heavy rain", 66: "light freezing rain", 67: "freezing rain",
-    71: "light snow", 73: "snow", 75: "heavy snow", 77: "snow grains", 80: "light rain showers",
-    81: "rain showers", 82: "violent rain showers", 85: "snow showers", 86: "heavy snow showers",
-    95: "thunderstorm", 96: "thunderstorm with hail", 99: "thunderstorm with heavy hail",
+    0: "clear sky",
+    1: "mainly clear",
+    2: "partly cloudy",
+    3: "overcast",
+    45: "fog",
+    48: "depositing rime fog",
+    51: "light drizzle",
+    53: "drizzle",
+    55: "dense drizzle",
+    56: "light freezing drizzle",
+    57: "freezing drizzle",
+    61: "light rain",
+    63: "rain",
+    65: "heavy rain",
+    66: "light freezing rain",
+    67: "freezing rain",
+    71: "light snow",
+    73: "snow",
+    75: "heavy snow",
+    77: "snow grains",
+    80: "light rain showers",
+    81: "rain showers",
+    82: "violent rain showers",
+    85: "snow showers",
+    86: "heavy snow showers",
+    95: "thunderstorm",
+    96: "thunderstorm with hail",
+    99: "thunderstorm with heavy hail",
 }
 
 
-def parse_openweather_forecast(data: Any, kickoff: datetime, *, roof: Optional[str] = None,
-                               game_id: Optional[str] = None, max_gap: timedelta = timedelta(hours=3)) -> Optional[Weather]:
+def parse_openweather_forecast(
+    data: Any,
+    kickoff: datetime,
+    *,
+    roof: str | None = None,
+    game_id: str | None = None,
+    max_gap: timedelta = timedelta(hours=3),
+) -> Weather | None:
     """The 3-hour slot of an OWM `/forecast` body (requested with units=imperial) nearest kickoff.
 
     `rain`/`snow` blocks appear only when non-zero and are millimetres in every unit system.
@@ -61,8 +101,14 @@ def parse_openweather_forecast(data: Any, kickoff: datetime, *, roof: Optional[s
     )
 
 
-def parse_open_meteo_forecast(data: Any, kickoff: datetime, *, roof: Optional[str] = None,
-                              game_id: Optional[str] = None, max_gap: timedelta = timedelta(hours=1)) -> Optional[Weather]:
+def parse_open_meteo_forecast(
+    data: Any,
+    kickoff: datetime,
+    *,
+    roof: str | None = None,
+    game_id: str | None = None,
+    max_gap: timedelta = timedelta(hours=1),
+) -> Weather | None:
     """The hourly row of an Open-Meteo body nearest kickoff (fahrenheit, mph, inch units).
 
     Accepts the current variable names (`wind_speed_10m`) and the legacy ones (`windspeed_10m`)
@@ -83,7 +129,7 @@ def parse_open_meteo_forecast(data: Any, kickoff: datetime, *, roof: Optional[st
         return None
     moment, index = chosen
 
-    def column(*names: str) -> Optional[Decimal]:
+    def column(*names: str) -> Decimal | None:
         for name in names:
             values = as_list(hourly.get(name))
             if index < len(values) and (value := to_decimal(values[index])) is not None:
@@ -110,7 +156,7 @@ def parse_open_meteo_forecast(data: Any, kickoff: datetime, *, roof: Optional[st
     )
 
 
-def _open_meteo_time(value: Any, offset: timedelta) -> Optional[datetime]:
+def _open_meteo_time(value: Any, offset: timedelta) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return to_datetime(value)  # timeformat=unixtime
     if not isinstance(value, str):
@@ -119,10 +165,10 @@ def _open_meteo_time(value: Any, offset: timedelta) -> Optional[datetime]:
     moment = to_datetime(value)
     if moment is None:
         return None
-    return moment if has_offset else (moment - offset).astimezone(timezone.utc)
+    return moment if has_offset else (moment - offset).astimezone(UTC)
 
 
-def _condition(code: Optional[Decimal], snowfall: Optional[Decimal], precipitation: Optional[Decimal]) -> Optional[str]:
+def _condition(code: Decimal | None, snowfall: Decimal | None, precipitation: Decimal | None) -> str | None:
     if code is not None and code == code.to_integral_value():
         return _WMO.get(int(code))
     if snowfall:
@@ -139,4 +185,3 @@ def _nearest(slots: Sequence[tuple[datetime, Any]], kickoff: datetime, max_gap: 
         return None
     best = min(slots, key=lambda slot: abs(slot[0] - kickoff))
     return best if abs(best[0] - kickoff) <= max_gap else None
-

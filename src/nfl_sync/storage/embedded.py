@@ -4,6 +4,7 @@
 the daemon picks up its history on the next start. The server listens only on a Unix socket in
 the data folder (a TCP port on Windows), never on the network.
 """
+
 from __future__ import annotations
 
 import logging

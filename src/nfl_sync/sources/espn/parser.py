@@ -8,39 +8,85 @@ win-probability entry, unreliable `yardsToEndzone`, "50" at midfield, events reo
 polls. Team abbreviations come out canonical (`teams.resolve`). Anything malformed raises
 `ParseError` (a ValueError) naming the field, never KeyError/TypeError/AttributeError.
 """
+
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import orjson
 
 from nfl_sync.domain import teams
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
-from nfl_sync.sources.parsing import (ParseError, as_dict, as_list, dicts, require_dict, require_list, require_str, to_bool,
-                     to_datetime, to_decimal, to_int, to_str)
+from nfl_sync.sources.parsing import (
+    ParseError,
+    as_dict,
+    as_list,
+    dicts,
+    require_dict,
+    require_list,
+    require_str,
+    to_bool,
+    to_datetime,
+    to_decimal,
+    to_int,
+    to_str,
+)
 
-__all__ = ["ParseError", "parse_scoreboard", "parse_scoreboard_odds", "parse_scoreboard_weather",
-           "parse_summary", "parse_injuries", "parse_core_injury", "parse_teams", "parse_plays"]
+__all__ = [
+    "ParseError",
+    "parse_scoreboard",
+    "parse_scoreboard_odds",
+    "parse_scoreboard_weather",
+    "parse_summary",
+    "parse_injuries",
+    "parse_core_injury",
+    "parse_teams",
+    "parse_plays",
+]
 
 # Status names ESPN sends, for payloads whose `state` is missing or unknown.
 _STATE_BY_STATUS = {
-    "STATUS_SCHEDULED": "pre", "STATUS_POSTPONED": "pre", "STATUS_DELAYED": "pre", "STATUS_CANCELED": "post",
-    "STATUS_IN_PROGRESS": "in", "STATUS_HALFTIME": "in", "STATUS_END_PERIOD": "in", "STATUS_END_OF_REGULATION": "in",
-    "STATUS_OVERTIME": "in", "STATUS_RAIN_DELAY": "in", "STATUS_FINAL": "post", "STATUS_FINAL_OVERTIME": "post",
-    "STATUS_FINAL_OT": "post", "STATUS_FORFEIT": "post",
+    "STATUS_SCHEDULED": "pre",
+    "STATUS_POSTPONED": "pre",
+    "STATUS_DELAYED": "pre",
+    "STATUS_CANCELED": "post",
+    "STATUS_IN_PROGRESS": "in",
+    "STATUS_HALFTIME": "in",
+    "STATUS_END_PERIOD": "in",
+    "STATUS_END_OF_REGULATION": "in",
+    "STATUS_OVERTIME": "in",
+    "STATUS_RAIN_DELAY": "in",
+    "STATUS_FINAL": "post",
+    "STATUS_FINAL_OVERTIME": "post",
+    "STATUS_FINAL_OT": "post",
+    "STATUS_FORFEIT": "post",
 }
 _STATES = frozenset(("pre", "in", "post"))
 
 # Clock-management and period markers: they never end a drive even when they come last in it.
-_ADMINISTRATIVE = frozenset(("timeout", "official timeout", "two-minute warning", "end period", "end of half",
-                             "end of game", "end of regulation", "coin toss"))
+_ADMINISTRATIVE = frozenset(
+    (
+        "timeout",
+        "official timeout",
+        "two-minute warning",
+        "end period",
+        "end of half",
+        "end of game",
+        "end of regulation",
+        "coin toss",
+    )
+)
 # Drive results that hand the ball to the defence, as ESPN spells them in `result`/`displayResult`.
 _TURNOVER_RESULTS = frozenset(("INT", "INTERCEPTION", "FUMBLE", "DOWNS", "BLOCKED FG, DOWNS"))
-_TURNOVER_TYPES = re.compile(r"interception|fumble recovery \(opponent\)|fumble return touchdown|"
-                             r"sack opp fumble recovery|fumble recovery opponent", re.IGNORECASE)
+_TURNOVER_TYPES = re.compile(
+    r"interception|fumble recovery \(opponent\)|fumble return touchdown|"
+    r"sack opp fumble recovery|fumble recovery opponent",
+    re.IGNORECASE,
+)
 _SCORING_ABBREVIATIONS = {"TD": "TD", "FG": "FG", "SF": "SF", "XP": "XP", "PAT": "XP", "2PT": "2PT", "D2P": "2PT"}
 _POSSESSION_TEXT = re.compile(r"^\s*(?:([A-Za-z]{2,4})\s+)?(\d{1,2})\s*$")
 
@@ -52,13 +98,14 @@ class _Sides:
     home: teams.Team
     away: teams.Team
 
-    def team(self, team_id: Any) -> Optional[teams.Team]:
+    def team(self, team_id: Any) -> teams.Team | None:
         found = teams.by_espn_id(to_str(team_id))
         return found if found in (self.home, self.away) else None
 
 
 # ---------------------------------------------------------------------------------------------
 # Scoreboard
+
 
 def parse_scoreboard(data: Any) -> list[Game]:
     """Every NFL game of a `/scoreboard` response, in the order ESPN sent them.
@@ -68,12 +115,17 @@ def parse_scoreboard(data: Any) -> list[Game]:
     """
     root = require_dict(data, "scoreboard")
     defaults = as_dict(root.get("season")), as_dict(root.get("week"))
-    return [_scoreboard_game(event, competition, sides, defaults)
-            for event, competition, sides in _scoreboard_events(root)]
+    return [
+        _scoreboard_game(event, competition, sides, defaults) for event, competition, sides in _scoreboard_events(root)
+    ]
 
 
-def _scoreboard_game(event: Mapping[str, Any], competition: Mapping[str, Any], sides: _Sides,
-                     defaults: tuple[Mapping[str, Any], Mapping[str, Any]]) -> Game:
+def _scoreboard_game(
+    event: Mapping[str, Any],
+    competition: Mapping[str, Any],
+    sides: _Sides,
+    defaults: tuple[Mapping[str, Any], Mapping[str, Any]],
+) -> Game:
     game_id = to_str(event.get("id"))
     where = f"scoreboard event {game_id}"
     status_block = as_dict(competition.get("status")) or as_dict(event.get("status"))
@@ -129,8 +181,11 @@ def parse_scoreboard_weather(data: Any) -> list[Weather]:
         if not block:
             continue
         venue = as_dict(competition.get("venue"))
-        found.append(_espn_weather(block, to_str(event.get("id")), to_datetime(event.get("date")),
-                                   to_str(venue.get("id")), sides))
+        found.append(
+            _espn_weather(
+                block, to_str(event.get("id")), to_datetime(event.get("date")), to_str(venue.get("id")), sides
+            )
+        )
     return found
 
 
@@ -148,6 +203,7 @@ def _scoreboard_events(data: Any) -> Iterable[tuple[Mapping[str, Any], Mapping[s
 
 # ---------------------------------------------------------------------------------------------
 # Summary
+
 
 def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
     """A `/summary?event=` response (or a cdn game page / its `gamepackageJSON`) as a GameSummary.
@@ -170,8 +226,11 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
         scoring_plays=_scoring_plays(root, plays, game_id, sides, where),
         win_probabilities=_win_probabilities(root, plays, game_id),
         player_stats=_player_stats(root, game_id) if player_stats else (),
-        odds=tuple(line for block in dicts(root.get("pickcenter")) + dicts(root.get("odds"))
-                   if (line := _espn_odds(block, sides, game_id, game.start_time)) is not None),
+        odds=tuple(
+            line
+            for block in dicts(root.get("pickcenter")) + dicts(root.get("odds"))
+            if (line := _espn_odds(block, sides, game_id, game.start_time)) is not None
+        ),
         weather=_espn_weather(weather_block, game_id, game.start_time, game.venue_id, sides) if weather_block else None,
         injuries=tuple(_injury_blocks(root.get("injuries"), game_id, "summary.injuries")),
     )
@@ -197,8 +256,15 @@ def _summary_parts(data: Any) -> tuple[Mapping[str, Any], Mapping[str, Any], str
     return root, competition, game_id, sides
 
 
-def _summary_game(root: Mapping[str, Any], competition: Mapping[str, Any], game_id: str, sides: _Sides,
-                  plays: tuple[Play, ...], end: Mapping[str, Any], where: str) -> Game:
+def _summary_game(
+    root: Mapping[str, Any],
+    competition: Mapping[str, Any],
+    game_id: str,
+    sides: _Sides,
+    plays: tuple[Play, ...],
+    end: Mapping[str, Any],
+    where: str,
+) -> Game:
     header = as_dict(root.get("header"))
     status_block = as_dict(competition.get("status"))
     status, state = _status(status_block, where)
@@ -280,8 +346,18 @@ def _plays(ordered: _RawPlays, game_id: str, sides: _Sides) -> tuple[Play, ...]:
     plays = []
     away_before, home_before = 0, 0
     for play_id, (sequence, drive, play) in ordered:
-        context = (game_id, play_id, sequence, sides.home.espn_id, sides.away.espn_id, to_str(drive.get("id")),
-                   to_str(as_dict(drive.get("team")).get("id")), enders.get(play_id), away_before, home_before)
+        context = (
+            game_id,
+            play_id,
+            sequence,
+            sides.home.espn_id,
+            sides.away.espn_id,
+            to_str(drive.get("id")),
+            to_str(as_dict(drive.get("team")).get("id")),
+            enders.get(play_id),
+            away_before,
+            home_before,
+        )
         try:
             raw = orjson.dumps(play)
         except orjson.JSONEncodeError:  # an integer over 64 bits (json.loads makes them), not remembered
@@ -302,9 +378,19 @@ def _play_of_json(raw: bytes, *context: Any) -> Play:
     return _play(orjson.loads(raw), *context)
 
 
-def _play(play: Mapping[str, Any], game_id: str, play_id: str, sequence: int, home_id: str, away_id: str,
-          drive_id: Optional[str], drive_team_id: Optional[str], drive_result: Optional[str],
-          away_before: int, home_before: int) -> Play:
+def _play(
+    play: Mapping[str, Any],
+    game_id: str,
+    play_id: str,
+    sequence: int,
+    home_id: str,
+    away_id: str,
+    drive_id: str | None,
+    drive_team_id: str | None,
+    drive_result: str | None,
+    away_before: int,
+    home_before: int,
+) -> Play:
     """One play, its score filled in from the one before when ESPN leaves it out."""
     sides = _Sides(teams.by_espn_id(home_id), teams.by_espn_id(away_id))
     away = to_int(play.get("awayScore"))
@@ -348,7 +434,7 @@ def _drive_enders(ordered: _RawPlays) -> dict[str, str]:
     Drives often end with a timeout or a quarter marker after the play that decided them.
     """
     last_real: dict[int, tuple[str, str]] = {}
-    results: dict[int, Optional[str]] = {}
+    results: dict[int, str | None] = {}
     for play_id, (_, drive, play) in ordered:
         if id(drive) not in results:
             results[id(drive)] = to_str(drive.get("result")) or to_str(drive.get("displayResult"))
@@ -361,13 +447,13 @@ def _drive_enders(ordered: _RawPlays) -> dict[str, str]:
     return dict(last_real.values())
 
 
-def _is_turnover(play_type: Optional[str], drive_result: Optional[str]) -> bool:
+def _is_turnover(play_type: str | None, drive_result: str | None) -> bool:
     if play_type and _TURNOVER_TYPES.search(play_type):
         return True
     return drive_result in _TURNOVER_RESULTS
 
 
-def _scoring_type(play: Mapping[str, Any], gained: int, play_type: Optional[str], text: Optional[str]) -> Optional[str]:
+def _scoring_type(play: Mapping[str, Any], gained: int, play_type: str | None, text: str | None) -> str | None:
     """TD / FG / SF / XP / 2PT: ESPN's own label when present, else from the points scored."""
     label = to_str(as_dict(play.get("scoringType")).get("abbreviation"))
     if label and label.upper() in _SCORING_ABBREVIATIONS:
@@ -384,8 +470,9 @@ def _scoring_type(play: Mapping[str, Any], gained: int, play_type: Optional[str]
     return None
 
 
-def _scoring_plays(root: Mapping[str, Any], plays: tuple[Play, ...], game_id: str, sides: _Sides,
-                   where: str) -> tuple[Play, ...]:
+def _scoring_plays(
+    root: Mapping[str, Any], plays: tuple[Play, ...], game_id: str, sides: _Sides, where: str
+) -> tuple[Play, ...]:
     """The plays ESPN lists in `scoringPlays`, plus any play whose score delta says it scored.
 
     A listed id that matches no play (a trimmed or lagging play list) is built from the
@@ -401,16 +488,24 @@ def _scoring_plays(root: Mapping[str, Any], plays: tuple[Play, ...], game_id: st
             continue
         team = sides.team(as_dict(entry.get("team")).get("id"))
         chosen[play_id] = Play(
-            game_id=game_id, play_id=play_id, sequence_number=-1,
+            game_id=game_id,
+            play_id=play_id,
+            sequence_number=-1,
             period=to_int(as_dict(entry.get("period")).get("number")),
             clock=to_str(as_dict(entry.get("clock")).get("displayValue")),
-            type=to_str(as_dict(entry.get("type")).get("text")), text=to_str(entry.get("text")), yards=None,
+            type=to_str(as_dict(entry.get("type")).get("text")),
+            text=to_str(entry.get("text")),
+            yards=None,
             team=team.abbr if team else None,
-            home_score=to_int(entry.get("homeScore")), away_score=to_int(entry.get("awayScore")),
-            scoring_play=True, scoring_type=_scoring_type(entry, 0, None, None),
+            home_score=to_int(entry.get("homeScore")),
+            away_score=to_int(entry.get("awayScore")),
+            scoring_play=True,
+            scoring_type=_scoring_type(entry, 0, None, None),
         )
-    ordered = sorted(chosen.values(), key=lambda p: (p.sequence_number < 0, p.sequence_number,
-                                                       (p.home_score or 0) + (p.away_score or 0)))
+    ordered = sorted(
+        chosen.values(),
+        key=lambda p: (p.sequence_number < 0, p.sequence_number, (p.home_score or 0) + (p.away_score or 0)),
+    )
     return tuple(ordered)
 
 
@@ -455,16 +550,20 @@ def _player_stats(root: Mapping[str, Any], game_id: str) -> tuple[PlayerStat, ..
                 if not player_id:
                     continue
                 values = [to_str(value) for value in as_list(row.get("stats"))]
-                stats = {key: value for key, value in zip(keys, values) if key and value is not None}
-                found.append(PlayerStat(game_id, player_id, to_str(athlete.get("displayName")) or player_id,
-                                        team.abbr, name, stats))
+                stats = {key: value for key, value in zip(keys, values, strict=False) if key and value is not None}
+                found.append(
+                    PlayerStat(
+                        game_id, player_id, to_str(athlete.get("displayName")) or player_id, team.abbr, name, stats
+                    )
+                )
     return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------
 # Odds and weather embedded in ESPN payloads
 
-def _espn_odds(block: Mapping[str, Any], sides: _Sides, game_id: Optional[str], commence) -> Optional[OddsLine]:
+
+def _espn_odds(block: Mapping[str, Any], sides: _Sides, game_id: str | None, commence) -> OddsLine | None:
     """One ESPN odds block. `spread` is the home team's line; 2022 payloads only say "TEN -5.5"."""
     provider = to_str(as_dict(block.get("provider")).get("name"))
     details = to_str(block.get("details"))
@@ -485,7 +584,9 @@ def _espn_odds(block: Mapping[str, Any], sides: _Sides, game_id: Optional[str], 
         away_moneyline=to_int(away_odds.get("moneyLine")),
         details=details,
     )
-    empty = line.spread is None and line.over_under is None and line.home_moneyline is None and line.away_moneyline is None
+    empty = (
+        line.spread is None and line.over_under is None and line.home_moneyline is None and line.away_moneyline is None
+    )
     return None if empty else line
 
 
@@ -506,8 +607,9 @@ def _home_spread_from_details(details: str, sides: _Sides):
     return None
 
 
-def _espn_weather(block: Mapping[str, Any], game_id: Optional[str], kickoff, venue_id: Optional[str],
-                  sides: _Sides) -> Weather:
+def _espn_weather(
+    block: Mapping[str, Any], game_id: str | None, kickoff, venue_id: str | None, sides: _Sides
+) -> Weather:
     venue = teams.venue(venue_id)
     roof = venue.roof if venue else sides.home.roof
     return Weather(
@@ -524,6 +626,7 @@ def _espn_weather(block: Mapping[str, Any], game_id: Optional[str], kickoff, ven
 
 # ---------------------------------------------------------------------------------------------
 # Injuries and teams
+
 
 def parse_injuries(data: Any) -> list[Injury]:
     """Injuries from any ESPN shape: league `/injuries`, a summary's `injuries` list, or core records.
@@ -542,7 +645,7 @@ def parse_injuries(data: Any) -> list[Injury]:
     raise ParseError(f"injuries: expected an injuries object or list, got {type(data).__name__}")
 
 
-def _injury_blocks(blocks: Any, game_id: Optional[str], where: str) -> list[Injury]:
+def _injury_blocks(blocks: Any, game_id: str | None, where: str) -> list[Injury]:
     found = []
     for index, block in enumerate(as_list(blocks)):
         block = require_dict(block, f"{where}[{index}]")
@@ -555,7 +658,7 @@ def _injury_blocks(blocks: Any, game_id: Optional[str], where: str) -> list[Inju
     return found
 
 
-def _injury(entry: Mapping[str, Any], team: Optional[teams.Team], game_id: Optional[str], where: str) -> Optional[Injury]:
+def _injury(entry: Mapping[str, Any], team: teams.Team | None, game_id: str | None, where: str) -> Injury | None:
     athlete = as_dict(entry.get("athlete"))
     team = team or _team_of(as_dict(athlete.get("team")))
     if team is None:
@@ -582,7 +685,7 @@ def _is_core_injury(record: Mapping[str, Any]) -> bool:
     return "$ref" in as_dict(record.get("athlete")) or "$ref" in as_dict(record.get("team"))
 
 
-def parse_core_injury(record: Any, team: Optional[str] = None, player: Optional[str] = None) -> Injury:
+def parse_core_injury(record: Any, team: str | None = None, player: str | None = None) -> Injury:
     """One core-API injury record. Athlete and team are `$ref` links there, so their ids come from
     the URLs; `team` (the list the record came from) is the fallback when the record's own team
     link is missing, and `player` (a name the caller already knows) replaces the "#<athlete id>"
@@ -618,7 +721,7 @@ def _injury_status(entry: Mapping[str, Any], where: str) -> str:
     return status
 
 
-def _ref_id(ref: str, collection: str) -> Optional[str]:
+def _ref_id(ref: str, collection: str) -> str | None:
     match = re.search(rf"/{collection}/(\d+)", ref)
     return match.group(1) if match else None
 
@@ -642,15 +745,21 @@ def parse_teams(data: Any) -> list[teams.Team]:
 # ---------------------------------------------------------------------------------------------
 # Shared pieces
 
-def _place(competition: Mapping[str, Any], sides: _Sides,
-           venue: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+
+def _place(competition: Mapping[str, Any], sides: _Sides, venue: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The Game fields that say where a game is played and by whom (ESPN ids)."""
     venue = venue or as_dict(competition.get("venue"))
     address = as_dict(venue.get("address"))
-    return {"venue_id": to_str(venue.get("id")), "venue_name": to_str(venue.get("fullName")),
-            "venue_city": to_str(address.get("city")), "venue_state": to_str(address.get("state")),
-            "venue_indoor": to_bool(venue.get("indoor")), "neutral_site": to_bool(competition.get("neutralSite")),
-            "home_team_id": sides.home.espn_id, "away_team_id": sides.away.espn_id}
+    return {
+        "venue_id": to_str(venue.get("id")),
+        "venue_name": to_str(venue.get("fullName")),
+        "venue_city": to_str(address.get("city")),
+        "venue_state": to_str(address.get("state")),
+        "venue_indoor": to_bool(venue.get("indoor")),
+        "neutral_site": to_bool(competition.get("neutralSite")),
+        "home_team_id": sides.home.espn_id,
+        "away_team_id": sides.away.espn_id,
+    }
 
 
 def _first_competition(container: Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -660,7 +769,7 @@ def _first_competition(container: Mapping[str, Any], where: str) -> Mapping[str,
     return require_dict(competitions[0], f"{where}.competitions[0]")
 
 
-def _team_of(entry: Mapping[str, Any]) -> Optional[teams.Team]:
+def _team_of(entry: Mapping[str, Any]) -> teams.Team | None:
     """The team an ESPN team object names: by id first, then by abbreviation or display name."""
     found = teams.by_espn_id(to_str(entry.get("id")))
     if found is None:
@@ -668,10 +777,10 @@ def _team_of(entry: Mapping[str, Any]) -> Optional[teams.Team]:
     return found
 
 
-def _sides(competition: Mapping[str, Any], where: str) -> Optional[_Sides]:
+def _sides(competition: Mapping[str, Any], where: str) -> _Sides | None:
     """Home and away by `homeAway` (never by position); None when they are not NFL teams."""
     competitors = require_list(competition.get("competitors"), f"{where}.competitors")
-    found: dict[str, Optional[teams.Team]] = {}
+    found: dict[str, teams.Team | None] = {}
     for index, competitor in enumerate(competitors):
         competitor = require_dict(competitor, f"{where}.competitors[{index}]")
         side = to_str(competitor.get("homeAway"))
@@ -700,7 +809,7 @@ def _status(block: Mapping[str, Any], where: str) -> tuple[str, str]:
     return name, state
 
 
-def _period_and_clock(status: Mapping[str, Any], state: str) -> tuple[Optional[int], Optional[str]]:
+def _period_and_clock(status: Mapping[str, Any], state: str) -> tuple[int | None, str | None]:
     """Period and display clock; None before kickoff, where ESPN shows 0/0:00 or 1/15:00 at random."""
     if state == "pre":
         return None, None
@@ -714,11 +823,11 @@ def _period_and_clock(status: Mapping[str, Any], state: str) -> tuple[Optional[i
     return period, clock
 
 
-def _scores(competition: Mapping[str, Any], sides: _Sides, state: str) -> tuple[Optional[int], Optional[int]]:
+def _scores(competition: Mapping[str, Any], sides: _Sides, state: str) -> tuple[int | None, int | None]:
     """(home, away) points; `score` is a string, and only linescores may be there in some shapes."""
     if state == "pre":
         return None, None
-    scores: dict[str, Optional[int]] = {"home": None, "away": None}
+    scores: dict[str, int | None] = {"home": None, "away": None}
     for competitor in dicts(competition.get("competitors")):
         side = to_str(competitor.get("homeAway"))
         if side not in scores:
@@ -726,19 +835,21 @@ def _scores(competition: Mapping[str, Any], sides: _Sides, state: str) -> tuple[
         score = competitor.get("score")
         value = to_int(as_dict(score).get("value") if isinstance(score, dict) else score)
         if value is None:
-            periods = [to_int(line.get("value")) if to_int(line.get("value")) is not None
-                       else to_int(line.get("displayValue")) for line in dicts(competitor.get("linescores"))]
+            periods = [
+                to_int(line.get("value")) if to_int(line.get("value")) is not None else to_int(line.get("displayValue"))
+                for line in dicts(competitor.get("linescores"))
+            ]
             value = sum(periods) if periods and None not in periods else None
         scores[side] = value
     return scores["home"], scores["away"]
 
 
-def _positive(value: Any) -> Optional[int]:
+def _positive(value: Any) -> int | None:
     number = to_int(value)
     return number if number is not None and number > 0 else None
 
 
-def _non_negative(value: Any) -> Optional[int]:
+def _non_negative(value: Any) -> int | None:
     number = to_int(value)
     return number if number is not None and number >= 0 else None
 
@@ -756,7 +867,7 @@ def _probability_of(value: Any):
     return number if number is not None and 0 <= number <= 1 else None
 
 
-def _yard_line(value: Any, possession_text: Any, sides: _Sides, possession: Optional[teams.Team]) -> Optional[int]:
+def _yard_line(value: Any, possession_text: Any, sides: _Sides, possession: teams.Team | None) -> int | None:
     """0-100 from the home goal line. `yardLine` already is; "NO 10"/"50" text is the fallback."""
     number = to_int(value)
     if number is not None and 0 <= number <= 100 and (number > 0 or possession is not None):
@@ -777,7 +888,7 @@ def _yard_line(value: Any, possession_text: Any, sides: _Sides, possession: Opti
     return None
 
 
-def _play_yard_line(spot: Mapping[str, Any], sides: _Sides) -> Optional[int]:
+def _play_yard_line(spot: Mapping[str, Any], sides: _Sides) -> int | None:
     """A play's start/end spot; administrative plays carry yardLine 0 and no team, meaning no spot."""
     team = sides.team(as_dict(spot.get("team")).get("id"))
     return _yard_line(spot.get("yardLine"), spot.get("possessionText"), sides, team)

@@ -8,29 +8,39 @@ The seed's email/password login no longer exists; those settings only produce on
 Transport concerns (token bucket, retries of 429 and 5xx with jittered backoff via tenacity,
 clear `SourceError`s) live in `http_client.HttpSource`; payload shapes live in `kalshi_parser`.
 """
+
 from __future__ import annotations
 
 import base64
 import logging
 import random
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from nfl_sync.sources.kalshi import parser
 from nfl_sync.clock import Clock
 from nfl_sync.config import ConfigError, Settings
-from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
-from nfl_sync.sources.kalshi.parser import (Candle, ExchangeStatus, KalshiEvent, Orderbook, ParsedMarket, Series, Trade,
-                           UnmappedMarket)
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
+from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
+from nfl_sync.sources.kalshi import parser
+from nfl_sync.sources.kalshi.parser import (
+    Candle,
+    ExchangeStatus,
+    KalshiEvent,
+    Orderbook,
+    ParsedMarket,
+    Series,
+    Trade,
+    UnmappedMarket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,7 @@ MARKETS_PAGE_LIMIT = 1000  # the API maximum: one page holds a whole NFL series 
 EVENTS_PAGE_LIMIT = 200
 TRADES_PAGE_LIMIT = 1000
 CANDLE_PERIODS = (1, 60, 1440)  # minutes, the only intervals the API accepts
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 EMPTY_SERIES_STREAK = 3  # empty answers in a row before a series is polled less often
 EMPTY_SERIES_RECHECK = 60.0  # seconds between polls of such a series
@@ -70,7 +80,7 @@ class KalshiSigner(requests.auth.AuthBase):
 
     def sign(self, timestamp_ms: str, method: str, path: str) -> str:
         """Base64 RSA-PSS (SHA-256, MGF1-SHA-256, salt = digest length) signature of the message."""
-        message = f"{timestamp_ms}{method.upper()}{path}".encode("utf-8")
+        message = f"{timestamp_ms}{method.upper()}{path}".encode()
         signature = self._private_key.sign(
             message,
             padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
@@ -124,33 +134,46 @@ class KalshiClient:
     start-up, not a failure on the first poll) and warns once about legacy email/password settings.
     """
 
-    def __init__(self, settings: Settings, clock: Clock, observer: Optional[RequestObserver] = None, *,
-                 session: Optional[requests.Session] = None, rng: Callable[[], float] = random.random):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        observer: RequestObserver | None = None,
+        *,
+        session: requests.Session | None = None,
+        rng: Callable[[], float] = random.random,
+    ):
         self.settings = settings
         self.clock = clock
         session = session or requests.Session()
-        self.signer: Optional[KalshiSigner] = None
+        self.signer: KalshiSigner | None = None
         if settings.kalshi_signing:
-            self.signer = KalshiSigner(settings.kalshi_api_key_id, load_private_key(settings.kalshi_private_key_path),
-                                       clock)
+            self.signer = KalshiSigner(
+                settings.kalshi_api_key_id, load_private_key(settings.kalshi_private_key_path), clock
+            )
             session.auth = self.signer
             log.info("Kalshi requests are signed with API key %s", settings.kalshi_api_key_id)
         if settings.kalshi_legacy_credentials:
             log.warning(LEGACY_CREDENTIALS_WARNING)
         rate = settings.kalshi_reads_per_second
         self.http = HttpSource(
-            SOURCE, settings.kalshi_base_url, clock=clock, timeout=settings.http_timeout,
+            SOURCE,
+            settings.kalshi_base_url,
+            clock=clock,
+            timeout=settings.http_timeout,
             retry=RetryPolicy(max_tries=settings.http_max_tries),
             # One second of burst: well inside Kalshi's Basic tier (20 reads/s, 2 s bucket).
             limiter=TokenBucket(rate, max(1.0, rate), clock),
-            session=session, rng=rng, observer=observer,
+            session=session,
+            rng=rng,
+            observer=observer,
         )
         self._details = TTLCache(settings.cache_ttl, clock)
         self._reported: set[str] = set()
         self._reported_lock = threading.Lock()
         self._empty_series: dict[str, tuple[int, float]] = {}  # series -> (empty answers in a row, asked at)
         self._schedule: tuple = ()  # the games the ticker -> game id mapping below was made for
-        self._mapping: dict[str, Optional[str]] = {}
+        self._mapping: dict[str, str | None] = {}
         self._unmapped: dict[str, UnmappedMarket] = {}
         self._market_copies: dict[str, tuple[KalshiMarket, KalshiMarket]] = {}
 
@@ -159,11 +182,12 @@ class KalshiClient:
 
     # --- plumbing ---------------------------------------------------------------------------------
 
-    def _paginate(self, path: str, key: str, params: Mapping[str, Any],
-                  max_pages: Optional[int] = None) -> Iterator[Mapping[str, Any]]:
+    def _paginate(
+        self, path: str, key: str, params: Mapping[str, Any], max_pages: int | None = None
+    ) -> Iterator[Mapping[str, Any]]:
         """Items of every page of a cursor-paginated list, until the cursor comes back empty."""
         seen: set[str] = set()
-        cursor: Optional[str] = None
+        cursor: str | None = None
         pages = 0
         while True:
             query = {**params, "cursor": cursor} if cursor else dict(params)
@@ -184,13 +208,23 @@ class KalshiClient:
 
     # --- markets ----------------------------------------------------------------------------------
 
-    def get_markets(self, *, series_ticker: Optional[str] = None, event_ticker: Optional[str] = None,
-                    status: Optional[str] = None, tickers: Sequence[str] = (),
-                    limit: int = MARKETS_PAGE_LIMIT) -> list[ParsedMarket]:
+    def get_markets(
+        self,
+        *,
+        series_ticker: str | None = None,
+        event_ticker: str | None = None,
+        status: str | None = None,
+        tickers: Sequence[str] = (),
+        limit: int = MARKETS_PAGE_LIMIT,
+    ) -> list[ParsedMarket]:
         """`GET /markets` with its filters, all pages. `status` may be given in either vocabulary."""
-        params = self._query(series_ticker=series_ticker, event_ticker=event_ticker,
-                             status=parser.filter_status(status) if status else None,
-                             tickers=",".join(tickers), limit=limit)
+        params = self._query(
+            series_ticker=series_ticker,
+            event_ticker=event_ticker,
+            status=parser.filter_status(status) if status else None,
+            tickers=",".join(tickers),
+            limit=limit,
+        )
         return [parser.parse_market(item, series_ticker) for item in self._paginate("markets", "markets", params)]
 
     def get_market(self, ticker: str) -> ParsedMarket:
@@ -206,37 +240,51 @@ class KalshiClient:
         body = self.http.get_json(f"markets/{quote(ticker, safe='')}/orderbook", self._query(depth=depth or None))
         return parser.parse_orderbook(body, ticker)
 
-    def get_trades(self, *, ticker: Optional[str] = None, min_ts: Optional[datetime] = None,
-                   max_ts: Optional[datetime] = None, max_pages: Optional[int] = None) -> list[Trade]:
+    def get_trades(
+        self,
+        *,
+        ticker: str | None = None,
+        min_ts: datetime | None = None,
+        max_ts: datetime | None = None,
+        max_pages: int | None = None,
+    ) -> list[Trade]:
         """`GET /markets/trades`, newest first. Filter by ticker or time: the unfiltered feed is endless."""
         params = self._query(ticker=ticker, min_ts=_unix(min_ts), max_ts=_unix(max_ts), limit=TRADES_PAGE_LIMIT)
         return [parser.parse_trade(item) for item in self._paginate("markets/trades", "trades", params, max_pages)]
 
-    def get_candlesticks(self, series_ticker: str, ticker: str, start: datetime, end: datetime,
-                         period_minutes: int = 60) -> list[Candle]:
+    def get_candlesticks(
+        self, series_ticker: str, ticker: str, start: datetime, end: datetime, period_minutes: int = 60
+    ) -> list[Candle]:
         """`GET /series/{s}/markets/{t}/candlesticks` (markets inside the live window)."""
         path = f"series/{quote(series_ticker, safe='')}/markets/{quote(ticker, safe='')}/candlesticks"
         return parser.parse_candlesticks(self.http.get_json(path, _candle_query(start, end, period_minutes)))
 
-    def get_historical_candlesticks(self, ticker: str, start: datetime, end: datetime,
-                                    period_minutes: int = 60) -> list[Candle]:
+    def get_historical_candlesticks(
+        self, ticker: str, start: datetime, end: datetime, period_minutes: int = 60
+    ) -> list[Candle]:
         """`GET /historical/markets/{t}/candlesticks` (markets settled before the historical cutoff)."""
         path = f"historical/markets/{quote(ticker, safe='')}/candlesticks"
         return parser.parse_candlesticks(self.http.get_json(path, _candle_query(start, end, period_minutes)))
 
     # --- events, series, exchange -----------------------------------------------------------------
 
-    def get_events(self, *, series_ticker: Optional[str] = None, status: Optional[str] = None,
-                   with_nested_markets: bool = True) -> list[KalshiEvent]:
+    def get_events(
+        self, *, series_ticker: str | None = None, status: str | None = None, with_nested_markets: bool = True
+    ) -> list[KalshiEvent]:
         """`GET /events`, all pages; `status` matches an event when any of its markets matches."""
-        params = self._query(series_ticker=series_ticker, status=parser.filter_status(status) if status else None,
-                             with_nested_markets=str(with_nested_markets).lower(), limit=EVENTS_PAGE_LIMIT)
+        params = self._query(
+            series_ticker=series_ticker,
+            status=parser.filter_status(status) if status else None,
+            with_nested_markets=str(with_nested_markets).lower(),
+            limit=EVENTS_PAGE_LIMIT,
+        )
         return [parser.parse_event(item) for item in self._paginate("events", "events", params)]
 
     def get_event(self, event_ticker: str, with_nested_markets: bool = True) -> KalshiEvent:
         """`GET /events/{event_ticker}` with its markets."""
-        body = self.http.get_json(f"events/{quote(event_ticker, safe='')}",
-                                  {"with_nested_markets": str(with_nested_markets).lower()})
+        body = self.http.get_json(
+            f"events/{quote(event_ticker, safe='')}", {"with_nested_markets": str(with_nested_markets).lower()}
+        )
         return parser.parse_event_response(body)
 
     def get_series(self, series_ticker: str) -> Series:
@@ -248,8 +296,12 @@ class KalshiClient:
         try:
             body = self.http.get_json("exchange/status")
         except SourceError as error:
-            if error.status is None or error.status < 500 or not isinstance(error.body, dict) \
-                    or "exchange_active" not in error.body:
+            if (
+                error.status is None
+                or error.status < 500
+                or not isinstance(error.body, dict)
+                or "exchange_active" not in error.body
+            ):
                 raise
             body = error.body
         return parser.parse_exchange_status(body)
@@ -284,8 +336,9 @@ class KalshiClient:
         return NFLSlate(
             markets=tuple(self._mapped(item.market, game_ids.get(item.market.ticker), copies) for item, _ in fetched),
             snapshots=tuple(item.snapshot(ts, game_ids.get(item.market.ticker)) for item, ts in fetched),
-            unmapped=tuple(self._unmapped[item.market.ticker] for item, _ in fetched
-                           if item.market.ticker in self._unmapped),
+            unmapped=tuple(
+                self._unmapped[item.market.ticker] for item, _ in fetched if item.market.ticker in self._unmapped
+            ),
         )
 
     def _game_ids(self, markets: Sequence[KalshiMarket], games: Sequence[Game]) -> dict[str, str]:
@@ -304,8 +357,9 @@ class KalshiClient:
             self._report_unmapped(unmapped)
         return {ticker: game_id for ticker, game_id in self._mapping.items() if game_id is not None}
 
-    def _mapped(self, market: KalshiMarket, game_id: Optional[str],
-                copies: Mapping[str, tuple[KalshiMarket, KalshiMarket]]) -> KalshiMarket:
+    def _mapped(
+        self, market: KalshiMarket, game_id: str | None, copies: Mapping[str, tuple[KalshiMarket, KalshiMarket]]
+    ) -> KalshiMarket:
         """`market` with its game id: the copy made last cycle (`copies`) while the market is
         unchanged. Only this cycle's markets are kept for the next one."""
         if game_id is None:
@@ -324,7 +378,7 @@ class KalshiClient:
             log.warning("Kalshi market %s is not mapped to an ESPN game: %s", item.market.ticker, item.reason)
 
 
-def _unix(moment: Optional[datetime]) -> Optional[int]:
+def _unix(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 

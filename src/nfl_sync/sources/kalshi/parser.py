@@ -10,14 +10,16 @@ NFL tickers (tests/fixtures/kalshi/README.md): event `KXNFLGAME-26OCT12BUFLAR` i
 2026-10-12, the game's US-Eastern local date; market suffixes are a team code (`-LAR`), a team code
 and rounded spread (`-TB8`, real line in `floor_strike`) or a rounded total (`-69`).
 """
+
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nfl_sync.domain import teams
@@ -33,7 +35,8 @@ FORMAT_CHANGED = "Kalshi response format changed"
 # Statuses a market carries in responses, and the values the `status` query filter takes; the
 # two vocabularies differ (docs.kalshi.com/getting_started/market_lifecycle).
 RESPONSE_STATUSES = frozenset(
-    ("initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized"))
+    ("initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized")
+)
 FILTER_STATUSES = ("unopened", "open", "paused", "closed", "settled")
 _FILTER_OF_RESPONSE = {
     "initialized": "unopened",
@@ -49,13 +52,34 @@ _FILTER_OF_RESPONSE = {
 
 # Fields a market must carry for its price to be read; the cent-era names are only used to say
 # what the payload looks like when they are missing.
-_MARKET_PRICE_FIELDS = ("yes_bid_dollars", "yes_ask_dollars", "no_bid_dollars", "no_ask_dollars",
-                        "last_price_dollars", "volume_fp", "open_interest_fp")
-_LEGACY_CENT_FIELDS = ("yes_bid", "yes_ask", "no_bid", "no_ask", "last_price", "previous_price",
-                       "volume", "volume_24h", "open_interest", "liquidity")
+_MARKET_PRICE_FIELDS = (
+    "yes_bid_dollars",
+    "yes_ask_dollars",
+    "no_bid_dollars",
+    "no_ask_dollars",
+    "last_price_dollars",
+    "volume_fp",
+    "open_interest_fp",
+)
+_LEGACY_CENT_FIELDS = (
+    "yes_bid",
+    "yes_ask",
+    "no_bid",
+    "no_ask",
+    "last_price",
+    "previous_price",
+    "volume",
+    "volume_24h",
+    "open_interest",
+    "liquidity",
+)
 
-_MONTHS = {name: number for number, name in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
+    )
+}
 _NFL_SERIES = re.compile(r"KXNFL(?P<segment>[12]H|[1-4]Q)?(?P<kind>GAME|SPREAD|TOTAL)?")
 _EVENT_PART = re.compile(r"(?P<yy>\d{2})(?P<mon>[A-Z]{3})(?P<dd>\d{2})(?P<teams>[A-Z]{4,6})")
 _SPREAD_SUFFIX = re.compile(r"(?P<code>[A-Z]{2,3})(?P<strike>\d{1,3})")
@@ -77,6 +101,7 @@ class KalshiFormatError(ValueError):
 
 # --- statuses -------------------------------------------------------------------------------------
 
+
 def filter_status(status: str) -> str:
     """The `status` query-filter value for `status` given in either vocabulary ("active" -> "open")."""
     value = status.strip().lower()
@@ -95,6 +120,7 @@ def response_statuses(status: str) -> frozenset[str]:
 
 # --- records --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MarketQuote:
     """Every price and size a market payload carries, in dollars and contracts.
@@ -104,19 +130,19 @@ class MarketQuote:
     (an empty book would otherwise show a 50-cent mid).
     """
 
-    yes_bid: Optional[Decimal]
-    yes_ask: Optional[Decimal]
-    no_bid: Optional[Decimal]
-    no_ask: Optional[Decimal]
-    last_price: Optional[Decimal]
+    yes_bid: Decimal | None
+    yes_ask: Decimal | None
+    no_bid: Decimal | None
+    no_ask: Decimal | None
+    last_price: Decimal | None
     volume: Decimal
     open_interest: Decimal
-    yes_bid_size: Optional[Decimal] = None
-    yes_ask_size: Optional[Decimal] = None
-    volume_24h: Optional[Decimal] = None
-    previous_yes_bid: Optional[Decimal] = None
-    previous_yes_ask: Optional[Decimal] = None
-    previous_price: Optional[Decimal] = None
+    yes_bid_size: Decimal | None = None
+    yes_ask_size: Decimal | None = None
+    volume_24h: Decimal | None = None
+    previous_yes_bid: Decimal | None = None
+    previous_yes_ask: Decimal | None = None
+    previous_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +152,7 @@ class ParsedMarket:
     market: KalshiMarket
     quote: MarketQuote
 
-    def snapshot(self, ts: datetime, game_id: Optional[str] = None) -> MarketSnapshot:
+    def snapshot(self, ts: datetime, game_id: str | None = None) -> MarketSnapshot:
         """The row for nfl_kalshi_prices at `ts`; mid, spread and implied probability derive from it.
         `game_id`, when given, is the ESPN game the market was mapped to (else the market's own)."""
         return MarketSnapshot(
@@ -160,28 +186,34 @@ class Orderbook:
     no_bids: tuple[PriceLevel, ...]
 
     @property
-    def best_yes_bid(self) -> Optional[PriceLevel]:
+    def best_yes_bid(self) -> PriceLevel | None:
         return self.yes_bids[-1] if self.yes_bids else None
 
     @property
-    def best_no_bid(self) -> Optional[PriceLevel]:
+    def best_no_bid(self) -> PriceLevel | None:
         return self.no_bids[-1] if self.no_bids else None
 
     @property
-    def yes_ask(self) -> Optional[Decimal]:
+    def yes_ask(self) -> Decimal | None:
         best = self.best_no_bid
         return None if best is None else ONE - best.price
 
     @property
-    def no_ask(self) -> Optional[Decimal]:
+    def no_ask(self) -> Decimal | None:
         best = self.best_yes_bid
         return None if best is None else ONE - best.price
 
     def top(self, ts: datetime) -> MarketSnapshot:
         """Top of book as a snapshot (no trade data), for its mid, spread and implied probability."""
         best_bid = self.best_yes_bid
-        return MarketSnapshot(ticker=self.ticker, ts=ts, yes_bid=None if best_bid is None else best_bid.price,
-                              yes_ask=self.yes_ask, last_price=None, volume=None)
+        return MarketSnapshot(
+            ticker=self.ticker,
+            ts=ts,
+            yes_bid=None if best_bid is None else best_bid.price,
+            yes_ask=self.yes_ask,
+            last_price=None,
+            volume=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,18 +223,18 @@ class Trade:
     count: Decimal
     yes_price: Decimal
     no_price: Decimal
-    taker_outcome_side: Optional[str]  # yes / no
-    taker_book_side: Optional[str]  # bid / ask
-    created_time: Optional[datetime]
+    taker_outcome_side: str | None  # yes / no
+    taker_book_side: str | None  # bid / ask
+    created_time: datetime | None
     is_block_trade: bool = False
 
 
 @dataclass(frozen=True)
 class OHLC:
-    open: Optional[Decimal]
-    high: Optional[Decimal]
-    low: Optional[Decimal]
-    close: Optional[Decimal]
+    open: Decimal | None
+    high: Decimal | None
+    low: Decimal | None
+    close: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -213,8 +245,8 @@ class Candle:
     yes_bid: OHLC
     yes_ask: OHLC
     price: OHLC  # traded prices; all None when nothing traded in the period
-    mean_price: Optional[Decimal]
-    previous_price: Optional[Decimal]
+    mean_price: Decimal | None
+    previous_price: Decimal | None
     volume: Decimal
     open_interest: Decimal
 
@@ -223,17 +255,17 @@ class Candle:
 class KalshiEvent:
     event_ticker: str
     series_ticker: str
-    title: Optional[str]
-    sub_title: Optional[str]
+    title: str | None
+    sub_title: str | None
     markets: tuple[ParsedMarket, ...] = ()
 
 
 @dataclass(frozen=True)
 class Series:
     ticker: str
-    title: Optional[str]
-    category: Optional[str]
-    frequency: Optional[str]
+    title: str | None
+    category: str | None
+    frequency: str | None
     tags: tuple[str, ...] = ()
 
 
@@ -241,7 +273,7 @@ class Series:
 class ExchangeStatus:
     exchange_active: bool
     trading_active: bool
-    estimated_resume_time: Optional[datetime] = None
+    estimated_resume_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +283,7 @@ class NFLEvent:
     event_ticker: str
     series_ticker: str
     kind: str  # game / spread / total
-    segment: Optional[str]  # 1H, 2H, 1Q..4Q; None for the full game
+    segment: str | None  # 1H, 2H, 1Q..4Q; None for the full game
     game_date: date
     away_team: str  # canonical abbreviations (teams.py)
     home_team: str
@@ -263,8 +295,8 @@ class NFLTicker:
 
     ticker: str
     event: NFLEvent
-    team: Optional[str]  # team a game or spread market is about; None for totals and TIE
-    strike: Optional[int]  # rounded line from the suffix; the exact line is floor_strike
+    team: str | None  # team a game or spread market is about; None for totals and TIE
+    strike: int | None  # rounded line from the suffix; the exact line is floor_strike
 
 
 @dataclass(frozen=True)
@@ -275,8 +307,10 @@ class UnmappedMarket:
 
 # --- scalar helpers -------------------------------------------------------------------------------
 
-def _fixed(payload: Mapping[str, Any], key: str, where: str, *, required: bool,
-           maximum: Optional[Decimal] = None) -> Optional[Decimal]:
+
+def _fixed(
+    payload: Mapping[str, Any], key: str, where: str, *, required: bool, maximum: Decimal | None = None
+) -> Decimal | None:
     """A `*_dollars` / `*_fp` fixed-point string as Decimal; anything else is a format change."""
     value = payload.get(key)
     if value is None:
@@ -295,23 +329,23 @@ def _fixed(payload: Mapping[str, Any], key: str, where: str, *, required: bool,
     return number
 
 
-def _dollars(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Optional[Decimal]:
+def _dollars(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Decimal | None:
     return _fixed(payload, key, where, required=required, maximum=ONE)
 
 
-def _count(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Optional[Decimal]:
+def _count(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Decimal | None:
     return _fixed(payload, key, where, required=required)
 
 
-def _bid(price: Optional[Decimal]) -> Optional[Decimal]:
+def _bid(price: Decimal | None) -> Decimal | None:
     return None if price is None or price == ZERO else price
 
 
-def _ask(price: Optional[Decimal]) -> Optional[Decimal]:
+def _ask(price: Decimal | None) -> Decimal | None:
     return None if price is None or price == ONE else price
 
 
-def _time(value: Any, where: str) -> Optional[datetime]:
+def _time(value: Any, where: str) -> datetime | None:
     """An RFC 3339 timestamp as an aware UTC datetime (None when absent or empty)."""
     if value is None or value == "":
         return None
@@ -323,16 +357,16 @@ def _time(value: Any, where: str) -> Optional[datetime]:
         raise KalshiFormatError(f"{where} has time {value!r}, expected an RFC 3339 string") from None
     if moment.tzinfo is None:
         raise KalshiFormatError(f"{where} has time {value!r} without a UTC offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _unix(value: Any, where: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise KalshiFormatError(f"{where} has timestamp {value!r}, expected Unix seconds")
-    return datetime.fromtimestamp(value, timezone.utc)
+    return datetime.fromtimestamp(value, UTC)
 
 
-def _strike(value: Any) -> Optional[Decimal]:
+def _strike(value: Any) -> Decimal | None:
     # floor_strike is a JSON number; going through str keeps 7.5 exact instead of a binary float.
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
@@ -348,7 +382,7 @@ def _object(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
-def _text(payload: Mapping[str, Any], key: str) -> Optional[str]:
+def _text(payload: Mapping[str, Any], key: str) -> str | None:
     value = payload.get(key)
     return value if isinstance(value, str) and value else None
 
@@ -359,6 +393,7 @@ def eastern_date(moment: datetime) -> date:
 
 
 # --- pages ----------------------------------------------------------------------------------------
+
 
 def page_items(body: Any, key: str) -> list[Mapping[str, Any]]:
     """The objects under `key` of a list response (`{"markets": [...], "cursor": ...}`)."""
@@ -373,13 +408,14 @@ def page_items(body: Any, key: str) -> list[Mapping[str, Any]]:
     return [_object(item, f"an item of {key!r}") for item in items]
 
 
-def next_cursor(body: Mapping[str, Any]) -> Optional[str]:
+def next_cursor(body: Mapping[str, Any]) -> str | None:
     """The cursor of the next page, or None on the last page (Kalshi sends "" there)."""
     cursor = body.get("cursor")
     return cursor if isinstance(cursor, str) and cursor else None
 
 
 # --- markets --------------------------------------------------------------------------------------
+
 
 def _check_price_fields(payload: Mapping[str, Any], where: str) -> None:
     missing = [key for key in _MARKET_PRICE_FIELDS if payload.get(key) is None]
@@ -410,7 +446,7 @@ def parse_quote(payload: Mapping[str, Any], where: str) -> MarketQuote:
     )
 
 
-def parse_market(payload: Any, series_ticker: Optional[str] = None) -> ParsedMarket:
+def parse_market(payload: Any, series_ticker: str | None = None) -> ParsedMarket:
     """One Market object. `series_ticker` is used when known (events carry it; markets do not)."""
     payload = _object(payload, "market")
     ticker = _text(payload, "ticker")
@@ -449,6 +485,7 @@ def parse_market_response(body: Any) -> ParsedMarket:
 
 # --- events, series, exchange ---------------------------------------------------------------------
 
+
 def parse_event(payload: Any, markets: Sequence[Any] = ()) -> KalshiEvent:
     """An EventData object; its nested `markets` win over `markets` (the deprecated top-level list)."""
     payload = _object(payload, "event")
@@ -479,8 +516,13 @@ def parse_series(payload: Any) -> Series:
     if ticker is None:
         raise KalshiFormatError("a series has no ticker")
     tags = payload.get("tags") or ()
-    return Series(ticker=ticker, title=_text(payload, "title"), category=_text(payload, "category"),
-                  frequency=_text(payload, "frequency"), tags=tuple(str(tag) for tag in tags))
+    return Series(
+        ticker=ticker,
+        title=_text(payload, "title"),
+        category=_text(payload, "category"),
+        frequency=_text(payload, "frequency"),
+        tags=tuple(str(tag) for tag in tags),
+    )
 
 
 def parse_series_response(body: Any) -> Series:
@@ -494,11 +536,11 @@ def parse_exchange_status(body: Any) -> ExchangeStatus:
     active, trading = body.get("exchange_active"), body.get("trading_active")
     if not isinstance(active, bool) or not isinstance(trading, bool):
         raise KalshiFormatError("exchange status has no boolean exchange_active/trading_active")
-    return ExchangeStatus(active, trading,
-                          _time(body.get("exchange_estimated_resume_time"), "exchange status"))
+    return ExchangeStatus(active, trading, _time(body.get("exchange_estimated_resume_time"), "exchange status"))
 
 
 # --- orderbook, trades, candles -------------------------------------------------------------------
+
 
 def _levels(levels: Any, where: str) -> tuple[PriceLevel, ...]:
     if levels is None:
@@ -524,8 +566,9 @@ def parse_orderbook(body: Any, ticker: str) -> Orderbook:
         found = ", ".join(sorted(body)) or "none"
         raise KalshiFormatError(f"orderbook of {ticker} has no orderbook_fp yes_dollars/no_dollars (keys: {found})")
     where = f"orderbook of {ticker}"
-    return Orderbook(ticker, _levels(book["yes_dollars"], f"{where} yes_dollars"),
-                     _levels(book["no_dollars"], f"{where} no_dollars"))
+    return Orderbook(
+        ticker, _levels(book["yes_dollars"], f"{where} yes_dollars"), _levels(book["no_dollars"], f"{where} no_dollars")
+    )
 
 
 def parse_trade(payload: Any) -> Trade:
@@ -586,12 +629,13 @@ def parse_candlesticks(body: Any) -> list[Candle]:
 
 # --- NFL ticker grammar ---------------------------------------------------------------------------
 
-def _team(code: str) -> Optional[str]:
+
+def _team(code: str) -> str | None:
     team = teams.resolve(code) if code in teams.kalshi_codes() else None
     return None if team is None else team.abbr
 
 
-def parse_event_ticker(event_ticker: str) -> Optional[NFLEvent]:
+def parse_event_ticker(event_ticker: str) -> NFLEvent | None:
     """`KXNFLGAME-26OCT12BUFLAR` -> BUF at LAR on 2026-10-12; None when not an NFL game event."""
     series, _, rest = event_ticker.partition("-")
     series_match = _NFL_SERIES.fullmatch(series)
@@ -610,17 +654,27 @@ def parse_event_ticker(event_ticker: str) -> Optional[NFLEvent]:
         return None
     # Codes are 2-3 letters with no separator: keep the split whose two halves are both teams.
     pair = event_match.group("teams")
-    splits = [(away, home) for away, home in ((pair[:cut], pair[cut:]) for cut in (2, 3))
-              if _team(away) is not None and _team(home) is not None]
+    splits = [
+        (away, home)
+        for away, home in ((pair[:cut], pair[cut:]) for cut in (2, 3))
+        if _team(away) is not None and _team(home) is not None
+    ]
     if len(splits) != 1:
         return None
     away, home = splits[0]
-    return NFLEvent(event_ticker=event_ticker, series_ticker=series, kind=(kind or "GAME").lower(),
-                    segment=segment, game_date=game_date, away_team=_team(away), home_team=_team(home))
+    return NFLEvent(
+        event_ticker=event_ticker,
+        series_ticker=series,
+        kind=(kind or "GAME").lower(),
+        segment=segment,
+        game_date=game_date,
+        away_team=_team(away),
+        home_team=_team(home),
+    )
 
 
 @functools.lru_cache(maxsize=4096)  # the same tickers come back on every poll
-def parse_nfl_ticker(ticker: str, event_ticker: Optional[str] = None) -> Optional[NFLTicker]:
+def parse_nfl_ticker(ticker: str, event_ticker: str | None = None) -> NFLTicker | None:
     """`KXNFLSPREAD-26OCT08TBDAL-TB8` -> TB, strike 8 of TB at DAL; None when not an NFL game market."""
     event_ticker = event_ticker or ticker.rpartition("-")[0]
     if not ticker.startswith(event_ticker + "-"):
@@ -628,7 +682,7 @@ def parse_nfl_ticker(ticker: str, event_ticker: Optional[str] = None) -> Optiona
     event = parse_event_ticker(event_ticker)
     if event is None:
         return None
-    suffix = ticker[len(event_ticker) + 1:]
+    suffix = ticker[len(event_ticker) + 1 :]
     playing = (event.away_team, event.home_team)
     if event.kind == "game":
         if suffix == TIE_SUFFIX and event.segment is not None:
@@ -646,8 +700,10 @@ def parse_nfl_ticker(ticker: str, event_ticker: Optional[str] = None) -> Optiona
 
 # --- market -> game -------------------------------------------------------------------------------
 
-def map_markets_to_games(markets: Iterable[KalshiMarket], games: Iterable[Game]
-                         ) -> tuple[list[KalshiMarket], list[UnmappedMarket]]:
+
+def map_markets_to_games(
+    markets: Iterable[KalshiMarket], games: Iterable[Game]
+) -> tuple[list[KalshiMarket], list[UnmappedMarket]]:
     """Attach ESPN game ids to NFL markets by team pair and Eastern-time game date.
 
     A market maps to the one game between its two teams whose Eastern date is the ticker date or
@@ -658,7 +714,8 @@ def map_markets_to_games(markets: Iterable[KalshiMarket], games: Iterable[Game]
     for game in games:
         if game.start_time is not None:
             by_pair.setdefault(frozenset((game.home_team, game.away_team)), []).append(
-                (eastern_date(game.start_time), game))
+                (eastern_date(game.start_time), game)
+            )
     mapped: list[KalshiMarket] = []
     unmapped: list[UnmappedMarket] = []
     for market in markets:
@@ -666,12 +723,16 @@ def map_markets_to_games(markets: Iterable[KalshiMarket], games: Iterable[Game]
             unmapped.append(UnmappedMarket(market, "not an NFL game market (ticker not understood)"))
             continue
         ticker_date = date.fromisoformat(market.game_date)
-        window = [game for played, game in by_pair.get(frozenset((market.away_team, market.home_team)), ())
-                  if timedelta(0) <= played - ticker_date <= timedelta(days=POSTPONEMENT_DAYS)]
+        window = [
+            game
+            for played, game in by_pair.get(frozenset((market.away_team, market.home_team)), ())
+            if timedelta(0) <= played - ticker_date <= timedelta(days=POSTPONEMENT_DAYS)
+        ]
         if len(window) == 1:
             mapped.append(replace(market, game_id=window[0].game_id))
         else:
             found = "no ESPN game" if not window else f"{len(window)} ESPN games"
-            unmapped.append(UnmappedMarket(
-                market, f"{found} for {market.away_team} at {market.home_team} on {market.game_date}"))
+            unmapped.append(
+                UnmappedMarket(market, f"{found} for {market.away_team} at {market.home_team} on {market.game_date}")
+            )
     return mapped, unmapped
