@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from nfl_replay.telegram_server import FakeTelegramServer  # noqa: E402
 from nfl_sync.alerts.notifier import AlertOutbox, TelegramChannel, TelegramNotifier  # noqa: E402
 from nfl_sync.clock import SystemClock  # noqa: E402
-from nfl_sync.domain.alert_policy import SEND_PACING, TELEGRAM_FLOOD_LIMITS, PolicyConfig  # noqa: E402
-from nfl_sync.domain.models import Event  # noqa: E402
+from nfl_sync.domain.alert_policy import PolicyConfig  # noqa: E402
+from nfl_sync.domain.events import AlertType, Event, Priority, ScoreData  # noqa: E402
+from nfl_sync.domain.pacing import SEND_PACING, TELEGRAM_FLOOD_LIMITS  # noqa: E402
 from nfl_sync.storage.embedded import start_embedded  # noqa: E402
 from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
 
@@ -38,22 +39,23 @@ def _events(count: int, now: datetime) -> list[Event]:
     """`count` distinct high-priority alerts (high, so the daily limit does not thin them out)."""
     return [
         Event(
-            "score",
+            AlertType.SCORE,
             f"bench:score:{n}",
-            "high",
+            Priority.HIGH,
             now,
-            data={
-                "home_team": "BUF",
-                "away_team": "KC",
-                "home_score": 3 * n,
-                "away_score": 7 * n,
-                "scoring_team": "KC",
-                "points": 7,
-                "scoring_type": "TD",
-                "period": 1 + n % 4,
-                "clock": "8:24",
-                "play_text": f"P.Mahomes pass short right to T.Kelce for {n % 40} yards, TOUCHDOWN (bench #{n}).",
-            },
+            ScoreData(
+                game_id="bench",
+                home_team="BUF",
+                away_team="KC",
+                home_score=3 * n,
+                away_score=7 * n,
+                scoring_team="KC",
+                points=7,
+                scoring_type="TD",
+                period=1 + n % 4,
+                clock="8:24",
+                play_text=f"P.Mahomes pass short right to T.Kelce for {n % 40} yards, TOUCHDOWN (bench #{n}).",
+            ),
         )
         for n in range(count)
     ]

@@ -44,8 +44,8 @@ from _slate import (
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.telegram_server import FakeTelegramServer
 from nfl_sync.app import build_sync, close_sync
-from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
 from nfl_sync.domain.detection import score_key
+from nfl_sync.domain.pacing import TELEGRAM_FLOOD_LIMITS
 
 SETTLE_SECONDS = 30.0
 LEAD_SECONDS = (2.0, 7.0)

@@ -66,100 +66,113 @@ def alert_events(now: datetime, text: str = HOSTILE) -> dict:
     and free-text field; keys are the alert types."""
     from decimal import Decimal
 
-    from nfl_sync.domain.models import Event
+    from nfl_sync.domain.events import (
+        AlertType,
+        Event,
+        InjuryData,
+        MarketReactionData,
+        PlayData,
+        PriceMoveData,
+        Priority,
+        ScoreData,
+        SystemData,
+    )
 
     game = {"game_id": "401547417", "home_team": f"BUF {text}", "away_team": "KC", "period": 3, "clock": "8:24"}
     return {
         "score": Event(
-            "score",
+            AlertType.SCORE,
             "score:401547417:0:21-17",
-            "high",
+            Priority.HIGH,
             now,
-            "401547417",
-            data={
+            ScoreData(
                 **game,
-                "home_score": 17,
-                "away_score": 21,
-                "scoring_team": "KC",
-                "points": 7,
-                "scoring_type": "TD",
-                "play_text": f"P.Mahomes pass to T.Kelce for 12 yards, TOUCHDOWN. {text}",
-            },
+                home_score=17,
+                away_score=21,
+                scoring_team="KC",
+                points=7,
+                scoring_type="TD",
+                play_text=f"P.Mahomes pass to T.Kelce for 12 yards, TOUCHDOWN. {text}",
+            ),
+            "401547417",
         ),
         "significant_play": Event(
-            "significant_play",
+            AlertType.SIGNIFICANT_PLAY,
             "play:401547417:4015474170042",
-            "high",
+            Priority.HIGH,
             now,
-            "401547417",
-            data={
+            PlayData(
                 **game,
-                "home_score": 17,
-                "away_score": 21,
-                "team": "BUF",
-                "yards": 0,
-                "tags": ("interception",),
-                "play_text": f"J.Allen pass deep left INTERCEPTED by {text} at KC 30.",
-            },
+                play_id="4015474170042",
+                home_score=17,
+                away_score=21,
+                team="BUF",
+                yards=0,
+                tags=("interception",),
+                play_text=f"J.Allen pass deep left INTERCEPTED by {text} at KC 30.",
+            ),
+            "401547417",
         ),
         "injury": Event(
-            "injury",
+            AlertType.INJURY,
             "injury:3139477:out:2026-11-24",
-            "medium",
+            Priority.MEDIUM,
             now,
+            InjuryData(
+                player=f"Patrick {text}",
+                position="QB",
+                team="KC",
+                status="Out",
+                previous_status="Questionable",
+                injury=f"Ankle ({text})",
+            ),
             "401547417",
             family="injury:3139477",
-            data={
-                "player": f"Patrick {text}",
-                "position": "QB",
-                "team": "KC",
-                "status": "Out",
-                "previous_status": "Questionable",
-                "injury": f"Ankle ({text})",
-            },
         ),
         "kalshi_price": Event(
-            "kalshi_price",
+            AlertType.KALSHI_PRICE,
             "price:KXNFLGAME-26NOV24KCBUF-KC:29924860",
-            "medium",
+            Priority.MEDIUM,
             now,
+            PriceMoveData(
+                ticker="KXNFLGAME-26NOV24KCBUF-KC",
+                title=f"Will {text} win?",
+                price_before=Decimal("0.45"),
+                price_after=Decimal("0.52"),
+                change_pct=Decimal("15.56"),
+                volume=Decimal("124500"),
+                seconds=5.0,
+            ),
             "401547417",
             family="price:KXNFLGAME-26NOV24KCBUF-KC",
-            data={
-                "ticker": "KXNFLGAME-26NOV24KCBUF-KC",
-                "title": f"Will {text} win?",
-                "price_before": Decimal("0.45"),
-                "price_after": Decimal("0.52"),
-                "change_pct": Decimal("15.56"),
-                "volume": Decimal("124500"),
-                "seconds": 5.0,
-            },
         ),
         "market_reaction": Event(
-            "market_reaction",
+            AlertType.MARKET_REACTION,
             "reaction:401547417:4015474170042",
-            "high",
+            Priority.HIGH,
             now,
-            "401547417",
-            data={
+            MarketReactionData(
                 **game,
-                "ticker": "KXNFLGAME-26NOV24KCBUF-BUF",
-                "impact_level": "extreme",
-                "price_before": Decimal("0.55"),
-                "price_after": Decimal("0.40"),
-                "change_pct": Decimal("-27.27"),
-                "seconds_after": Decimal("5.0"),
-                "play_text": f"Interception by {text}",
-                "tags": ("interception",),
-            },
+                ticker="KXNFLGAME-26NOV24KCBUF-BUF",
+                impact_level="extreme",
+                play_id="4015474170042",
+                event_type="interception",
+                price_before=Decimal("0.55"),
+                price_after=Decimal("0.40"),
+                change_pct=Decimal("-27.27"),
+                seconds_after=Decimal("5.0"),
+                play_text=f"Interception by {text}",
+                tags=("interception",),
+            ),
+            "401547417",
         ),
         "system": Event(
-            "system",
+            AlertType.SYSTEM,
             "system:kalshi:auth",
-            "high",
+            Priority.HIGH,
             now,
+            SystemData("critical", "kalshi", f"Authentication failed: {text}"),
             family="system:kalshi",
-            data={"level": "critical", "component": "kalshi", "message": f"Authentication failed: {text}"},
         ),
     }
 
@@ -288,7 +301,7 @@ def unpace_sender(sync) -> None:
     The pacing code still runs, under limits a thousand times wider."""
     from nfl_sync.alerts.notifier import ChatRateLimiter
     from nfl_sync.clock import SystemClock
-    from nfl_sync.domain.alert_policy import FloodLimits
+    from nfl_sync.domain.pacing import FloodLimits
 
     wide = FloodLimits(
         overall_rate=1000.0,

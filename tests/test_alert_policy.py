@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpers import alert_events
-from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.alerts.notifier import policy_config
+from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import (
     DUPLICATE,
     SEND,
@@ -20,8 +21,9 @@ from nfl_sync.domain.alert_policy import (
     day_start,
     decide,
     in_quiet_hours,
-    is_group_chat,
 )
+from nfl_sync.domain.events import ALERT_TYPES
+from nfl_sync.domain.pacing import is_group_chat
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # 1 PM in New York
@@ -172,7 +174,7 @@ def test_policy_config_comes_from_settings():
         }
     )
 
-    config = PolicyConfig.from_settings(settings)
+    config = policy_config(settings)
 
     assert config.cooldowns["kalshi_price"] == 30 and config.cooldowns["injury"] == 120
     assert (config.daily_limit, config.quiet_hours) == (40, (time(22, 30), time(6, 0)))

@@ -31,12 +31,20 @@ from nfl_sync.domain.alert_templates import (
     to_plain,
     with_resend_notice,
 )
-from nfl_sync.domain.models import Event
+from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 5, tzinfo=UTC)  # 1:05 PM in New York
 EVENTS = alert_events(NOW)
 MODES = ["HTML", "MarkdownV2"]
+
+
+def score_event(**fields) -> Event:
+    return Event(AlertType.SCORE, "k", Priority.HIGH, NOW, ScoreData(game_id="g", **fields))
+
+
+def with_data(event: Event, **changes) -> Event:
+    return replace(event, data=replace(event.data, **changes))
 
 
 @pytest.mark.parametrize("parse_mode", MODES)
@@ -52,22 +60,16 @@ def test_every_template_parses_and_shows_hostile_values_verbatim(alert_type, par
 
 
 def test_score_template_follows_the_seed_example():
-    event = Event(
-        "score",
-        "k",
-        "high",
-        NOW,
-        data={
-            "home_team": "BUF",
-            "away_team": "KC",
-            "home_score": 17,
-            "away_score": 21,
-            "scoring_team": "KC",
-            "points": 7,
-            "scoring_type": "TD",
-            "period": 3,
-            "clock": "8:24",
-        },
+    event = score_event(
+        home_team="BUF",
+        away_team="KC",
+        home_score=17,
+        away_score=21,
+        scoring_team="KC",
+        points=7,
+        scoring_type="TD",
+        period=3,
+        clock="8:24",
     )
 
     assert render(event, None, NEW_YORK) == (
@@ -78,17 +80,9 @@ def test_score_template_follows_the_seed_example():
 
 def test_final_and_corrected_scores_say_so():
     data = {"home_team": "BUF", "away_team": "KC", "home_score": 17, "away_score": 24}
-    final = render(Event("score", "f", "high", NOW, data={**data, "final": True, "period": 4}), None, NEW_YORK)
+    final = render(score_event(**data, final=True, period=4), None, NEW_YORK)
     corrected = render(
-        Event(
-            "score",
-            "c",
-            "high",
-            NOW,
-            data={**data, "correction": True, "previous_home_score": 17, "previous_away_score": 27},
-        ),
-        None,
-        NEW_YORK,
+        score_event(**data, correction=True, previous_home_score=17, previous_away_score=27), None, NEW_YORK
     )
 
     assert final.startswith("🏁 FINAL SCORE\n\nKC 24 @ BUF 17\n⏱️ Q4")
@@ -109,7 +103,10 @@ def test_prices_read_back_from_json_strings_render_the_same():
     event = EVENTS["kalshi_price"]
     as_strings = replace(
         event,
-        data={key: str(value) if isinstance(value, (Decimal, float)) else value for key, value in event.data.items()},
+        data=replace(
+            event.data,
+            **{key: str(value) for key, value in event.fields().items() if isinstance(value, (Decimal, float))},
+        ),
     )
 
     assert render(as_strings, "HTML", NEW_YORK) == render(event, "HTML", NEW_YORK)
@@ -117,18 +114,18 @@ def test_prices_read_back_from_json_strings_render_the_same():
 
 def test_injury_template_shows_player_position_team_status_and_injury():
     event = Event(
-        "injury",
+        AlertType.INJURY,
         "i",
-        "medium",
+        Priority.MEDIUM,
         NOW,
-        data={
-            "player": "Patrick Mahomes",
-            "position": "QB",
-            "team": "KC",
-            "status": "Out",
-            "previous_status": "Questionable",
-            "injury": "Ankle",
-        },
+        InjuryData(
+            player="Patrick Mahomes",
+            position="QB",
+            team="KC",
+            status="Out",
+            previous_status="Questionable",
+            injury="Ankle",
+        ),
     )
 
     assert render(event, None, NEW_YORK) == (
@@ -147,9 +144,8 @@ def test_injury_template_shows_player_position_team_status_and_injury():
     ],
 )
 def test_significant_play_headline_names_the_most_important_tag(tags, headline):
-    event = Event(
-        "significant_play", "p", "high", NOW, data={"play_text": "x", "tags": tags, "yards": 45, "team": "KC"}
-    )
+    data = PlayData("g", "BUF", "KC", "p", "x", tags, home_score=None, away_score=None, yards=45, team="KC")
+    event = Event(AlertType.SIGNIFICANT_PLAY, "p", Priority.HIGH, NOW, data)
 
     text = render(event, None, NEW_YORK)
 
@@ -171,20 +167,7 @@ def test_times_are_shown_in_the_configured_zone(zone, shown):
 
 def test_overtime_periods():
     def clock_line(period):
-        event = Event(
-            "score",
-            "k",
-            "high",
-            NOW,
-            data={
-                "home_team": "A",
-                "away_team": "B",
-                "home_score": 1,
-                "away_score": 0,
-                "period": period,
-                "clock": "1:00",
-            },
-        )
+        event = score_event(home_team="A", away_team="B", home_score=1, away_score=0, period=period, clock="1:00")
         return render(event, None, NEW_YORK).splitlines()[3]
 
     assert [clock_line(p) for p in (1, 4, 5, 6)] == ["⏱️ Q1 - 1:00", "⏱️ Q4 - 1:00", "⏱️ OT - 1:00", "⏱️ 2OT - 1:00"]
@@ -193,7 +176,7 @@ def test_overtime_periods():
 @pytest.mark.parametrize("parse_mode", MODES)
 @pytest.mark.parametrize("unit", ["a.(-)!", "🏈", "<&>"])
 def test_long_text_is_shortened_to_fit_and_still_parses(parse_mode, unit):
-    event = replace(EVENTS["significant_play"], data={**EVENTS["significant_play"].data, "play_text": unit * 5000})
+    event = with_data(EVENTS["significant_play"], play_text=unit * 5000)
 
     text = render(event, parse_mode, NEW_YORK)
     resent = with_resend_notice(text, parse_mode)
@@ -211,24 +194,26 @@ def test_emoji_are_counted_as_telegram_counts_them():
 def test_control_characters_and_lone_surrogates_are_cleaned():
     name = "Bad\x00Na\u0007me\ud800 \n\t Jr."
 
-    text = render(replace(EVENTS["injury"], data={**EVENTS["injury"].data, "player": name}), "HTML", NEW_YORK)
+    text = render(with_data(EVENTS["injury"], player=name), "HTML", NEW_YORK)
 
     text.encode("utf-8")  # would raise on a lone surrogate
     assert "<b>BadNa me\ufffd Jr.</b>" in text
 
 
 def test_missing_required_values_raise_and_raw_rendering_still_works():
-    event = Event("score", "score:x", "high", NOW, data={"home_team": "BUF", "away_team": f"KC {HOSTILE}"})
+    event = score_event(home_team="BUF", away_team=f"KC {HOSTILE}", home_score=None, away_score=None)
 
     with pytest.raises(KeyError, match="home_score, away_score"):
         render(event, "HTML", NEW_YORK)
     raw = render_raw(event, "MarkdownV2", NEW_YORK)
-    assert parse_entities(raw, "MarkdownV2").startswith(f"🔔 SCORE ALERT\n\naway_team: KC {HOSTILE}\nhome_team: BUF")
+    assert parse_entities(raw, "MarkdownV2").startswith(
+        f"🔔 SCORE ALERT\n\naway_team: KC {HOSTILE}\ncorrection: False\nfinal: False\ngame_id: g\nhome_team: BUF"
+    )
 
 
 @pytest.mark.parametrize("parse_mode", MODES)
 def test_blank_values_leave_no_empty_markup(parse_mode):
-    event = replace(EVENTS["significant_play"], data={**EVENTS["significant_play"].data, "play_text": " \n "})
+    event = with_data(EVENTS["significant_play"], play_text=" \n ")
 
     visible = parse_entities(render(event, parse_mode, NEW_YORK), parse_mode)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nfl_sync.config import ConfigError, load_settings
+from nfl_sync.config import load_settings
+from nfl_sync.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -116,7 +116,7 @@ def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
 
 def test_three_consecutive_connection_failures_reset_the_pool():
     db = NFLDBManager("postgresql://nobody@127.0.0.1:1/none", pool_min=1, pool_max=1, connect_timeout=1)
-    from nfl_sync.storage.manager import DatabaseError
+    from nfl_sync.domain.errors import DatabaseError
 
     for _ in range(3):
         with pytest.raises(DatabaseError, match="cannot connect to PostgreSQL"):
@@ -202,8 +202,7 @@ def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
 def test_analytics_queries_and_the_opportunities_view(db):
     from decimal import Decimal
 
-    from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
-    from nfl_sync.storage.manager import Correlation
+    from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
     db.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000")))

@@ -7,15 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from factories import game, play
-from nfl_sync.domain.detection import (
-    baseline,
-    detect_game,
-    detect_price_spikes,
-    impact_level,
-    injury_events,
-    needs_play_by_play,
-    plays_before,
-)
+from nfl_sync.domain.detection import baseline, detect_game, injury_events, needs_play_by_play
+from nfl_sync.domain.markets import detect_price_spikes, impact_level, plays_before
 from nfl_sync.domain.models import Injury, MarketSnapshot
 
 NOW = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
@@ -43,7 +36,7 @@ def test_score_change_on_the_scoreboard_yields_one_score_alert_and_repeat_yields
     assert keys(first) == ["score:401547417:0:0-7"]
     event = first.events[0]
     assert (event.alert_type, event.priority) == ("score", "high")
-    assert (event.data["scoring_team"], event.data["points"]) == ("ATL", 7)
+    assert (event.data.scoring_team, event.data.points) == ("ATL", 7)
     again = detect_game(first.state, g, None, NOW + timedelta(seconds=5))
     assert again.events == ()
     assert not needs_play_by_play(first.state, g)
@@ -61,7 +54,7 @@ def test_scores_come_from_plays_one_per_change_with_late_out_of_order_plays():
     update = detect_game(prev, g, [xp, td, late] + plays, NOW)
     assert keys(update) == ["play:401547417:401547417000003", "score:401547417:0:0-6", "score:401547417:0:0-7"]
     assert [p.play_id for p in update.new_plays] == [late.play_id, td.play_id, xp.play_id]
-    assert update.events[1].data["points"] == 6 and update.events[1].data["play_text"] == "TD pass"
+    assert update.events[1].data.points == 6 and update.events[1].data.play_text == "TD pass"
     # The next poll shows the same plays: nothing new.
     assert detect_game(update.state, g, [xp, td, late] + plays, NOW).events == ()
 
@@ -80,7 +73,7 @@ def test_a_reversed_score_needs_two_polls_and_yields_one_correction():
     assert once.events == () and once.state.home_score == 7
     twice = detect_game(once.state, game(home_score=0), None, NOW)
     assert [e.key for e in twice.events] == ["correction:401547417:1:0-7>0-0"]
-    assert twice.events[0].data["correction"] is True
+    assert twice.events[0].data.correction is True
     assert detect_game(twice.state, game(home_score=0), None, NOW).events == ()
     rescored = detect_game(twice.state, game(home_score=7), None, NOW)
     assert keys(rescored) == ["score:401547417:1:0-7"]  # same total as before, new revision: alerted
@@ -142,10 +135,10 @@ def test_price_spikes_above_threshold_with_context_plays():
         lambda game_id: asked.append(game_id) or recent.get(game_id, ()),
     )
     assert asked == ["401547417"]  # only the market that moved enough
-    assert [e.data["ticker"] for e in events] == ["A"]
+    assert [e.data.ticker for e in events] == ["A"]
     event = events[0]
-    assert event.data["change_pct"] == Decimal("24.39")
-    assert event.family == "price:A" and event.data["recent_plays"] == ["Interception by X"]
+    assert event.data.change_pct == Decimal("24.39")
+    assert event.family == "price:A" and event.data.recent_plays == ("Interception by X",)
 
 
 def test_impact_levels_follow_the_seed_classes():

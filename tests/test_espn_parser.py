@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from helpers import fixture_path
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources.espn.parser import ParseError
 
 ESPN = fixture_path("espn")
 SCOREBOARDS = sorted(p.name for p in ESPN.glob("scoreboard_*.json"))

@@ -15,8 +15,8 @@ def test_five_consecutive_failed_cycles_raise_one_critical_alert_per_episode():
     events = [monitor.record_cycle(False, T0 + timedelta(seconds=5 * n), {"scoreboard": "HTTP 503"}) for n in range(8)]
     raised = [e for batch in events for e in batch]
     assert len(raised) == 1
-    assert raised[0].priority == "high" and raised[0].data["level"] == "critical"
-    assert "scoreboard: HTTP 503" in raised[0].data["message"]
+    assert raised[0].priority == "high" and raised[0].data.level == "critical"
+    assert "scoreboard: HTTP 503" in raised[0].data.message
     assert monitor.record_cycle(True, T0 + timedelta(minutes=1)) == []
     again = [e for n in range(5) for e in monitor.record_cycle(False, T0 + timedelta(minutes=2, seconds=5 * n))]
     assert len(again) == 1 and again[0].key != raised[0].key
@@ -27,7 +27,7 @@ def test_ten_api_errors_in_an_hour_throttle_the_source_until_they_age_out():
     warnings = [
         e for n in range(10) for e in monitor.record_source_error("espn", "HTTP 500", T0 + timedelta(minutes=n))
     ]
-    assert len(warnings) == 1 and warnings[0].data["level"] == "warning"
+    assert len(warnings) == 1 and warnings[0].data.level == "warning"
     assert monitor.is_throttled("espn", T0 + timedelta(minutes=10))
     assert not monitor.is_throttled("kalshi", T0 + timedelta(minutes=10))
     assert not monitor.is_throttled("espn", T0 + timedelta(minutes=61))
@@ -48,4 +48,4 @@ def test_failed_checks_become_hourly_warnings(tmp_path: Path):
 
     events = run_checks({"database": broken, "alerts": lambda: None}, [tmp_path], T0)
     assert [e.key for e in events] == ["system:database:check:2026112218"]
-    assert "server closed the connection" in events[0].data["message"]
+    assert "server closed the connection" in events[0].data.message

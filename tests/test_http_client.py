@@ -15,7 +15,8 @@ import requests
 import responses
 
 from helpers import FakeClock, fixture_text
-from nfl_sync.sources.http import HttpSource, RateLimiter, RetryPolicy, SourceError, TTLCache
+from nfl_sync.domain.errors import SourceError
+from nfl_sync.sources.http import HttpSource, RateLimiter, RetryPolicy, TTLCache
 
 BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 URL = f"{BASE}/scoreboard"

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from responses import matchers
 
 from helpers import FakeClock, fixture_json
-from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, ConfigError, load_settings
+from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, load_settings
+from nfl_sync.domain.errors import ConfigError, KalshiFormatError, SourceError
 from nfl_sync.domain.models import Game
-from nfl_sync.sources.http import SourceError
 from nfl_sync.sources.kalshi import parser as kp
 from nfl_sync.sources.kalshi.client import LEGACY_CREDENTIALS_WARNING, KalshiClient, NFLSlate
 
@@ -204,9 +204,7 @@ def test_schema_drift_reaches_the_caller(api, clock):
     old = {k: v for k, v in nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR").items() if not k.endswith(("_dollars", "_fp"))}
     old.update(yes_bid=53, yes_ask=56, last_price=56, volume=650, open_interest=487)
     api.get(MARKETS, json={"markets": [old], "cursor": ""}, match=slate_query("KXNFLGAME"))
-    with pytest.raises(
-        kp.KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"
-    ):
+    with pytest.raises(KalshiFormatError, match="^Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR"):
         nfl_slate(make_client(clock, KALSHI_SERIES="KXNFLGAME"), [BUF_AT_LAR])
 
 

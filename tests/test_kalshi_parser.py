@@ -11,6 +11,7 @@ import pytest
 
 from helpers import fixture_json, fixture_path
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import KalshiFormatError
 from nfl_sync.domain.models import Game
 from nfl_sync.sources.kalshi import parser as kp
 
@@ -162,7 +163,7 @@ def cent_era(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_cent_only_market_raises_format_changed_not_zero():
-    with pytest.raises(kp.KalshiFormatError) as caught:
+    with pytest.raises(KalshiFormatError) as caught:
         kp.parse_market(cent_era(nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR")))
     message = str(caught.value)
     assert message.startswith("Kalshi response format changed: market KXNFLGAME-26OCT12BUFLAR-LAR")
@@ -183,12 +184,12 @@ def test_cent_only_market_raises_format_changed_not_zero():
 def test_malformed_price_fields_raise_format_error(field, value):
     payload = nfl_market("KXNFLGAME-26OCT12BUFLAR-LAR")
     payload[field] = value
-    with pytest.raises(kp.KalshiFormatError, match=field):
+    with pytest.raises(KalshiFormatError, match=field):
         kp.parse_market(payload)
 
 
 def test_list_without_its_key_is_a_format_change():
-    with pytest.raises(kp.KalshiFormatError, match="no 'markets' list"):
+    with pytest.raises(KalshiFormatError, match="no 'markets' list"):
         kp.page_items({"data": [], "cursor": ""}, "markets")
 
 
@@ -251,7 +252,7 @@ def test_two_sided_orderbook_in_either_order():
 
 
 def test_cent_era_orderbook_is_a_format_change():
-    with pytest.raises(kp.KalshiFormatError, match="orderbook_fp"):
+    with pytest.raises(KalshiFormatError, match="orderbook_fp"):
         kp.parse_orderbook({"orderbook": {"yes": [[42, 13]], "no": [[56, 17]]}}, "T")
 
 
@@ -311,7 +312,7 @@ def test_candle_without_volume_is_a_format_change():
         "kalshi", "historical_candlesticks", "kalshi_candlesticks_KXNFLSPREAD-26JAN10GBCHI-GB14.json"
     )["m1"][0]
     del candle["volume"]
-    with pytest.raises(kp.KalshiFormatError, match="neither volume_fp"):
+    with pytest.raises(KalshiFormatError, match="neither volume_fp"):
         kp.parse_candle(candle)
 
 

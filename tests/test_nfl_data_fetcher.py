@@ -15,8 +15,8 @@ from factories import game as make_game
 from helpers import FakeClock, fixture_json, fixture_text
 from nfl_sync.config import load_settings
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import SourceError
 from nfl_sync.sources.fetcher import NFLDataFetcher
-from nfl_sync.sources.http import SourceError
 
 SITE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 CORE = "https://sports.core.api.espn.com/v2/sports/football/leagues/nfl"

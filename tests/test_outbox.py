@@ -13,10 +13,10 @@ import pytest
 from factories import game
 from helpers import HOSTILE, TelegramRig, alert_events
 from nfl_sync.alerts.notifier import AlertOutbox
-from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
 from nfl_sync.domain.alert_templates import RESEND_NOTICE
-from nfl_sync.domain.models import Event
+from nfl_sync.domain.events import ALERT_TYPES, AlertType, Event, Priority, ScoreData
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def deliveries(db):
 
 def price_spike(minute: int, now: datetime) -> Event:
     """The same market spiking again in another minute (another key, the same family)."""
-    return replace(PRICE, key=f"price:{PRICE.data['ticker']}:{minute}", occurred_at=now)
+    return replace(PRICE, key=f"price:{PRICE.data.ticker}:{minute}", occurred_at=now)
 
 
 @pytest.fixture
@@ -149,16 +149,20 @@ def test_an_event_of_unknown_type_is_left_out_without_failing_the_transaction(db
 
 
 def test_malformed_data_is_still_alerted_with_its_raw_fields(db):
-    broken = Event("score", "score:broken", "high", NOW, data={"home_team": "BUF", "away_team": "KC", "home_score": 3})
+    data = ScoreData(game_id="401547417", home_team="BUF", away_team="KC", home_score=3, away_score=None)
+    broken = Event(AlertType.SCORE, "score:broken", Priority.HIGH, NOW, data)
 
     record(db, [broken])
 
-    assert alerts(db)[0]["message"].startswith("🔔 <b>SCORE ALERT</b>\n\naway_team: KC\nhome_score: 3\nhome_team: BUF")
+    assert alerts(db)[0]["message"].startswith(
+        "🔔 <b>SCORE ALERT</b>\n\naway_team: KC\ncorrection: False\nfinal: False\ngame_id: 401547417\n"
+        "home_score: 3\nhome_team: BUF"
+    )
 
 
 def test_text_postgresql_cannot_store_is_cleaned_not_fatal(db):
     injury = EVENTS["injury"]
-    hostile = replace(injury, data={**injury.data, "player": "Nul\x00l Surr\ud800ogate"})
+    hostile = replace(injury, data=replace(injury.data, player="Nul\x00l Surr\ud800ogate"))
 
     record(db, [hostile])
 
@@ -168,7 +172,7 @@ def test_text_postgresql_cannot_store_is_cleaned_not_fatal(db):
 
 
 def test_numbers_json_cannot_hold_are_stored_as_text(db):
-    record(db, [replace(PRICE, data={**PRICE.data, "seconds": float("nan"), "volume": Decimal("1E+3")})])
+    record(db, [replace(PRICE, data=replace(PRICE.data, seconds=float("nan"), volume=Decimal("1E+3")))])
 
     data = alerts(db)[0]["payload"]["data"]
     assert (data["seconds"], data["volume"]) == ("nan", "1E+3")

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from helpers import fixture_json
 from nfl_sync.domain import play_classifier
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.sources import odds_parser, weather_parser
 from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources.parsing import ParseError
 
 KICKOFF = datetime(2026, 1, 25, 18, 0, tzinfo=UTC)
 REPLACEMENTS = (None, "", "x", "12", 0, -1, 7.5, True, [], [None], {}, {"id": "1"})

@@ -793,8 +793,7 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
     """GB @ ATL around its first interception (the next play comes 68 s later). ESPN's summary
     fails on the poll that first shows the interception on the scoreboard, and the database
     write fails on the next poll, which fetched it: the poll after must fetch it again."""
-    from nfl_sync.sources.http import SourceError
-    from nfl_sync.storage.manager import DatabaseError
+    from nfl_sync.domain.errors import DatabaseError, SourceError
 
     timelines, recordings = replayed([GB_ATL])
     recording = recordings[GB_ATL]

@@ -31,9 +31,10 @@ from nfl_sync.alerts.notifier import (
     redact,
 )
 from nfl_sync.cli import main
-from nfl_sync.config import ALERT_TYPES, load_settings
+from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import PolicyConfig
 from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
+from nfl_sync.domain.events import ALERT_TYPES
 from nfl_sync.metrics import Metrics
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -319,7 +320,7 @@ def test_the_drain_sleeps_out_the_pacing_on_its_clock(db, rig):
 
 
 def test_the_fake_enforces_telegrams_flood_limits():
-    from nfl_sync.domain.alert_policy import TELEGRAM_FLOOD_LIMITS
+    from nfl_sync.domain.pacing import TELEGRAM_FLOOD_LIMITS
 
     with TelegramRig(limits=TELEGRAM_FLOOD_LIMITS) as rig:
         channel = rig.channel()

@@ -16,9 +16,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nfl_sync.domain.errors import ConfigError
+from nfl_sync.domain.events import ALERT_TYPES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-ALERT_TYPES = ("score", "significant_play", "injury", "kalshi_price", "market_reaction", "system")
 
 DEFAULT_KALSHI_BASE_URL = "https://external-api.kalshi.com/trade-api/v2"
 DEFAULT_ESPN_BASE_URL = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
@@ -27,10 +29,6 @@ DEFAULT_OPENWEATHER_BASE_URL = "https://api.openweathermap.org/data/2.5"
 DEFAULT_OPEN_METEO_BASE_URL = "https://api.open-meteo.com/v1"
 DEFAULT_ODDS_API_BASE_URL = "https://api.the-odds-api.com/v4"
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable and never its secret."""
 
 
 @dataclass(frozen=True)

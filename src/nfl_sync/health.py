@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from nfl_sync.domain.detection import system_event
-from nfl_sync.domain.models import Event
+from nfl_sync.domain.events import Event, system_event
 
 log = logging.getLogger(__name__)
 

@@ -66,22 +66,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 from telegram.request import HTTPXRequest
 
 from nfl_sync.clock import Clock, SystemClock
-from nfl_sync.config import ALERT_TYPES, DEFAULT_TELEGRAM_API_BASE_URL, Settings
-from nfl_sync.domain.alert_policy import (
-    DUPLICATE,
-    PRIORITIES,
-    SEND_PACING,
-    Allowance,
-    Decision,
-    FloodLimits,
-    History,
-    PolicyConfig,
-    chat_allowances,
-    day_start,
-    decide,
-)
+from nfl_sync.config import DEFAULT_TELEGRAM_API_BASE_URL, Settings
+from nfl_sync.domain.alert_policy import DUPLICATE, Decision, History, PolicyConfig, day_start, decide
 from nfl_sync.domain.alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
-from nfl_sync.domain.models import Event
+from nfl_sync.domain.events import ALERT_TYPES, PRIORITIES, AlertType, Event, Priority, SystemData
+from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
 from nfl_sync.logging_setup import redact, register_secret
 from nfl_sync.sources.http import RetryPolicy
 from nfl_sync.storage.manager import AlertRecord, NFLDBManager, Tx
@@ -128,6 +117,11 @@ def _jsonable(value: Any) -> Any:
     return valid_unicode(str(value))  # Decimal, NaN and the rest: JSON has no number for them
 
 
+def policy_config(settings: Settings) -> PolicyConfig:
+    """The alert policy's part of the settings."""
+    return PolicyConfig(dict(settings.cooldowns), settings.daily_alert_limit, settings.quiet_hours, settings.timezone)
+
+
 class AlertOutbox:
     """Decides and records alerts inside the caller's transaction."""
 
@@ -142,7 +136,7 @@ class AlertOutbox:
         """Messages are written for Telegram's parse mode when Telegram is in use, else as plain text."""
         telegram = settings.telegram_configured and not console_only
         return cls(
-            PolicyConfig.from_settings(settings),
+            policy_config(settings),
             settings.telegram_parse_mode if telegram else None,
             "telegram" if telegram else "console",
         )
@@ -210,7 +204,7 @@ class AlertOutbox:
             family=event.family,
             reason=decision.reason,
             event_time=event.occurred_at,
-            payload={"parse_mode": self.parse_mode, "data": _jsonable(event.data)},
+            payload={"parse_mode": self.parse_mode, "data": _jsonable(event.fields())},
         )
 
 
@@ -427,16 +421,9 @@ class TelegramChannel:
         except DeliveryError as error:
             out(f"✗ Cannot reach the Bot API ({error}): check the network, a proxy, or TELEGRAM_API_BASE_URL")
             return False
+        message = f"Test message in {parse_mode or 'plain text'}: KC -3.5 @ BUF (o/u 47.5)! <b>&</b> works."
         event = Event(
-            "system",
-            "telegram-test",
-            "low",
-            now,
-            data={
-                "level": "info",
-                "component": "telegram_notifier --test",
-                "message": f"Test message in {parse_mode or 'plain text'}: KC -3.5 @ BUF (o/u 47.5)! <b>&</b> works.",
-            },
+            AlertType.SYSTEM, "telegram-test", Priority.LOW, now, SystemData("info", "telegram --test", message)
         )
         text = render(event, parse_mode, tz)
         ok = True

@@ -17,10 +17,6 @@ Rules, in order; the first that applies is the recorded reason:
    out.
 5. daily_limit: once the day's alerts (every priority, counted since local midnight) reach the
    limit, only high priority goes out. A limit of 0 means no limit.
-
-Delivery pacing is here too, shared by the sender and the fake Bot API: Telegram's flood limits
-as data (`FloodLimits`) and a token bucket that is given the time rather than reading a clock
-(`Allowance`).
 """
 
 from __future__ import annotations
@@ -28,12 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
-from typing import TYPE_CHECKING
 
-from nfl_sync.domain.models import Event
-
-if TYPE_CHECKING:
-    from nfl_sync.config import Settings
+from nfl_sync.domain.events import AlertType, Event, Priority
 
 SEND = "send"
 SUPPRESS = "suppress"
@@ -44,23 +36,17 @@ COOLDOWN = "cooldown"
 QUIET_HOURS = "quiet_hours"
 DAILY_LIMIT = "daily_limit"
 
-HIGH = "high"
-PRIORITIES = ("high", "medium", "low")
-NEVER_COOLED_DOWN = frozenset({"score", "significant_play"})
+NEVER_COOLED_DOWN = frozenset({AlertType.SCORE, AlertType.SIGNIFICANT_PLAY})
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """The alert policy's settings (see config.py for where each comes from)."""
+    """The alert policy's settings (the outbox builds it from the daemon's settings)."""
 
     cooldowns: Mapping[str, int]  # seconds per alert type; a missing type has no cooldown
     daily_limit: int
     quiet_hours: tuple[time, time] | None
     timezone: tzinfo
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PolicyConfig:
-        return cls(dict(settings.cooldowns), settings.daily_alert_limit, settings.quiet_hours, settings.timezone)
 
 
 @dataclass(frozen=True)
@@ -97,65 +83,6 @@ class Decision:
         return self.reason.split(":", 1)[0] if self.reason else None
 
 
-@dataclass(frozen=True)
-class FloodLimits:
-    """Telegram's flood limits as token buckets: rates in messages per second, and the bursts
-    allowed above them. Groups (and channels) also have a per-minute limit."""
-
-    overall_rate: float = 30.0
-    overall_burst: float = 30
-    per_chat_rate: float = 1.0
-    per_chat_burst: float = 5
-    group_rate: float = 20 / 60
-    group_burst: float = 5
-
-
-# What Telegram tolerates (the Bot FAQ: ~30/s overall, 1/s per chat, 20/min per group, short
-# bursts allowed); the fake Bot API enforces it.
-TELEGRAM_FLOOD_LIMITS = FloodLimits()
-# What the sender aims for: the same rates with smaller bursts, so it never earns a 429, while a
-# quiet chat still gets a touchdown and its extra point at once.
-SEND_PACING = FloodLimits(overall_burst=20, per_chat_burst=3, group_burst=3)
-
-
-def is_group_chat(chat_id: str) -> bool:
-    """Groups and channels have negative ids or @usernames; private chats have positive ids."""
-    return chat_id.startswith(("-", "@"))
-
-
-class Allowance:
-    """One token bucket on the caller's clock readings (seconds, monotonic).
-
-    `wait(now)` says how long until one message may go, without spending anything, so a sender
-    that decides not to wait loses nothing; `take(now)` spends one token. The sender paces with
-    it, and the fake Bot API refuses with it (Telegram answers 429 rather than queueing).
-    """
-
-    def __init__(self, rate: float, burst: float, now: float):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = now
-
-    def wait(self, now: float) -> float:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self.wait(now)
-        self.tokens -= 1
-
-
-def chat_allowances(chat_id: str, limits: FloodLimits, now: float) -> list[Allowance]:
-    """The buckets one chat's messages must pass besides the overall one: per chat, and per
-    group for groups and channels."""
-    allowances = [Allowance(limits.per_chat_rate, limits.per_chat_burst, now)]
-    if is_group_chat(chat_id):
-        allowances.append(Allowance(limits.group_rate, limits.group_burst, now))
-    return allowances
-
-
 def day_start(now: datetime, tz: tzinfo) -> datetime:
     """Midnight at the start of `now`'s day in zone `tz` (the daily limit's day)."""
     local = now.astimezone(tz)
@@ -185,7 +112,7 @@ def decide(event: Event, history: History, now: datetime, config: PolicyConfig) 
         age = (now - last).total_seconds()
         if age < cooldown:
             return Decision(SUPPRESS, f"{COOLDOWN}: {event.family} alerted {age:.0f} s ago (cooldown {cooldown} s)")
-    if event.priority == HIGH:
+    if event.priority == Priority.HIGH:
         return Decision(SEND)
     if in_quiet_hours(now, config.quiet_hours, config.timezone):
         start, end = config.quiet_hours

@@ -7,8 +7,8 @@ make Telegram answer "can't parse entities". A message never exceeds `BODY_LIMIT
 4096 minus room for the resend notice): the longest value is shortened until it fits. Times are
 shown in the zone `tz`.
 
-Expected `Event.data` keys per alert type (detection produces them; only starred keys are
-required, the others are left out of the message when missing or None):
+Templates read `Event.fields()`, the fields of the event's data record (`events.py`); only starred
+fields are required, the others are left out of the message when None:
 
 - score: home_team*, away_team*, home_score*, away_score*, scoring_team, points, scoring_type,
   period, clock, play_text; `final` (True on the final-score alert); `correction` (True when
@@ -37,7 +37,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from nfl_sync.domain.models import Event
+from nfl_sync.domain.events import Event
 
 MAX_MESSAGE_LENGTH = 4096
 RESEND_NOTICE = "🔁 Resent after an interruption: you may already have this alert."
@@ -357,7 +357,7 @@ def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], _Markup], Lines]:
 
     def template(data: Mapping[str, Any], m: _Markup) -> Lines:
         return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), ""] + [
-            m.text(f"{key}: {value}") for key, value in sorted(data.items()) if value is not None
+            m.text(f"{key}: {value}") for key, value in sorted(data.items())
         ]
 
     return template
@@ -384,7 +384,7 @@ def render(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     if event.alert_type not in _TEMPLATES:
         raise ValueError(f"no template for alert type {event.alert_type!r}")
     m = _markup(parse_mode)
-    data = dict(event.data)
+    data = event.fields()
     missing = [key for key in _REQUIRED[event.alert_type] if data.get(key) is None]
     if missing:
         raise KeyError(f"{event.alert_type} alert {event.key!r} lacks {', '.join(missing)}")
@@ -395,8 +395,8 @@ def render_raw(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     """The event's fields listed as they are, escaped and within `BODY_LIMIT`: what is sent when
     `render` fails on malformed data, because a plain alert beats a lost one. Never raises for
     data; ValueError only for an unknown parse mode."""
-    fields = list(event.data.items())[:_RAW_FIELDS]
-    data = {str(key)[:_RAW_KEY_LENGTH]: value if isinstance(value, str) else str(value) for key, value in fields}
+    fields = [(key, value) for key, value in event.fields().items() if value is not None][:_RAW_FIELDS]
+    data = {key[:_RAW_KEY_LENGTH]: value if isinstance(value, str) else str(value) for key, value in fields}
     return _fit(event, data, _markup(parse_mode), tz, _raw_fields(event))
 
 

@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+
+
+class GameState(StrEnum):
+    """ESPN's `status.type.state`: before kickoff, in progress, over."""
+
+    PRE = "pre"
+    IN = "in"
+    POST = "post"
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Game:
     home_score: int | None
     away_score: int | None
     status: str  # ESPN status name, e.g. STATUS_IN_PROGRESS
-    state: str  # pre / in / post
+    state: GameState
     period: int | None = None
     clock: str | None = None  # display clock "7:45"
     possession: str | None = None  # team abbreviation
@@ -49,11 +57,11 @@ class Game:
 
     @property
     def is_live(self) -> bool:
-        return self.state == "in"
+        return self.state == GameState.IN
 
     @property
     def is_final(self) -> bool:
-        return self.state == "post"
+        return self.state == GameState.POST
 
 
 @dataclass(frozen=True)
@@ -221,17 +229,18 @@ class MarketSnapshot:
 
 
 @dataclass(frozen=True)
-class Event:
-    """Something detection found that may deserve an alert.
+class Correlation:
+    """A market's move measured after a play (or linked to a price spike), as stored in
+    nfl_kalshi_correlations."""
 
-    `key` is the deduplication key: the same key is never alerted twice. `family` groups repeats
-    that a cooldown may suppress (the same market spiking again); None means cooldowns never apply.
-    """
-
-    alert_type: str  # score / significant_play / injury / kalshi_price / market_reaction / system
-    key: str
-    priority: str  # high / medium / low
-    occurred_at: datetime
-    game_id: str | None = None
-    family: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
+    game_id: str
+    play_id: str
+    ticker: str
+    event_type: str
+    price_before: Decimal | None
+    price_after: Decimal | None
+    change_pct: Decimal | None
+    impact_level: str
+    seconds_after: Decimal
+    play_time: datetime | None
+    created_at: datetime

@@ -26,32 +26,29 @@ from typing import Any
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
-from nfl_sync.domain.detection import (
-    GameState,
+from nfl_sync.domain.detection import GameMemory, detect_game, injury_events, needs_play_by_play
+from nfl_sync.domain.errors import DatabaseError, KalshiFormatError, SourceError
+from nfl_sync.domain.events import Event, system_event
+from nfl_sync.domain.markets import (
     PendingCorrelation,
-    change_pct,
-    detect_game,
     detect_price_spikes,
-    impact_level,
-    injury_events,
-    market_reaction_events,
-    needs_play_by_play,
     plays_before,
-    system_event,
+    prices_at_play,
+    resolve_correlations,
+    spike_correlations,
+    worth_storing,
 )
-from nfl_sync.domain.models import Event, Game, GameSummary, MarketSnapshot, Play
+from nfl_sync.domain.models import Game, GameSummary, MarketSnapshot, Play
 from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.health import HealthMonitor, run_checks
 from nfl_sync.metrics import Metrics
-from nfl_sync.sources.http import SourceError
-from nfl_sync.sources.kalshi.parser import KalshiFormatError, ParsedMarket
-from nfl_sync.storage.manager import Correlation, DatabaseError, NFLDBManager, Tx
+from nfl_sync.sources.kalshi.parser import ParsedMarket
+from nfl_sync.storage.manager import NFLDBManager, Tx
 
 log = logging.getLogger("nfl_realtime_sync")
 
 STARTING_SOON = timedelta(minutes=30)
 RECENT_PLAYS_WINDOW = timedelta(minutes=3)
-SNAPSHOT_HEARTBEAT = timedelta(seconds=60)  # store an unchanged price at least this often
 CORRELATION_EXPIRY = timedelta(seconds=60)
 SUMMARY_EVERY = 60.0
 
@@ -100,7 +97,7 @@ class NFLRealtimeSync:
         self.alerts = alerts
         self.metrics = metrics
         self.health = health or HealthMonitor()
-        self.states: dict[str, GameState] = {}
+        self.states: dict[str, GameMemory] = {}
         self.games: dict[str, Game] = {}
         self.stored_games: dict[str, Game] = {}
         self.stored_plays: dict[str, dict[str, Play]] = defaultdict(dict)  # game -> play id -> as stored
@@ -131,7 +128,7 @@ class NFLRealtimeSync:
         """Load what detection knew before a restart, so nothing is alerted twice or missed."""
         state = self.db.detection_state()
         for row in state["games"]:
-            self.states[row["game_id"]] = GameState(
+            self.states[row["game_id"]] = GameMemory(
                 game_id=row["game_id"],
                 home_team=row["home_team"],
                 away_team=row["away_team"],
@@ -493,7 +490,7 @@ class NFLRealtimeSync:
         slate = self.kalshi.map_to_games(fetched, list(self.games.values()))
         now = self.clock.now()
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
-        snapshots = [s for s in slate.snapshots if self._worth_storing(s)]
+        snapshots = [s for s in slate.snapshots if worth_storing(s, self.stored_prices.get(s.ticker))]
         recent = self._recent_plays(now)
         spikes = detect_price_spikes(
             self.last_prices, slate.snapshots, Decimal(str(self.settings.price_spike_pct)), Decimal("0.02"), recent
@@ -501,8 +498,8 @@ class NFLRealtimeSync:
         for snap in slate.snapshots:
             self.price_history[snap.ticker].append(snap)
         due = [job for job in self.pending_correlations if job.due_at <= now]
-        correlations, reactions = self._resolve_correlations(due, slate.snapshots, now)
-        spike_links = self._spike_correlations(spikes, recent, now)
+        correlations, reactions = resolve_correlations(due, slate.snapshots, self.games, now)
+        spike_links = spike_correlations(spikes, recent, now)
 
         def write(tx: Tx) -> int:
             tx.upsert_markets(markets)
@@ -540,91 +537,16 @@ class NFLRealtimeSync:
 
         return recent
 
-    def _worth_storing(self, snap: MarketSnapshot) -> bool:
-        """A snapshot whose quote changed, or the first in a minute: not 12 identical rows a minute."""
-        last = self.stored_prices.get(snap.ticker)
-        if last is None or snap.ts - last.ts >= SNAPSHOT_HEARTBEAT:
-            return True
-        return (snap.yes_bid, snap.yes_ask, snap.last_price, snap.volume) != (
-            last.yes_bid,
-            last.yes_ask,
-            last.last_price,
-            last.volume,
-        )
-
     def _game_markets(self, game_id: str) -> list[MarketSnapshot]:
         return [s for s in self.last_prices.values() if s.game_id == game_id]
 
     def _schedule_correlation(self, play: Play, now: datetime) -> None:
         """Capture the game's prices as of the play; the reaction is read `correlation_delay` later."""
-        before = {}
-        for snap in self._game_markets(play.game_id):
-            history = [s for s in self.price_history[snap.ticker] if play.wallclock is None or s.ts <= play.wallclock]
-            before[snap.ticker] = history[-1] if history else snap
+        before = prices_at_play(play, self._game_markets(play.game_id), self.price_history.__getitem__)
         if not before:
             return
         delay = timedelta(seconds=self.settings.correlation_delay)
         self.pending_correlations.append(PendingCorrelation(play, now, now + delay, before))
-
-    def _resolve_correlations(
-        self, due: Sequence[PendingCorrelation], snapshots: Sequence[MarketSnapshot], now: datetime
-    ) -> tuple[list[Correlation], list[Event]]:
-        latest = {s.ticker: s for s in snapshots}
-        correlations: list[Correlation] = []
-        reactions: list[Event] = []
-        for job in due:
-            rows = []
-            for ticker, before in job.before.items():
-                after = latest.get(ticker)
-                if after is None:
-                    continue
-                pct = change_pct(before.mid, after.mid)
-                moment = job.play.wallclock or job.detected_at
-                rows.append(
-                    Correlation(
-                        game_id=job.play.game_id,
-                        play_id=job.play.play_id,
-                        ticker=ticker,
-                        event_type=job.play.significance[0],
-                        price_before=before.mid,
-                        price_after=after.mid,
-                        change_pct=pct,
-                        impact_level=impact_level(pct),
-                        seconds_after=Decimal(str(round((after.ts - moment).total_seconds(), 3))),
-                        play_time=job.play.wallclock,
-                        created_at=now,
-                    )
-                )
-            correlations.extend(rows)
-            reactions.extend(
-                market_reaction_events(job.play, self.games.get(job.play.game_id), [vars(r) for r in rows], now)
-            )
-        return correlations, reactions
-
-    def _spike_correlations(
-        self, spikes: Sequence[Event], recent: Callable[[str], list[Play]], now: datetime
-    ) -> list[Correlation]:
-        """Link each price spike to the plays of its game in the minutes before it."""
-        rows = []
-        for spike in spikes:
-            data = spike.data
-            for play in recent(data.get("game_id") or ""):
-                rows.append(
-                    Correlation(
-                        game_id=play.game_id,
-                        play_id=play.play_id,
-                        ticker=data["ticker"],
-                        event_type="price_spike",
-                        price_before=data["price_before"],
-                        price_after=data["price_after"],
-                        change_pct=data["change_pct"],
-                        impact_level=impact_level(data["change_pct"]),
-                        seconds_after=Decimal(str(round((now - (play.wallclock or now)).total_seconds(), 3))),
-                        play_time=play.wallclock,
-                        created_at=now,
-                    )
-                )
-        return rows
 
     # --- injuries, weather, odds ------------------------------------------------------------------
     def _sync_injuries(self, report: CycleReport) -> int:
@@ -699,7 +621,7 @@ class NFLRealtimeSync:
             self.db.run(lambda tx: self.alerts.record(tx, events, now))
         except DatabaseError as exc:
             for event in events:
-                log.error("Could not record %s alert (%s): %s", event.alert_type, exc, event.data.get("message"))
+                log.error("Could not record %s alert (%s): %s", event.alert_type, exc, event.fields().get("message"))
         self.alerts.wake()
 
     def _summarise(self, report: CycleReport) -> None:

@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL, Settings
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.sources import odds_parser, weather_parser
 from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, SourceError, TTLCache
-from nfl_sync.sources.parsing import ParseError
+from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, TTLCache
 
 log = logging.getLogger(__name__)
 

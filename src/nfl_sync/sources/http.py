@@ -26,6 +26,7 @@ import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -42,41 +43,6 @@ class Reply:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-class SourceError(Exception):
-    """A source could not give a usable answer. Safe to log: holds no keys or tokens."""
-
-    def __init__(
-        self,
-        source: str,
-        path: str,
-        message: str,
-        status: int | None = None,
-        attempts: int = 1,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        body: Any = None,
-    ):
-        self.source = source
-        self.path = path
-        self.status = status
-        self.attempts = attempts
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.body = body
-        self.message = message
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        status = f"HTTP {self.status}" if self.status is not None else "no response"
-        tries = f" after {self.attempts} tries" if self.attempts > 1 else ""
-        return f"{self.source} {self.path}: {self.message} ({status}){tries}"
-
-    def with_attempts(self, attempts: int) -> SourceError:
-        self.attempts = attempts
-        self.args = (self._text(),)
-        return self
 
 
 class RateLimiter:

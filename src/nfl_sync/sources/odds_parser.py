@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Game, OddsLine
-from nfl_sync.sources.parsing import ParseError, dicts, require_dict, require_list, to_datetime, to_decimal, to_str
+from nfl_sync.sources.parsing import dicts, require_dict, require_list, to_datetime, to_decimal, to_str
 
 FORMATS = ("american", "decimal")
 

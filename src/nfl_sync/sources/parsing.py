@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-
-class ParseError(ValueError):
-    """A payload cannot be turned into records; the message says where and why."""
+from nfl_sync.domain.errors import ParseError
 
 
 def require_dict(value: Any, where: str) -> Mapping[str, Any]:

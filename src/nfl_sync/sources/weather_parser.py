@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Weather
 from nfl_sync.sources.parsing import (
-    ParseError,
     as_dict,
     as_list,
     dicts,

@@ -15,11 +15,9 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from nfl_sync.domain.errors import EmbeddedDatabaseError
+
 log = logging.getLogger(__name__)
-
-
-class EmbeddedDatabaseError(RuntimeError):
-    """The embedded server could not be started; the message says what to do instead."""
 
 
 def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool = True) -> str:

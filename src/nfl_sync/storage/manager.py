@@ -31,7 +31,9 @@ import psycopg2.extras
 from psycopg2.pool import PoolError, ThreadedConnectionPool
 
 from nfl_sync.config import PROJECT_ROOT, Settings, redact_url
+from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.models import (
+    Correlation,
     Game,
     Injury,
     KalshiMarket,
@@ -53,10 +55,6 @@ CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 T = TypeVar("T")
 
 
-class DatabaseError(RuntimeError):
-    """The database could not do what was asked; the message is safe to log."""
-
-
 @dataclass(frozen=True)
 class AlertRecord:
     """One alert decision as written to nfl_alert_history."""
@@ -73,21 +71,6 @@ class AlertRecord:
     reason: str | None = None
     event_time: datetime | None = None
     payload: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Correlation:
-    game_id: str
-    play_id: str
-    ticker: str
-    event_type: str
-    price_before: Decimal | None
-    price_after: Decimal | None
-    change_pct: Decimal | None
-    impact_level: str
-    seconds_after: Decimal
-    play_time: datetime | None
-    created_at: datetime
 
 
 def _values(cur, statement: str, rows: Sequence[tuple], fetch: bool = False) -> list:

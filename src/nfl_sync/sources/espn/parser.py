@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
 from nfl_sync.sources.parsing import (
-    ParseError,
     as_dict,
     as_list,
     dicts,

@@ -27,9 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nfl_sync.clock import Clock
-from nfl_sync.config import ConfigError, Settings
+from nfl_sync.config import Settings
+from nfl_sync.domain.errors import ConfigError, SourceError
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
-from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, SourceError, TokenBucket, TTLCache
+from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, TokenBucket, TTLCache
 from nfl_sync.sources.kalshi import parser
 from nfl_sync.sources.kalshi.parser import (
     Candle,

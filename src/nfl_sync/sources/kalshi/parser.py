@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nfl_sync.domain import teams
+from nfl_sync.domain.errors import KalshiFormatError
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
 
 EASTERN = ZoneInfo("America/New_York")
@@ -30,7 +31,6 @@ EASTERN = ZoneInfo("America/New_York")
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
-FORMAT_CHANGED = "Kalshi response format changed"
 
 # Statuses a market carries in responses, and the values the `status` query filter takes; the
 # two vocabularies differ (docs.kalshi.com/getting_started/market_lifecycle).
@@ -89,14 +89,6 @@ TIE_SUFFIX = "TIE"
 # A postponed game keeps its ticker date while ESPN moves the kickoff; Kalshi keeps such markets
 # open for 48 hours past the original start, so a game up to two days later is still the same one.
 POSTPONEMENT_DAYS = 2
-
-
-class KalshiFormatError(ValueError):
-    """A Kalshi payload no longer has the shape this parser reads; never answered with a guess."""
-
-    def __init__(self, detail: str):
-        self.detail = detail
-        super().__init__(f"{FORMAT_CHANGED}: {detail}")
 
 
 # --- statuses -------------------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""Events that may become alerts: their type, priority, and a typed record of what each says.
+
+Detection builds an `Event` with the data record of its type; the alert policy decides it, the
+templates render `Event.fields()`, and the outbox stores those fields as the alert's JSON payload.
+Prices are `Decimal` dollars between 0 and 1, percentages `Decimal` (15.6 means +15.6 %).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class AlertType(StrEnum):
+    SCORE = "score"
+    SIGNIFICANT_PLAY = "significant_play"
+    INJURY = "injury"
+    KALSHI_PRICE = "kalshi_price"
+    MARKET_REACTION = "market_reaction"
+    SYSTEM = "system"
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+ALERT_TYPES: tuple[AlertType, ...] = tuple(AlertType)
+PRIORITIES: tuple[Priority, ...] = tuple(Priority)
+
+
+@dataclass(frozen=True)
+class ScoreData:
+    """A score change, the final score, or a correction (the score went down)."""
+
+    game_id: str
+    home_team: str
+    away_team: str
+    home_score: int | None
+    away_score: int | None
+    period: int | None = None
+    clock: str | None = None
+    scoring_team: str | None = None
+    points: int | None = None
+    scoring_type: str | None = None  # TD / FG / SF / XP / 2PT
+    play_id: str | None = None
+    play_text: str | None = None
+    play_type: str | None = None
+    final: bool = False
+    correction: bool = False
+    previous_home_score: int | None = None
+    previous_away_score: int | None = None
+
+
+@dataclass(frozen=True)
+class PlayData:
+    """A turnover, safety or long gain."""
+
+    game_id: str
+    home_team: str
+    away_team: str
+    play_id: str
+    play_text: str | None
+    tags: tuple[str, ...]
+    home_score: int | None = None
+    away_score: int | None = None
+    period: int | None = None
+    clock: str | None = None
+    team: str | None = None
+    play_type: str | None = None
+    yards: int | None = None
+
+
+@dataclass(frozen=True)
+class InjuryData:
+    player: str
+    status: str
+    position: str | None = None
+    team: str | None = None
+    injury: str | None = None
+    return_date: str | None = None
+    reported_at: datetime | None = None
+    previous_status: str | None = None
+
+
+@dataclass(frozen=True)
+class PriceMoveData:
+    """A market's price moving more than the spike threshold between two polls."""
+
+    ticker: str
+    price_before: Decimal | None
+    price_after: Decimal | None
+    change_pct: Decimal | None
+    game_id: str | None = None
+    title: str | None = None
+    volume: Decimal | None = None
+    seconds: float | None = None
+    recent_plays: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class MarketReactionData:
+    """A significant play's biggest strong market move, measured after the play."""
+
+    ticker: str
+    impact_level: str
+    game_id: str
+    play_id: str
+    event_type: str
+    price_before: Decimal | None
+    price_after: Decimal | None
+    change_pct: Decimal | None
+    seconds_after: Decimal | None
+    play_time: datetime | None = None
+    play_text: str | None = None
+    tags: tuple[str, ...] = ()
+    period: int | None = None
+    clock: str | None = None
+    home_team: str | None = None
+    away_team: str | None = None
+
+
+@dataclass(frozen=True)
+class SystemData:
+    """A message about the pipeline itself."""
+
+    level: str  # critical / warning / info
+    component: str
+    message: str
+
+
+AlertData = ScoreData | PlayData | InjuryData | PriceMoveData | MarketReactionData | SystemData
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something detection found that may deserve an alert.
+
+    `key` is the deduplication key: the same key is never alerted twice. `family` groups repeats
+    that a cooldown may suppress (the same market spiking again); None means cooldowns never apply.
+    """
+
+    alert_type: AlertType
+    key: str
+    priority: Priority
+    occurred_at: datetime
+    data: AlertData
+    game_id: str | None = None
+    family: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The data record as a mapping of its fields, for the templates and the stored payload."""
+        return {f.name: getattr(self.data, f.name) for f in fields(self.data)}
+
+
+def system_event(level: str, component: str, message: str, now: datetime, key_suffix: str) -> Event:
+    """A message about the pipeline itself; critical ones are high priority."""
+    priority = Priority.HIGH if level == "critical" else Priority.MEDIUM
+    return Event(
+        AlertType.SYSTEM,
+        f"system:{component}:{key_suffix}",
+        priority,
+        now,
+        SystemData(level, component, message),
+        family=f"system:{component}",
+    )
