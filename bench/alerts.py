@@ -24,13 +24,16 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from nfl_replay.telegram_server import FakeTelegramServer  # noqa: E402
-from nfl_sync.alerts.notifier import AlertOutbox, TelegramChannel, TelegramNotifier  # noqa: E402
+from nfl_sync.alerts.outbox import AlertOutbox  # noqa: E402
+from nfl_sync.alerts.sender import TelegramNotifier  # noqa: E402
+from nfl_sync.alerts.telegram import TelegramChannel  # noqa: E402
 from nfl_sync.clock import SystemClock  # noqa: E402
 from nfl_sync.domain.alert_policy import PolicyConfig  # noqa: E402
 from nfl_sync.domain.events import AlertType, Event, Priority, ScoreData  # noqa: E402
 from nfl_sync.domain.pacing import SEND_PACING, TELEGRAM_FLOOD_LIMITS  # noqa: E402
 from nfl_sync.storage.embedded import start_embedded  # noqa: E402
 from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
+from nfl_sync.storage.migrations import apply_migrations  # noqa: E402
 
 TOKEN = "123456789:AAHbench-Token-Not-A-Real-One_0123456"
 
@@ -72,7 +75,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-alerts-") as folder:
         db = NFLDBManager(start_embedded(Path(folder), database="bench_alerts"), pool_min=1, pool_max=2)
-        db.apply_migrations()
+        apply_migrations(db)
         now = datetime.now(UTC)
         outbox = AlertOutbox(PolicyConfig({}, 0, None, ZoneInfo("America/New_York")), "HTML", "telegram")
         db.run(lambda tx: outbox.record_events(tx, _events(args.alerts, now), now))

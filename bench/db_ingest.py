@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from nfl_sync.domain.models import Game, Play  # noqa: E402
 from nfl_sync.storage.embedded import start_embedded  # noqa: E402
 from nfl_sync.storage.manager import NFLDBManager, _play_row  # noqa: E402
+from nfl_sync.storage.migrations import apply_migrations  # noqa: E402
 
 PLAYS = 50_000
 GAMES = 280  # about 180 plays a game, like the recorded games
@@ -65,23 +66,23 @@ def make_plays(prefix: str) -> tuple[list[Game], list[Play]]:
 def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL") or start_embedded(Path(tempfile.mkdtemp(prefix="nfl-bench-")), "bench")
     db = NFLDBManager(url, pool_min=1, pool_max=2)
-    db.apply_migrations()
+    apply_migrations(db)
 
     games, plays = make_plays("8")
-    db.upsert_games(games)
+    db.run(lambda tx: tx.games.upsert_games(games))
     started = time.perf_counter()
     with db.transaction() as tx:
         tx.cur.executemany(SEED_INSERT, [_play_row(p) for p in plays])
     row_by_row = PLAYS / (time.perf_counter() - started)
 
     games, plays = make_plays("9")
-    db.upsert_games(games)
+    db.run(lambda tx: tx.games.upsert_games(games))
     started = time.perf_counter()
-    new = db.insert_plays(plays)
+    new = db.run(lambda tx: tx.games.insert_plays(plays))
     batched = PLAYS / (time.perf_counter() - started)
     assert new == PLAYS
     started = time.perf_counter()
-    again = db.insert_plays(plays)
+    again = db.run(lambda tx: tx.games.insert_plays(plays))
     repeat = PLAYS / (time.perf_counter() - started)
     assert again == 0
     db.close()

@@ -15,6 +15,7 @@ import pytest
 
 from nfl_sync.storage.embedded import ensure_database, start_embedded
 from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.migrations import apply_migrations
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -44,7 +45,7 @@ def database_url(pg_server):
     ensure_database(admin_url, name)
     url = _with_database(admin_url, name)
     db = NFLDBManager(url, pool_min=1, pool_max=2)
-    db.apply_migrations()
+    apply_migrations(db)
     db.close()
     return url
 

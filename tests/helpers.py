@@ -195,7 +195,7 @@ class TelegramRig:
         self._channels: list = []
 
     def channel(self, chats=("111",), token: str = TELEGRAM_TOKEN, timeout: float = 5.0):
-        from nfl_sync.alerts.notifier import TelegramChannel
+        from nfl_sync.alerts.telegram import TelegramChannel
 
         channel = TelegramChannel(token, chats, self.server.api_base_url, timeout=timeout)
         self._channels.append(channel)
@@ -204,7 +204,7 @@ class TelegramRig:
     def notifier(self, db, chats=("111",), channel=None, **options):
         from zoneinfo import ZoneInfo
 
-        from nfl_sync.alerts.notifier import TelegramNotifier
+        from nfl_sync.alerts.sender import TelegramNotifier
 
         options.setdefault("rng", lambda: 1.0)  # the longest backoff, so waits are exact
         options.setdefault("timezone", ZoneInfo("America/New_York"))
@@ -299,7 +299,7 @@ def unpace_sender(sync) -> None:
     The sender paces itself under Telegram's flood limits in real seconds; a replay at max speed
     produces a game's alerts in a few real seconds, which real pacing would spread over minutes.
     The pacing code still runs, under limits a thousand times wider."""
-    from nfl_sync.alerts.notifier import ChatRateLimiter
+    from nfl_sync.alerts.sender import ChatRateLimiter
     from nfl_sync.clock import SystemClock
     from nfl_sync.domain.pacing import FloodLimits
 

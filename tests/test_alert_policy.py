@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpers import alert_events
-from nfl_sync.alerts.notifier import policy_config
+from nfl_sync.alerts.outbox import policy_config
 from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import (
     DUPLICATE,

@@ -11,6 +11,7 @@ import pytest
 from factories import game, play
 from helpers import restart_postgres
 from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.migrations import apply_migrations
 
 
 def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
@@ -21,8 +22,8 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
     ensure_database(admin_url, "nfl_migrations_test")
     db = NFLDBManager(_with_database(admin_url, "nfl_migrations_test"), pool_min=1, pool_max=2)
     try:
-        first = db.apply_migrations()
-        second = db.apply_migrations()
+        first = apply_migrations(db)
+        second = apply_migrations(db)
         versions = db.run(
             lambda tx: (
                 tx.cur.execute("SELECT version FROM schema_migrations ORDER BY 1"),
@@ -37,14 +38,14 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
 
 
 def _row(db, game_id="401547417"):
-    return db.run(lambda tx: tx.game(game_id))
+    return db.run(lambda tx: tx.games.game(game_id))
 
 
 def test_upsert_keeps_one_row_with_latest_score_and_moving_last_updated(db):
-    db.upsert_game(game(home_score=0, away_score=0))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=0, away_score=0)))
     first = _row(db)
     time.sleep(0.01)  # now() must move between the two transactions
-    db.upsert_game(game(home_score=7, away_score=3, period=2, clock="4:12"))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=7, away_score=3, period=2, clock="4:12")))
     second = _row(db)
     count = db.run(lambda tx: (tx.cur.execute("SELECT count(*) AS n FROM nfl_games"), tx.cur.fetchone()["n"])[1])
     assert count == 1
@@ -53,8 +54,16 @@ def test_upsert_keeps_one_row_with_latest_score_and_moving_last_updated(db):
 
 
 def test_partial_update_does_not_erase_known_values(db):
-    db.upsert_game(game(home_score=14, away_score=10, venue_name="Mercedes-Benz Stadium", possession="ATL"))
-    db.upsert_game(game(home_score=None, away_score=None, venue_name=None, possession=None, season=None))
+    db.run(
+        lambda tx: tx.games.upsert_game(
+            game(home_score=14, away_score=10, venue_name="Mercedes-Benz Stadium", possession="ATL")
+        )
+    )
+    db.run(
+        lambda tx: tx.games.upsert_game(
+            game(home_score=None, away_score=None, venue_name=None, possession=None, season=None)
+        )
+    )
     row = _row(db)
     assert (row["home_score"], row["away_score"]) == (14, 10)
     assert row["venue_name"] == "Mercedes-Benz Stadium"
@@ -63,34 +72,36 @@ def test_partial_update_does_not_erase_known_values(db):
 
 
 def test_a_final_game_never_moves_back_to_live(db):
-    db.upsert_game(game(home_score=25, away_score=24, state="post", status="STATUS_FINAL"))
-    db.upsert_game(game(home_score=25, away_score=24, state="in", status="STATUS_IN_PROGRESS"))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=25, away_score=24, state="post", status="STATUS_FINAL")))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=25, away_score=24, state="in", status="STATUS_IN_PROGRESS")))
     row = _row(db)
     assert (row["state"], row["status"], row["is_live"]) == ("post", "STATUS_FINAL", False)
 
 
 def test_batch_play_insert_twice_leaves_one_copy_and_counts_new_rows(db):
-    db.upsert_game(game())
+    db.run(lambda tx: tx.games.upsert_game(game()))
     plays = [play(n=n) for n in range(1, 501)]
-    assert db.insert_plays(plays) == 500
-    assert db.insert_plays(plays) == 0
+    assert db.run(lambda tx: tx.games.insert_plays(plays)) == 500
+    assert db.run(lambda tx: tx.games.insert_plays(plays)) == 0
     edited = [replace(plays[0], text="corrected text"), play(n=501)]
-    assert db.insert_plays(edited) == 1
-    stored = db.run(lambda tx: tx.plays("401547417"))
+    assert db.run(lambda tx: tx.games.insert_plays(edited)) == 1
+    stored = db.run(lambda tx: tx.games.plays("401547417"))
     assert len(stored) == 501
     assert stored[0]["text"] == "corrected text"
 
 
 def test_explain_of_live_games_query_uses_the_partial_index(db):
-    db.upsert_games(
-        [
-            game(
-                game_id=str(400000000 + n),
-                state="post" if n % 10 else "in",
-                status="STATUS_FINAL" if n % 10 else "STATUS_IN_PROGRESS",
-            )
-            for n in range(300)
-        ]
+    db.run(
+        lambda tx: tx.games.upsert_games(
+            [
+                game(
+                    game_id=str(400000000 + n),
+                    state="post" if n % 10 else "in",
+                    status="STATUS_FINAL" if n % 10 else "STATUS_IN_PROGRESS",
+                )
+                for n in range(300)
+            ]
+        )
     )
 
     def plan(tx):
@@ -103,14 +114,14 @@ def test_explain_of_live_games_query_uses_the_partial_index(db):
 
 
 def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
-    db.upsert_game(game(home_score=3))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=3)))
     # Warm two pooled connections that the restart will kill.
     with db.transaction() as tx, db.transaction() as tx2:
         tx.cur.execute("SELECT 1")
         tx2.cur.execute("SELECT 1")
     restart_postgres(pg_server, database_url)
-    db.upsert_game(game(home_score=10))
-    db.upsert_game(game(home_score=17))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=10)))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=17)))
     assert _row(db)["home_score"] == 17
 
 
@@ -127,8 +138,9 @@ def test_three_consecutive_connection_failures_reset_the_pool():
 
 def test_sync_log_records_duration(db):
     start = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    sync_id = db.start_sync("scoreboard", start)
-    db.finish_sync(sync_id, start + timedelta(milliseconds=1250), "success", records=16)
+    db.run(
+        lambda tx: tx.ops.log_syncs([("scoreboard", start, start + timedelta(milliseconds=1250), "success", 16, None)])
+    )
     perf = db.run(lambda tx: (tx.cur.execute("SELECT * FROM nfl_data_sync_log"), tx.cur.fetchone())[1])
     assert (perf["duration_ms"], perf["records"], perf["sync_status"]) == (1250, 16, "success")
 
@@ -147,10 +159,10 @@ def test_injury_upsert_reports_only_new_player_status_dates(db):
         reported_at=seen,
     )
     questionable = replace(out, player_id="1", player="Other Player", status="Questionable")
-    assert db.upsert_injuries([out, questionable, out], seen) == [out, questionable]
-    assert db.upsert_injuries([out], seen + timedelta(hours=1)) == []
+    assert db.run(lambda tx: tx.games.upsert_injuries([out, questionable, out], seen)) == [out, questionable]
+    assert db.run(lambda tx: tx.games.upsert_injuries([out], seen + timedelta(hours=1))) == []
     next_day = replace(out, reported_at=seen + timedelta(days=1))
-    assert db.upsert_injuries([next_day], seen + timedelta(days=1)) == [next_day]
+    assert db.run(lambda tx: tx.games.upsert_injuries([next_day], seen + timedelta(days=1))) == [next_day]
 
 
 def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
@@ -159,21 +171,26 @@ def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
     from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
-    db.upsert_game(game())
+    db.run(lambda tx: tx.games.upsert_game(game()))
     markets = [
         KalshiMarket(f"KXNFLGAME-23SEP17GBATL-{team}", "KXNFLGAME-23SEP17GBATL", "KXNFLGAME", None, "active")
         for team in ("ATL", "GB")
     ]
-    db.upsert_markets(markets)
+    db.run(lambda tx: tx.markets.upsert_markets(markets))
     atl, gb = (m.ticker for m in markets)
     first = [
         MarketSnapshot(atl, t, Decimal("0.61"), Decimal("0.63"), None, Decimal("10.5"), None, "401547417"),
         MarketSnapshot(gb, t, Decimal("0.37"), None, Decimal("0.38"), Decimal(4), Decimal(2), "999"),  # no such game
         MarketSnapshot("KXNFLGAME-23SEP17GBATL-TIE", t, Decimal("0.01"), Decimal("0.02"), None, None),
     ]  # not stored
-    assert db.insert_price_snapshots(first) == 2
-    assert db.insert_price_snapshots(first[:1] + [replace(first[1], ts=t + timedelta(seconds=5))]) == 1
-    assert db.insert_price_snapshots([]) == 0
+    assert db.run(lambda tx: tx.markets.insert_price_snapshots(first)) == 2
+    assert (
+        db.run(
+            lambda tx: tx.markets.insert_price_snapshots(first[:1] + [replace(first[1], ts=t + timedelta(seconds=5))])
+        )
+        == 1
+    )
+    assert db.run(lambda tx: tx.markets.insert_price_snapshots([])) == 0
     rows = db.run(
         lambda tx: (
             tx.cur.execute(
@@ -205,9 +222,9 @@ def test_analytics_queries_and_the_opportunities_view(db):
     from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
-    db.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000")))
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000"))))
     td = play(n=5, home_score=7, scoring_play=True, score_value=7, text="Robinson 5 yd run", team="ATL")
-    db.insert_plays([play(n=4), td])
+    db.run(lambda tx: tx.games.insert_plays([play(n=4), td]))
     market = KalshiMarket(
         "KXNFLGAME-23SEP17GBATL-ATL",
         "KXNFLGAME-23SEP17GBATL",
@@ -220,62 +237,76 @@ def test_analytics_queries_and_the_opportunities_view(db):
         team="ATL",
         game_id="401547417",
     )
-    db.upsert_markets([market])
-    db.insert_price_snapshots(
-        [
-            MarketSnapshot(
-                market.ticker, t, Decimal("0.50"), Decimal("0.52"), Decimal("0.51"), Decimal(10), game_id="401547417"
-            ),
-            MarketSnapshot(
-                market.ticker,
-                t + timedelta(seconds=5),
-                Decimal("0.58"),
-                Decimal("0.60"),
-                Decimal("0.59"),
-                Decimal(20),
-                game_id="401547417",
-            ),
-        ]
+    db.run(lambda tx: tx.markets.upsert_markets([market]))
+    db.run(
+        lambda tx: tx.markets.insert_price_snapshots(
+            [
+                MarketSnapshot(
+                    market.ticker,
+                    t,
+                    Decimal("0.50"),
+                    Decimal("0.52"),
+                    Decimal("0.51"),
+                    Decimal(10),
+                    game_id="401547417",
+                ),
+                MarketSnapshot(
+                    market.ticker,
+                    t + timedelta(seconds=5),
+                    Decimal("0.58"),
+                    Decimal("0.60"),
+                    Decimal("0.59"),
+                    Decimal(20),
+                    game_id="401547417",
+                ),
+            ]
+        )
     )
-    db.insert_correlations(
-        [
-            Correlation(
-                "401547417",
-                td.play_id,
-                market.ticker,
-                "touchdown",
-                Decimal("0.51"),
-                Decimal("0.59"),
-                Decimal("15.69"),
-                "high",
-                Decimal("5.0"),
-                t,
-                t,
-            )
-        ]
+    db.run(
+        lambda tx: tx.markets.insert_correlations(
+            [
+                Correlation(
+                    "401547417",
+                    td.play_id,
+                    market.ticker,
+                    "touchdown",
+                    Decimal("0.51"),
+                    Decimal("0.59"),
+                    Decimal("15.69"),
+                    "high",
+                    Decimal("5.0"),
+                    t,
+                    t,
+                )
+            ]
+        )
     )
     recent = datetime.now(UTC) - timedelta(minutes=1)  # the view covers the last 24 hours
-    db.log_syncs(
-        [
-            ("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1, None),
-            ("kalshi", recent, recent + timedelta(milliseconds=10), "failed", 0, "kalshi /markets: timed out"),
-        ]
+    db.run(
+        lambda tx: tx.ops.log_syncs(
+            [
+                ("scoreboard", recent, recent + timedelta(milliseconds=40), "success", 1, None),
+                ("kalshi", recent, recent + timedelta(milliseconds=10), "failed", 0, "kalshi /markets: timed out"),
+            ]
+        )
     )
 
-    assert [r["game_id"] for r in db.live_games()] == ["401547417"]
-    assert [(r["play_id"], r["score_value"]) for r in db.scoring_summary("401547417")] == [(td.play_id, 7)]
-    stats = db.correlation_stats()
+    assert [r["game_id"] for r in db.run(lambda tx: tx.analytics.live_games())] == ["401547417"]
+    assert [(r["play_id"], r["score_value"]) for r in db.run(lambda tx: tx.analytics.scoring_summary("401547417"))] == [
+        (td.play_id, 7)
+    ]
+    stats = db.run(lambda tx: tx.analytics.correlation_stats())
     assert [(r["event_type"], r["impact_level"], r["n"], r["avg_change_pct"]) for r in stats] == [
         ("touchdown", "high", 1, Decimal("15.69"))
     ]
-    perf = db.sync_performance()
+    perf = db.run(lambda tx: tx.analytics.sync_performance())
     assert [(r["sync_type"], r["runs"], r["failures"], r["avg_duration_ms"]) for r in perf] == [
         ("kalshi", 1, 1, 10),
         ("scoreboard", 1, 0, 40),
     ]
     db.refresh_opportunities()
     db.refresh_opportunities()  # CONCURRENTLY needs the unique index; twice proves it is refreshable
-    opportunities = db.kalshi_opportunities(Decimal("0.05"))
+    opportunities = db.run(lambda tx: tx.analytics.kalshi_opportunities(Decimal("0.05")))
     assert [(r["ticker"], r["market_prob"], r["edge"]) for r in opportunities] == [
         (market.ticker, Decimal("0.59"), Decimal("0.110000"))
     ]

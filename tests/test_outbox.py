@@ -12,7 +12,7 @@ import pytest
 
 from factories import game
 from helpers import HOSTILE, TelegramRig, alert_events
-from nfl_sync.alerts.notifier import AlertOutbox
+from nfl_sync.alerts.outbox import AlertOutbox
 from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
 from nfl_sync.domain.alert_templates import RESEND_NOTICE
@@ -77,7 +77,7 @@ def test_alerts_commit_or_roll_back_with_the_callers_state_change(db):
         pass
 
     def cycle(tx, fail):
-        tx.upsert_game(game(home_score=17, away_score=21))
+        tx.games.upsert_game(game(home_score=17, away_score=21))
         OUTBOX.record_events(tx, [SCORE], NOW)
         if fail:
             raise Stop
@@ -284,7 +284,7 @@ def test_a_restart_resends_only_to_the_chats_still_missing_the_alert(db, rig):
 
 
 def test_a_delivery_whose_outcome_stays_unknown_is_given_up_at_last(db, rig):
-    from nfl_sync.alerts.notifier import GIVE_UP_ATTEMPTS
+    from nfl_sync.alerts.sender import GIVE_UP_ATTEMPTS
 
     record(db, [SCORE])
     for _ in range(GIVE_UP_ATTEMPTS):

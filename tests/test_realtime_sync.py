@@ -150,7 +150,7 @@ def alerts(db, alert_type=None):
 
 
 def stored_plays(db) -> int:
-    return len(db.run(lambda tx: tx.plays(GAME)))
+    return len(db.run(lambda tx: tx.games.plays(GAME)))
 
 
 def player_stat_rows(db) -> int:
@@ -196,7 +196,7 @@ def test_a_reversed_score_yields_one_correction(db, world):
     try:
         at(world, world.time_after_score(3))
         sync.run_cycle()
-        game = db.run(lambda tx: tx.game(GAME))
+        game = db.run(lambda tx: tx.games.game(GAME))
 
         def reverse(event):
             for competitor in event["competitions"][0]["competitors"]:
@@ -212,7 +212,7 @@ def test_a_reversed_score_yields_one_correction(db, world):
         corrections = [r for r in alerts(db) if r["alert_key"].startswith("correction:")]
         assert len(corrections) == 1
         assert corrections[0]["priority"] == "high"
-        assert db.run(lambda tx: tx.game(GAME))["home_score"] == game["home_score"] - 3
+        assert db.run(lambda tx: tx.games.game(GAME))["home_score"] == game["home_score"] - 3
     finally:
         close_sync(sync)
 
@@ -275,7 +275,7 @@ def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
         t1 = world.time_after_score(2)
         at(world, t1)
         sync.run_cycle()
-        plays = db.run(lambda tx: tx.plays(GAME))
+        plays = db.run(lambda tx: tx.games.plays(GAME))
         short = next(p for p in plays if p["type"] == "Rush" and 0 < (p["yards"] or 0) < 5 and not p["significance"])
 
         def lengthen(document):  # ESPN re-spots the run: 34 yards
@@ -288,8 +288,8 @@ def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
         world.summary_tweak = lengthen
         at(world, world.time_after_score(3))  # new plays: the summary is fetched again
         sync.run_cycle()
-        edited = next(p for p in db.run(lambda tx: tx.plays(GAME)) if p["play_id"] == short["play_id"])
-        unchanged = {p["play_id"]: p for p in db.run(lambda tx: tx.plays(GAME))}
+        edited = next(p for p in db.run(lambda tx: tx.games.plays(GAME)) if p["play_id"] == short["play_id"])
+        unchanged = {p["play_id"]: p for p in db.run(lambda tx: tx.games.plays(GAME))}
         assert edited["yards"] == 34 and "big_play" in edited["significance"]
         assert all(
             unchanged[p["play_id"]]["significance"] == p["significance"]
@@ -341,11 +341,11 @@ def test_a_play_is_classified_anew_when_the_score_before_it_changes(db, world):
     try:
         first = play(n=1)
         touchdown = play(n=2, home_score=7, text="Robinson 5 yd run", yards=5)
-        before = sync._classify(GAME, [first, touchdown])
+        before = sync.game_tracker.classify(GAME, [first, touchdown])
         assert "touchdown" in before[1].significance
-        again = sync._classify(GAME, [first, touchdown])
+        again = sync.game_tracker.classify(GAME, [first, touchdown])
         assert again[1] is before[1]  # unchanged, with the same score before it: not classified again
-        moved = sync._classify(GAME, [replace(first, home_score=7), touchdown])  # ESPN moved the score
+        moved = sync.game_tracker.classify(GAME, [replace(first, home_score=7), touchdown])  # ESPN moved the score
         assert "touchdown" not in moved[1].significance
     finally:
         close_sync(sync)

@@ -324,7 +324,7 @@ class HoldFirstScoreAlert:
 
 
 def drained(sync) -> bool:
-    return not sync.pending_correlations and sync.alerts.pending_count() == 0
+    return not sync.market_tracker.pending_correlations and sync.alerts.pending_count() == 0
 
 
 @pytest.fixture
@@ -841,9 +841,9 @@ def test_a_score_alert_survives_a_few_seconds_of_telegram_5xx(db, database_url, 
     """GB @ ATL around its first field goal; price alerts off, so the score alert is the first
     message, and Telegram answers it 503 three times (then works again). The sender rests its
     channel after a failed round; that real-time pause is shortened here."""
-    from nfl_sync.alerts import notifier as telegram_notifier
+    from nfl_sync.alerts import sender
 
-    monkeypatch.setattr(telegram_notifier, "OUTAGE_PAUSE_SECONDS", 0.5)
+    monkeypatch.setattr(sender, "OUTAGE_PAUSE_SECONDS", 0.5)
     timelines, recordings = replayed([GB_ATL])
     recording = recordings[GB_ATL]
     field_goal = recording.score_changes()[0]
@@ -884,8 +884,8 @@ def test_a_restart_right_after_a_big_play_keeps_its_correlation(db, database_url
         env.clock.set(catch.visible_at - timedelta(minutes=1))
         first = start_daemon(env, telegram, database_url, tmp_path)
         try:
-            first.run_forever(until=lambda: bool(first.pending_correlations))
-            assert [job.play.play_id for job in first.pending_correlations] == [catch.id]
+            first.run_forever(until=lambda: bool(first.market_tracker.pending_correlations))
+            assert [job.play.play_id for job in first.market_tracker.pending_correlations] == [catch.id]
         finally:
             close_sync(first)
         second = start_daemon(env, telegram, database_url, tmp_path)

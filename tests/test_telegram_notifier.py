@@ -18,23 +18,17 @@ import pytest
 from helpers import HOSTILE, TELEGRAM_TOKEN, FakeClock, TelegramRig, alert_events, fixture_path
 from nfl_replay.http import Response
 from nfl_replay.telegram_server import FakeTelegramServer, Hold, recorded_error, telegram_error
-from nfl_sync.alerts.notifier import (
-    AlertOutbox,
-    AlertService,
-    ChannelUnavailable,
-    ChatRateLimiter,
-    ConsoleChannel,
-    PermanentFailure,
-    RetryLater,
-    TelegramNotifier,
-    build_notifier,
-    redact,
-)
+from nfl_sync.alerts.channel import ChannelUnavailable, PermanentFailure, RetryLater
+from nfl_sync.alerts.console import ConsoleChannel
+from nfl_sync.alerts.outbox import AlertOutbox
+from nfl_sync.alerts.sender import ChatRateLimiter
+from nfl_sync.alerts.service import AlertService, build_notifier
 from nfl_sync.cli import main
 from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import PolicyConfig
 from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
 from nfl_sync.domain.events import ALERT_TYPES
+from nfl_sync.logging_setup import redact
 from nfl_sync.metrics import Metrics
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -184,7 +178,7 @@ def test_three_failed_attempts_pause_the_channel_and_keep_the_alerts_in_order(db
 
 
 def test_a_delivery_failing_for_ten_rounds_is_given_up(db, rig):
-    from nfl_sync.alerts.notifier import GIVE_UP_ATTEMPTS, OUTAGE_PAUSE_SECONDS
+    from nfl_sync.alerts.sender import GIVE_UP_ATTEMPTS, OUTAGE_PAUSE_SECONDS
 
     record(db, [SCORE])
     rig.server.script("sendMessage", *[telegram_error(502, "Bad Gateway")] * GIVE_UP_ATTEMPTS)
@@ -351,13 +345,12 @@ def test_the_fake_takes_json_and_query_parameters_and_any_method_case():
 
 def test_without_telegram_alerts_go_to_the_console_and_the_log_through_the_outbox(db, capsys, caplog):
     settings = load_settings(env={"TELEGRAM_ENABLED": "false", "TIMEZONE": "America/New_York"})
-    outbox = AlertOutbox.from_settings(settings)
-    notifier = TelegramNotifier.from_settings(settings, db, clock=FakeClock())
-    db.run(lambda tx: outbox.record_events(tx, [SCORE, EVENTS["injury"]], NOW))
+    service = build_notifier(settings, db, FakeClock())
+    db.run(lambda tx: service.outbox.record_events(tx, [SCORE, EVENTS["injury"]], NOW))
 
-    with caplog.at_level(logging.INFO, logger="nfl_sync.alerts.notifier"):
-        report = notifier.drain()
-    notifier.close()
+    with caplog.at_level(logging.INFO, logger="nfl_sync.alerts.console"):
+        report = service.notifier.drain()
+    service.notifier.close()
 
     printed = capsys.readouterr().out
     assert report.sent == 2

@@ -93,8 +93,11 @@ class ReplayEnvironment:
     def finished(self, sync) -> bool:
         """Every replayed game final in the daemon, its reactions measured, its alerts delivered."""
         return (
-            all(sync.games.get(g) is not None and sync.games[g].is_final for g in self.game_ids)
-            and not sync.pending_correlations
+            all(
+                sync.game_tracker.games.get(g) is not None and sync.game_tracker.games[g].is_final
+                for g in self.game_ids
+            )
+            and not sync.market_tracker.pending_correlations
             and sync.alerts.pending_count() == 0
         )
 
@@ -117,12 +120,12 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -
             ", ".join(f"{g.away_team} @ {g.home_team} ({g.game_id})" for g in games),
         )
         sync = build_sync(replay_settings, clock=env.clock, restore=False)
-        sync.db.forget_games(env.game_ids)
+        sync.db.run(lambda tx: tx.ops.forget_games(env.game_ids))
         sync.restore_state()
         tune_garbage_collection()
         try:
             sync.run_forever(until=lambda: env.finished(sync))
-            report = sync.db.replay_report(env.game_ids)
+            report = sync.db.run(lambda tx: tx.ops.replay_report(env.game_ids))
         finally:
             close_sync(sync)
     print(format_report(report))

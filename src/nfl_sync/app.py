@@ -7,7 +7,7 @@ import logging
 import signal
 from types import FrameType
 
-from nfl_sync.alerts.notifier import build_notifier
+from nfl_sync.alerts.service import build_notifier
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings
 from nfl_sync.engine.sync import NFLRealtimeSync
@@ -15,6 +15,7 @@ from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
 from nfl_sync.sources.kalshi.client import KalshiClient
 from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def build_sync(
     metrics = metrics or Metrics()
     if db is None:
         db = NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
-    applied = db.apply_migrations()
+    applied = apply_migrations(db)
     if applied:
         log.info("Database schema: applied %s", ", ".join(applied))
     fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api)

@@ -123,12 +123,13 @@ def run(args: argparse.Namespace) -> int:
 def migrate() -> int:
     """Apply the schema to the configured (or embedded) database and say what was done."""
     from nfl_sync.storage.manager import NFLDBManager
+    from nfl_sync.storage.migrations import apply_migrations
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings_or_exit()
     db = NFLDBManager.from_settings(settings)
     try:
-        applied = db.apply_migrations()
+        applied = apply_migrations(db)
     finally:
         db.close()
     if applied:
@@ -140,7 +141,7 @@ def migrate() -> int:
 
 def telegram_test() -> int:
     """getMe and a test message to every chat, with a diagnosis; exit 0 when all work."""
-    from nfl_sync.alerts.notifier import channel_from_settings
+    from nfl_sync.alerts.service import channel_from_settings
     from nfl_sync.clock import SystemClock
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

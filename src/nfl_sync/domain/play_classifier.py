@@ -34,7 +34,7 @@ SIGNIFICANT = frozenset(
 )
 
 # Scores before a play: the previous play, or an (away, home) pair, or None for the game's first play.
-Before = Play | tuple[int, int] | None
+Before = Play | tuple[int | None, int | None] | None
 
 # Plays whose statYardage is a kick or punt distance or a penalty, not a gain by the offence.
 _NOT_A_GAIN = re.compile(

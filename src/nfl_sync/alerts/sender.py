@@ -1,0 +1,293 @@
+"""Sending: the sender drains the outbox to a channel, paced, retried, and safe across crashes.
+
+`TelegramNotifier.drain` delivers pending alerts in id order to every chat of the channel and
+closes each alert as 'sent' (Telegram's message id kept) or 'failed'. Deliveries are tracked per
+chat in nfl_alert_deliveries, so a restart resends only to the chats still missing.
+
+Crash guarantee: at-least-once per chat, and any copy that might repeat an earlier one says so.
+Before each request the attempt is counted and committed; a delivery still 'pending' with
+attempts > 0 is "in doubt" (the process stopped, or the request failed, after it may have
+reached Telegram). Its next send carries the resend notice ("you may already have this alert").
+So:
+- stopped before the attempt is counted: the alert is sent once, normally, after the restart;
+- stopped after it is counted but before the request: sent once after the restart, labelled;
+- stopped after Telegram accepted but before the 'sent' mark: the chat gets a second copy,
+  labelled as a possible repeat (Telegram has no idempotency key, so this window cannot close);
+- stopped after the 'sent' mark: never sent again.
+A delivery in doubt 30 times (crashes, timeouts, 5xx) is marked failed, so a poison message
+cannot loop forever.
+
+Retries: network errors, timeouts and 5xx are retried with exponential backoff, 3 attempts a
+round; after a failed round the channel rests 30 s and the alert stays pending (with every alert
+after it, so the order holds) until the next round, up to 10 rounds; a 429 waits its
+retry_after and is not counted; 403 and 400 are permanent ('failed' with Telegram's
+description), except that a 400 "can't parse entities" is resent once as plain text, recorded as
+a note, because a plain alert beats a lost one. Sends are paced under Telegram's flood limits
+(`pacing.SEND_PACING`). `drain` never runs past its time budget: what is left stays pending for
+the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, TypeVar
+
+from nfl_sync.alerts.channel import (
+    PARSE_ERROR,
+    Channel,
+    ChannelUnavailable,
+    PermanentFailure,
+    RetryLater,
+    TransientFailure,
+)
+from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.domain.alert_templates import to_plain, with_resend_notice
+from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
+from nfl_sync.sources.http import RetryPolicy
+from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # per round; a failed round rests the channel OUTAGE_PAUSE_SECONDS
+GIVE_UP_ATTEMPTS = 10 * MAX_ATTEMPTS  # about six minutes of outage, or ten crashes mid-send
+# After the channel is found down (token rejected, or a delivery out of attempts), wait this long
+# before trying again, so an outage does not burn every pending alert's attempts in a row.
+UNAVAILABLE_PAUSE_SECONDS = 60.0
+OUTAGE_PAUSE_SECONDS = 30.0
+SEND_RETRY = RetryPolicy(max_tries=MAX_ATTEMPTS, initial=1.0, maximum=8.0)
+T = TypeVar("T")
+
+
+class ChatRateLimiter:
+    """The sender's pacing: buckets overall, per chat and per group (`alert_policy.SEND_PACING`).
+    `delay` is the wait before a chat's next message, `take` counts the message as it goes."""
+
+    def __init__(self, clock: Clock, limits: FloodLimits = SEND_PACING):
+        self.clock = clock
+        self.limits = limits
+        self._overall = Allowance(limits.overall_rate, limits.overall_burst, clock.monotonic())
+        self._per_chat: dict[str, list[Allowance]] = {}
+
+    def _allowances(self, chat_id: str) -> list[Allowance]:
+        if chat_id not in self._per_chat:
+            self._per_chat[chat_id] = chat_allowances(chat_id, self.limits, self.clock.monotonic())
+        return [self._overall, *self._per_chat[chat_id]]
+
+    def delay(self, chat_id: str) -> float:
+        now = self.clock.monotonic()
+        return max(allowance.wait(now) for allowance in self._allowances(chat_id))
+
+    def take(self, chat_id: str) -> None:
+        now = self.clock.monotonic()
+        for allowance in self._allowances(chat_id):
+            allowance.take(now)
+
+
+@dataclass
+class DrainReport:
+    """What one `drain` did, counted per chat delivery."""
+
+    sent: int = 0
+    failed: int = 0
+    retries: int = 0  # transient failures retried
+    rate_limited: int = 0  # 429s received
+    backlog: bool = False  # stopped with alerts still pending (time budget, 429 pause, outage)
+    outcomes: Counter = field(default_factory=Counter)  # (alert type, "sent" / "failed") -> deliveries
+
+    def count(self, alert_type: str, outcome: str) -> None:
+        self.outcomes[(alert_type, outcome)] += 1
+        if outcome == "sent":
+            self.sent += 1
+        else:
+            self.failed += 1
+
+
+class TelegramNotifier:
+    """Drains the outbox to a channel, in id order, one delivery at a time. Thread-safe."""
+
+    def __init__(
+        self,
+        db: NFLDBManager,
+        channel: Channel,
+        *,
+        clock: Clock | None = None,
+        limiter: ChatRateLimiter | None = None,
+        retry: RetryPolicy = SEND_RETRY,
+        rng: Callable[[], float] = random.random,
+        parse_mode: str | None = "HTML",
+        timezone: tzinfo | None = None,
+        batch_size: int = 100,
+    ):
+        self.db = db
+        self.channel = channel
+        self.clock = clock or SystemClock()
+        self.limiter = limiter or ChatRateLimiter(self.clock)
+        self.retry = retry
+        self.rng = rng
+        self.parse_mode = parse_mode  # of test messages; alerts carry their own
+        self.timezone = timezone or datetime.now().astimezone().tzinfo
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._resume_at = float("-inf")  # monotonic time before which the channel is left alone
+        self._retry_at: dict[tuple[int, str], float] = {}  # backoff of deliveries that failed
+        self.problem: str | None = None  # why deliveries are failing, until one succeeds
+
+    def _outbox(self, statement: Callable[..., T], *args: Any) -> T:
+        """One outbox statement in a transaction of its own; its arguments are bound now."""
+        return self.db.run(lambda tx: statement(tx.outbox, *args))
+
+    def drain(self, max_seconds: float = 3.0) -> DrainReport:
+        """Deliver pending alerts, oldest first, for at most about `max_seconds`.
+
+        Stops early, leaving the rest pending for the next call, when the budget would be
+        exceeded by a wait (pacing, backoff, a 429's retry_after) or the channel is paused.
+        """
+        report = DrainReport()
+        deadline = self.clock.monotonic() + max_seconds
+        with self._lock:
+            while True:
+                batch = self._outbox(OutboxRepository.pending_alerts, self.batch_size)
+                if not batch:
+                    return report
+                for alert in batch:
+                    if not self._deliver(alert, deadline, report):
+                        report.backlog = True
+                        return report
+
+    def test_connection(self, out: Callable[[str], None] = print) -> bool:
+        return self.channel.test_connection(self.parse_mode, self.timezone, self.clock.now(), out)
+
+    def close(self) -> None:
+        """Wait for a running drain, then release the channel."""
+        with self._lock:
+            self.channel.close()
+
+    def _deliver(self, alert: dict, deadline: float, report: DrainReport) -> bool:
+        """Deliver `alert` to every chat still missing it; False when the drain must stop."""
+        deliveries = self._outbox(OutboxRepository.alert_deliveries, alert["id"])
+        for chat_id in self.channel.chat_ids:
+            row = deliveries.get(chat_id)
+            if row is not None and row["status"] != "pending":
+                continue
+            if not self._deliver_to(alert, chat_id, row["attempts"] if row else 0, deadline, report):
+                return False
+        status = self._outbox(OutboxRepository.finish_alert, alert["id"])
+        if status == "failed":
+            log.error("Alert %s (%s) reached no chat", alert["alert_key"], alert["alert_type"])
+        return True
+
+    def _wait(self, until: float, deadline: float) -> bool:
+        """Sleep until monotonic `until`, unless that is past `deadline` (then False)."""
+        wait = until - self.clock.monotonic()
+        if wait <= 0:
+            return True
+        if self.clock.monotonic() + wait > deadline:
+            return False
+        self.clock.sleep(wait)
+        return True
+
+    def _deliver_to(self, alert: dict, chat_id: str, attempts: int, deadline: float, report: DrainReport) -> bool:
+        """Deliver one alert to one chat until it is settled (True), or stop the drain (False)
+        when a wait would pass the deadline or the channel is unavailable."""
+        alert_id = alert["id"]
+        key = (alert_id, chat_id)
+        text, parse_mode = alert["message"], (alert["payload"] or {}).get("parse_mode")
+        note = None
+        while True:
+            if attempts >= GIVE_UP_ATTEMPTS:
+                # A long outage, or a message that crashes the process mid-send: stop resending it.
+                error = f"gave up after {attempts} attempts whose outcome is unknown"
+                self._outbox(OutboxRepository.mark_delivery_failed, alert_id, chat_id, error)
+                report.count(alert["alert_type"], "failed")
+                log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
+                return True
+            if not self._wait(max(self._resume_at, self._retry_at.get(key, float("-inf"))), deadline):
+                return False
+            if self.channel.paced and not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
+                return False
+            outgoing = with_resend_notice(text, parse_mode) if attempts > 0 else text
+            attempts = self._outbox(OutboxRepository.start_delivery_attempt, alert_id, chat_id)
+            if self.channel.paced:
+                self.limiter.take(chat_id)
+            try:
+                message_id = self.channel.send(chat_id, outgoing, parse_mode)
+            except RetryLater as error:
+                attempts -= 1
+                self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
+                report.rate_limited += 1
+                self._resume_at = max(self._resume_at, self.clock.monotonic() + error.retry_after)
+                log.warning("Telegram flood control: waiting %.0f s before alert %s", error.retry_after, alert_id)
+            except ChannelUnavailable as error:
+                self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
+                self._resume_at = self.clock.monotonic() + UNAVAILABLE_PAUSE_SECONDS
+                self.problem = f"{self.channel.name} unavailable: {error}"
+                log.error(
+                    "Telegram unavailable (%s): alerts stay pending; retrying in %.0f s",
+                    error,
+                    UNAVAILABLE_PAUSE_SECONDS,
+                )
+                return False
+            except PermanentFailure as error:
+                if error.reason == PARSE_ERROR and parse_mode is not None:
+                    attempts -= 1
+                    self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
+                    log.error(
+                        "Alert %s: Telegram rejected its %s (%s); resending as plain text", alert_id, parse_mode, error
+                    )
+                    note = f"sent as plain text: {error}"
+                    text, parse_mode = to_plain(text, parse_mode), None
+                    continue
+                self._outbox(OutboxRepository.mark_delivery_failed, alert_id, chat_id, str(error))
+                report.count(alert["alert_type"], "failed")
+                log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
+                return True
+            except TransientFailure as error:
+                self._outbox(OutboxRepository.record_delivery_error, alert_id, chat_id, str(error))
+                if attempts % MAX_ATTEMPTS == 0:
+                    # A round of attempts failed: the channel looks down. Rest it and keep the alert
+                    # (and the ones after it, in order) pending: a score must outlive an outage.
+                    self._retry_at.pop(key, None)
+                    self.problem = f"deliveries failing: {error}"
+                    self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
+                    log.error(
+                        "Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
+                        alert_id,
+                        chat_id,
+                        attempts,
+                        error,
+                        OUTAGE_PAUSE_SECONDS,
+                    )
+                    return False
+                report.retries += 1
+                in_round = attempts % MAX_ATTEMPTS
+                backoff = self.retry.wait(in_round, error, self.rng)
+                self._retry_at[key] = self.clock.monotonic() + backoff
+                log.warning(
+                    "Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
+                    alert_id,
+                    chat_id,
+                    error,
+                    in_round + 1,
+                    MAX_ATTEMPTS,
+                    backoff,
+                )
+            else:
+                self._outbox(OutboxRepository.mark_delivery_sent, alert_id, chat_id, self.clock.now(), message_id, note)
+                self._retry_at.pop(key, None)
+                report.count(alert["alert_type"], "sent")
+                self.problem = None
+                log.info(
+                    "Alert %s (%s) delivered to chat %s (message %s)",
+                    alert_id,
+                    alert["alert_type"],
+                    chat_id,
+                    message_id,
+                )
+                return True

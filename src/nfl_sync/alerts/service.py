@@ -1,0 +1,182 @@
+"""What the daemon holds: the outbox and its sender thread together, built from the settings.
+
+`build_notifier(settings, db, clock)` gives an `AlertService`: `record(tx, events, now)` in the
+daemon's transactions, `wake()` after each commit, a sender thread that drains, and
+`close(flush_seconds)`. Telegram is used when configured; otherwise `ConsoleChannel` (stdout and
+the log) takes the same outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from nfl_sync.alerts.channel import Channel
+from nfl_sync.alerts.console import ConsoleChannel
+from nfl_sync.alerts.outbox import AlertOutbox, Recorded
+from nfl_sync.alerts.sender import DrainReport, TelegramNotifier
+from nfl_sync.alerts.telegram import TelegramChannel
+from nfl_sync.clock import Clock
+from nfl_sync.config import Settings
+from nfl_sync.domain.events import Event
+from nfl_sync.logging_setup import redact
+from nfl_sync.metrics import Metrics
+from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+
+def _console_reason(settings: Settings) -> str:
+    if not settings.telegram_enabled:
+        return "TELEGRAM_ENABLED is false"
+    missing = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+            ("TELEGRAM_CHAT_ID", settings.telegram_chat_ids),
+        )
+        if not value
+    ]
+    return f"{' and '.join(missing)} not set"
+
+
+def channel_from_settings(settings: Settings, console_only: bool = False) -> Channel:
+    """Telegram when it is configured and enabled (and not `console_only`), else the console."""
+    if console_only:
+        return ConsoleChannel("dry run")
+    if settings.telegram_configured:
+        return TelegramChannel(settings.telegram_bot_token, settings.telegram_chat_ids, settings.telegram_api_base_url)
+    return ConsoleChannel(_console_reason(settings))
+
+
+class AlertService:
+    """The outbox and its sender together: `record` inside the daemon's transactions, `wake`
+    after they commit, and a sender thread that drains the outbox when woken (and at least every
+    `idle_seconds`, for retries and paused channels), so pacing and backoff never hold up a sync
+    cycle. `close` stops the thread and delivers what it can within a time limit."""
+
+    def __init__(
+        self,
+        outbox: AlertOutbox,
+        notifier: TelegramNotifier,
+        *,
+        metrics: Metrics | None = None,
+        drain_seconds: float = 5.0,
+        idle_seconds: float = 5.0,
+    ):
+        self.outbox = outbox
+        self.notifier = notifier
+        self.metrics = metrics
+        self.drain_seconds = drain_seconds
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._failure: str | None = None
+
+    def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
+        """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""
+        recorded = self.outbox.record_events(tx, events, now)
+        if self.metrics is not None:
+            for item in recorded:
+                outcome = "queued" if item.decision.send else item.decision.rule or item.decision.action
+                self.metrics.alerts.labels(item.event.alert_type, outcome).inc()
+            if self.outbox.alerts_today is not None:
+                self.metrics.alerts_today.set(self.outbox.alerts_today)
+        return recorded
+
+    def wake(self) -> None:
+        """Have the sender deliver what is pending now (starting it on first use). Any thread."""
+        with self._start_lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def describe(self) -> str:
+        return self.notifier.channel.description
+
+    def pending_count(self) -> int:
+        """Alerts recorded but not yet delivered (or given up on)."""
+        return self.notifier.db.run(lambda tx: tx.outbox.pending_alert_count())
+
+    def health_checks(self) -> dict[str, Callable[[], None]]:
+        return {"alerts": self._check}
+
+    def close(self, flush_seconds: float = 5.0) -> None:
+        """Stop the sender, deliver what is pending within about `flush_seconds`, release the
+        channel. A sender still stuck in a request after that is left to die with the process:
+        what it did not mark stays in the outbox for the next start."""
+        started = time.monotonic()
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(flush_seconds)
+            if self._thread.is_alive():
+                log.warning(
+                    "Alert sender still busy after %.0f s; pending alerts stay queued for the next start", flush_seconds
+                )
+                return
+        try:
+            self._observe(self.notifier.drain(max(0.0, flush_seconds - (time.monotonic() - started))))
+        finally:
+            self.notifier.close()
+
+    def _check(self) -> None:
+        problem = self._failure or self.notifier.problem
+        if problem is not None:
+            raise RuntimeError(f"alert delivery: {problem}")
+        if self._thread is not None and not self._thread.is_alive() and not self._stopping.is_set():
+            raise RuntimeError("alert delivery: the sender thread has stopped")
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                report = self.notifier.drain(self.drain_seconds)
+                self._failure = None
+            except Exception as error:  # a dead database must not kill the sender; it retries
+                self._failure = redact(f"{type(error).__name__}: {error}")
+                log.exception("Alert sender failed; retrying in %.0f s", self.idle_seconds)
+                continue
+            self._observe(report)
+            if report.backlog:
+                # More is pending: go on soon, but not in a busy loop while the channel rests.
+                self._stopping.wait(min(1.0, self.idle_seconds))
+                self._wake.set()
+
+    def _observe(self, report: DrainReport) -> None:
+        if self.metrics is not None:
+            for (alert_type, outcome), count in report.outcomes.items():
+                self.metrics.alerts.labels(alert_type, outcome).inc(count)
+
+
+def build_notifier(
+    settings: Settings,
+    db: NFLDBManager,
+    clock: Clock | None = None,
+    *,
+    console_only: bool = False,
+    metrics: Metrics | None = None,
+) -> AlertService:
+    """The daemon's alert service from the settings: Telegram when configured (the console when
+    not, or when `console_only`), the policy from the settings, pacing on `clock`."""
+    return AlertService(
+        AlertOutbox.from_settings(settings, console_only),
+        TelegramNotifier(
+            db,
+            channel_from_settings(settings, console_only),
+            clock=clock,
+            parse_mode=settings.telegram_parse_mode,
+            timezone=settings.timezone,
+        ),
+        metrics=metrics,
+    )

@@ -1,0 +1,65 @@
+"""What the engine needs of its collaborators, as `Protocol`s: the sources, and the alert outbox.
+
+`app.build_sync` passes the real ones (`NFLDataFetcher`, `KalshiClient`, `AlertService`); tests and
+benchmarks may pass anything with the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from nfl_sync.domain.events import Event
+from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.sources.kalshi.client import NFLSlate
+from nfl_sync.sources.kalshi.parser import ParsedMarket
+from nfl_sync.storage.tx import Tx
+
+FetchedMarkets = list[tuple[ParsedMarket, datetime]]
+
+
+class GameSource(Protocol):
+    """ESPN (scoreboard, play-by-play, injuries), the weather and the bookmakers' odds."""
+
+    def get_scoreboard(self, when: str) -> list[Game]: ...
+
+    def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary: ...
+
+    def get_injuries(self) -> list[Injury]: ...
+
+    def get_weather_for_game(self, game: Game) -> Weather | None: ...
+
+    def get_odds(self, games: Iterable[Game] = ()) -> list[OddsLine]: ...
+
+    def close(self) -> None: ...
+
+
+class MarketSource(Protocol):
+    """Kalshi's NFL markets, and their mapping to ESPN games."""
+
+    def fetch_nfl_markets(self) -> FetchedMarkets: ...
+
+    def map_to_games(self, fetched: Sequence[tuple[ParsedMarket, datetime]], games: Sequence[Game]) -> NFLSlate: ...
+
+    def close(self) -> None: ...
+
+
+class AlertSink(Protocol):
+    """The outbox: events recorded inside the caller's transaction, a sender woken after commit."""
+
+    def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> object: ...
+
+    def wake(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+    def pending_count(self) -> int: ...
+
+    def health_checks(self) -> dict[str, Callable[[], None]]: ...
+
+    def close(self, flush_seconds: float = 5.0) -> None: ...
+
+
+EventRecorder = Callable[[Sequence[Event]], None]
+"""Records events outside a state change (system alerts); a dead database only logs them."""

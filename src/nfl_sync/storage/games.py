@@ -1,0 +1,364 @@
+"""Games and what happens in them: games, plays, win probability, box scores, injuries, weather, odds.
+
+Every write is an idempotent upsert keyed on the row's natural key. Plays arrive through COPY into
+a temporary table and one merge, the fastest way into PostgreSQL, and ESPN's later edits of a play
+update its row while a repeat of the same play changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import psycopg2.extras
+from psycopg2.extensions import cursor
+
+from nfl_sync.domain.models import Game, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
+from nfl_sync.storage.sql import execute_values
+
+
+def _game_row(g: Game) -> tuple:
+    return (
+        g.game_id,
+        g.season,
+        g.season_type,
+        g.week,
+        g.start_time,
+        g.home_team,
+        g.away_team,
+        g.home_team_id,
+        g.away_team_id,
+        g.home_score,
+        g.away_score,
+        g.status,
+        g.state,
+        g.period,
+        g.clock,
+        g.possession,
+        g.down,
+        g.distance,
+        g.yard_line,
+        g.is_live,
+        g.venue_id,
+        g.venue_name,
+        g.venue_city,
+        g.venue_state,
+        g.venue_indoor,
+        g.neutral_site,
+        g.last_play_id,
+        g.last_play_text,
+        g.home_win_pct,
+    )
+
+
+_GAME_COLUMNS = [
+    "game_id",
+    "season",
+    "season_type",
+    "week",
+    "start_time",
+    "home_team",
+    "away_team",
+    "home_team_id",
+    "away_team_id",
+    "home_score",
+    "away_score",
+    "status",
+    "state",
+    "period",
+    "clock",
+    "possession",
+    "down",
+    "distance",
+    "yard_line",
+    "is_live",
+    "venue_id",
+    "venue_name",
+    "venue_city",
+    "venue_state",
+    "venue_indoor",
+    "neutral_site",
+    "last_play_id",
+    "last_play_text",
+    "home_win_pct",
+]
+# A final game stays final: late or stale scoreboard responses must not revive it.
+_GAME_STICKY = {
+    "status": "CASE WHEN nfl_games.state = 'post' THEN nfl_games.status ELSE EXCLUDED.status END",
+    "state": "CASE WHEN nfl_games.state = 'post' THEN 'post' ELSE EXCLUDED.state END",
+    "is_live": "CASE WHEN nfl_games.state = 'post' THEN false ELSE EXCLUDED.is_live END",
+}
+_UPSERT_GAMES = (
+    f"INSERT INTO nfl_games ({', '.join(_GAME_COLUMNS)}) VALUES %s "
+    "ON CONFLICT (game_id) DO UPDATE SET "
+    + ", ".join(f"{c} = {_GAME_STICKY.get(c, f'COALESCE(EXCLUDED.{c}, nfl_games.{c})')}" for c in _GAME_COLUMNS[1:])
+    + ", last_updated = now()"
+)
+
+_PLAY_COLUMNS = [
+    "game_id",
+    "play_id",
+    "sequence_number",
+    "period",
+    "clock",
+    "type",
+    "text",
+    "yards",
+    "team",
+    "scoring_play",
+    "score_value",
+    "scoring_type",
+    "home_score",
+    "away_score",
+    "is_turnover",
+    "significance",
+    "drive_id",
+    "down",
+    "distance",
+    "yard_line",
+    "wallclock",
+]
+_PLAY_MUTABLE = [c for c in _PLAY_COLUMNS if c not in ("game_id", "play_id")]
+# Plays arrive through COPY into a temporary table (the fastest way into PostgreSQL), then one
+# upsert: ESPN edits plays after the fact (text, yards, sequence), so an edit updates the row while
+# a repeat of the same play changes nothing.
+_STAGE_PLAYS = (
+    "CREATE TEMP TABLE IF NOT EXISTS nfl_plays_stage (LIKE nfl_plays INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_MERGE_PLAYS = (
+    "WITH merged AS ("
+    f"INSERT INTO nfl_plays ({', '.join(_PLAY_COLUMNS)}) "
+    f"SELECT {', '.join(_PLAY_COLUMNS)} FROM nfl_plays_stage "
+    "ON CONFLICT (game_id, play_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _PLAY_MUTABLE)
+    + f" WHERE ({', '.join('nfl_plays.' + c for c in _PLAY_MUTABLE)}) IS DISTINCT FROM "
+    f"({', '.join('EXCLUDED.' + c for c in _PLAY_MUTABLE)}) "
+    # xmax is 0 on a freshly inserted row version and set on an updated one.
+    "RETURNING xmax) SELECT count(*) FILTER (WHERE xmax::text = '0') AS n FROM merged"
+)
+
+
+def _array_literal(values: Sequence[str]) -> str:
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _play_row(p: Play, array: Callable[[Sequence[str]], Any] = list) -> tuple:
+    return (
+        p.game_id,
+        p.play_id,
+        p.sequence_number,
+        p.period,
+        p.clock,
+        p.type,
+        p.text,
+        p.yards,
+        p.team,
+        p.scoring_play,
+        p.score_value,
+        p.scoring_type,
+        p.home_score,
+        p.away_score,
+        p.is_turnover,
+        array(p.significance),
+        p.drive_id,
+        p.down,
+        p.distance,
+        p.yard_line,
+        p.wallclock,
+    )
+
+
+class GameRepository:
+    """The games-and-plays family of tables, inside one transaction (`tx.games`)."""
+
+    def __init__(self, cur: cursor):
+        self.cur = cur
+
+    def upsert_game(self, game: Game) -> None:
+        self.upsert_games([game])
+
+    def upsert_games(self, games: Iterable[Game]) -> int:
+        rows = [_game_row(g) for g in games]
+        execute_values(self.cur, _UPSERT_GAMES, rows)
+        return len(rows)
+
+    def insert_plays(self, plays: Iterable[Play]) -> int:
+        """Store plays idempotently; returns how many were new."""
+        # One row per play: ON CONFLICT cannot touch the same row twice in one statement.
+        unique = {(p.game_id, p.play_id): p for p in plays}
+        if not unique:
+            return 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows(_play_row(p, array=_array_literal) for p in unique.values())
+        buffer.seek(0)
+        self.cur.execute(_STAGE_PLAYS)
+        self.cur.copy_expert(f"COPY nfl_plays_stage ({', '.join(_PLAY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        self.cur.execute(_MERGE_PLAYS)
+        new = self.cur.fetchone()["n"]
+        # Emptied now so that a second call in this transaction does not merge these rows again.
+        # DELETE, not TRUNCATE: a TRUNCATE costs the server a millisecond of catalog work, and
+        # the dead rows go at commit anyway, when ON COMMIT DELETE ROWS empties the table.
+        self.cur.execute("DELETE FROM nfl_plays_stage")
+        return new
+
+    def _existing(self, table: str, columns: tuple[str, ...], keys: list[tuple]) -> set[tuple]:
+        """Which of `keys` (values of `columns`) already have a row in `table`."""
+        if not keys:
+            return set()
+        names = ", ".join(columns)
+        found = execute_values(
+            self.cur,
+            f"SELECT {', '.join('t.' + c for c in columns)} FROM {table} t "
+            f"JOIN (VALUES %s) AS v({names}) USING ({names})",
+            keys,
+            fetch=True,
+        )
+        return {tuple(row.values()) for row in found}
+
+    def insert_win_probabilities(self, probabilities: Iterable[WinProbability]) -> int:
+        rows = [(w.game_id, w.play_id, w.home_win_pct, w.tie_pct) for w in probabilities]
+        # Only plays we stored can carry a probability (ESPN's first entry names a drive).
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_win_probability (game_id, play_id, home_win_pct, tie_pct) "
+            "SELECT v.game_id, v.play_id, v.home_win_pct::numeric, v.tie_pct::numeric "
+            "FROM (VALUES %s) AS v(game_id, play_id, home_win_pct, tie_pct) "
+            "JOIN nfl_plays p ON p.game_id = v.game_id AND p.play_id = v.play_id "
+            "ON CONFLICT (game_id, play_id) DO UPDATE SET home_win_pct = EXCLUDED.home_win_pct, "
+            "tie_pct = EXCLUDED.tie_pct",
+            rows,
+        )
+        return len(rows)
+
+    def upsert_player_stats(self, stats: Iterable[PlayerStat]) -> int:
+        rows = [
+            (s.game_id, s.player_id, s.category, s.player, s.team, psycopg2.extras.Json(dict(s.stats))) for s in stats
+        ]
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_player_stats (game_id, player_id, category, player, team, stats) VALUES %s "
+            "ON CONFLICT (game_id, player_id, category) DO UPDATE SET player = EXCLUDED.player, "
+            "team = EXCLUDED.team, stats = EXCLUDED.stats, updated_at = now()",
+            rows,
+        )
+        return len(rows)
+
+    def game(self, game_id: str) -> dict | None:
+        self.cur.execute("SELECT * FROM nfl_games WHERE game_id = %s", (game_id,))
+        return self.cur.fetchone()
+
+    def plays(self, game_id: str) -> list[dict[str, Any]]:
+        self.cur.execute("SELECT * FROM nfl_plays WHERE game_id = %s ORDER BY sequence_number", (game_id,))
+        return self.cur.fetchall()
+
+    def upsert_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
+        """Store injury reports; returns the ones not seen before (new player+status+date)."""
+        # One row per key: ON CONFLICT cannot touch the same row twice in one statement.
+        injuries = list(
+            {(i.player_id or i.player, i.status, (i.reported_at or seen_at).date()): i for i in injuries}.values()
+        )
+        rows = [
+            (
+                i.player_id or i.player,
+                i.player_id,
+                i.player,
+                i.team,
+                i.position,
+                i.status,
+                i.injury,
+                i.reported_at,
+                (i.reported_at or seen_at).date(),
+                i.return_date,
+                i.game_id,
+                seen_at,
+                seen_at,
+            )
+            for i in injuries
+        ]
+        keys = [(row[0], row[5], row[8]) for row in rows]
+        known = self._existing("nfl_injuries", ("player_key", "status", "report_date"), keys)
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_injuries (player_key, player_id, player, team, position, status, injury, "
+            "reported_at, report_date, return_date, game_id, first_seen_at, last_seen_at) "
+            "SELECT v.player_key, v.player_id, v.player, v.team, v.position, v.status, v.injury, "
+            "v.reported_at::timestamptz, v.report_date::date, v.return_date, g.game_id, "
+            "v.first_seen_at::timestamptz, v.last_seen_at::timestamptz "
+            "FROM (VALUES %s) AS v(player_key, player_id, player, team, position, status, injury, "
+            "reported_at, report_date, return_date, game_id, first_seen_at, last_seen_at) "
+            "LEFT JOIN nfl_games g ON g.game_id = v.game_id "
+            "ON CONFLICT (player_key, status, report_date) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, "
+            "injury = COALESCE(EXCLUDED.injury, nfl_injuries.injury), "
+            "position = COALESCE(EXCLUDED.position, nfl_injuries.position)",
+            rows,
+        )
+        return [i for i, key in zip(injuries, keys, strict=False) if key not in known]
+
+    def upsert_weather(self, game_id: str, w: Weather) -> None:
+        self.cur.execute(
+            "INSERT INTO nfl_weather (game_id, source, forecast_time, temperature_f, wind_mph, gust_mph, "
+            "precipitation_in, precipitation_probability, condition, roof) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (game_id, source) DO UPDATE SET forecast_time = EXCLUDED.forecast_time, "
+            "temperature_f = EXCLUDED.temperature_f, wind_mph = EXCLUDED.wind_mph, gust_mph = EXCLUDED.gust_mph, "
+            "precipitation_in = EXCLUDED.precipitation_in, "
+            "precipitation_probability = EXCLUDED.precipitation_probability, "
+            "condition = EXCLUDED.condition, roof = EXCLUDED.roof, fetched_at = now()",
+            (
+                game_id,
+                w.source,
+                w.forecast_time,
+                w.temperature_f,
+                w.wind_mph,
+                w.gust_mph,
+                w.precipitation_in,
+                w.precipitation_probability,
+                w.condition,
+                w.roof,
+            ),
+        )
+
+    def upsert_odds(self, lines: Iterable[OddsLine]) -> int:
+        rows = [
+            (
+                o.game_id,
+                o.provider,
+                o.home_team,
+                o.away_team,
+                o.commence_time,
+                o.spread,
+                o.over_under,
+                o.home_moneyline,
+                o.away_moneyline,
+                o.details,
+            )
+            for o in lines
+            if o.game_id
+        ]
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_odds (game_id, provider, home_team, away_team, commence_time, spread, "
+            "over_under, home_moneyline, away_moneyline, details) "
+            "SELECT v.game_id, v.provider, v.home_team, v.away_team, v.commence_time::timestamptz, "
+            "v.spread::numeric, v.over_under::numeric, v.home_moneyline::integer, "
+            "v.away_moneyline::integer, v.details FROM (VALUES %s) AS v(game_id, provider, home_team, "
+            "away_team, commence_time, spread, over_under, home_moneyline, away_moneyline, details) "
+            "JOIN nfl_games g ON g.game_id = v.game_id "
+            "ON CONFLICT (game_id, provider) DO UPDATE SET spread = EXCLUDED.spread, "
+            "over_under = EXCLUDED.over_under, home_moneyline = EXCLUDED.home_moneyline, "
+            "away_moneyline = EXCLUDED.away_moneyline, details = EXCLUDED.details, updated_at = now()",
+            rows,
+        )
+        return len(rows)
+
+
+def play_of_row(row: dict[str, Any]) -> Play:
+    """A stored play back as the model (columns the model lacks are left out)."""
+    values = {f.name: row[f.name] for f in fields(Play) if f.name in row}
+    values["significance"] = tuple(row["significance"] or ())
+    return Play(**values)

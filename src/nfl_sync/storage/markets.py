@@ -1,0 +1,156 @@
+"""Kalshi markets, their price snapshots, and the measured market moves after plays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from psycopg2.extensions import cursor
+
+from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
+from nfl_sync.storage.games import play_of_row
+from nfl_sync.storage.sql import execute_values
+
+
+class MarketRepository:
+    """The markets-and-prices family of tables, inside one transaction (`tx.markets`)."""
+
+    def __init__(self, cur: cursor):
+        self.cur = cur
+
+    def upsert_markets(self, markets: Iterable[KalshiMarket]) -> int:
+        rows = [
+            (
+                m.ticker,
+                m.event_ticker,
+                m.series_ticker,
+                m.title,
+                m.status,
+                m.market_kind,
+                m.away_team,
+                m.home_team,
+                m.game_date,
+                m.team,
+                m.line,
+                m.close_time,
+                m.game_id,
+            )
+            for m in markets
+        ]
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_kalshi_markets (ticker, event_ticker, series_ticker, title, status, "
+            "market_kind, away_team, home_team, game_date, team, line, close_time, game_id) "
+            "SELECT v.ticker, v.event_ticker, v.series_ticker, v.title, v.status, v.market_kind, "
+            "v.away_team, v.home_team, v.game_date::date, v.team, v.line::numeric, "
+            "v.close_time::timestamptz, g.game_id FROM (VALUES %s) AS v(ticker, event_ticker, "
+            "series_ticker, title, status, market_kind, away_team, home_team, game_date, team, line, "
+            "close_time, game_id) LEFT JOIN nfl_games g ON g.game_id = v.game_id "
+            "ON CONFLICT (ticker) DO UPDATE SET status = EXCLUDED.status, title = EXCLUDED.title, "
+            "close_time = EXCLUDED.close_time, line = COALESCE(EXCLUDED.line, nfl_kalshi_markets.line), "
+            "game_id = COALESCE(EXCLUDED.game_id, nfl_kalshi_markets.game_id), last_updated = now()",
+            rows,
+        )
+        return len(rows)
+
+    def insert_price_snapshots(self, snapshots: Iterable[MarketSnapshot]) -> int:
+        """Store snapshots of stored markets (others are skipped, as are repeats of a ticker and
+        time); a game id not stored is kept as NULL. Returns how many rows were new."""
+        columns = list(
+            zip(
+                *(
+                    (s.ticker, s.ts, s.yes_bid, s.yes_ask, s.last_price, s.volume, s.open_interest, s.game_id)
+                    for s in snapshots
+                ),
+                strict=False,
+            )
+        )
+        if not columns:
+            return 0
+        # Whole columns as arrays: psycopg2 adapts a list in C, where execute_values would build
+        # the SQL row by row in Python; every cycle stores a snapshot of each live market.
+        self.cur.execute(
+            "INSERT INTO nfl_kalshi_prices (ticker, ts, yes_bid, yes_ask, last_price, volume, open_interest, "
+            "game_id) SELECT v.ticker, v.ts, v.yes_bid, v.yes_ask, v.last_price, v.volume, v.open_interest, "
+            "g.game_id FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[], %s::numeric[], %s::numeric[], "
+            "%s::numeric[], %s::numeric[], %s::text[]) AS v(ticker, ts, yes_bid, yes_ask, last_price, volume, "
+            "open_interest, game_id) JOIN nfl_kalshi_markets m ON m.ticker = v.ticker "
+            "LEFT JOIN nfl_games g ON g.game_id = v.game_id "
+            "ON CONFLICT (ticker, ts) DO NOTHING",
+            [list(column) for column in columns],
+        )
+        return self.cur.rowcount
+
+    def insert_correlations(self, correlations: Iterable[Correlation]) -> int:
+        rows = [
+            (
+                c.game_id,
+                c.play_id,
+                c.ticker,
+                c.event_type,
+                c.price_before,
+                c.price_after,
+                c.change_pct,
+                c.impact_level,
+                c.seconds_after,
+                c.play_time,
+                c.created_at,
+            )
+            for c in correlations
+        ]
+        results = execute_values(
+            self.cur,
+            "INSERT INTO nfl_kalshi_correlations (game_id, play_id, ticker, event_type, price_before, "
+            "price_after, change_pct, impact_level, seconds_after, play_time, created_at) VALUES %s "
+            "ON CONFLICT (game_id, play_id, ticker, event_type) DO NOTHING RETURNING 1",
+            rows,
+            fetch=True,
+        )
+        return len(results)
+
+    def latest_prices(self) -> list[MarketSnapshot]:
+        """The newest stored snapshot of every market still trading (one index probe per market,
+        so the cost does not grow with the price history)."""
+        self.cur.execute(
+            "SELECT p.*, m.event_ticker, m.market_kind FROM nfl_kalshi_markets m "
+            "CROSS JOIN LATERAL (SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker "
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status IN ('active', 'initialized', 'inactive')"
+        )
+        return [_snapshot(row) for row in self.cur.fetchall()]
+
+    def uncorrelated_plays(self, since: datetime) -> list[Play]:
+        """Significant plays since `since` whose market reaction was not stored yet (a restart
+        came between the play and its measurement)."""
+        self.cur.execute(
+            "SELECT p.* FROM nfl_plays p JOIN nfl_games g USING (game_id) "
+            "WHERE p.significance <> '{}' AND p.wallclock >= %s AND g.state <> 'post' AND NOT EXISTS ("
+            "SELECT 1 FROM nfl_kalshi_correlations c WHERE c.game_id = p.game_id AND c.play_id = p.play_id "
+            "AND c.event_type <> 'price_spike') ORDER BY p.game_id, p.sequence_number",
+            (since,),
+        )
+        return [play_of_row(row) for row in self.cur.fetchall()]
+
+    def prices_at(self, game_id: str, at: datetime) -> list[MarketSnapshot]:
+        """The latest stored snapshot at or before `at` of each market of a game."""
+        self.cur.execute(
+            "SELECT p.*, m.event_ticker FROM nfl_kalshi_markets m CROSS JOIN LATERAL ("
+            "SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker AND p.ts <= %s "
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.game_id = %s",
+            (at, game_id),
+        )
+        return [_snapshot(row) for row in self.cur.fetchall()]
+
+
+def _snapshot(row: dict[str, Any]) -> MarketSnapshot:
+    return MarketSnapshot(
+        row["ticker"],
+        row["ts"],
+        row["yes_bid"],
+        row["yes_ask"],
+        row["last_price"],
+        row["volume"],
+        row["open_interest"],
+        row["game_id"],
+        row["event_ticker"],
+    )

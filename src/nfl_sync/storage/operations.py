@@ -1,0 +1,84 @@
+"""The pipeline's own records: the sync log, what detection needs at start-up, replay bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg2.extensions import cursor
+
+from nfl_sync.storage.sql import execute_values
+
+
+class OperationsRepository:
+    """nfl_data_sync_log and the cross-table reads and deletes of start-up and replays (`tx.ops`)."""
+
+    def __init__(self, cur: cursor):
+        self.cur = cur
+
+    def log_syncs(self, entries: Iterable[tuple[str, datetime, datetime, str, int, str | None]]) -> None:
+        """Record finished syncs, each (sync_type, started_at, finished_at, status, records, error),
+        in one statement: the daemon writes a cycle's steps together."""
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_data_sync_log (sync_type, started_at, finished_at, duration_ms, sync_status, "
+            "records, error) SELECT v.sync_type, v.started_at, v.finished_at, GREATEST(0, round(extract("
+            "epoch FROM (v.finished_at - v.started_at)) * 1000))::integer, v.status, v.records, v.error "
+            "FROM (VALUES %s) AS v(sync_type, started_at, finished_at, status, records, error)",
+            list(entries),
+        )
+
+    # --- state for detection at start-up --------------------------------------------------
+    def detection_state(self) -> dict[str, Any]:
+        """What detection needs to resume without repeating or missing alerts: the games not
+        final (or final within 12 hours) with their stored play ids and score corrections so far,
+        and whether any injury report was ever stored (the newest prices: `tx.markets.latest_prices`)."""
+        self.cur.execute(
+            "SELECT g.game_id, g.state, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
+            "g.period, g.clock, g.last_play_id, "
+            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id) AS play_ids, "
+            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id AND p.significance <> '{}') "
+            "AS significant_ids, "
+            "(SELECT count(*) FROM nfl_alert_history a WHERE a.alert_key LIKE 'correction:' || g.game_id || ':%%') "
+            "AS corrections "
+            "FROM nfl_games g WHERE g.state <> 'post' OR g.last_updated > now() - interval '12 hours'"
+        )
+        games = self.cur.fetchall()
+        self.cur.execute("SELECT EXISTS (SELECT 1 FROM nfl_injuries) AS known")
+        injuries_known = self.cur.fetchone()["known"]
+        return {"games": games, "injuries_known": injuries_known}
+
+    def forget_games(self, game_ids: Sequence[str]) -> None:
+        """Delete the games and everything recorded about them, alerts included (replays start clean)."""
+        ids = list(game_ids)
+        self.cur.execute(
+            "DELETE FROM nfl_alert_history WHERE game_id = ANY(%s) OR split_part(alert_key, ':', 2) = ANY(%s)",
+            (ids, ids),
+        )
+        self.cur.execute("DELETE FROM nfl_kalshi_markets WHERE game_id = ANY(%s)", (ids,))
+        self.cur.execute("DELETE FROM nfl_injuries WHERE game_id = ANY(%s)", (ids,))
+        self.cur.execute("DELETE FROM nfl_games WHERE game_id = ANY(%s)", (ids,))
+
+    def replay_report(self, game_ids: Sequence[str]) -> dict[str, Any]:
+        """Figures of a replay: final scores, plays stored, alerts by type and status, correlations."""
+        ids = list(game_ids)
+        self.cur.execute(
+            "SELECT game_id, away_team, home_team, away_score, home_score, state, "
+            "(SELECT count(*) FROM nfl_plays p WHERE p.game_id = g.game_id) AS plays "
+            "FROM nfl_games g WHERE game_id = ANY(%s) ORDER BY start_time, game_id",
+            (ids,),
+        )
+        games = self.cur.fetchall()
+        self.cur.execute(
+            "SELECT alert_type, status, count(*) AS n FROM nfl_alert_history "
+            "WHERE game_id = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
+            (ids,),
+        )
+        alerts = self.cur.fetchall()
+        self.cur.execute(
+            "SELECT impact_level, count(*) AS n FROM nfl_kalshi_correlations "
+            "WHERE game_id = ANY(%s) GROUP BY 1 ORDER BY 1",
+            (ids,),
+        )
+        return {"games": games, "alerts": alerts, "correlations": self.cur.fetchall()}

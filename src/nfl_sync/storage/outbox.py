@@ -1,0 +1,172 @@
+"""The alert outbox: alert decisions, their per-chat deliveries, and the alert types' switches.
+
+An alert is inserted as 'pending' in the transaction that stores its cause; the sender counts each
+delivery attempt before its request and marks it after, so a crash can repeat an alert (labelled)
+but never lose it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg2.extras
+from psycopg2.extensions import cursor
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert decision as written to nfl_alert_history."""
+
+    alert_key: str
+    alert_type: str
+    priority: str
+    message: str
+    channel: str
+    status: str  # pending / suppressed
+    created_at: datetime
+    game_id: str | None = None
+    family: str | None = None
+    reason: str | None = None
+    event_time: datetime | None = None
+    payload: dict = field(default_factory=dict)
+
+
+class OutboxRepository:
+    """nfl_alert_history, nfl_alert_deliveries and nfl_alert_triggers, inside one transaction
+    (`tx.outbox`)."""
+
+    def __init__(self, cur: cursor):
+        self.cur = cur
+
+    def insert_alert(self, alert: AlertRecord) -> int | None:
+        """Record an alert decision; returns its id, or None when the key was already recorded."""
+        self.cur.execute(
+            "INSERT INTO nfl_alert_history (alert_key, alert_type, priority, game_id, family, message, channel, "
+            "status, reason, event_time, created_at, payload) "
+            "SELECT %s, %s, %s, (SELECT game_id FROM nfl_games WHERE game_id = %s), %s, %s, %s, %s, %s, %s, %s, %s "
+            "ON CONFLICT (alert_key) DO NOTHING RETURNING id",
+            (
+                alert.alert_key,
+                alert.alert_type,
+                alert.priority,
+                alert.game_id,
+                alert.family,
+                alert.message,
+                alert.channel,
+                alert.status,
+                alert.reason,
+                alert.event_time,
+                alert.created_at,
+                psycopg2.extras.Json(alert.payload),
+            ),
+        )
+        row = self.cur.fetchone()
+        return row["id"] if row else None
+
+    def pending_alert_count(self) -> int:
+        self.cur.execute("SELECT count(*) AS n FROM nfl_alert_history WHERE status = 'pending'")
+        return self.cur.fetchone()["n"]
+
+    def existing_alert_keys(self, keys: Sequence[str]) -> set[str]:
+        self.cur.execute("SELECT alert_key FROM nfl_alert_history WHERE alert_key = ANY(%s)", (list(keys),))
+        return {row["alert_key"] for row in self.cur.fetchall()}
+
+    def pending_alerts(self, limit: int = 100) -> list[dict]:
+        """The outbox: alerts not yet delivered to every chat, oldest first."""
+        self.cur.execute("SELECT * FROM nfl_alert_history WHERE status = 'pending' ORDER BY id LIMIT %s", (limit,))
+        return self.cur.fetchall()
+
+    def alert_deliveries(self, alert_id: int) -> dict[str, dict]:
+        """The alert's delivery rows by chat id (a chat without a row was never attempted)."""
+        self.cur.execute("SELECT * FROM nfl_alert_deliveries WHERE alert_id = %s", (alert_id,))
+        return {row["chat_id"]: row for row in self.cur.fetchall()}
+
+    def start_delivery_attempt(self, alert_id: int, chat_id: str) -> int:
+        """Count an attempt to send the alert to `chat_id`, before the request goes out.
+
+        Committed ahead of the send, so a delivery left 'pending' with attempts > 0 is one whose
+        earlier request may have reached Telegram. Returns the attempts including this one.
+        """
+        self.cur.execute(
+            "INSERT INTO nfl_alert_deliveries (alert_id, chat_id, status, attempts) VALUES (%s, %s, 'pending', 1) "
+            "ON CONFLICT (alert_id, chat_id) DO UPDATE SET attempts = nfl_alert_deliveries.attempts + 1 "
+            "RETURNING attempts",
+            (alert_id, chat_id),
+        )
+        return self.cur.fetchone()["attempts"]
+
+    def cancel_delivery_attempt(self, alert_id: int, chat_id: str, error: str) -> None:
+        """Uncount the attempt just started: Telegram definitely did not take it (429, bad token)."""
+        self.cur.execute(
+            "UPDATE nfl_alert_deliveries SET attempts = greatest(attempts - 1, 0), error = %s "
+            "WHERE alert_id = %s AND chat_id = %s",
+            (error, alert_id, chat_id),
+        )
+
+    def record_delivery_error(self, alert_id: int, chat_id: str, error: str) -> None:
+        """Note why the attempt failed; it stays counted (it may have reached Telegram)."""
+        self.cur.execute(
+            "UPDATE nfl_alert_deliveries SET error = %s WHERE alert_id = %s AND chat_id = %s",
+            (error, alert_id, chat_id),
+        )
+
+    def mark_delivery_sent(
+        self, alert_id: int, chat_id: str, sent_at: datetime, external_message_id: str | None, note: str | None = None
+    ) -> None:
+        self.cur.execute(
+            "UPDATE nfl_alert_deliveries SET status = 'sent', sent_at = %s, external_message_id = %s, error = %s "
+            "WHERE alert_id = %s AND chat_id = %s",
+            (sent_at, external_message_id, note, alert_id, chat_id),
+        )
+
+    def mark_delivery_failed(self, alert_id: int, chat_id: str, error: str) -> None:
+        self.cur.execute(
+            "UPDATE nfl_alert_deliveries SET status = 'failed', error = %s WHERE alert_id = %s AND chat_id = %s",
+            (error, alert_id, chat_id),
+        )
+
+    def finish_alert(self, alert_id: int) -> str:
+        """Close an alert whose every delivery is settled: 'sent' when at least one chat got it,
+        else 'failed'. Sent time, message id (of the first chat served), attempts and errors are
+        derived from the deliveries, the one place they are recorded. Returns the status."""
+        self.cur.execute(
+            "UPDATE nfl_alert_history h SET status = CASE WHEN d.sent > 0 THEN 'sent' ELSE 'failed' END, "
+            "sent_at = d.sent_at, external_message_id = d.message_id, attempts = d.attempts, error = d.errors "
+            "FROM (SELECT count(*) FILTER (WHERE status = 'sent') AS sent, min(sent_at) AS sent_at, "
+            "      (array_agg(external_message_id ORDER BY sent_at, chat_id) FILTER (WHERE status = 'sent'))[1] "
+            "          AS message_id, "
+            "      coalesce(sum(attempts), 0) AS attempts, "
+            "      string_agg('chat ' || chat_id || ': ' || error, '; ' ORDER BY chat_id) "
+            "          FILTER (WHERE error IS NOT NULL) AS errors "
+            "      FROM nfl_alert_deliveries WHERE alert_id = %(id)s) d "
+            "WHERE h.id = %(id)s RETURNING h.status",
+            {"id": alert_id},
+        )
+        return self.cur.fetchone()["status"]
+
+    def alert_counts_since(self, since: datetime) -> dict[str, int]:
+        """Alerts that went out (or are on their way) since `since`, by priority."""
+        self.cur.execute(
+            "SELECT priority, count(*) AS n FROM nfl_alert_history "
+            "WHERE created_at >= %s AND status IN ('pending', 'sent') GROUP BY priority",
+            (since,),
+        )
+        return {row["priority"]: row["n"] for row in self.cur.fetchall()}
+
+    def last_alert_times(self, families: Sequence[str]) -> dict[str, datetime]:
+        """When each family last had an alert go out, for cooldowns."""
+        self.cur.execute(
+            "SELECT family, max(created_at) AS at FROM nfl_alert_history "
+            "WHERE family = ANY(%s) AND status IN ('pending', 'sent') GROUP BY family",
+            (list(families),),
+        )
+        return {row["family"]: row["at"] for row in self.cur.fetchall()}
+
+    def alert_triggers(self) -> dict[str, dict]:
+        self.cur.execute("SELECT * FROM nfl_alert_triggers")
+        return {row["alert_type"]: row for row in self.cur.fetchall()}
+
+    def touch_alert_trigger(self, alert_type: str, at: datetime) -> None:
+        self.cur.execute("UPDATE nfl_alert_triggers SET last_triggered = %s WHERE alert_type = %s", (at, alert_type))

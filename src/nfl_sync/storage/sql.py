@@ -1,0 +1,16 @@
+"""Small helpers every repository uses to talk to psycopg2."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg2.extras
+from psycopg2.extensions import cursor
+
+
+def execute_values(cur: cursor, statement: str, rows: Sequence[tuple[Any, ...]], fetch: bool = False) -> list[Any]:
+    """`statement` with its `VALUES %s` filled by `rows` in pages of 1,000; nothing runs for no rows."""
+    if not rows:
+        return []
+    return psycopg2.extras.execute_values(cur, statement, rows, page_size=1000, fetch=fetch) or []
