@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from helpers import with_database
 from nfl_sync.storage.embedded import ensure_database, start_embedded
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
@@ -43,17 +44,11 @@ def database_url(pg_server):
     admin_url, _ = pg_server
     name = f"nfl_test_{uuid.uuid4().hex[:8]}"
     ensure_database(admin_url, name)
-    url = _with_database(admin_url, name)
+    url = with_database(admin_url, name)
     db = NFLDBManager(url, pool_min=1, pool_max=2)
     apply_migrations(db)
     db.close()
     return url
-
-
-def _with_database(url: str, name: str) -> str:
-    head, sep, query = url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{name}{sep}{query}"
 
 
 @pytest.fixture

@@ -61,6 +61,26 @@ def fixture_json(*parts: str) -> Any:
 HOSTILE = "O'Neil-Smith Jr. [#1] *_~`>+=|{}.!\\ <b>&amp; 1 < 2 KC -3.5 @ BUF (o/u 47.5)!"
 
 
+def with_database(url: str, name: str) -> str:
+    """`url` (a libpq URL) pointed at database `name` on the same server."""
+    head, sep, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}{sep}{query}"
+
+
+def rows(db, sql: str, *params: Any) -> list[dict]:
+    """The rows of one query, in a transaction of its own."""
+    return db.run(lambda tx: (tx.cur.execute(sql, params), tx.cur.fetchall())[1])
+
+
+def alert_rows(db) -> list[dict]:
+    return rows(db, "SELECT * FROM nfl_alert_history ORDER BY id")
+
+
+def delivery_rows(db) -> list[dict]:
+    return rows(db, "SELECT * FROM nfl_alert_deliveries ORDER BY alert_id, chat_id")
+
+
 def alert_events(now: datetime, text: str = HOSTILE) -> dict:
     """One realistic event per alert type (as detection builds them), with `text` in every name
     and free-text field; keys are the alert types."""

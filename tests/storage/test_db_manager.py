@@ -9,18 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from factories import game, play
-from helpers import restart_postgres
+from helpers import restart_postgres, with_database
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
 
 
 def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
-    from conftest import _with_database
     from nfl_sync.storage.embedded import ensure_database
 
     admin_url, _ = pg_server
     ensure_database(admin_url, "nfl_migrations_test")
-    db = NFLDBManager(_with_database(admin_url, "nfl_migrations_test"), pool_min=1, pool_max=2)
+    db = NFLDBManager(with_database(admin_url, "nfl_migrations_test"), pool_min=1, pool_max=2)
     try:
         first = apply_migrations(db)
         second = apply_migrations(db)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from factories import game
-from helpers import HOSTILE, TelegramRig, alert_events
+from helpers import HOSTILE, alert_events, alert_rows, delivery_rows, rows
 from nfl_sync.alerts.outbox import AlertOutbox
 from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
@@ -30,27 +30,9 @@ def record(db, events, now=NOW, outbox=OUTBOX):
     return db.run(lambda tx: outbox.record_events(tx, events, now))
 
 
-def query(db, sql, *params):
-    return db.run(lambda tx: (tx.cur.execute(sql, params), tx.cur.fetchall())[1])
-
-
-def alerts(db):
-    return query(db, "SELECT * FROM nfl_alert_history ORDER BY id")
-
-
-def deliveries(db):
-    return query(db, "SELECT * FROM nfl_alert_deliveries ORDER BY alert_id, chat_id")
-
-
 def price_spike(minute: int, now: datetime) -> Event:
     """The same market spiking again in another minute (another key, the same family)."""
     return replace(PRICE, key=f"price:{PRICE.data.ticker}:{minute}", occurred_at=now)
-
-
-@pytest.fixture
-def rig():
-    with TelegramRig() as rig:
-        yield rig
 
 
 # --- recording ------------------------------------------------------------------------------
@@ -59,7 +41,7 @@ def rig():
 def test_events_are_written_pending_or_suppressed_with_their_reason(db):
     results = record(db, [SCORE, PRICE, price_spike(1, NOW)])
 
-    rows = alerts(db)
+    rows = alert_rows(db)
     assert [(r["alert_key"], r["status"], r["reason"]) for r in rows] == [
         (SCORE.key, "pending", None),
         (PRICE.key, "pending", None),
@@ -84,17 +66,17 @@ def test_alerts_commit_or_roll_back_with_the_callers_state_change(db):
 
     with pytest.raises(Stop):
         db.run(lambda tx: cycle(tx, fail=True))
-    assert alerts(db) == [] and query(db, "SELECT * FROM nfl_games") == []
+    assert alert_rows(db) == [] and rows(db, "SELECT * FROM nfl_games") == []
 
     db.run(lambda tx: cycle(tx, fail=False))
-    assert [(r["alert_key"], r["game_id"]) for r in alerts(db)] == [(SCORE.key, "401547417")]
+    assert [(r["alert_key"], r["game_id"]) for r in alert_rows(db)] == [(SCORE.key, "401547417")]
 
 
 def test_the_same_key_is_never_recorded_twice(db):
     record(db, [SCORE, SCORE])
     again = record(db, [SCORE], NOW + timedelta(hours=1))
 
-    assert len(alerts(db)) == 1
+    assert len(alert_rows(db)) == 1
     assert again[0].decision.action == DUPLICATE and again[0].alert_id is None
 
 
@@ -105,7 +87,7 @@ def test_cooldown_reads_the_last_alert_of_the_family_from_the_database(db):
     record(db, [price_spike(2, soon)], soon)
     record(db, [price_spike(6, later)], later)
 
-    assert [r["status"] for r in alerts(db)] == ["pending", "suppressed", "pending"]
+    assert [r["status"] for r in alert_rows(db)] == ["pending", "suppressed", "pending"]
 
 
 def test_daily_limit_counts_the_configured_zones_day(db):
@@ -117,7 +99,7 @@ def test_daily_limit_counts_the_configured_zones_day(db):
     record(db, [replace(SCORE, occurred_at=late_evening)], late_evening + timedelta(minutes=1), outbox)
     record(db, [price_spike(4, after_midnight)], after_midnight, outbox)
 
-    assert [(r["priority"], r["status"], (r["reason"] or "").split(":")[0]) for r in alerts(db)] == [
+    assert [(r["priority"], r["status"], (r["reason"] or "").split(":")[0]) for r in alert_rows(db)] == [
         ("medium", "pending", ""),
         ("medium", "pending", ""),
         ("medium", "suppressed", "daily_limit"),
@@ -127,15 +109,15 @@ def test_daily_limit_counts_the_configured_zones_day(db):
 
 
 def test_a_switched_off_alert_type_is_recorded_as_suppressed(db):
-    query(db, "UPDATE nfl_alert_triggers SET enabled = false WHERE alert_type = 'injury' RETURNING 1")
+    rows(db, "UPDATE nfl_alert_triggers SET enabled = false WHERE alert_type = 'injury' RETURNING 1")
 
     record(db, [EVENTS["injury"], SCORE])
 
-    assert [(r["alert_type"], r["status"], (r["reason"] or "")[:8]) for r in alerts(db)] == [
+    assert [(r["alert_type"], r["status"], (r["reason"] or "")[:8]) for r in alert_rows(db)] == [
         ("injury", "suppressed", "disabled"),
         ("score", "pending", ""),
     ]
-    triggers = {r["alert_type"]: r["last_triggered"] for r in query(db, "SELECT * FROM nfl_alert_triggers")}
+    triggers = {r["alert_type"]: r["last_triggered"] for r in rows(db, "SELECT * FROM nfl_alert_triggers")}
     assert triggers["score"] == NOW and triggers["injury"] is None
 
 
@@ -145,7 +127,7 @@ def test_an_event_of_unknown_type_is_left_out_without_failing_the_transaction(db
     results = record(db, [unknown_type, replace(SCORE, priority="urgent"), PRICE])
 
     assert [r.event.key for r in results] == [PRICE.key]
-    assert [r["alert_key"] for r in alerts(db)] == [PRICE.key]
+    assert [r["alert_key"] for r in alert_rows(db)] == [PRICE.key]
 
 
 def test_malformed_data_is_still_alerted_with_its_raw_fields(db):
@@ -154,7 +136,7 @@ def test_malformed_data_is_still_alerted_with_its_raw_fields(db):
 
     record(db, [broken])
 
-    assert alerts(db)[0]["message"].startswith(
+    assert alert_rows(db)[0]["message"].startswith(
         "🔔 <b>SCORE ALERT</b>\n\naway_team: KC\ncorrection: False\nfinal: False\ngame_id: 401547417\n"
         "home_score: 3\nhome_team: BUF"
     )
@@ -166,7 +148,7 @@ def test_text_postgresql_cannot_store_is_cleaned_not_fatal(db):
 
     record(db, [hostile])
 
-    row = alerts(db)[0]
+    row = alert_rows(db)[0]
     assert row["status"] == "pending" and "Null Surr\ufffdogate" in row["message"]
     assert row["payload"]["data"]["player"] == "Null Surr\ufffdogate"
 
@@ -174,7 +156,7 @@ def test_text_postgresql_cannot_store_is_cleaned_not_fatal(db):
 def test_numbers_json_cannot_hold_are_stored_as_text(db):
     record(db, [replace(PRICE, data=replace(PRICE.data, seconds=float("nan"), volume=Decimal("1E+3")))])
 
-    data = alerts(db)[0]["payload"]["data"]
+    data = alert_rows(db)[0]["payload"]["data"]
     assert (data["seconds"], data["volume"]) == ("nan", "1E+3")
 
 
@@ -232,26 +214,26 @@ def test_stopped_before_sending_the_alert_goes_out_once_after_restart(db, rig):
 
     assert report.sent == 1
     assert [m.visible_text.startswith("🏈 SCORE UPDATE") for m in rig.server.messages] == [True]
-    assert alerts(db)[0]["status"] == "sent"
+    assert alert_rows(db)[0]["status"] == "sent"
 
 
 def test_stopped_after_the_attempt_was_counted_but_before_the_request_sends_once_labelled(db, rig):
     record(db, [SCORE])
     crash_while_draining(db, rig, "before_request")
     assert rig.server.messages == []
-    assert [(d["status"], d["attempts"]) for d in deliveries(db)] == [("pending", 1)]
+    assert [(d["status"], d["attempts"]) for d in delivery_rows(db)] == [("pending", 1)]
 
     rig.notifier(db).drain(60)
 
     assert [m.visible_text.split("\n")[0] for m in rig.server.messages] == [RESEND_NOTICE]
-    assert alerts(db)[0]["status"] == "sent"
+    assert alert_rows(db)[0]["status"] == "sent"
 
 
 def test_stopped_after_telegram_accepted_but_before_the_mark_resends_once_labelled(db, rig):
     record(db, [SCORE])
     crash_while_draining(db, rig, "after_request")
     assert len(rig.server.messages) == 1
-    assert alerts(db)[0]["status"] == "pending"
+    assert alert_rows(db)[0]["status"] == "pending"
 
     rig.notifier(db).drain(60)
     rig.notifier(db).drain(60)
@@ -259,7 +241,7 @@ def test_stopped_after_telegram_accepted_but_before_the_mark_resends_once_labell
     first, second = rig.server.messages  # the one possible duplicate, and no more
     assert not first.visible_text.startswith(RESEND_NOTICE)
     assert second.visible_text == RESEND_NOTICE + "\n" + first.visible_text
-    row = alerts(db)[0]
+    row = alert_rows(db)[0]
     assert (row["status"], row["external_message_id"], row["attempts"]) == ("sent", "2", 2)
 
 
@@ -280,7 +262,7 @@ def test_a_restart_resends_only_to_the_chats_still_missing_the_alert(db, rig):
 
     assert len(rig.server.messages_to("111")) == 1
     assert [m.visible_text.startswith(RESEND_NOTICE) for m in rig.server.messages_to("222")] == [False, True]
-    assert [(d["chat_id"], d["status"]) for d in deliveries(db)] == [("111", "sent"), ("222", "sent")]
+    assert [(d["chat_id"], d["status"]) for d in delivery_rows(db)] == [("111", "sent"), ("222", "sent")]
 
 
 def test_a_delivery_whose_outcome_stays_unknown_is_given_up_at_last(db, rig):
@@ -293,7 +275,7 @@ def test_a_delivery_whose_outcome_stays_unknown_is_given_up_at_last(db, rig):
     report = rig.notifier(db).drain(60)
 
     assert len(rig.server.messages) == GIVE_UP_ATTEMPTS and report.failed == 1
-    row = alerts(db)[0]
+    row = alert_rows(db)[0]
     assert row["status"] == "failed"
     assert row["error"] == f"chat 111: gave up after {GIVE_UP_ATTEMPTS} attempts whose outcome is unknown"
 
