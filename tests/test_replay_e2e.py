@@ -55,7 +55,7 @@ from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.telegram_server import FakeTelegramServer, telegram_error
 from nfl_replay.timeline import load_game
 from nfl_sync.app import build_sync, close_sync
-from nfl_sync.domain.alert_templates import RESEND_NOTICE
+from nfl_sync.domain.markup import RESEND_NOTICE
 from nfl_sync.storage.manager import NFLDBManager
 
 GB_ATL = "401547417"  # GB 24 @ ATL 25, 186 plays

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from nfl_replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
-from nfl_sync.domain.alert_templates import MAX_MESSAGE_LENGTH, text_length
+from nfl_sync.domain.markup import MAX_MESSAGE_LENGTH, text_length
 from nfl_sync.domain.pacing import Allowance, FloodLimits, chat_allowances
 
 # The bot of the recorded getMe answer (tests/fixtures/telegram/getMe_ok.json).

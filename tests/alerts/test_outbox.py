@@ -15,8 +15,8 @@ from helpers import HOSTILE, alert_events, alert_rows, delivery_rows, rows
 from nfl_sync.alerts.outbox import AlertOutbox
 from nfl_sync.config import load_settings
 from nfl_sync.domain.alert_policy import DUPLICATE, PolicyConfig
-from nfl_sync.domain.alert_templates import RESEND_NOTICE
 from nfl_sync.domain.events import ALERT_TYPES, AlertType, Event, Priority, ScoreData
+from nfl_sync.domain.markup import RESEND_NOTICE
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from helpers import (
 from nfl_replay.telegram_server import FakeTelegramServer, Hold, telegram_error
 from nfl_sync.alerts.channel import PermanentFailure, RetryLater
 from nfl_sync.alerts.sender import ChatRateLimiter
-from nfl_sync.domain.alert_templates import RESEND_NOTICE, to_plain
+from nfl_sync.domain.markup import RESEND_NOTICE, to_plain
 
 # --- retries, 429, permanent failures ------------------------------------------------------
 

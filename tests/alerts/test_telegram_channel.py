@@ -21,8 +21,8 @@ from helpers import (
 from nfl_replay.telegram_server import FakeTelegramServer
 from nfl_sync.alerts.channel import ChannelUnavailable
 from nfl_sync.cli import main
-from nfl_sync.domain.alert_templates import to_plain
 from nfl_sync.domain.events import ALERT_TYPES
+from nfl_sync.domain.markup import to_plain
 from nfl_sync.logging_setup import redact
 
 # --- templates through the Bot API ----------------------------------------------------------

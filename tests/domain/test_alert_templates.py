@@ -18,20 +18,19 @@ from telegram.helpers import escape_markdown
 
 from helpers import HOSTILE, alert_events
 from nfl_replay.telegram_server import EntityError, parse_entities
-from nfl_sync.domain.alert_templates import (
+from nfl_sync.domain.alert_templates import render, render_raw
+from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
+from nfl_sync.domain.markup import (
     BODY_LIMIT,
     MAX_MESSAGE_LENGTH,
     RESEND_NOTICE,
     clean,
     escape_html,
     escape_markdown_v2,
-    render,
-    render_raw,
     text_length,
     to_plain,
     with_resend_notice,
 )
-from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 18, 5, tzinfo=UTC)  # 1:05 PM in New York

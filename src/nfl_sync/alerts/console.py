@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import TextIO
 
-from nfl_sync.domain.alert_templates import to_plain
+from nfl_sync.domain.markup import to_plain
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from nfl_sync.config import Settings
 from nfl_sync.domain.alert_policy import DUPLICATE, Decision, History, PolicyConfig, day_start, decide
-from nfl_sync.domain.alert_templates import render, render_raw, valid_unicode
+from nfl_sync.domain.alert_templates import render, render_raw
 from nfl_sync.domain.events import ALERT_TYPES, PRIORITIES, Event
+from nfl_sync.domain.markup import valid_unicode
 from nfl_sync.storage.outbox import AlertRecord
 from nfl_sync.storage.tx import Tx
 

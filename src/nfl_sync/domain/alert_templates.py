@@ -29,112 +29,13 @@ read back from JSON); they are read with `Decimal(str(value))`.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from nfl_sync.domain.events import Event
-
-MAX_MESSAGE_LENGTH = 4096
-RESEND_NOTICE = "🔁 Resent after an interruption: you may already have this alert."
-# Every message leaves room for the resend notice, so a labelled resend still fits.
-BODY_LIMIT = MAX_MESSAGE_LENGTH - len(RESEND_NOTICE) * 2 - 16
-
-_MARKDOWN_RESERVED = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
-_MARKDOWN_CODE_RESERVED = re.compile(r"([`\\])")
-_MARKDOWN_UNESCAPE = re.compile(r"\\(.)|[*_~`|]", re.S)
-_HTML_TAG = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def text_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units), so emoji are not under-counted."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def valid_unicode(text: str) -> str:
-    """`text` with lone surrogates replaced and NULs removed: neither can be sent as UTF-8 to
-    Telegram nor stored by PostgreSQL."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "")
-
-
-def clean(value: Any) -> str:
-    """`value` as one line of valid text: invalid code points fixed, control characters and runs
-    of whitespace collapsed, since either would break the request or the layout."""
-    return " ".join(_CONTROL.sub(" ", valid_unicode(str(value))).split())
-
-
-def escape_markdown_v2(text: str) -> str:
-    """Escape every character MarkdownV2 reserves outside entities (and the backslash)."""
-    return _MARKDOWN_RESERVED.sub(r"\\\1", text)
-
-
-def escape_html(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-@dataclass(frozen=True)
-class _Markup:
-    """How one parse mode escapes text and writes bold, italic and code."""
-
-    escape: Callable[[str], str]
-    escape_code: Callable[[str], str]
-    bold_marks: tuple[str, str]
-    italic_marks: tuple[str, str]
-    code_marks: tuple[str, str]
-
-    def text(self, value: Any) -> str:
-        return self.escape(clean(value))
-
-    def bold(self, value: Any) -> str:
-        return self._wrap(self.bold_marks, self.text(value))
-
-    def italic(self, value: Any) -> str:
-        return self._wrap(self.italic_marks, self.text(value))
-
-    def code(self, value: Any) -> str:
-        return self._wrap(self.code_marks, self.escape_code(clean(value)))
-
-    @staticmethod
-    def _wrap(marks: tuple[str, str], inner: str) -> str:
-        # An empty entity is no entity: MarkdownV2 would read "__" as the start of an underline.
-        return marks[0] + inner + marks[1] if inner else ""
-
-
-_MARKUPS: dict[str | None, _Markup] = {
-    None: _Markup(str, str, ("", ""), ("", ""), ("", "")),
-    "HTML": _Markup(escape_html, escape_html, ("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")),
-    "MarkdownV2": _Markup(
-        escape_markdown_v2, lambda s: _MARKDOWN_CODE_RESERVED.sub(r"\\\1", s), ("*", "*"), ("_", "_"), ("`", "`")
-    ),
-}
-
-
-def _markup(parse_mode: str | None) -> _Markup:
-    try:
-        return _MARKUPS[parse_mode]
-    except KeyError:
-        raise ValueError(f"unknown parse mode {parse_mode!r}; expected HTML, MarkdownV2 or None") from None
-
-
-def to_plain(text: str, parse_mode: str | None) -> str:
-    """What the reader sees of `text` once Telegram has applied `parse_mode` (for the console,
-    and as the fallback when Telegram rejects the formatting)."""
-    if parse_mode == "HTML":
-        return html.unescape(_HTML_TAG.sub("", text))
-    if parse_mode == "MarkdownV2":
-        return _MARKDOWN_UNESCAPE.sub(lambda match: match.group(1) or "", text)
-    return text
-
-
-def with_resend_notice(text: str, parse_mode: str | None) -> str:
-    """`text` headed by a line saying it may repeat an earlier copy (see telegram_notifier)."""
-    return _markup(parse_mode).italic(RESEND_NOTICE) + "\n" + text
-
+from nfl_sync.domain.markup import BODY_LIMIT, Markup, clean, markup, text_length
 
 # --- value formatting ----------------------------------------------------------------------
 
@@ -213,7 +114,7 @@ _SCORE_TYPES = {
 }
 
 
-def _score(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _score(data: Mapping[str, Any], m: Markup) -> Lines:
     if data.get("final"):
         header = "🏁 " + m.bold("FINAL SCORE")
     elif data.get("correction"):
@@ -254,7 +155,7 @@ def _play_headline(tags: Any) -> tuple[str, str]:
     return "⚡", "SIGNIFICANT PLAY"
 
 
-def _significant_play(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _significant_play(data: Mapping[str, Any], m: Markup) -> Lines:
     emoji, title = _play_headline(data.get("tags"))
     matchup, clock = _matchup(data), _game_clock(data)
     situation = " · ".join(part for part in (matchup, clock) if part)
@@ -272,7 +173,7 @@ def _significant_play(data: Mapping[str, Any], m: _Markup) -> Lines:
     ]
 
 
-def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _injury(data: Mapping[str, Any], m: Markup) -> Lines:
     player = clean(data["player"])
     name = m.bold(player) + (" " + m.text(f"({clean(data['position'])})") if _present(data.get("position")) else "")
     status = clean(data["status"])
@@ -289,7 +190,7 @@ def _injury(data: Mapping[str, Any], m: _Markup) -> Lines:
     ]
 
 
-def _kalshi_price(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _kalshi_price(data: Mapping[str, Any], m: Markup) -> Lines:
     rising = _decimal(data["price_after"]) >= _decimal(data["price_before"])
     seconds = f" in {_count(data['seconds'])} s" if data.get("seconds") is not None else ""
     return [
@@ -302,7 +203,7 @@ def _kalshi_price(data: Mapping[str, Any], m: _Markup) -> Lines:
     ]
 
 
-def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _market_reaction(data: Mapping[str, Any], m: Markup) -> Lines:
     level = clean(data["impact_level"]).upper()
     emoji = "🔥" if level == "EXTREME" else "⚡"
     situation = " · ".join(part for part in (_matchup(data), _game_clock(data)) if part)
@@ -322,7 +223,7 @@ def _market_reaction(data: Mapping[str, Any], m: _Markup) -> Lines:
 _SYSTEM_HEADERS = {"critical": ("🚨", "SYSTEM CRITICAL"), "warning": ("⚠️", "SYSTEM WARNING")}
 
 
-def _system(data: Mapping[str, Any], m: _Markup) -> Lines:
+def _system(data: Mapping[str, Any], m: Markup) -> Lines:
     emoji, title = _SYSTEM_HEADERS.get(str(data["level"]).lower(), ("ℹ️", "SYSTEM NOTICE"))
     return [emoji + " " + m.bold(title), "", m.text(f"Component: {clean(data['component'])}"), m.text(data["message"])]
 
@@ -337,7 +238,7 @@ _REQUIRED = {
     "system": ("level", "component", "message"),
 }
 
-_TEMPLATES: dict[str, Callable[[Mapping[str, Any], _Markup], Lines]] = {
+_TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup], Lines]] = {
     "score": _score,
     "significant_play": _significant_play,
     "injury": _injury,
@@ -352,10 +253,10 @@ _RAW_FIELDS = 40
 _RAW_KEY_LENGTH = 60
 
 
-def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], _Markup], Lines]:
+def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], Markup], Lines]:
     """A template listing the event's fields as they are, for data no template can format."""
 
-    def template(data: Mapping[str, Any], m: _Markup) -> Lines:
+    def template(data: Mapping[str, Any], m: Markup) -> Lines:
         return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), ""] + [
             m.text(f"{key}: {value}") for key, value in sorted(data.items())
         ]
@@ -366,9 +267,9 @@ def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], _Markup], Lines]:
 def _render_once(
     event: Event,
     data: Mapping[str, Any],
-    m: _Markup,
+    m: Markup,
     tz: tzinfo,
-    template: Callable[[Mapping[str, Any], _Markup], Lines],
+    template: Callable[[Mapping[str, Any], Markup], Lines],
 ) -> str:
     lines = template(data, m)
     lines.append("🕒 " + m.text(_local_time(event.occurred_at, tz)))
@@ -383,7 +284,7 @@ def render(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     """
     if event.alert_type not in _TEMPLATES:
         raise ValueError(f"no template for alert type {event.alert_type!r}")
-    m = _markup(parse_mode)
+    m = markup(parse_mode)
     data = event.fields()
     missing = [key for key in _REQUIRED[event.alert_type] if data.get(key) is None]
     if missing:
@@ -397,11 +298,11 @@ def render_raw(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     data; ValueError only for an unknown parse mode."""
     fields = [(key, value) for key, value in event.fields().items() if value is not None][:_RAW_FIELDS]
     data = {key[:_RAW_KEY_LENGTH]: value if isinstance(value, str) else str(value) for key, value in fields}
-    return _fit(event, data, _markup(parse_mode), tz, _raw_fields(event))
+    return _fit(event, data, markup(parse_mode), tz, _raw_fields(event))
 
 
 def _fit(
-    event: Event, data: dict[str, Any], m: _Markup, tz: tzinfo, template: Callable[[Mapping[str, Any], _Markup], Lines]
+    event: Event, data: dict[str, Any], m: Markup, tz: tzinfo, template: Callable[[Mapping[str, Any], Markup], Lines]
 ) -> str:
     """The rendered message, its longest text value shortened until it fits `BODY_LIMIT`.
 
