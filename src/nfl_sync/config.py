@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -104,6 +105,9 @@ class Settings:
         return bool(self.kalshi_api_key_id and self.kalshi_private_key_path)
 
 
+N = TypeVar("N", int, float)
+
+
 class _Reader:
     """Typed accessors over an environment mapping; each error names the variable."""
 
@@ -117,11 +121,15 @@ class _Reader:
         value = value.strip()
         return value or None
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def optional(self, name: str) -> str | None:
+        """The value, or None when unset or blank."""
+        return self.raw(name)
+
+    def text(self, name: str, default: str) -> str:
         value = self.raw(name)
         return default if value is None else value
 
-    def _number(self, name: str, default, kind: Callable, minimum, allow_zero: bool):
+    def _number(self, name: str, default: N, kind: Callable[[str], N], minimum: N, allow_zero: bool) -> N:
         value = self.raw(name)
         if value is None:
             return default
@@ -134,13 +142,13 @@ class _Reader:
             raise ConfigError(f"{name} must be {bound}, got {value!r}")
         return number
 
-    def int(self, name: str, default: int, minimum: int = 0, allow_zero: bool = True) -> int:
+    def integer(self, name: str, default: int, minimum: int = 0, allow_zero: bool = True) -> int:
         return self._number(name, default, int, minimum, allow_zero)
 
-    def float(self, name: str, default: float, minimum: float = 0.0, allow_zero: bool = False) -> float:
+    def real(self, name: str, default: float, minimum: float = 0.0, allow_zero: bool = False) -> float:
         return self._number(name, default, float, minimum, allow_zero)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -152,7 +160,7 @@ class _Reader:
         raise ConfigError(f"{name} must be true or false, got {value!r}")
 
     def url(self, name: str, default: str) -> str:
-        value = self.str(name, default)
+        value = self.text(name, default)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
@@ -166,25 +174,26 @@ class _Reader:
 
 
 def _database(r: _Reader) -> DatabaseSettings:
-    url = r.str("DATABASE_URL")
+    url = r.optional("DATABASE_URL")
+    host = r.optional("DB_HOST")
     if url is not None and not re.match(r"^postgres(ql)?://", url):
         raise ConfigError("DATABASE_URL must start with postgresql://")
-    if url is None and r.str("DB_HOST"):
-        port = r.int("DB_PORT", 5432, minimum=1)
+    if url is None and host:
+        port = r.integer("DB_PORT", 5432, minimum=1)
         if port > 65535:
             raise ConfigError(f"DB_PORT must be between 1 and 65535, got {port}")
         url = _libpq_url(
-            host=r.str("DB_HOST"),
+            host=host,
             port=port,
-            name=r.str("DB_NAME", "magnus"),
-            user=r.str("DB_USER", "postgres"),
-            password=r.str("DB_PASSWORD"),
+            name=r.text("DB_NAME", "magnus"),
+            user=r.text("DB_USER", "postgres"),
+            password=r.optional("DB_PASSWORD"),
         )
-    embedded_dir = Path(r.str("EMBEDDED_PG_DIR", "data/postgres"))
+    embedded_dir = Path(r.text("EMBEDDED_PG_DIR", "data/postgres"))
     if not embedded_dir.is_absolute():
         embedded_dir = PROJECT_ROOT / embedded_dir
-    pool_min = r.int("DB_POOL_MIN", 2, minimum=1)
-    pool_max = r.int("DB_POOL_MAX", 10, minimum=1)
+    pool_min = r.integer("DB_POOL_MIN", 2, minimum=1)
+    pool_max = r.integer("DB_POOL_MAX", 10, minimum=1)
     if pool_max < pool_min:
         raise ConfigError(f"DB_POOL_MAX must be >= DB_POOL_MIN ({pool_min}), got {pool_max}")
     return DatabaseSettings(
@@ -192,7 +201,7 @@ def _database(r: _Reader) -> DatabaseSettings:
         embedded_dir=embedded_dir,
         pool_min=pool_min,
         pool_max=pool_max,
-        connect_timeout=r.int("DB_CONNECT_TIMEOUT", 30, minimum=1),
+        connect_timeout=r.integer("DB_CONNECT_TIMEOUT", 30, minimum=1),
     )
 
 
@@ -215,7 +224,7 @@ def redact_url(url: str) -> str:
 
 
 def _quiet_hours(r: _Reader) -> tuple[time, time] | None:
-    value = r.str("QUIET_HOURS")
+    value = r.optional("QUIET_HOURS")
     if value is None:
         return None
     match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", value)
@@ -229,7 +238,7 @@ def _quiet_hours(r: _Reader) -> tuple[time, time] | None:
 
 
 def _timezone(r: _Reader) -> ZoneInfo:
-    name = r.str("TIMEZONE", "America/New_York")
+    name = r.text("TIMEZONE", "America/New_York")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -237,8 +246,8 @@ def _timezone(r: _Reader) -> ZoneInfo:
 
 
 def _cooldowns(r: _Reader) -> dict[str, int]:
-    default = r.int("ALERT_COOLDOWN_SECONDS", 300)
-    return {kind: r.int(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
+    default = r.integer("ALERT_COOLDOWN_SECONDS", 300)
+    return {kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
@@ -252,54 +261,54 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         load_dotenv(dotenv_path or PROJECT_ROOT / ".env", override=False)
         env = os.environ
     r = _Reader(env)
-    parse_mode = r.str("TELEGRAM_PARSE_MODE", "HTML")
+    parse_mode = r.text("TELEGRAM_PARSE_MODE", "HTML")
     if parse_mode not in ("HTML", "MarkdownV2"):
         raise ConfigError(f"TELEGRAM_PARSE_MODE must be HTML or MarkdownV2, got {parse_mode!r}")
-    log_level = r.str("LOG_LEVEL", "INFO").upper()
+    log_level = r.text("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
-    metrics_port = r.int("METRICS_PORT", 0)
+    metrics_port = r.integer("METRICS_PORT", 0)
     if metrics_port > 65535:
         raise ConfigError(f"METRICS_PORT must be between 0 and 65535, got {metrics_port}")
-    key_path = r.str("KALSHI_PRIVATE_KEY_PATH")
-    log_dir = Path(r.str("LOG_DIR", "logs"))
+    key_path = r.optional("KALSHI_PRIVATE_KEY_PATH")
+    log_dir = Path(r.text("LOG_DIR", "logs"))
     return Settings(
         database=_database(r),
         espn_base_url=r.url("ESPN_BASE_URL", DEFAULT_ESPN_BASE_URL),
         espn_core_base_url=r.url("ESPN_CORE_BASE_URL", DEFAULT_ESPN_CORE_BASE_URL),
-        espn_rate_per_second=r.float("ESPN_RATE_PER_SECOND", 1.0),
-        espn_rate_per_minute=r.int("ESPN_RATE_PER_MINUTE", 60, minimum=1),
-        openweather_api_key=r.str("OPENWEATHER_API_KEY"),
+        espn_rate_per_second=r.real("ESPN_RATE_PER_SECOND", 1.0),
+        espn_rate_per_minute=r.integer("ESPN_RATE_PER_MINUTE", 60, minimum=1),
+        openweather_api_key=r.optional("OPENWEATHER_API_KEY"),
         openweather_base_url=r.url("OPENWEATHER_BASE_URL", DEFAULT_OPENWEATHER_BASE_URL),
         open_meteo_base_url=r.url("OPEN_METEO_BASE_URL", DEFAULT_OPEN_METEO_BASE_URL),
-        odds_api_key=r.str("ODDS_API_KEY"),
+        odds_api_key=r.optional("ODDS_API_KEY"),
         odds_api_base_url=r.url("ODDS_API_BASE_URL", DEFAULT_ODDS_API_BASE_URL),
         kalshi_base_url=r.url("KALSHI_BASE_URL", DEFAULT_KALSHI_BASE_URL),
-        kalshi_api_key_id=r.str("KALSHI_API_KEY_ID"),
+        kalshi_api_key_id=r.optional("KALSHI_API_KEY_ID"),
         kalshi_private_key_path=Path(key_path) if key_path else None,
-        kalshi_legacy_credentials=bool(r.str("KALSHI_EMAIL") or r.str("KALSHI_PASSWORD")),
+        kalshi_legacy_credentials=bool(r.optional("KALSHI_EMAIL") or r.optional("KALSHI_PASSWORD")),
         kalshi_series=r.csv("KALSHI_SERIES", ("KXNFLGAME", "KXNFLSPREAD", "KXNFLTOTAL")),
-        kalshi_reads_per_second=r.float("KALSHI_READS_PER_SECOND", 10.0),
-        http_timeout=r.float("HTTP_TIMEOUT", 10.0),
-        http_max_tries=r.int("HTTP_MAX_TRIES", 4, minimum=1),
-        cache_ttl=r.float("CACHE_TTL", 60.0),
-        telegram_bot_token=r.str("TELEGRAM_BOT_TOKEN"),
+        kalshi_reads_per_second=r.real("KALSHI_READS_PER_SECOND", 10.0),
+        http_timeout=r.real("HTTP_TIMEOUT", 10.0),
+        http_max_tries=r.integer("HTTP_MAX_TRIES", 4, minimum=1),
+        cache_ttl=r.real("CACHE_TTL", 60.0),
+        telegram_bot_token=r.optional("TELEGRAM_BOT_TOKEN"),
         telegram_chat_ids=r.csv("TELEGRAM_CHAT_ID", ()),
-        telegram_enabled=r.bool("TELEGRAM_ENABLED", True),
+        telegram_enabled=r.flag("TELEGRAM_ENABLED", True),
         telegram_api_base_url=r.url("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API_BASE_URL),
         telegram_parse_mode=parse_mode,
-        sync_interval=r.float("SYNC_INTERVAL", 5.0),
-        idle_poll_interval=r.float("IDLE_POLL_INTERVAL", 300.0),
-        injury_interval=r.float("INJURY_INTERVAL", 300.0, allow_zero=True),
-        weather_interval=r.float("WEATHER_INTERVAL", 1800.0, allow_zero=True),
-        schedule_interval=r.float("SCHEDULE_INTERVAL", 3600.0),
-        health_interval=r.float("HEALTH_INTERVAL", 60.0),
-        correlation_delay=r.float("CORRELATION_DELAY", 5.0),
-        pbp_workers=r.int("PBP_WORKERS", 4, minimum=1),
-        big_play_yards=r.int("BIG_PLAY_YARDS", 20, minimum=1),
-        price_spike_pct=r.float("PRICE_SPIKE_PCT", 10.0),
+        sync_interval=r.real("SYNC_INTERVAL", 5.0),
+        idle_poll_interval=r.real("IDLE_POLL_INTERVAL", 300.0),
+        injury_interval=r.real("INJURY_INTERVAL", 300.0, allow_zero=True),
+        weather_interval=r.real("WEATHER_INTERVAL", 1800.0, allow_zero=True),
+        schedule_interval=r.real("SCHEDULE_INTERVAL", 3600.0),
+        health_interval=r.real("HEALTH_INTERVAL", 60.0),
+        correlation_delay=r.real("CORRELATION_DELAY", 5.0),
+        pbp_workers=r.integer("PBP_WORKERS", 4, minimum=1),
+        big_play_yards=r.integer("BIG_PLAY_YARDS", 20, minimum=1),
+        price_spike_pct=r.real("PRICE_SPIKE_PCT", 10.0),
         cooldowns=_cooldowns(r),
-        daily_alert_limit=r.int("DAILY_ALERT_LIMIT", 100),
+        daily_alert_limit=r.integer("DAILY_ALERT_LIMIT", 100),
         quiet_hours=_quiet_hours(r),
         timezone=_timezone(r),
         metrics_port=metrics_port,

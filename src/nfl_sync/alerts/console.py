@@ -17,7 +17,7 @@ class ConsoleChannel:
     """Alerts printed to stdout and logged, when Telegram is not in use (`reason` says why)."""
 
     name = "console"
-    chat_ids = ("console",)
+    chat_ids: tuple[str, ...] = ("console",)
     paced = False  # no flood limits on a terminal
 
     def __init__(self, reason: str, stream: TextIO | None = None):

@@ -35,7 +35,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
 from nfl_sync.alerts.channel import (
@@ -132,7 +132,7 @@ class TelegramNotifier:
         self.retry = retry
         self.rng = rng
         self.parse_mode = parse_mode  # of test messages; alerts carry their own
-        self.timezone = timezone or datetime.now().astimezone().tzinfo
+        self.timezone: tzinfo = timezone or datetime.now().astimezone().tzinfo or UTC
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._resume_at = float("-inf")  # monotonic time before which the channel is left alone

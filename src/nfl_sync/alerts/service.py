@@ -48,8 +48,9 @@ def channel_from_settings(settings: Settings, console_only: bool = False) -> Cha
     """Telegram when it is configured and enabled (and not `console_only`), else the console."""
     if console_only:
         return ConsoleChannel("dry run")
-    if settings.telegram_configured:
-        return TelegramChannel(settings.telegram_bot_token, settings.telegram_chat_ids, settings.telegram_api_base_url)
+    token = settings.telegram_bot_token
+    if settings.telegram_configured and token:
+        return TelegramChannel(token, settings.telegram_chat_ids, settings.telegram_api_base_url)
     return ConsoleChannel(_console_reason(settings))
 
 

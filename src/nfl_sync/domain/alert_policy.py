@@ -114,7 +114,7 @@ def decide(event: Event, history: History, now: datetime, config: PolicyConfig) 
             return Decision(SUPPRESS, f"{COOLDOWN}: {event.family} alerted {age:.0f} s ago (cooldown {cooldown} s)")
     if event.priority == Priority.HIGH:
         return Decision(SEND)
-    if in_quiet_hours(now, config.quiet_hours, config.timezone):
+    if config.quiet_hours is not None and in_quiet_hours(now, config.quiet_hours, config.timezone):
         start, end = config.quiet_hours
         return Decision(SUPPRESS, f"{QUIET_HOURS}: {start:%H:%M}-{end:%H:%M}, only high priority goes out")
     if config.daily_limit > 0 and history.alerts_today >= config.daily_limit:

@@ -257,9 +257,8 @@ def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], Markup], Lines]:
     """A template listing the event's fields as they are, for data no template can format."""
 
     def template(data: Mapping[str, Any], m: Markup) -> Lines:
-        return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), ""] + [
-            m.text(f"{key}: {value}") for key, value in sorted(data.items())
-        ]
+        fields: Lines = [m.text(f"{key}: {value}") for key, value in sorted(data.items())]
+        return ["🔔 " + m.bold(f"{event.alert_type.upper()} ALERT"), "", *fields]
 
     return template
 

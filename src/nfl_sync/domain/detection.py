@@ -54,6 +54,11 @@ def _total(home: int | None, away: int | None) -> int:
     return (home or 0) + (away or 0)
 
 
+def _known(away: int | None, home: int | None) -> tuple[int, int] | None:
+    """(away, home) when both scores are known."""
+    return None if away is None or home is None else (away, home)
+
+
 def needs_play_by_play(prev: GameMemory | None, game: Game) -> bool:
     """Whether the game's play-by-play must be fetched this cycle."""
     if game.state == GameState.PRE:
@@ -107,11 +112,11 @@ def detect_game(prev: GameMemory | None, game: Game, plays: Sequence[Play] | Non
     new_plays: list[Play] = []
     new_total = _total(game.home_score, game.away_score)
     prev_total = _total(prev.home_score, prev.away_score)
-    scores_known = game.home_score is not None and game.away_score is not None
+    lower = _known(game.away_score, game.home_score)
+    scores_known = lower is not None
 
     pending_lower = None
-    if scores_known and new_total < prev_total:
-        lower = (game.away_score, game.home_score)
+    if lower is not None and new_total < prev_total:
         if prev.pending_lower == lower:
             revision += 1
             alerted_total = new_total
@@ -131,15 +136,15 @@ def detect_game(prev: GameMemory | None, game: Game, plays: Sequence[Play] | Non
         new_ids = {p.play_id for p in new_plays}
         before = (0, 0)
         for play in ordered:
-            after = (play.away_score, play.home_score)
+            after = _known(play.away_score, play.home_score)
             if play.significance and play.play_id not in significant_ids:
                 significant.append(play)
                 if ALERT_TAGS.intersection(play.significance):
                     events.append(_significant_play(game, play, now))
-            if play.play_id in new_ids and None not in after and after != before and _total(*after) > alerted_total:
-                events.append(_score_from_play(game, play, before, revision, now))
-                alerted_total = _total(*after)
-            if None not in after:
+            if play.play_id in new_ids and after is not None and after != before and sum(after) > alerted_total:
+                events.append(_score_from_play(game, play, before, after, revision, now))
+                alerted_total = sum(after)
+            if after is not None:
                 before = after
         known = known | new_ids
         significant_ids = significant_ids | {p.play_id for p in significant}
@@ -196,8 +201,9 @@ def _scorer(game: Game, before: tuple[int, int], after: tuple[int, int]) -> tupl
     return None, away_delta + home_delta
 
 
-def _score_from_play(game: Game, play: Play, before: tuple[int, int], revision: int, now: datetime) -> Event:
-    after = (play.away_score, play.home_score)
+def _score_from_play(
+    game: Game, play: Play, before: tuple[int, int], after: tuple[int, int], revision: int, now: datetime
+) -> Event:
     team, points = _scorer(game, before, after)
     data = _score_data(
         game,

@@ -73,11 +73,12 @@ class MarketTracker:
             self.last_prices[snap.ticker] = self.stored_prices[snap.ticker] = snap
         now = self.clock.now()
         delay = timedelta(seconds=self.settings.correlation_delay)
-        for play in self.db.run(lambda tx: tx.markets.uncorrelated_plays(now - CORRELATION_EXPIRY)):
-            if play.wallclock is None:
-                continue
-            wallclock = play.wallclock
-            stored = self.db.run(lambda tx, game=play.game_id, at=wallclock: tx.markets.prices_at(game, at))
+
+        def unmeasured(tx: Tx) -> list[tuple[Play, datetime, list[MarketSnapshot]]]:
+            plays = tx.markets.uncorrelated_plays(now - CORRELATION_EXPIRY)
+            return [(p, p.wallclock, tx.markets.prices_at(p.game_id, p.wallclock)) for p in plays if p.wallclock]
+
+        for play, wallclock, stored in self.db.run(unmeasured):
             before = {snap.ticker: snap for snap in stored}
             if before:
                 self.pending_correlations.append(PendingCorrelation(play, now, max(now, wallclock + delay), before))

@@ -9,7 +9,7 @@ from pathlib import Path
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
 from nfl_sync.domain.detection import injury_events
-from nfl_sync.domain.models import GameState
+from nfl_sync.domain.models import GameState, Weather
 from nfl_sync.engine.games import GameTracker
 from nfl_sync.engine.protocols import AlertSink, EventRecorder, GameSource
 from nfl_sync.engine.report import CycleReport
@@ -75,9 +75,12 @@ class PeriodicJobs:
         for game in soon:
             weather = self.fetcher.get_weather_for_game(game)
             if weather is not None:
-                self.db.run(lambda tx, game_id=game.game_id, weather=weather: tx.games.upsert_weather(game_id, weather))
+                self._store_weather(game.game_id, weather)
                 stored += 1
         return stored
+
+    def _store_weather(self, game_id: str, weather: Weather) -> None:
+        self.db.run(lambda tx: tx.games.upsert_weather(game_id, weather))
 
     def sync_odds(self, report: CycleReport) -> int:
         lines = self.fetcher.get_odds(list(self.games.games.values()))

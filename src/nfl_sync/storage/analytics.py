@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor, RealDictRow
 
 
 class AnalyticsRepository:
     """The views and summaries an operator or a backtest asks for (`tx.analytics`)."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
 
-    def live_games(self) -> list[dict]:
+    def live_games(self) -> list[RealDictRow]:
         self.cur.execute("SELECT * FROM v_nfl_live_games ORDER BY game_id")
         return self.cur.fetchall()
 
-    def scoring_summary(self, game_id: str) -> list[dict]:
+    def scoring_summary(self, game_id: str) -> list[RealDictRow]:
         self.cur.execute(
             "SELECT play_id, period, clock, team, type, text, score_value, home_score, away_score "
             "FROM nfl_plays WHERE game_id = %s AND scoring_play ORDER BY sequence_number",
@@ -25,7 +25,7 @@ class AnalyticsRepository:
         )
         return self.cur.fetchall()
 
-    def correlation_stats(self) -> list[dict]:
+    def correlation_stats(self) -> list[RealDictRow]:
         """Average market move by play type and impact, the seed's correlation analysis."""
         self.cur.execute(
             "SELECT event_type, impact_level, count(*) AS n, round(avg(change_pct), 2) AS avg_change_pct, "
@@ -34,11 +34,11 @@ class AnalyticsRepository:
         )
         return self.cur.fetchall()
 
-    def sync_performance(self) -> list[dict]:
+    def sync_performance(self) -> list[RealDictRow]:
         self.cur.execute("SELECT * FROM v_nfl_sync_performance ORDER BY sync_type")
         return self.cur.fetchall()
 
-    def kalshi_opportunities(self, min_edge: Decimal = Decimal("0.05")) -> list[dict]:
+    def kalshi_opportunities(self, min_edge: Decimal = Decimal("0.05")) -> list[RealDictRow]:
         self.cur.execute(
             "SELECT * FROM v_nfl_kalshi_opportunities WHERE abs(edge) >= %s ORDER BY abs(edge) DESC", (min_edge,)
         )

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor, RealDictRow
 
 from nfl_sync.domain.models import Game, Injury, OddsLine, Play, PlayerStat, Weather, WinProbability
-from nfl_sync.storage.sql import execute_values
+from nfl_sync.storage.sql import execute_values, one
 
 
 def _game_row(g: Game) -> tuple:
@@ -175,7 +175,7 @@ def _play_row(p: Play, array: Callable[[Sequence[str]], Any] = list) -> tuple:
 class GameRepository:
     """The games-and-plays family of tables, inside one transaction (`tx.games`)."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
 
     def upsert_game(self, game: Game) -> None:
@@ -199,7 +199,7 @@ class GameRepository:
         self.cur.execute(_STAGE_PLAYS)
         self.cur.copy_expert(f"COPY nfl_plays_stage ({', '.join(_PLAY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
         self.cur.execute(_MERGE_PLAYS)
-        new = self.cur.fetchone()["n"]
+        new = one(self.cur)["n"]
         # Emptied now so that a second call in this transaction does not merge these rows again.
         # DELETE, not TRUNCATE: a TRUNCATE costs the server a millisecond of catalog work, and
         # the dead rows go at commit anyway, when ON COMMIT DELETE ROWS empties the table.
@@ -248,11 +248,11 @@ class GameRepository:
         )
         return len(rows)
 
-    def game(self, game_id: str) -> dict | None:
+    def game(self, game_id: str) -> RealDictRow | None:
         self.cur.execute("SELECT * FROM nfl_games WHERE game_id = %s", (game_id,))
         return self.cur.fetchone()
 
-    def plays(self, game_id: str) -> list[dict[str, Any]]:
+    def plays(self, game_id: str) -> list[RealDictRow]:
         self.cur.execute("SELECT * FROM nfl_plays WHERE game_id = %s ORDER BY sequence_number", (game_id,))
         return self.cur.fetchall()
 

@@ -57,7 +57,7 @@ class NFLDBManager:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> NFLDBManager:
         """Connect to the configured database, starting the embedded one when none is configured."""
         db = settings.database
-        if db.embedded:
+        if db.url is None:
             from nfl_sync.storage.embedded import start_embedded
 
             dsn = start_embedded(db.embedded_dir)
@@ -76,7 +76,6 @@ class NFLDBManager:
                         self.pool_max,
                         self.dsn,
                         connect_timeout=self.connect_timeout,
-                        cursor_factory=psycopg2.extras.RealDictCursor,
                         application_name="nfl-realtime-sync",
                     )
                 except CONNECTION_ERRORS as error:
@@ -127,7 +126,7 @@ class NFLDBManager:
         broken = False
         started = time.perf_counter()
         try:
-            with conn.cursor() as cur:
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                 yield Tx(cur)
             conn.commit()
             self.consecutive_failures = 0

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor
 
 from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
@@ -16,7 +16,7 @@ from nfl_sync.storage.sql import execute_values
 class MarketRepository:
     """The markets-and-prices family of tables, inside one transaction (`tx.markets`)."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
 
     def upsert_markets(self, markets: Iterable[KalshiMarket]) -> int:

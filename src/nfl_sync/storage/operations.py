@@ -6,15 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor
 
-from nfl_sync.storage.sql import execute_values
+from nfl_sync.storage.sql import execute_values, one
 
 
 class OperationsRepository:
     """nfl_data_sync_log and the cross-table reads and deletes of start-up and replays (`tx.ops`)."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
 
     def log_syncs(self, entries: Iterable[tuple[str, datetime, datetime, str, int, str | None]]) -> None:
@@ -46,7 +46,7 @@ class OperationsRepository:
         )
         games = self.cur.fetchall()
         self.cur.execute("SELECT EXISTS (SELECT 1 FROM nfl_injuries) AS known")
-        injuries_known = self.cur.fetchone()["known"]
+        injuries_known = one(self.cur)["known"]
         return {"games": games, "injuries_known": injuries_known}
 
     def forget_games(self, game_ids: Sequence[str]) -> None:

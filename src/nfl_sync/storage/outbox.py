@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg2.extras
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor, RealDictRow
+
+from nfl_sync.storage.sql import one
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class OutboxRepository:
     """nfl_alert_history, nfl_alert_deliveries and nfl_alert_triggers, inside one transaction
     (`tx.outbox`)."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
 
     def insert_alert(self, alert: AlertRecord) -> int | None:
@@ -67,18 +69,18 @@ class OutboxRepository:
 
     def pending_alert_count(self) -> int:
         self.cur.execute("SELECT count(*) AS n FROM nfl_alert_history WHERE status = 'pending'")
-        return self.cur.fetchone()["n"]
+        return one(self.cur)["n"]
 
     def existing_alert_keys(self, keys: Sequence[str]) -> set[str]:
         self.cur.execute("SELECT alert_key FROM nfl_alert_history WHERE alert_key = ANY(%s)", (list(keys),))
         return {row["alert_key"] for row in self.cur.fetchall()}
 
-    def pending_alerts(self, limit: int = 100) -> list[dict]:
+    def pending_alerts(self, limit: int = 100) -> list[RealDictRow]:
         """The outbox: alerts not yet delivered to every chat, oldest first."""
         self.cur.execute("SELECT * FROM nfl_alert_history WHERE status = 'pending' ORDER BY id LIMIT %s", (limit,))
         return self.cur.fetchall()
 
-    def alert_deliveries(self, alert_id: int) -> dict[str, dict]:
+    def alert_deliveries(self, alert_id: int) -> dict[str, RealDictRow]:
         """The alert's delivery rows by chat id (a chat without a row was never attempted)."""
         self.cur.execute("SELECT * FROM nfl_alert_deliveries WHERE alert_id = %s", (alert_id,))
         return {row["chat_id"]: row for row in self.cur.fetchall()}
@@ -95,7 +97,7 @@ class OutboxRepository:
             "RETURNING attempts",
             (alert_id, chat_id),
         )
-        return self.cur.fetchone()["attempts"]
+        return one(self.cur)["attempts"]
 
     def cancel_delivery_attempt(self, alert_id: int, chat_id: str, error: str) -> None:
         """Uncount the attempt just started: Telegram definitely did not take it (429, bad token)."""
@@ -144,7 +146,7 @@ class OutboxRepository:
             "WHERE h.id = %(id)s RETURNING h.status",
             {"id": alert_id},
         )
-        return self.cur.fetchone()["status"]
+        return one(self.cur)["status"]
 
     def alert_counts_since(self, since: datetime) -> dict[str, int]:
         """Alerts that went out (or are on their way) since `since`, by priority."""
@@ -164,7 +166,7 @@ class OutboxRepository:
         )
         return {row["family"]: row["at"] for row in self.cur.fetchall()}
 
-    def alert_triggers(self) -> dict[str, dict]:
+    def alert_triggers(self) -> dict[str, RealDictRow]:
         self.cur.execute("SELECT * FROM nfl_alert_triggers")
         return {row["alert_type"]: row for row in self.cur.fetchall()}
 

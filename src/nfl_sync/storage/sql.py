@@ -7,6 +7,9 @@ from typing import Any
 
 import psycopg2.extras
 from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor, RealDictRow
+
+from nfl_sync.domain.errors import DatabaseError
 
 
 def execute_values(cur: cursor, statement: str, rows: Sequence[tuple[Any, ...]], fetch: bool = False) -> list[Any]:
@@ -14,3 +17,11 @@ def execute_values(cur: cursor, statement: str, rows: Sequence[tuple[Any, ...]],
     if not rows:
         return []
     return psycopg2.extras.execute_values(cur, statement, rows, page_size=1000, fetch=fetch) or []
+
+
+def one(cur: RealDictCursor) -> RealDictRow:
+    """The row a statement that always returns one (a count, a RETURNING upsert) returned."""
+    row = cur.fetchone()
+    if row is None:
+        raise DatabaseError(f"expected a row from: {cur.query!r}")
+    return row

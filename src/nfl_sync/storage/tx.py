@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from psycopg2.extensions import cursor
+from psycopg2.extras import RealDictCursor
 
 from nfl_sync.storage.analytics import AnalyticsRepository
 from nfl_sync.storage.games import GameRepository
@@ -14,7 +14,7 @@ from nfl_sync.storage.outbox import OutboxRepository
 class Tx:
     """The statements of one transaction. Obtain one from `NFLDBManager.transaction()` or `run()`."""
 
-    def __init__(self, cur: cursor):
+    def __init__(self, cur: RealDictCursor):
         self.cur = cur
         self.games = GameRepository(cur)
         self.markets = MarketRepository(cur)
