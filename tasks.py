@@ -1,9 +1,11 @@
-"""Set up and run the project with nothing but Python 3.11+: `python3 tasks.py run|test|db`.
+"""Set up and run the project with nothing but Python 3.11+: `python3 tasks.py run|test|db|check`.
 
-Creates `.venv` on first use, (re)installs the requirements whenever their files change, then
-runs the daemon (`run`), the test suite (`test`) or the schema migrations (`db`) inside it.
-Extra arguments are passed through, e.g. `python3 tasks.py run --once`.
+Creates `.venv` on first use, (re)installs the requirements whenever they (or pyproject.toml)
+change, then runs the daemon (`run`), the test suite (`test`), the schema migrations (`db`) or
+the code gates (`check`: ruff, ruff format, mypy, import-linter) inside it.
+Extra arguments are passed through to run, test and db, e.g. `python3 tasks.py run --once`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,17 +17,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+SCRIPTS = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = SCRIPTS / ("python.exe" if os.name == "nt" else "python")
 COMMANDS = {
     "run": ("requirements.txt", ["src/nfl_realtime_sync.py"]),
     "db": ("requirements.txt", ["src/nfl_db_manager.py"]),
     "test": ("requirements-dev.txt", ["-m", "pytest"]),
 }
+# The gates CI runs before the tests, each a console script of the venv; each must pass.
+CHECKS = (
+    ["ruff", "check", "src", "tests", "bench", "tasks.py"],
+    ["ruff", "format", "--check", "src", "tests", "bench", "tasks.py"],
+    ["mypy"],
+    ["lint-imports"],
+)
 
 
 def _requirements_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("requirements*.txt")):
+    for path in [*sorted(ROOT.glob("requirements*.txt")), ROOT / "pyproject.toml"]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -46,12 +56,28 @@ def ensure_environment(requirements: str) -> None:
     if any(_stamp(name).exists() and _stamp(name).read_text() == digest for name in satisfying):
         return
     print(f"Installing {requirements} ...", flush=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-                    "-r", str(ROOT / requirements)], check=True, cwd=ROOT)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(ROOT / requirements)],
+        check=True,
+        cwd=ROOT,
+    )
     _stamp(requirements).write_text(digest)
 
 
+def check() -> int:
+    """Every gate, in order; the first failure ends the run with its status."""
+    ensure_environment("requirements-dev.txt")
+    for gate in CHECKS:
+        print("$", " ".join(gate), flush=True)
+        status = subprocess.call([str(SCRIPTS / gate[0]), *gate[1:]], cwd=ROOT)
+        if status:
+            return status
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "check":
+        return check()
     if not argv or argv[0] not in COMMANDS:
         print(__doc__.strip())
         return 2

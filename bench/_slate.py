@@ -20,7 +20,6 @@ import re
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,14 +29,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from nfl_replay.clock import SimulatedClock
+from nfl_replay.runner import PREGAME, ReplayEnvironment
+from nfl_replay.timeline import GameTimeline, load_game
+from nfl_sync.config import Settings, load_settings
+from nfl_sync.domain import teams
 
-from nfl_replay.clock import SimulatedClock  # noqa: E402
-from nfl_replay.runner import PREGAME, ReplayEnvironment  # noqa: E402
-from nfl_replay.timeline import GameTimeline, load_game  # noqa: E402
-from nfl_sync.config import Settings, load_settings  # noqa: E402
-from nfl_sync.domain import teams  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORDINGS = (
     ROOT / "tests" / "fixtures" / "espn" / "summary_401547417.json",

@@ -21,19 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from nfl_replay.telegram_server import FakeTelegramServer  # noqa: E402
-from nfl_sync.alerts.outbox import AlertOutbox  # noqa: E402
-from nfl_sync.alerts.sender import TelegramNotifier  # noqa: E402
-from nfl_sync.alerts.telegram import TelegramChannel  # noqa: E402
-from nfl_sync.clock import SystemClock  # noqa: E402
-from nfl_sync.domain.alert_policy import PolicyConfig  # noqa: E402
-from nfl_sync.domain.events import AlertType, Event, Priority, ScoreData  # noqa: E402
-from nfl_sync.domain.pacing import SEND_PACING, TELEGRAM_FLOOD_LIMITS  # noqa: E402
-from nfl_sync.storage.embedded import start_embedded  # noqa: E402
-from nfl_sync.storage.manager import NFLDBManager  # noqa: E402
-from nfl_sync.storage.migrations import apply_migrations  # noqa: E402
+from nfl_replay.telegram_server import FakeTelegramServer
+from nfl_sync.alerts.outbox import AlertOutbox
+from nfl_sync.alerts.sender import TelegramNotifier
+from nfl_sync.alerts.telegram import TelegramChannel
+from nfl_sync.clock import SystemClock
+from nfl_sync.domain.alert_policy import PolicyConfig
+from nfl_sync.domain.events import AlertType, Event, Priority, ScoreData
+from nfl_sync.domain.pacing import SEND_PACING, TELEGRAM_FLOOD_LIMITS
+from nfl_sync.storage.embedded import start_embedded
+from nfl_sync.storage.manager import NFLDBManager
+from nfl_sync.storage.migrations import apply_migrations
 
 TOKEN = "123456789:AAHbench-Token-Not-A-Real-One_0123456"
 

@@ -7,18 +7,15 @@ and the ratio. Run by hand: `.venv/bin/python bench/db_ingest.py`.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from nfl_sync.domain.models import Game, Play  # noqa: E402
-from nfl_sync.storage.embedded import start_embedded  # noqa: E402
-from nfl_sync.storage.manager import NFLDBManager, _play_row  # noqa: E402
-from nfl_sync.storage.migrations import apply_migrations  # noqa: E402
+from nfl_sync.domain.models import Game, Play
+from nfl_sync.storage.embedded import start_embedded
+from nfl_sync.storage.manager import NFLDBManager, _play_row
+from nfl_sync.storage.migrations import apply_migrations
 
 PLAYS = 50_000
 GAMES = 280  # about 180 plays a game, like the recorded games

@@ -18,16 +18,14 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from nfl_sync.sources.espn import parser as espn_parser
 
-from nfl_sync.sources.espn import parser as espn_parser  # noqa: E402  (needs the src path above)
+ROOT = Path(__file__).resolve().parent.parent
 
 FIXTURES = ROOT / "tests" / "fixtures" / "espn"
 
