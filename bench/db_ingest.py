@@ -1,4 +1,4 @@
-"""Benchmark: storing 50,000 plays row by row (the seed's executemany) vs NFLDBManager.insert_plays.
+"""Benchmark: storing 50,000 plays row by row (a plain executemany) vs NFLDBManager.insert_plays.
 
 Runs on a throwaway embedded PostgreSQL (or BENCH_DATABASE_URL) and prints rows/s for each way
 and the ratio. Run by hand: `.venv/bin/python bench/db_ingest.py`.
@@ -21,7 +21,7 @@ PLAYS = 50_000
 GAMES = 280  # about 180 plays a game, like the recorded games
 KICKOFF = datetime(2025, 9, 7, 17, 0, tzinfo=UTC)
 TYPES = ("Rush", "Pass Reception", "Pass Incompletion", "Sack", "Punt", "Kickoff", "Penalty")
-SEED_INSERT = (
+ROW_BY_ROW_INSERT = (
     "INSERT INTO nfl_plays (game_id, play_id, sequence_number, period, clock, type, text, yards, team, "
     "scoring_play, score_value, scoring_type, home_score, away_score, is_turnover, significance, drive_id, "
     "down, distance, yard_line, wallclock) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
@@ -69,7 +69,7 @@ def main() -> None:
     db.run(lambda tx: tx.games.upsert_games(games))
     started = time.perf_counter()
     with db.transaction() as tx:
-        tx.cur.executemany(SEED_INSERT, [_play_row(p) for p in plays])
+        tx.cur.executemany(ROW_BY_ROW_INSERT, [_play_row(p) for p in plays])
     row_by_row = PLAYS / (time.perf_counter() - started)
 
     games, plays = make_plays("9")

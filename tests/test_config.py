@@ -27,7 +27,7 @@ def test_no_configuration_means_embedded_database_and_console_alerts():
     assert settings.kalshi_series == ("KXNFLGAME", "KXNFLSPREAD", "KXNFLTOTAL")
 
 
-def test_db_host_builds_a_url_with_seed_defaults_and_escaped_password():
+def test_db_host_builds_a_url_with_the_default_database_and_escaped_password():
     settings = load_settings({"DB_HOST": "db.internal", "DB_PASSWORD": "p@ss:word/1"})
     assert settings.database.url == "postgresql://postgres:p%40ss%3Aword%2F1@db.internal:5432/magnus"
 

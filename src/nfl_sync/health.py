@@ -1,4 +1,4 @@
-"""Health bookkeeping of the daemon, with the seed's thresholds.
+"""Health bookkeeping of the daemon, and its thresholds.
 
 - 5 consecutive failed sync cycles raise a critical `system` alert (once per episode).
 - 10 API errors within an hour throttle that source: it is then polled at the idle cadence

@@ -1,6 +1,6 @@
 """Every metric the daemon exports, declared in one place, and the endpoint that serves them.
 
-`Metrics` holds the seed's figures (cycle duration, API latency, DB time, alert delivery, Kalshi
+`Metrics` holds the operator's figures (cycle duration, API latency, DB time, alert delivery, Kalshi
 fetch time, live games, alerts today) in a private Prometheus registry. `MetricsServer` serves
 `/metrics` (Prometheus text format) and `/healthz` (200 while cycles complete on time, 503 with
 the reason otherwise) on `METRICS_PORT`.

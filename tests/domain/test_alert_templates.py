@@ -58,7 +58,7 @@ def test_every_template_parses_and_shows_hostile_values_verbatim(alert_type, par
     assert to_plain(text, parse_mode) == visible
 
 
-def test_score_template_follows_the_seed_example():
+def test_score_template_says_who_scored_how_and_when():
     event = score_event(
         home_team="BUF",
         away_team="KC",

@@ -141,7 +141,7 @@ def test_price_spikes_above_threshold_with_context_plays():
     assert event.family == "price:A" and event.data.recent_plays == ("Interception by X",)
 
 
-def test_impact_levels_follow_the_seed_classes():
+def test_impact_levels_follow_the_documented_classes():
     assert [impact_level(Decimal(x)) for x in ("25", "-20.5", "15", "10", "-7", "4.99")] == [
         "extreme",
         "extreme",

@@ -29,7 +29,7 @@ def change_pct(before: Decimal | None, after: Decimal | None) -> Decimal | None:
 
 
 def impact_level(pct: Decimal | None) -> str:
-    """The seed's impact classes on the absolute relative move: >20 extreme, 10-20 high, 5-10 medium."""
+    """Impact classes of the absolute relative move: >20 extreme, 10-20 high, 5-10 medium, else low."""
     size = abs(pct) if pct is not None else Decimal(0)
     if size > 20:
         return "extreme"

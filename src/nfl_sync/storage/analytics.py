@@ -26,7 +26,7 @@ class AnalyticsRepository:
         return self.cur.fetchall()
 
     def correlation_stats(self) -> list[RealDictRow]:
-        """Average market move by play type and impact, the seed's correlation analysis."""
+        """Average market move by play type and impact: how markets answer each kind of play."""
         self.cur.execute(
             "SELECT event_type, impact_level, count(*) AS n, round(avg(change_pct), 2) AS avg_change_pct, "
             "round(avg(abs(change_pct)), 2) AS avg_abs_change_pct, round(avg(seconds_after), 1) AS avg_seconds "
