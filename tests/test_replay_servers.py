@@ -368,7 +368,9 @@ def test_volume_grows_during_the_game_and_stops_after_it(kalshi, gb_atl, clock, 
 def test_prices_are_deterministic_for_a_seed(gb_atl, clock):
     at = gb_atl.plays[50].visible_at
     servers = [FakeKalshiServer([gb_atl], clock, seed=seed) for seed in (7, 7, 8)]
-    samples = [[server.book(f"{GB_ATL}-ATL", at + timedelta(seconds=5 * i)) for i in range(20)] for server in servers]
+    samples = [
+        [server.markets.book(f"{GB_ATL}-ATL", at + timedelta(seconds=5 * i)) for i in range(20)] for server in servers
+    ]
     assert samples[0] == samples[1]
     assert samples[0] != samples[2]
 

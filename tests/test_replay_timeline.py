@@ -17,7 +17,8 @@ import orjson
 import pytest
 
 from nfl_replay.clock import SimulatedClock
-from nfl_replay.timeline import GameTimeline, load_game, parse_time
+from nfl_replay.recording import parse_time
+from nfl_replay.timeline import GameTimeline, load_game
 
 ESPN = Path(__file__).parent / "fixtures" / "espn"
 SECOND = timedelta(seconds=1)
