@@ -16,11 +16,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from helpers import FIXTURES
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.recording import parse_time
 from nfl_replay.timeline import GameTimeline, load_game
 
-ESPN = Path(__file__).parent / "fixtures" / "espn"
+ESPN = FIXTURES / "espn"
 SECOND = timedelta(seconds=1)
 
 

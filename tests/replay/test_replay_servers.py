@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
 
+from helpers import FIXTURES
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
@@ -26,7 +26,6 @@ from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
 from nfl_replay.kalshi_server import FakeKalshiServer
 from nfl_replay.timeline import GameTimeline, load_game
 
-FIXTURES = Path(__file__).parent / "fixtures"
 GB_ATL = "KXNFLGAME-23SEP17GBATL"
 BAL_JAX = "KXNFLGAME-23DEC17BALJAC"
 DOLLARS = re.compile(r"^[01]\.\d{4}$")

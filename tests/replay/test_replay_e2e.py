@@ -15,7 +15,7 @@ the drive results), never from the pipeline's own output:
 
 Scenarios: both recorded games in full (kicking off together, like a Sunday slate); a clean
 stop and restart mid-game with the game going on while the daemon is down; SIGKILL of a daemon
-process mid-game (tests/replay_child.py) and a new process taking over; a whole game under
+process mid-game (tests/replay/replay_child.py) and a new process taking over; a whole game under
 injected faults (ESPN 5xx, timeouts, HTML and truncated bodies, Kalshi 429 bursts, Telegram 429
 and 5xx, a PostgreSQL restart at halftime); a play whose summary fetch and then whose write
 failed; a turnover known only once its drive has ended; a score alert through a few seconds of
