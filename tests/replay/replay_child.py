@@ -1,4 +1,4 @@
-"""The daemon in a process of its own, for tests/replay/test_replay_e2e.py's SIGKILL test.
+"""The daemon in a process of its own, for the SIGKILL test of tests/replay/test_replay_e2e_restarts.py.
 
 The test process hosts the fake ESPN, Kalshi and Telegram servers on a SimulatedClock running
 at a finite speed; this process builds the unchanged daemon (`app.build_sync`, state restored
