@@ -242,7 +242,7 @@ class TelegramRig:
         self.close()
 
 
-# --- end-to-end replays (tests/test_replay_e2e.py and its child process, tests/replay_child.py) ---
+# --- end-to-end replays (tests/replay/test_replay_e2e_*.py and their child process, replay_child.py) ---
 
 E2E_CHAT = "111"
 

@@ -1,4 +1,4 @@
-"""The daemon in a process of its own, for tests/test_replay_e2e.py's SIGKILL test.
+"""The daemon in a process of its own, for the SIGKILL test of tests/replay/test_replay_e2e_restarts.py.
 
 The test process hosts the fake ESPN, Kalshi and Telegram servers on a SimulatedClock running
 at a finite speed; this process builds the unchanged daemon (`app.build_sync`, state restored
@@ -7,7 +7,7 @@ drained, unless it is killed first. Its clock agrees with the parent's: CLOCK_MO
 system-wide on Linux, so virtual time = `start` + (time.monotonic() - `anchor`) * `speed` in
 both processes.
 
-Usage: python tests/replay_child.py '<json>' with keys dsn, espn_url, kalshi_url, telegram_url,
+Usage: python tests/replay/replay_child.py '<json>' with keys dsn, espn_url, kalshi_url, telegram_url,
 log_dir, start (ISO time), anchor (the parent's time.monotonic() at `start`), speed,
 game_ids, until (ISO time: the end of the replay window).
 Prints "READY" once built and "DONE" after a clean finish.
@@ -22,8 +22,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
+# The shared test helpers; the package itself is installed (editable) in the environment.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import replay_daemon_settings, unpace_sender  # noqa: E402
 from nfl_replay.clock import SimulatedClock  # noqa: E402

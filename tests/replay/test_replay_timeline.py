@@ -16,21 +16,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from helpers import FIXTURES
 from nfl_replay.clock import SimulatedClock
-from nfl_replay.timeline import GameTimeline, load_game, parse_time
+from nfl_replay.recording import parse_time
+from nfl_replay.timeline import GameTimeline, load_game
 
-ESPN = Path(__file__).parent / "fixtures" / "espn"
+pytest_plugins = ["replay_support"]
+
+ESPN = FIXTURES / "espn"
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture(scope="module")
-def gb_atl() -> GameTimeline:
-    return load_game(ESPN / "summary_401547417.json")
-
-
-@pytest.fixture(scope="module")
-def bal_jax() -> GameTimeline:
-    return load_game(ESPN / "cdn_game_401547602.json")
 
 
 @pytest.fixture(scope="module", params=["gb_atl", "bal_jax"])
