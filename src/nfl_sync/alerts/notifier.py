@@ -69,10 +69,10 @@ from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import DEFAULT_TELEGRAM_API_BASE_URL, Settings
 from nfl_sync.domain.alert_policy import DUPLICATE, Decision, History, PolicyConfig, day_start, decide
 from nfl_sync.domain.alert_templates import render, render_raw, to_plain, valid_unicode, with_resend_notice
+from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.events import ALERT_TYPES, PRIORITIES, AlertType, Event, Priority, SystemData
 from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
 from nfl_sync.logging_setup import redact, register_secret
-from nfl_sync.sources.http import RetryPolicy
 from nfl_sync.storage.manager import AlertRecord, NFLDBManager, Tx
 
 if TYPE_CHECKING:

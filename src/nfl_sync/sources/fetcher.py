@@ -26,11 +26,13 @@ from urllib.parse import urlsplit
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL, Settings
 from nfl_sync.domain import teams
+from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.sources import odds_parser, weather_parser
 from nfl_sync.sources.espn import parser as espn_parser
-from nfl_sync.sources.http import HttpSource, RateLimiter, RequestObserver, RetryPolicy, TTLCache
+from nfl_sync.sources.http import HttpSource, RequestObserver
+from nfl_sync.sources.limits import RateLimiter, TTLCache, per_second
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class NFLDataFetcher:
         self._core_next = 0  # index of the team the next core fallback run starts with
         retry = RetryPolicy(max_tries=settings.http_max_tries)
         espn_limiter = RateLimiter(
-            _per_second(settings.espn_rate_per_second) + ((settings.espn_rate_per_minute, 60.0),), self.clock
+            per_second(settings.espn_rate_per_second) + ((settings.espn_rate_per_minute, 60.0),), self.clock
         )
 
         def source(name: str, base_url: str, limiter: Any = None) -> HttpSource:
@@ -379,12 +381,6 @@ class NFLDataFetcher:
     def close(self) -> None:
         for source in (self.espn, self.espn_core, self.openweather, self.open_meteo, self.odds):
             source.close()
-
-
-def _per_second(rate: float) -> tuple[tuple[int, float], ...]:
-    """A calls-per-second setting as a (count, window) pair: 1.0 -> (1, 1 s), 0.5 -> (1, 2 s)."""
-    count = max(1, int(rate))
-    return ((count, count / rate),)
 
 
 def _refs(listing: Any) -> list[str]:

@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
+from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import ConfigError, SourceError
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
-from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, TokenBucket, TTLCache
+from nfl_sync.sources.http import HttpSource, RequestObserver
 from nfl_sync.sources.kalshi import parser
 from nfl_sync.sources.kalshi.parser import (
     Candle,
@@ -42,6 +43,7 @@ from nfl_sync.sources.kalshi.parser import (
     Trade,
     UnmappedMarket,
 )
+from nfl_sync.sources.limits import TokenBucket, TTLCache
 
 log = logging.getLogger(__name__)
 
