@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parse.py [--repeat N] [--sdv-python /tmp/sdv/bin/python]
 
-Times `espn_parser.parse_summary` / `parse_scoreboard` on already-decoded JSON (what the fetcher
+Times `parse_summary` / `parse_scoreboard` on already-decoded JSON (what the fetcher
 hands them), then `json.loads` + parse, per file. With `--sdv-python` pointing at an interpreter
 that has `sportsdataverse` installed (kept out of requirements: it pulls ~1.7 GB), it also times
 sportsdataverse's disk loader `NFLPlayProcess(gameId, path_to_json=DIR).nfl_pbp_disk()` on the
@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from nfl_sync.sources.espn import parser as espn_parser  # noqa: E402  (needs the src path above)
+from nfl_sync.sources.espn.scoreboard import parse_scoreboard  # noqa: E402  (needs the src path above)
+from nfl_sync.sources.espn.summary import parse_summary  # noqa: E402  (needs the src path above)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "espn"
 
@@ -91,9 +92,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"{'file':48} {'parse ms':>9} {'loads+parse ms':>15}")
-    summaries = bench("summary_*.json", espn_parser.parse_summary, args.repeat)
-    summaries += bench("cdn_game_*.json", espn_parser.parse_summary, args.repeat)
-    scoreboards = bench("scoreboard_*.json", espn_parser.parse_scoreboard, args.repeat)
+    summaries = bench("summary_*.json", parse_summary, args.repeat)
+    summaries += bench("cdn_game_*.json", parse_summary, args.repeat)
+    scoreboards = bench("scoreboard_*.json", parse_scoreboard, args.repeat)
     for name, parse_ms, total_ms in summaries + scoreboards:
         print(f"{name:48} {parse_ms:9.2f} {total_ms:15.2f}")
     print(

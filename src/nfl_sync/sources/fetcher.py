@@ -30,7 +30,10 @@ from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.sources import odds_parser, weather_parser
-from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.espn.injuries import parse_core_injury, parse_injuries
+from nfl_sync.sources.espn.scoreboard import parse_scoreboard
+from nfl_sync.sources.espn.summary import parse_summary
+from nfl_sync.sources.espn.teams import parse_teams
 from nfl_sync.sources.http import HttpSource, RequestObserver
 from nfl_sync.sources.limits import RateLimiter, TTLCache, per_second
 
@@ -125,21 +128,19 @@ class NFLDataFetcher:
         return self.espn.get_json("scoreboard", params)
 
     def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
-        return self._parse(
-            self.espn, "scoreboard", espn_parser.parse_scoreboard, self.fetch_scoreboard(when, season_type)
-        )
+        return self._parse(self.espn, "scoreboard", parse_scoreboard, self.fetch_scoreboard(when, season_type))
 
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
         """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
         and the box score's player stats unless `player_stats` is False."""
         data = self.espn.get_json("summary", {"event": str(game_id)})
-        return self._parse(self.espn, "summary", lambda d: espn_parser.parse_summary(d, player_stats), data)
+        return self._parse(self.espn, "summary", lambda d: parse_summary(d, player_stats), data)
 
     def get_teams(self) -> list[teams.Team]:
         """ESPN's `/teams`, cached for settings.cache_ttl seconds."""
 
         def load() -> list[teams.Team]:
-            return self._parse(self.espn, "teams", espn_parser.parse_teams, self.espn.get_json("teams"))
+            return self._parse(self.espn, "teams", parse_teams, self.espn.get_json("teams"))
 
         return self._teams_cache.get_or_load("teams", load)
 
@@ -151,7 +152,7 @@ class NFLDataFetcher:
         (private host) links.
         """
         try:
-            injuries = self._parse(self.espn, "injuries", espn_parser.parse_injuries, self.espn.get_json("injuries"))
+            injuries = self._parse(self.espn, "injuries", parse_injuries, self.espn.get_json("injuries"))
         except SourceError as error:
             log.warning("%s; falling back to the core API team injury lists", error)
         else:
@@ -189,7 +190,7 @@ class NFLDataFetcher:
             for url in urls[: min(self.core_injuries_per_team, budget)]:
                 budget -= 1
                 try:
-                    found.append(espn_parser.parse_core_injury(self.espn_core.get_json(url), team=team.abbr))
+                    found.append(parse_core_injury(self.espn_core.get_json(url), team=team.abbr))
                 except SourceError as error:
                     log.warning("%s", error)
                 except ParseError as error:
