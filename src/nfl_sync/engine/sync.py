@@ -42,7 +42,7 @@ from nfl_sync.domain.models import Game, GameSummary, MarketSnapshot, Play
 from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.health import HealthMonitor, run_checks
 from nfl_sync.metrics import Metrics
-from nfl_sync.sources.kalshi.parser import ParsedMarket
+from nfl_sync.sources.kalshi.records import ParsedMarket
 from nfl_sync.storage.manager import NFLDBManager, Tx
 
 log = logging.getLogger("nfl_realtime_sync")
