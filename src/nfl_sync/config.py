@@ -7,12 +7,14 @@ variable (`ConfigError`, exit status 2); secrets are never echoed back in those 
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,11 +119,16 @@ class _Reader:
         value = value.strip()
         return value or None
 
+    # In this class `str` names the method below, so the signatures after it say `builtins.str`.
+    @overload
+    def str(self, name: str, default: str) -> str: ...
+    @overload
+    def str(self, name: str, default: None = None) -> str | None: ...
     def str(self, name: str, default: str | None = None) -> str | None:
         value = self.raw(name)
         return default if value is None else value
 
-    def _number(self, name: str, default, kind: Callable, minimum, allow_zero: bool):
+    def _number(self, name: builtins.str, default, kind: Callable, minimum, allow_zero: bool):
         value = self.raw(name)
         if value is None:
             return default
@@ -134,13 +141,13 @@ class _Reader:
             raise ConfigError(f"{name} must be {bound}, got {value!r}")
         return number
 
-    def int(self, name: str, default: int, minimum: int = 0, allow_zero: bool = True) -> int:
+    def int(self, name: builtins.str, default: int, minimum: int = 0, allow_zero: bool = True) -> int:
         return self._number(name, default, int, minimum, allow_zero)
 
-    def float(self, name: str, default: float, minimum: float = 0.0, allow_zero: bool = False) -> float:
+    def float(self, name: builtins.str, default: float, minimum: float = 0.0, allow_zero: bool = False) -> float:
         return self._number(name, default, float, minimum, allow_zero)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -151,14 +158,14 @@ class _Reader:
             return False
         raise ConfigError(f"{name} must be true or false, got {value!r}")
 
-    def url(self, name: str, default: str) -> str:
+    def url(self, name: builtins.str, default: builtins.str) -> builtins.str:
         value = self.str(name, default)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    def csv(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    def csv(self, name: builtins.str, default: tuple[builtins.str, ...]) -> tuple[builtins.str, ...]:
         value = self.raw(name)
         if value is None:
             return default
@@ -169,12 +176,13 @@ def _database(r: _Reader) -> DatabaseSettings:
     url = r.str("DATABASE_URL")
     if url is not None and not re.match(r"^postgres(ql)?://", url):
         raise ConfigError("DATABASE_URL must start with postgresql://")
-    if url is None and r.str("DB_HOST"):
+    host = r.str("DB_HOST")
+    if url is None and host:
         port = r.int("DB_PORT", 5432, minimum=1)
         if port > 65535:
             raise ConfigError(f"DB_PORT must be between 1 and 65535, got {port}")
         url = _libpq_url(
-            host=r.str("DB_HOST"),
+            host=host,
             port=port,
             name=r.str("DB_NAME", "magnus"),
             user=r.str("DB_USER", "postgres"),
