@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parse.py [--repeat N] [--sdv-python /tmp/sdv/bin/python]
 
-Times `espn_parser.parse_summary` / `parse_scoreboard` on already-decoded JSON (what the fetcher
+Times `parse_summary` / `parse_scoreboard` on already-decoded JSON (what the fetcher
 hands them), then `json.loads` + parse, per file. With `--sdv-python` pointing at an interpreter
 that has `sportsdataverse` installed (kept out of requirements: it pulls ~1.7 GB), it also times
 sportsdataverse's disk loader `NFLPlayProcess(gameId, path_to_json=DIR).nfl_pbp_disk()` on the
@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.espn.scoreboard import parse_scoreboard
+from nfl_sync.sources.espn.summary import parse_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,9 +90,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"{'file':48} {'parse ms':>9} {'loads+parse ms':>15}")
-    summaries = bench("summary_*.json", espn_parser.parse_summary, args.repeat)
-    summaries += bench("cdn_game_*.json", espn_parser.parse_summary, args.repeat)
-    scoreboards = bench("scoreboard_*.json", espn_parser.parse_scoreboard, args.repeat)
+    summaries = bench("summary_*.json", parse_summary, args.repeat)
+    summaries += bench("cdn_game_*.json", parse_summary, args.repeat)
+    scoreboards = bench("scoreboard_*.json", parse_scoreboard, args.repeat)
     for name, parse_ms, total_ms in summaries + scoreboards:
         print(f"{name:48} {parse_ms:9.2f} {total_ms:15.2f}")
     print(

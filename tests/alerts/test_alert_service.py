@@ -9,8 +9,8 @@ import time
 from dataclasses import replace
 
 import pytest
-from alert_cases import CONFIG, EVENTS, NOW, SCORE
 
+from alert_cases import CONFIG, EVENTS, NOW, SCORE
 from helpers import (
     HOSTILE,
     TELEGRAM_TOKEN,

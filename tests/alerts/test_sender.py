@@ -7,8 +7,8 @@ import json
 import urllib.request
 
 import pytest
-from alert_cases import EVENTS, SCORE, record, recorded, sends
 
+from alert_cases import EVENTS, SCORE, record, recorded, sends
 from helpers import (
     TELEGRAM_TOKEN,
     FakeClock,

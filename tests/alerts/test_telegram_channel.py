@@ -9,8 +9,8 @@ import logging
 import threading
 
 import pytest
-from alert_cases import EVENTS, NEW_YORK, NOW, SCORE, record
 
+from alert_cases import EVENTS, NEW_YORK, NOW, SCORE, record
 from helpers import (
     HOSTILE,
     TELEGRAM_TOKEN,

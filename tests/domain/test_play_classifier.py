@@ -10,7 +10,7 @@ import pytest
 from factories import play as make_play
 from helpers import fixture_json
 from nfl_sync.domain import play_classifier as pc
-from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.espn.summary import parse_summary
 
 
 def scored(before: tuple[int, int], after: tuple[int, int], **changes):
@@ -122,7 +122,7 @@ def test_extra_point_alone_is_not_significant():
     ],
 )
 def test_whole_recorded_games(name, expected):
-    summary = espn_parser.parse_summary(fixture_json("espn", name))
+    summary = parse_summary(fixture_json("espn", name))
     tagged = pc.with_significance(summary.plays)
     counts = Counter(tag for play in tagged for tag in play.significance if tag not in ("big_play", "extra_point"))
     assert counts == expected

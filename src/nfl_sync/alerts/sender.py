@@ -47,9 +47,9 @@ from nfl_sync.alerts.channel import (
     TransientFailure,
 )
 from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.markup import to_plain, with_resend_notice
 from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
-from nfl_sync.sources.http import RetryPolicy
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.outbox import OutboxRepository
 

@@ -13,7 +13,7 @@ from typing import Protocol
 from nfl_sync.domain.events import Event
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.sources.kalshi.client import NFLSlate
-from nfl_sync.sources.kalshi.parser import ParsedMarket
+from nfl_sync.sources.kalshi.records import ParsedMarket
 from nfl_sync.storage.tx import Tx
 
 FetchedMarkets = list[tuple[ParsedMarket, datetime]]

@@ -1,4 +1,4 @@
-"""The one HTTP layer every source goes through: session, rate limit, retries, cache, clear errors.
+"""The one HTTP layer every source goes through: session, rate limit, retries, clear errors.
 
 Each source (ESPN, Kalshi, OpenWeatherMap, Open-Meteo, The Odds API) gets its own `HttpSource`
 with a keep-alive `requests.Session`. Whatever goes wrong on the wire (connection errors,
@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
-from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -26,7 +24,9 @@ import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from nfl_sync.clock import Clock, SystemClock
-from nfl_sync.domain.errors import SourceError
+from nfl_sync.domain.backoff import RetryPolicy
+from nfl_sync.domain.errors import ParseError, SourceError
+from nfl_sync.sources.limits import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,11 @@ USER_AGENT = "nfl-realtime-pipeline/1.0 (+https://github.com/; polite polling, c
 
 # Observer signature: (source name, path, HTTP status or None, seconds taken).
 RequestObserver = Callable[[str, str, int | None, float], None]
+# Query parameters and extra headers of one request.
+Params = Mapping[str, Any]
+Headers = Mapping[str, str]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,117 +48,6 @@ class Reply:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-class RateLimiter:
-    """Spaces calls so that no window holds more than its count, shared by all threads.
-
-    `limits` are (count, period seconds) pairs, e.g. ((1, 1.0), (60, 60.0)) for ESPN. A caller
-    reserves the earliest slot that respects every window and then sleeps until it outside the
-    lock, so waiting threads do not block each other's bookkeeping. `key` keeps separate windows
-    (for example one per location).
-    """
-
-    def __init__(self, limits: Iterable[tuple[int, float]], clock: Clock):
-        self.limits = tuple(sorted(limits, key=lambda item: item[1]))
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._slots: dict[Hashable, deque[float]] = {}
-        self._horizon = max((period for _, period in self.limits), default=0.0)
-
-    def reserve(self, key: Hashable = None) -> float:
-        """Reserve the next slot and return how long the caller must wait for it."""
-        with self._lock:
-            now = self.clock.monotonic()
-            slots = self._slots.setdefault(key, deque())
-            while slots and slots[0] <= now - self._horizon:
-                slots.popleft()
-            at = now
-            changed = True
-            while changed:
-                changed = False
-                for count, period in self.limits:
-                    in_window = [t for t in slots if t > at - period]
-                    if len(in_window) >= count:
-                        candidate = in_window[-count] + period
-                        if candidate > at:
-                            at, changed = candidate, True
-            slots.append(at)
-            return at - now
-
-    def acquire(self, key: Hashable = None) -> None:
-        wait = self.reserve(key)
-        if wait > 0:
-            self.clock.sleep(wait)
-
-
-class TokenBucket:
-    """Classic token bucket: `rate` tokens per second, bursts up to `capacity`. Thread-safe."""
-
-    def __init__(self, rate: float, capacity: float, clock: Clock):
-        self.rate = rate
-        self.capacity = capacity
-        self.clock = clock
-        self._tokens = capacity
-        self._updated = clock.monotonic()
-        self._lock = threading.Lock()
-
-    def reserve(self, key: Hashable = None) -> float:
-        with self._lock:
-            now = self.clock.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            self._tokens -= 1
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-    def acquire(self, key: Hashable = None) -> None:
-        wait = self.reserve(key)
-        if wait > 0:
-            self.clock.sleep(wait)
-
-
-class TTLCache:
-    """A small thread-safe cache whose entries expire after `ttl` seconds of the given clock."""
-
-    def __init__(self, ttl: float, clock: Clock, max_entries: int = 512):
-        self.ttl = ttl
-        self.clock = clock
-        self.max_entries = max_entries
-        self._data: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> tuple[bool, Any]:
-        with self._lock:
-            item = self._data.get(key)
-            if item is None:
-                return False, None
-            expires, value = item
-            if self.clock.monotonic() >= expires:
-                del self._data[key]
-                return False, None
-            return True, value
-
-    def put(self, key: Hashable, value: Any, ttl: float | None = None) -> None:
-        with self._lock:
-            if len(self._data) >= self.max_entries:
-                now = self.clock.monotonic()
-                for stale in [k for k, (exp, _) in self._data.items() if exp <= now]:
-                    del self._data[stale]
-                if len(self._data) >= self.max_entries:
-                    self._data.pop(next(iter(self._data)))
-            self._data[key] = (self.clock.monotonic() + (self.ttl if ttl is None else ttl), value)
-
-    def get_or_load(self, key: Hashable, load: Callable[[], Any], ttl: float | None = None) -> Any:
-        hit, value = self.get(key)
-        if hit:
-            return value
-        value = load()
-        self.put(key, value, ttl)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
 
 def _retry_after_seconds(reply: Reply, clock: Clock) -> float | None:
@@ -170,23 +64,6 @@ def _retry_after_seconds(reply: Reply, clock: Clock) -> float | None:
         return None
 
 
-@dataclass
-class RetryPolicy:
-    """Bounded exponential backoff with full jitter; Retry-After wins when the server sends it."""
-
-    max_tries: int = 4
-    initial: float = 0.5
-    maximum: float = 30.0
-    max_retry_after: float = 120.0
-
-    def wait(self, attempt: int, error: BaseException, rng: Callable[[], float]) -> float:
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return min(float(retry_after), self.max_retry_after)
-        ceiling = min(self.maximum, self.initial * (2 ** (attempt - 1)))
-        return ceiling / 2 + rng() * ceiling / 2
-
-
 class HttpSource:
     """One upstream service: base URL, session, limiter, retry policy and error translation."""
 
@@ -199,7 +76,7 @@ class HttpSource:
         timeout: float = 10.0,
         connect_timeout: float = 3.05,
         retry: RetryPolicy | None = None,
-        limiter: Any = None,
+        limiter: Limiter | None = None,
         session: requests.Session | None = None,
         rng: Callable[[], float] = random.random,
         observer: RequestObserver | None = None,
@@ -233,11 +110,11 @@ class HttpSource:
     def get_json(
         self,
         path: str,
-        params: dict | None = None,
+        params: Params | None = None,
         *,
         expect: type | None = dict,
         limiter_key: Hashable = None,
-        headers: dict | None = None,
+        headers: Headers | None = None,
     ) -> Any:
         """GET `path` and return its decoded JSON, retrying what is worth retrying.
 
@@ -252,9 +129,9 @@ class HttpSource:
         method: str,
         path: str,
         *,
-        params: dict | None = None,
+        params: Params | None = None,
         limiter_key: Hashable = None,
-        headers: dict | None = None,
+        headers: Headers | None = None,
     ) -> Reply:
         attempts = 0
 
@@ -264,10 +141,10 @@ class HttpSource:
             return self._send(method, path, params, limiter_key, headers)
 
         def wait(state: RetryCallState) -> float:
-            return self.retry.wait(state.attempt_number, state.outcome.exception(), self.rng)
+            return self.retry.wait(state.attempt_number, _failure(state), self.rng)
 
         def log_retry(state: RetryCallState) -> None:
-            error = state.outcome.exception()
+            error = _failure(state)
             log.warning("%s; retrying (attempt %d of %d)", error, state.attempt_number, self.retry.max_tries)
 
         retrying = Retrying(
@@ -283,7 +160,9 @@ class HttpSource:
         except SourceError as error:
             raise error.with_attempts(attempts) from None
 
-    def _send(self, method: str, path: str, params: dict | None, limiter_key: Hashable, headers: dict | None) -> Reply:
+    def _send(
+        self, method: str, path: str, params: Params | None, limiter_key: Hashable, headers: Headers | None
+    ) -> Reply:
         url = self.url(path)
         shown = urlsplit(url).path
         if self.limiter is not None:
@@ -369,8 +248,23 @@ class HttpSource:
             )
         return data
 
+    def parse(self, path: str, parser: Callable[[Any], T], data: Any) -> T:
+        """`parser(data)`, its `ParseError` reported as this source's unusable payload at `path`,
+        so callers handle one exception type."""
+        try:
+            return parser(data)
+        except ParseError as error:
+            raise SourceError(
+                self.name, urlsplit(self.url(path)).path, f"returned an unusable payload ({error})"
+            ) from None
+
     def close(self) -> None:
         self.session.close()
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    """The error of the attempt that just failed (tenacity asks for a wait only after one)."""
+    return state.outcome.exception() if state.outcome is not None else None
 
 
 def _short_body(body: bytes) -> Any:

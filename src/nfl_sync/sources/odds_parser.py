@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from nfl_sync.domain import teams
-from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Game, OddsLine
 from nfl_sync.sources.parsing import dicts, require_dict, require_list, to_datetime, to_decimal, to_str
 
@@ -59,7 +58,7 @@ def attach_game_ids(
     matched = []
     for line in lines:
         candidates = by_teams.get((line.home_team, line.away_team), [])
-        game = next(
+        match = next(
             (
                 g
                 for g in candidates
@@ -69,7 +68,7 @@ def attach_game_ids(
             ),
             None,
         )
-        matched.append(replace(line, game_id=game.game_id) if game else line)
+        matched.append(replace(line, game_id=match.game_id) if match else line)
     return matched
 
 
@@ -78,7 +77,7 @@ def _bookmaker_line(
     event: Mapping[str, Any],
     home: teams.Team,
     away: teams.Team,
-    commence,
+    commence: datetime | None,
     odds_format: str,
 ) -> OddsLine | None:
     markets = {to_str(market.get("key")): market for market in dicts(bookmaker.get("markets"))}
@@ -126,7 +125,7 @@ def _american(price: Any, odds_format: str) -> int | None:
     return int(american.to_integral_value(ROUND_HALF_UP))
 
 
-def _details(home: teams.Team, away: teams.Team, home_spread) -> str | None:
+def _details(home: teams.Team, away: teams.Team, home_spread: Decimal | None) -> str | None:
     """ESPN-style "HOU -9.5": the favourite and its line, or "EVEN"."""
     if home_spread is None:
         return None
@@ -134,6 +133,3 @@ def _details(home: teams.Team, away: teams.Team, home_spread) -> str | None:
         return "EVEN"
     favourite, line = (home, home_spread) if home_spread < 0 else (away, -home_spread)
     return f"{favourite.abbr} {line.normalize():f}"
-
-
-__all__ = ["parse_odds", "attach_game_ids", "ParseError"]

@@ -24,7 +24,7 @@ def require_dict(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def require_list(value: Any, where: str) -> list:
+def require_list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise ParseError(f"{where}: expected a list, got {_kind(value)}")
     return value
@@ -35,7 +35,7 @@ def as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     """An optional list: anything that is not one reads as empty."""
     return value if isinstance(value, list) else []
 
@@ -99,7 +99,8 @@ def to_decimal(value: Any, places: int | None = None) -> Decimal | None:
     if places is not None:
         number = round(number, places).normalize()
         # normalize() writes 100 as 1E+2; keep plain integers plain.
-        if number.as_tuple().exponent > 0:
+        exponent = number.as_tuple().exponent  # an int for a finite number
+        if isinstance(exponent, int) and exponent > 0:
             number = number.quantize(Decimal(1))
     return number
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Weather
@@ -24,6 +24,8 @@ from nfl_sync.sources.parsing import (
     to_decimal,
     to_int,
 )
+
+S = TypeVar("S")  # what a forecast slot holds besides its time
 
 MM_PER_INCH = Decimal("25.4")
 
@@ -178,7 +180,7 @@ def _condition(code: Decimal | None, snowfall: Decimal | None, precipitation: De
     return None
 
 
-def _nearest(slots: Sequence[tuple[datetime, Any]], kickoff: datetime, max_gap: timedelta):
+def _nearest(slots: Sequence[tuple[datetime, S]], kickoff: datetime, max_gap: timedelta) -> tuple[datetime, S] | None:
     if kickoff.tzinfo is None:
         raise ParseError("kickoff must be timezone-aware")
     if not slots:

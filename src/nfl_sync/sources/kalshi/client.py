@@ -6,33 +6,31 @@ covers the orderbook endpoint whose spec asks for auth while Kalshi's guides cal
 The seed's email/password login no longer exists; those settings only produce one warning.
 
 Transport concerns (token bucket, retries of 429 and 5xx with jittered backoff via tenacity,
-clear `SourceError`s) live in `http_client.HttpSource`; payload shapes live in `kalshi_parser`.
+clear `SourceError`s) live in `sources.http.HttpSource`; payload shapes in `kalshi.parser`, the NFL
+ticker grammar in `kalshi.tickers` and the signing in `kalshi.signing`.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
-from nfl_sync.domain.errors import ConfigError, SourceError
+from nfl_sync.domain.backoff import RetryPolicy
+from nfl_sync.domain.errors import SourceError
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
-from nfl_sync.sources.http import HttpSource, RequestObserver, RetryPolicy, TokenBucket, TTLCache
+from nfl_sync.sources.http import HttpSource, RequestObserver
 from nfl_sync.sources.kalshi import parser
-from nfl_sync.sources.kalshi.parser import (
+from nfl_sync.sources.kalshi.records import (
     Candle,
     ExchangeStatus,
     KalshiEvent,
@@ -42,6 +40,10 @@ from nfl_sync.sources.kalshi.parser import (
     Trade,
     UnmappedMarket,
 )
+from nfl_sync.sources.kalshi.signing import KalshiSigner, load_private_key
+from nfl_sync.sources.kalshi.statuses import filter_status
+from nfl_sync.sources.kalshi.tickers import map_markets_to_games
+from nfl_sync.sources.limits import TokenBucket, TTLCache
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,6 @@ MARKETS_PAGE_LIMIT = 1000  # the API maximum: one page holds a whole NFL series 
 EVENTS_PAGE_LIMIT = 200
 TRADES_PAGE_LIMIT = 1000
 CANDLE_PERIODS = (1, 60, 1440)  # minutes, the only intervals the API accepts
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 EMPTY_SERIES_STREAK = 3  # empty answers in a row before a series is polled less often
 EMPTY_SERIES_RECHECK = 60.0  # seconds between polls of such a series
 
@@ -62,55 +62,6 @@ LEGACY_CREDENTIALS_WARNING = (
     "create an API key (kalshi.com > Account & security > API Keys) and set KALSHI_API_KEY_ID and "
     "KALSHI_PRIVATE_KEY_PATH instead, then remove KALSHI_EMAIL and KALSHI_PASSWORD."
 )
-
-
-class KalshiSigner(requests.auth.AuthBase):
-    """Adds Kalshi's API-key signature headers to each request, freshly timestamped per attempt.
-
-    The signed message is `timestamp_ms + METHOD + path`, the path taken from the URL root (so it
-    includes `/trade-api/v2`) without the query string; the host and body are not signed.
-    """
-
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey, clock: Clock):
-        self.key_id = key_id
-        self._private_key = private_key
-        self.clock = clock
-
-    def __repr__(self) -> str:
-        return f"KalshiSigner(key_id={self.key_id!r})"
-
-    def sign(self, timestamp_ms: str, method: str, path: str) -> str:
-        """Base64 RSA-PSS (SHA-256, MGF1-SHA-256, salt = digest length) signature of the message."""
-        message = f"{timestamp_ms}{method.upper()}{path}".encode()
-        signature = self._private_key.sign(
-            message,
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-            hashes.SHA256(),
-        )
-        return base64.b64encode(signature).decode("ascii")
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        timestamp_ms = str((self.clock.now() - _EPOCH) // _MILLISECOND)
-        path = urlsplit(request.url).path
-        request.headers["KALSHI-ACCESS-KEY"] = self.key_id
-        request.headers["KALSHI-ACCESS-TIMESTAMP"] = timestamp_ms
-        request.headers["KALSHI-ACCESS-SIGNATURE"] = self.sign(timestamp_ms, request.method or "GET", path)
-        return request
-
-
-def load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    """The unencrypted PEM RSA key at `path`; ConfigError (naming the setting, never the key) if not."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: cannot read {path} ({error.strerror})") from None
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: {path} is not an unencrypted PEM private key") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH: {path} holds a {type(key).__name__}, Kalshi needs RSA")
-    return key
 
 
 @dataclass(frozen=True)
@@ -149,11 +100,11 @@ class KalshiClient:
         session = session or requests.Session()
         self.signer: KalshiSigner | None = None
         if settings.kalshi_signing:
-            self.signer = KalshiSigner(
-                settings.kalshi_api_key_id, load_private_key(settings.kalshi_private_key_path), clock
-            )
+            key_id, key_path = settings.kalshi_api_key_id, settings.kalshi_private_key_path
+            assert key_id is not None and key_path is not None  # what kalshi_signing checks
+            self.signer = KalshiSigner(key_id, load_private_key(key_path), clock)
             session.auth = self.signer
-            log.info("Kalshi requests are signed with API key %s", settings.kalshi_api_key_id)
+            log.info("Kalshi requests are signed with API key %s", key_id)
         if settings.kalshi_legacy_credentials:
             log.warning(LEGACY_CREDENTIALS_WARNING)
         rate = settings.kalshi_reads_per_second
@@ -169,11 +120,12 @@ class KalshiClient:
             rng=rng,
             observer=observer,
         )
-        self._details = TTLCache(settings.cache_ttl, clock)
+        self._details: TTLCache[ParsedMarket] = TTLCache(settings.cache_ttl, clock)
         self._reported: set[str] = set()
         self._reported_lock = threading.Lock()
         self._empty_series: dict[str, tuple[int, float]] = {}  # series -> (empty answers in a row, asked at)
-        self._schedule: tuple = ()  # the games the ticker -> game id mapping below was made for
+        # The games (id, teams, kickoff) the ticker -> game id mapping below was made for.
+        self._schedule: tuple[tuple[str, str, str, datetime | None], ...] = ()
         self._mapping: dict[str, str | None] = {}
         self._unmapped: dict[str, UnmappedMarket] = {}
         self._market_copies: dict[str, tuple[KalshiMarket, KalshiMarket]] = {}
@@ -222,7 +174,7 @@ class KalshiClient:
         params = self._query(
             series_ticker=series_ticker,
             event_ticker=event_ticker,
-            status=parser.filter_status(status) if status else None,
+            status=filter_status(status) if status else None,
             tickers=",".join(tickers),
             limit=limit,
         )
@@ -275,7 +227,7 @@ class KalshiClient:
         """`GET /events`, all pages; `status` matches an event when any of its markets matches."""
         params = self._query(
             series_ticker=series_ticker,
-            status=parser.filter_status(status) if status else None,
+            status=filter_status(status) if status else None,
             with_nested_markets=str(with_nested_markets).lower(),
             limit=EVENTS_PAGE_LIMIT,
         )
@@ -351,7 +303,7 @@ class KalshiClient:
             self._schedule, self._mapping, self._unmapped = schedule, {}, {}
         new = [market for market in markets if market.ticker not in self._mapping]
         if new:
-            mapped, unmapped = parser.map_markets_to_games(new, games)
+            mapped, unmapped = map_markets_to_games(new, games)
             self._mapping.update({market.ticker: None for market in new})
             self._mapping.update({market.ticker: market.game_id for market in mapped})
             self._unmapped.update({item.market.ticker: item for item in unmapped})
@@ -365,8 +317,10 @@ class KalshiClient:
         unchanged. Only this cycle's markets are kept for the next one."""
         if game_id is None:
             return market
-        parsed, mapped = copies.get(market.ticker, (None, None))
-        if parsed != market or mapped.game_id != game_id:
+        previous = copies.get(market.ticker)
+        if previous is not None and previous[0] == market and previous[1].game_id == game_id:
+            mapped = previous[1]
+        else:
             mapped = replace(market, game_id=game_id)
         self._market_copies[market.ticker] = (market, mapped)
         return mapped
@@ -383,7 +337,7 @@ def _unix(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-def _candle_query(start: datetime, end: datetime, period_minutes: int) -> dict[str, int]:
+def _candle_query(start: datetime, end: datetime, period_minutes: int) -> dict[str, int | None]:
     if period_minutes not in CANDLE_PERIODS:
         raise ValueError(f"period_minutes must be one of {CANDLE_PERIODS}, got {period_minutes}")
     return {"start_ts": _unix(start), "end_ts": _unix(end), "period_interval": period_minutes}

@@ -1,54 +1,36 @@
-"""Kalshi Trade API v2 payloads as typed records, the NFL ticker grammar, and market-to-game mapping.
-
-Pure functions over decoded JSON: no I/O, no clock (callers pass the snapshot time). Field names
-follow the API as it is since 2026-03-12, when Kalshi removed every integer-cent field: prices are
-`*_dollars` fixed-point strings ("0.5600") and sizes `*_fp` strings ("650.34"), read as `Decimal`.
-A market without them is schema drift and raises `KalshiFormatError` instead of yielding a zero
-price, so the daemon can raise a system alert rather than store garbage.
-
-NFL tickers (tests/fixtures/kalshi/README.md): event `KXNFLGAME-26OCT12BUFLAR` is BUF at LAR on
-2026-10-12, the game's US-Eastern local date; market suffixes are a team code (`-LAR`), a team code
-and rounded spread (`-TB8`, real line in `floor_strike`) or a rounded total (`-69`).
+"""Kalshi Trade API v2 payloads as typed records (kalshi/records.py). Pure functions over decoded
+JSON: no I/O, no clock (callers pass the snapshot time). Field names follow the API as it is since
+2026-03-12, when Kalshi removed every integer-cent field: prices are `*_dollars` fixed-point strings
+("0.5600") and sizes `*_fp` strings ("650.34"), read as `Decimal`. A market without them is schema
+drift and raises `KalshiFormatError` instead of yielding a zero price, so the daemon can raise a
+system alert rather than store garbage.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, overload
 
-from nfl_sync.domain import teams
 from nfl_sync.domain.errors import KalshiFormatError
-from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot
-
-EASTERN = ZoneInfo("America/New_York")
-
-ONE = Decimal(1)
-ZERO = Decimal(0)
-
-
-# Statuses a market carries in responses, and the values the `status` query filter takes; the
-# two vocabularies differ (docs.kalshi.com/getting_started/market_lifecycle).
-RESPONSE_STATUSES = frozenset(
-    ("initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized")
+from nfl_sync.domain.models import KalshiMarket
+from nfl_sync.sources.kalshi.records import (
+    OHLC,
+    ONE,
+    Candle,
+    ExchangeStatus,
+    KalshiEvent,
+    MarketQuote,
+    Orderbook,
+    ParsedMarket,
+    PriceLevel,
+    Series,
+    Trade,
 )
-FILTER_STATUSES = ("unopened", "open", "paused", "closed", "settled")
-_FILTER_OF_RESPONSE = {
-    "initialized": "unopened",
-    "active": "open",
-    "inactive": "paused",
-    # "closed" matches any market past close_time that is not finalized yet.
-    "closed": "closed",
-    "determined": "closed",
-    "disputed": "closed",
-    "amended": "closed",
-    "finalized": "settled",
-}
+from nfl_sync.sources.kalshi.tickers import parse_nfl_ticker
+
+ZERO = Decimal(0)
 
 # Fields a market must carry for its price to be read; the cent-era names are only used to say
 # what the payload looks like when they are missing.
@@ -73,228 +55,6 @@ _LEGACY_CENT_FIELDS = (
     "open_interest",
     "liquidity",
 )
-
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
-    )
-}
-_NFL_SERIES = re.compile(r"KXNFL(?P<segment>[12]H|[1-4]Q)?(?P<kind>GAME|SPREAD|TOTAL)?")
-_EVENT_PART = re.compile(r"(?P<yy>\d{2})(?P<mon>[A-Z]{3})(?P<dd>\d{2})(?P<teams>[A-Z]{4,6})")
-_SPREAD_SUFFIX = re.compile(r"(?P<code>[A-Z]{2,3})(?P<strike>\d{1,3})")
-_TOTAL_SUFFIX = re.compile(r"\d{1,3}")
-TIE_SUFFIX = "TIE"
-
-# A postponed game keeps its ticker date while ESPN moves the kickoff; Kalshi keeps such markets
-# open for 48 hours past the original start, so a game up to two days later is still the same one.
-POSTPONEMENT_DAYS = 2
-
-
-# --- statuses -------------------------------------------------------------------------------------
-
-
-def filter_status(status: str) -> str:
-    """The `status` query-filter value for `status` given in either vocabulary ("active" -> "open")."""
-    value = status.strip().lower()
-    if value in FILTER_STATUSES:
-        return value
-    if value in _FILTER_OF_RESPONSE:
-        return _FILTER_OF_RESPONSE[value]
-    raise ValueError(f"unknown Kalshi market status {status!r}; use one of {', '.join(FILTER_STATUSES)}")
-
-
-def response_statuses(status: str) -> frozenset[str]:
-    """The response statuses a filter value (or a response status) stands for ("open" -> {"active"})."""
-    wanted = filter_status(status)
-    return frozenset(name for name, value in _FILTER_OF_RESPONSE.items() if value == wanted)
-
-
-# --- records --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MarketQuote:
-    """Every price and size a market payload carries, in dollars and contracts.
-
-    Kalshi reports an empty side as a 0.0000 bid or a 1.0000 ask, and an untraded market as a
-    0.0000 last price; those become None so that nothing downstream reads them as real quotes
-    (an empty book would otherwise show a 50-cent mid).
-    """
-
-    yes_bid: Decimal | None
-    yes_ask: Decimal | None
-    no_bid: Decimal | None
-    no_ask: Decimal | None
-    last_price: Decimal | None
-    volume: Decimal
-    open_interest: Decimal
-    yes_bid_size: Decimal | None = None
-    yes_ask_size: Decimal | None = None
-    volume_24h: Decimal | None = None
-    previous_yes_bid: Decimal | None = None
-    previous_yes_ask: Decimal | None = None
-    previous_price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ParsedMarket:
-    """A market's identity (what it is about) and its quote (what it trades at)."""
-
-    market: KalshiMarket
-    quote: MarketQuote
-
-    def snapshot(self, ts: datetime, game_id: str | None = None) -> MarketSnapshot:
-        """The row for nfl_kalshi_prices at `ts`; mid, spread and implied probability derive from it.
-        `game_id`, when given, is the ESPN game the market was mapped to (else the market's own)."""
-        return MarketSnapshot(
-            ticker=self.market.ticker,
-            ts=ts,
-            yes_bid=self.quote.yes_bid,
-            yes_ask=self.quote.yes_ask,
-            last_price=self.quote.last_price,
-            volume=self.quote.volume,
-            open_interest=self.quote.open_interest,
-            game_id=game_id or self.market.game_id,
-            event_ticker=self.market.event_ticker,
-        )
-
-
-@dataclass(frozen=True)
-class PriceLevel:
-    price: Decimal
-    size: Decimal
-
-
-@dataclass(frozen=True)
-class Orderbook:
-    """Resting bids of both sides, ascending by price (best bid last).
-
-    Kalshi's book holds bids only: a YES ask is the complement of the best NO bid.
-    """
-
-    ticker: str
-    yes_bids: tuple[PriceLevel, ...]
-    no_bids: tuple[PriceLevel, ...]
-
-    @property
-    def best_yes_bid(self) -> PriceLevel | None:
-        return self.yes_bids[-1] if self.yes_bids else None
-
-    @property
-    def best_no_bid(self) -> PriceLevel | None:
-        return self.no_bids[-1] if self.no_bids else None
-
-    @property
-    def yes_ask(self) -> Decimal | None:
-        best = self.best_no_bid
-        return None if best is None else ONE - best.price
-
-    @property
-    def no_ask(self) -> Decimal | None:
-        best = self.best_yes_bid
-        return None if best is None else ONE - best.price
-
-    def top(self, ts: datetime) -> MarketSnapshot:
-        """Top of book as a snapshot (no trade data), for its mid, spread and implied probability."""
-        best_bid = self.best_yes_bid
-        return MarketSnapshot(
-            ticker=self.ticker,
-            ts=ts,
-            yes_bid=None if best_bid is None else best_bid.price,
-            yes_ask=self.yes_ask,
-            last_price=None,
-            volume=None,
-        )
-
-
-@dataclass(frozen=True)
-class Trade:
-    trade_id: str
-    ticker: str
-    count: Decimal
-    yes_price: Decimal
-    no_price: Decimal
-    taker_outcome_side: str | None  # yes / no
-    taker_book_side: str | None  # bid / ask
-    created_time: datetime | None
-    is_block_trade: bool = False
-
-
-@dataclass(frozen=True)
-class OHLC:
-    open: Decimal | None
-    high: Decimal | None
-    low: Decimal | None
-    close: Decimal | None
-
-
-@dataclass(frozen=True)
-class Candle:
-    """One candlestick, from the live or the historical endpoint (their field names differ)."""
-
-    end: datetime
-    yes_bid: OHLC
-    yes_ask: OHLC
-    price: OHLC  # traded prices; all None when nothing traded in the period
-    mean_price: Decimal | None
-    previous_price: Decimal | None
-    volume: Decimal
-    open_interest: Decimal
-
-
-@dataclass(frozen=True)
-class KalshiEvent:
-    event_ticker: str
-    series_ticker: str
-    title: str | None
-    sub_title: str | None
-    markets: tuple[ParsedMarket, ...] = ()
-
-
-@dataclass(frozen=True)
-class Series:
-    ticker: str
-    title: str | None
-    category: str | None
-    frequency: str | None
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ExchangeStatus:
-    exchange_active: bool
-    trading_active: bool
-    estimated_resume_time: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NFLEvent:
-    """What an NFL game event ticker says: which game, on which Eastern date, which contract family."""
-
-    event_ticker: str
-    series_ticker: str
-    kind: str  # game / spread / total
-    segment: str | None  # 1H, 2H, 1Q..4Q; None for the full game
-    game_date: date
-    away_team: str  # canonical abbreviations (teams.py)
-    home_team: str
-
-
-@dataclass(frozen=True)
-class NFLTicker:
-    """What an NFL market ticker says on top of its event."""
-
-    ticker: str
-    event: NFLEvent
-    team: str | None  # team a game or spread market is about; None for totals and TIE
-    strike: int | None  # rounded line from the suffix; the exact line is floor_strike
-
-
-@dataclass(frozen=True)
-class UnmappedMarket:
-    market: KalshiMarket
-    reason: str
 
 
 # --- scalar helpers -------------------------------------------------------------------------------
@@ -321,10 +81,19 @@ def _fixed(
     return number
 
 
+# A required price or size is never None: these overloads say so to the type checker.
+@overload
+def _dollars(payload: Mapping[str, Any], key: str, where: str) -> Decimal: ...
+@overload
+def _dollars(payload: Mapping[str, Any], key: str, where: str, required: bool) -> Decimal | None: ...
 def _dollars(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Decimal | None:
     return _fixed(payload, key, where, required=required, maximum=ONE)
 
 
+@overload
+def _count(payload: Mapping[str, Any], key: str, where: str) -> Decimal: ...
+@overload
+def _count(payload: Mapping[str, Any], key: str, where: str, required: bool) -> Decimal | None: ...
 def _count(payload: Mapping[str, Any], key: str, where: str, required: bool = True) -> Decimal | None:
     return _fixed(payload, key, where, required=required)
 
@@ -377,11 +146,6 @@ def _object(value: Any, what: str) -> Mapping[str, Any]:
 def _text(payload: Mapping[str, Any], key: str) -> str | None:
     value = payload.get(key)
     return value if isinstance(value, str) and value else None
-
-
-def eastern_date(moment: datetime) -> date:
-    """The US-Eastern calendar date of an aware datetime: the date Kalshi writes in NFL tickers."""
-    return moment.astimezone(EASTERN).date()
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -617,114 +381,3 @@ def parse_candle(payload: Any) -> Candle:
 def parse_candlesticks(body: Any) -> list[Candle]:
     """`{"ticker": ..., "candlesticks": [...]}` from the live or the historical endpoint."""
     return [parse_candle(item) for item in page_items(body, "candlesticks")]
-
-
-# --- NFL ticker grammar ---------------------------------------------------------------------------
-
-
-def _team(code: str) -> str | None:
-    team = teams.resolve(code) if code in teams.kalshi_codes() else None
-    return None if team is None else team.abbr
-
-
-def parse_event_ticker(event_ticker: str) -> NFLEvent | None:
-    """`KXNFLGAME-26OCT12BUFLAR` -> BUF at LAR on 2026-10-12; None when not an NFL game event."""
-    series, _, rest = event_ticker.partition("-")
-    series_match = _NFL_SERIES.fullmatch(series)
-    event_match = _EVENT_PART.fullmatch(rest)
-    if series_match is None or event_match is None:
-        return None
-    segment, kind = series_match.group("segment"), series_match.group("kind")
-    if segment is None and kind is None:
-        return None
-    month = _MONTHS.get(event_match.group("mon"))
-    if month is None:
-        return None
-    try:
-        game_date = date(2000 + int(event_match.group("yy")), month, int(event_match.group("dd")))
-    except ValueError:
-        return None
-    # Codes are 2-3 letters with no separator: keep the split whose two halves are both teams.
-    pair = event_match.group("teams")
-    splits = [
-        (away, home)
-        for away, home in ((pair[:cut], pair[cut:]) for cut in (2, 3))
-        if _team(away) is not None and _team(home) is not None
-    ]
-    if len(splits) != 1:
-        return None
-    away, home = splits[0]
-    return NFLEvent(
-        event_ticker=event_ticker,
-        series_ticker=series,
-        kind=(kind or "GAME").lower(),
-        segment=segment,
-        game_date=game_date,
-        away_team=_team(away),
-        home_team=_team(home),
-    )
-
-
-@functools.lru_cache(maxsize=4096)  # the same tickers come back on every poll
-def parse_nfl_ticker(ticker: str, event_ticker: str | None = None) -> NFLTicker | None:
-    """`KXNFLSPREAD-26OCT08TBDAL-TB8` -> TB, strike 8 of TB at DAL; None when not an NFL game market."""
-    event_ticker = event_ticker or ticker.rpartition("-")[0]
-    if not ticker.startswith(event_ticker + "-"):
-        return None
-    event = parse_event_ticker(event_ticker)
-    if event is None:
-        return None
-    suffix = ticker[len(event_ticker) + 1 :]
-    playing = (event.away_team, event.home_team)
-    if event.kind == "game":
-        if suffix == TIE_SUFFIX and event.segment is not None:
-            return NFLTicker(ticker, event, team=None, strike=None)
-        team = _team(suffix)
-        return NFLTicker(ticker, event, team=team, strike=None) if team in playing else None
-    if event.kind == "spread":
-        match = _SPREAD_SUFFIX.fullmatch(suffix)
-        team = _team(match.group("code")) if match else None
-        return NFLTicker(ticker, event, team=team, strike=int(match.group("strike"))) if team in playing else None
-    if _TOTAL_SUFFIX.fullmatch(suffix):
-        return NFLTicker(ticker, event, team=None, strike=int(suffix))
-    return None
-
-
-# --- market -> game -------------------------------------------------------------------------------
-
-
-def map_markets_to_games(
-    markets: Iterable[KalshiMarket], games: Iterable[Game]
-) -> tuple[list[KalshiMarket], list[UnmappedMarket]]:
-    """Attach ESPN game ids to NFL markets by team pair and Eastern-time game date.
-
-    A market maps to the one game between its two teams whose Eastern date is the ticker date or
-    up to POSTPONEMENT_DAYS later; home/away may be swapped (neutral sites). Markets that are not
-    NFL game markets, or have no such game, come back in the second list with the reason.
-    """
-    by_pair: dict[frozenset[str], list[tuple[date, Game]]] = {}
-    for game in games:
-        if game.start_time is not None:
-            by_pair.setdefault(frozenset((game.home_team, game.away_team)), []).append(
-                (eastern_date(game.start_time), game)
-            )
-    mapped: list[KalshiMarket] = []
-    unmapped: list[UnmappedMarket] = []
-    for market in markets:
-        if market.market_kind is None or market.game_date is None:
-            unmapped.append(UnmappedMarket(market, "not an NFL game market (ticker not understood)"))
-            continue
-        ticker_date = date.fromisoformat(market.game_date)
-        window = [
-            game
-            for played, game in by_pair.get(frozenset((market.away_team, market.home_team)), ())
-            if timedelta(0) <= played - ticker_date <= timedelta(days=POSTPONEMENT_DAYS)
-        ]
-        if len(window) == 1:
-            mapped.append(replace(market, game_id=window[0].game_id))
-        else:
-            found = "no ESPN game" if not window else f"{len(window)} ESPN games"
-            unmapped.append(
-                UnmappedMarket(market, f"{found} for {market.away_team} at {market.home_team} on {market.game_date}")
-            )
-    return mapped, unmapped

@@ -18,7 +18,9 @@ from helpers import fixture_json
 from nfl_sync.domain import play_classifier
 from nfl_sync.domain.errors import ParseError
 from nfl_sync.sources import odds_parser, weather_parser
-from nfl_sync.sources.espn import parser as espn_parser
+from nfl_sync.sources.espn.injuries import parse_injuries
+from nfl_sync.sources.espn.scoreboard import parse_scoreboard, parse_scoreboard_odds, parse_scoreboard_weather
+from nfl_sync.sources.espn.summary import parse_summary
 
 KICKOFF = datetime(2026, 1, 25, 18, 0, tzinfo=UTC)
 REPLACEMENTS = (None, "", "x", "12", 0, -1, 7.5, True, [], [None], {}, {"id": "1"})
@@ -82,7 +84,7 @@ def _openweather_subset() -> dict:
 
 
 def _parse_summary(payload):
-    summary = espn_parser.parse_summary(payload)
+    summary = parse_summary(payload)
     play_classifier.with_significance(summary.plays)
 
 
@@ -91,16 +93,16 @@ CASES = {
     "scoreboard": (
         _scoreboard_subset(),
         lambda p: (
-            espn_parser.parse_scoreboard(p),
-            espn_parser.parse_scoreboard_odds(p),
-            espn_parser.parse_scoreboard_weather(p),
+            parse_scoreboard(p),
+            parse_scoreboard_odds(p),
+            parse_scoreboard_weather(p),
         ),
     ),
     "injuries": (
         {"injuries": fixture_json("espn", "summary_401547417.json")["injuries"][:1]},
-        espn_parser.parse_injuries,
+        parse_injuries,
     ),
-    "core_injury": (fixture_json("espn", "core_injury_detail_4426502_598153.json"), espn_parser.parse_injuries),
+    "core_injury": (fixture_json("espn", "core_injury_detail_4426502_598153.json"), parse_injuries),
     "odds": (_odds_subset(), lambda p: odds_parser.parse_odds(p, "decimal")),
     "open_meteo": (_open_meteo_subset(), lambda p: weather_parser.parse_open_meteo_forecast(p, KICKOFF)),
     "openweather": (

@@ -15,8 +15,10 @@ import requests
 import responses
 
 from helpers import FakeClock, fixture_text
+from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import SourceError
-from nfl_sync.sources.http import HttpSource, RateLimiter, RetryPolicy, TTLCache
+from nfl_sync.sources.http import HttpSource
+from nfl_sync.sources.limits import RateLimiter, TTLCache
 
 BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 URL = f"{BASE}/scoreboard"

@@ -1,25 +1,20 @@
-"""kalshi_parser on Kalshi's real recorded payloads (tests/fixtures/kalshi/README.md)."""
+"""The Kalshi parser on Kalshi's real recorded payloads (tests/fixtures/kalshi/README.md): markets,
+events and series, schema drift, statuses, order books, trades and candlesticks."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from helpers import fixture_json, fixture_path
-from nfl_sync.domain import teams
+from helpers import fixture_json
+from kalshi_support import NFL_MARKET_FILES, nfl_market
 from nfl_sync.domain.errors import KalshiFormatError
-from nfl_sync.domain.models import Game
 from nfl_sync.sources.kalshi import parser as kp
-
-NFL_MARKET_FILES = sorted(path.name for path in fixture_path("kalshi", "get_market").glob("*.json"))
-
-
-def nfl_market(ticker: str) -> dict[str, Any]:
-    return fixture_json("kalshi", "get_market", f"kalshi_market_{ticker}.json")["market"]
+from nfl_sync.sources.kalshi.records import OHLC, ExchangeStatus, PriceLevel
+from nfl_sync.sources.kalshi.statuses import filter_status, response_statuses
 
 
 def every_recorded_market() -> list[dict[str, Any]]:
@@ -31,29 +26,6 @@ def every_recorded_market() -> list[dict[str, Any]]:
 
 
 RECORDED = every_recorded_market()
-
-
-def game(game_id: str, away: str, home: str, kickoff: str) -> Game:
-    return Game(
-        game_id=game_id,
-        season=2026,
-        season_type=2,
-        week=None,
-        start_time=datetime.fromisoformat(kickoff),
-        home_team=home,
-        away_team=away,
-        home_score=None,
-        away_score=None,
-        status="STATUS_SCHEDULED",
-        state="pre",
-    )
-
-
-# Kickoffs implied by the recordings (close_time - 48 h): both are evening games whose UTC date is
-# the day after the Eastern date in the ticker.
-BUF_AT_LAR = game("401900001", "BUF", "LAR", "2026-10-13T00:15:00+00:00")
-TB_AT_DAL = game("401900002", "TB", "DAL", "2026-10-09T00:15:00+00:00")
-ATL_AT_NO = game("401900003", "ATL", "NO", "2026-10-06T00:15:00+00:00")
 
 
 # --- markets ----------------------------------------------------------------------------------------
@@ -209,15 +181,15 @@ def test_list_without_its_key_is_a_format_change():
     ],
 )
 def test_filter_status_understands_both_vocabularies(given, expected):
-    assert kp.filter_status(given) == expected
+    assert filter_status(given) == expected
 
 
 def test_response_statuses_of_a_filter():
-    assert kp.response_statuses("open") == {"active"}
-    assert kp.response_statuses("closed") == {"closed", "determined", "disputed", "amended"}
-    assert kp.response_statuses("settled") == {"finalized"}
+    assert response_statuses("open") == {"active"}
+    assert response_statuses("closed") == {"closed", "determined", "disputed", "amended"}
+    assert response_statuses("settled") == {"finalized"}
     with pytest.raises(ValueError, match="unknown Kalshi market status"):
-        kp.filter_status("live")
+        filter_status("live")
 
 
 # --- orderbook, trades, candles ---------------------------------------------------------------------
@@ -228,7 +200,7 @@ def test_recorded_orderbook_best_bid_and_ask():
         fixture_json("kalshi", "other_series", "kalshi_orderbook.json"), "KXBTCD-26JUL2502-T74299.99"
     )
     assert book.yes_bids == () and book.best_yes_bid is None and book.no_ask is None
-    assert book.best_no_bid == kp.PriceLevel(Decimal("0.99"), Decimal("73469.00"))
+    assert book.best_no_bid == PriceLevel(Decimal("0.99"), Decimal("73469.00"))
     assert book.yes_ask == Decimal("0.01")
     # The same market in the recorded /markets page: the book's derived ask matches the quote.
     market = fixture_json("kalshi", "other_series", "kalshi_markets.json")["markets"][0]
@@ -245,7 +217,7 @@ def test_two_sided_orderbook_in_either_order():
     for book_levels in (levels, reversed_levels):
         book = kp.parse_orderbook({"orderbook_fp": book_levels}, "T")
         top = book.top(datetime(2026, 11, 24, tzinfo=UTC))
-        assert book.best_yes_bid == kp.PriceLevel(Decimal("0.42"), Decimal("13.00"))
+        assert book.best_yes_bid == PriceLevel(Decimal("0.42"), Decimal("13.00"))
         assert (top.yes_bid, top.yes_ask) == (Decimal("0.42"), Decimal("0.44"))
         assert book.no_ask == Decimal("0.58")
         assert (top.mid, top.spread) == (Decimal("0.43"), Decimal("0.02"))
@@ -294,8 +266,8 @@ def test_historical_and_live_candles():
     hourly = kp.parse_candlesticks({"ticker": recorded["ticker"], "candlesticks": recorded["h60"]})
     assert len(hourly) == 4
     assert hourly[0].end == datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
-    assert hourly[0].price == kp.OHLC(None, None, None, None) and hourly[0].mean_price is None
-    assert hourly[0].yes_ask == kp.OHLC(Decimal("0.99"), Decimal("0.99"), Decimal("0.14"), Decimal("0.14"))
+    assert hourly[0].price == OHLC(None, None, None, None) and hourly[0].mean_price is None
+    assert hourly[0].yes_ask == OHLC(Decimal("0.99"), Decimal("0.99"), Decimal("0.14"), Decimal("0.14"))
     minute = kp.parse_candlesticks({"ticker": recorded["ticker"], "candlesticks": recorded["m1"]})
     traded = minute[1]
     assert traded.price.close == Decimal("0.12") and traded.previous_price == Decimal("0.13")
@@ -320,178 +292,4 @@ def test_exchange_status():
     status = kp.parse_exchange_status(
         {"exchange_active": False, "trading_active": False, "exchange_estimated_resume_time": "2026-11-26T10:00:00Z"}
     )
-    assert status == kp.ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=UTC))
-
-
-# --- NFL ticker grammar -----------------------------------------------------------------------------
-
-# ticker -> (series, kind, segment, date, away, home, team, strike, line from floor_strike)
-NFL_FIXTURE_GRAMMAR = {
-    "KXNFLGAME-26OCT12BUFLAR-LAR": ("KXNFLGAME", "game", None, date(2026, 10, 12), "BUF", "LAR", "LAR", None, None),
-    "KXNFLSPREAD-26OCT08TBDAL-TB8": (
-        "KXNFLSPREAD",
-        "spread",
-        None,
-        date(2026, 10, 8),
-        "TB",
-        "DAL",
-        "TB",
-        8,
-        Decimal("7.5"),
-    ),
-    "KXNFLTOTAL-26OCT08TBDAL-69": (
-        "KXNFLTOTAL",
-        "total",
-        None,
-        date(2026, 10, 8),
-        "TB",
-        "DAL",
-        None,
-        69,
-        Decimal("68.5"),
-    ),
-    "KXNFL1H-26OCT05ATLNO-ATL": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", "ATL", None, None),
-    "KXNFL1H-26OCT05ATLNO-NO": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", "NO", None, None),
-    "KXNFL1H-26OCT05ATLNO-TIE": ("KXNFL1H", "game", "1H", date(2026, 10, 5), "ATL", "NO", None, None, None),
-    "KXNFL1HSPREAD-26OCT05ATLNO-NO8": (
-        "KXNFL1HSPREAD",
-        "spread",
-        "1H",
-        date(2026, 10, 5),
-        "ATL",
-        "NO",
-        "NO",
-        8,
-        Decimal("7.5"),
-    ),
-    "KXNFL1HTOTAL-26OCT05ATLNO-8": (
-        "KXNFL1HTOTAL",
-        "total",
-        "1H",
-        date(2026, 10, 5),
-        "ATL",
-        "NO",
-        None,
-        8,
-        Decimal("7.5"),
-    ),
-}
-
-
-def test_grammar_table_covers_every_nfl_fixture():
-    assert sorted(f"kalshi_market_{ticker}.json" for ticker in NFL_FIXTURE_GRAMMAR) == NFL_MARKET_FILES
-
-
-@pytest.mark.parametrize("ticker", sorted(NFL_FIXTURE_GRAMMAR))
-def test_ticker_grammar_of_every_nfl_fixture(ticker):
-    series, kind, segment, game_date, away, home, team, strike, line = NFL_FIXTURE_GRAMMAR[ticker]
-    parsed = kp.parse_nfl_ticker(ticker)
-    assert (parsed.event.series_ticker, parsed.event.kind, parsed.event.segment, parsed.event.game_date) == (
-        series,
-        kind,
-        segment,
-        game_date,
-    )
-    assert (parsed.event.away_team, parsed.event.home_team, parsed.team, parsed.strike) == (away, home, team, strike)
-
-    market = kp.parse_market(nfl_market(ticker)).market
-    assert (market.series_ticker, market.market_kind, market.segment, market.game_date) == (
-        series,
-        kind,
-        segment,
-        game_date.isoformat(),
-    )
-    assert (market.away_team, market.home_team, market.team, market.line) == (away, home, team, line)
-
-
-@pytest.mark.parametrize(
-    "ticker, away, home, team",
-    [
-        ("KXNFLGAME-26NOV29JACWAS-WAS", "JAX", "WSH", "WSH"),  # Kalshi codes -> ESPN abbreviations
-        ("KXNFLGAME-26DEC06NONYG-NO", "NO", "NYG", "NO"),  # 2+3 letters
-        ("KXNFLGAME-26DEC07LVNE-NE", "LV", "NE", "NE"),  # 2+2
-        ("KXNFLGAME-26DEC13LACLAR-LAC", "LAC", "LAR", "LAC"),  # 3+3, both Los Angeles
-        ("KXNFLSPREAD-26DEC13KCDEN-KC3", "KC", "DEN", "KC"),
-    ],
-)
-def test_ticker_grammar_splits_team_codes(ticker, away, home, team):
-    parsed = kp.parse_nfl_ticker(ticker)
-    assert (parsed.event.away_team, parsed.event.home_team, parsed.team) == (away, home, team)
-
-
-@pytest.mark.parametrize(
-    "ticker",
-    [
-        "KXBTCD-26JUL2502-T74299.99",  # not NFL
-        "KXNFLMVP-26-JALLEN",  # NFL future, not a game
-        "KXNFLTEAMTOTAL-26OCT08TBDAL-TB30",  # series outside the grammar
-        "KXNFLGAME-26OCT12BUFXYZ-BUF",  # unknown team code
-        "KXNFLGAME-26OCT12BUFLAR-DAL",  # team not in the game
-        "KXNFLGAME-26OCT12BUFLAR-TIE",  # full games have no TIE market
-        "KXNFLGAME-26FEB30BUFLAR-LAR",  # impossible date
-        "KXNFLGAME-26OCX12BUFLAR-LAR",  # unknown month
-        "KXNFLSPREAD-26OCT08TBDAL-8",  # spread without a team
-        "KXNFLTOTAL-26OCT08TBDAL-TB8",  # total with a team
-    ],
-)
-def test_ticker_grammar_rejects(ticker):
-    assert kp.parse_nfl_ticker(ticker) is None
-
-
-def test_ambiguous_team_split_is_not_guessed(monkeypatch):
-    # No two real codes collide today; a future code that did must not send prices to a wrong game.
-    codes = frozenset({"NE", "NEW", "WAS", "AS"})
-    monkeypatch.setattr(teams, "kalshi_codes", lambda: codes)
-    monkeypatch.setattr(teams, "resolve", lambda code: SimpleNamespace(abbr=code))
-    assert kp.parse_event_ticker("KXNFLGAME-26OCT12NEWAS") is None
-    assert kp.parse_event_ticker("KXNFLGAME-26OCT12NEAS").away_team == "NE"
-
-
-# --- market -> game ---------------------------------------------------------------------------------
-
-
-def markets_of(*tickers: str):
-    return [kp.parse_market(nfl_market(ticker)).market for ticker in tickers]
-
-
-def test_every_nfl_fixture_maps_to_its_game_by_eastern_date():
-    mapped, unmapped = kp.map_markets_to_games(markets_of(*NFL_FIXTURE_GRAMMAR), [BUF_AT_LAR, TB_AT_DAL, ATL_AT_NO])
-    assert unmapped == []
-    expected = {"BUF": BUF_AT_LAR.game_id, "TB": TB_AT_DAL.game_id, "ATL": ATL_AT_NO.game_id}
-    assert {m.ticker: m.game_id for m in mapped} == {m.ticker: expected[m.away_team] for m in mapped}
-    assert len(mapped) == len(NFL_FIXTURE_GRAMMAR)
-
-
-def test_eastern_date_not_utc_date():
-    assert BUF_AT_LAR.start_time.date() == date(2026, 10, 13)
-    assert kp.eastern_date(BUF_AT_LAR.start_time) == date(2026, 10, 12)
-    # The same pair a day earlier in Eastern time is a different slate date: no match.
-    early = game("x", "BUF", "LAR", "2026-10-12T03:00:00+00:00")  # Oct 11, 23:00 EDT
-    _, unmapped = kp.map_markets_to_games(markets_of("KXNFLGAME-26OCT12BUFLAR-LAR"), [early])
-    assert unmapped[0].reason == "no ESPN game for BUF at LAR on 2026-10-12"
-
-
-def test_unmapped_markets_are_returned_with_reasons():
-    btc = kp.parse_market(fixture_json("kalshi", "other_series", "kalshi_markets.json")["markets"][0]).market
-    mapped, unmapped = kp.map_markets_to_games(
-        [*markets_of("KXNFLGAME-26OCT12BUFLAR-LAR", "KXNFLTOTAL-26OCT08TBDAL-69"), btc], [BUF_AT_LAR]
-    )
-    assert [m.ticker for m in mapped] == ["KXNFLGAME-26OCT12BUFLAR-LAR"]
-    assert [(u.market.ticker, u.reason) for u in unmapped] == [
-        ("KXNFLTOTAL-26OCT08TBDAL-69", "no ESPN game for TB at DAL on 2026-10-08"),
-        ("KXBTCD-26JUL2502-T74299.99", "not an NFL game market (ticker not understood)"),
-    ]
-
-
-@pytest.mark.parametrize(
-    "candidate, maps",
-    [
-        (game("moved", "BUF", "LAR", "2026-10-14T00:15:00+00:00"), True),  # postponed a day
-        (game("neutral", "LAR", "BUF", "2026-10-13T00:15:00+00:00"), True),  # listed the other way round
-        (game("rematch", "BUF", "LAR", "2026-10-20T00:15:00+00:00"), False),  # a week later
-        (game("other", "BUF", "NYJ", "2026-10-13T00:15:00+00:00"), False),
-    ],
-)
-def test_mapping_tolerates_postponement_and_swapped_sides(candidate, maps):
-    mapped, _ = kp.map_markets_to_games(markets_of("KXNFLGAME-26OCT12BUFLAR-LAR"), [candidate])
-    assert [m.game_id for m in mapped] == ([candidate.game_id] if maps else [])
+    assert status == ExchangeStatus(False, False, datetime(2026, 11, 26, 10, tzinfo=UTC))

@@ -1,0 +1,86 @@
+"""ESPN's site API over HTTP: the scoreboard of a day or a date range, a game's summary, the teams
+(cached) and the league injury list, parsed into domain records. ESPN's rate limit is the
+`HttpSource`'s limiter, which the core API shares.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from nfl_sync.clock import Clock
+from nfl_sync.domain.models import Game, GameSummary, Injury
+from nfl_sync.domain.teams import Team
+from nfl_sync.sources.espn.injuries import parse_injuries
+from nfl_sync.sources.espn.scoreboard import parse_scoreboard
+from nfl_sync.sources.espn.summary import parse_summary
+from nfl_sync.sources.espn.teams import parse_teams
+from nfl_sync.sources.http import HttpSource
+from nfl_sync.sources.limits import TTLCache
+
+# A day, a (first, last) pair, ESPN's own "YYYYMMDD[-YYYYMMDD]" text, or None for today.
+DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | None
+
+
+class EspnSiteClient:
+    """The site API's endpoints the pipeline reads; dates are days of `timezone`."""
+
+    def __init__(self, http: HttpSource, clock: Clock, timezone: tzinfo, teams_ttl: float):
+        self.http = http
+        self.clock = clock
+        self.timezone = timezone
+        self._teams_cache: TTLCache[list[Team]] = TTLCache(teams_ttl, clock, max_entries=4)
+
+    def fetch_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> dict[str, Any]:
+        """The raw `/scoreboard` JSON for a date, a (first, last) range or ESPN's "YYYYMMDD-YYYYMMDD"
+        text; today (in `timezone`) by default.
+
+        `dates=` is always sent: without it ESPN answers with "the current week" as it sees it,
+        which differs around midnight and in the off-season.
+        """
+        params: dict[str, Any] = {"dates": self._dates_param(when)}
+        if season_type is not None:
+            params["seasontype"] = season_type
+        data: dict[str, Any] = self.http.get_json("scoreboard", params)
+        return data
+
+    def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
+        return self.http.parse("scoreboard", parse_scoreboard, self.fetch_scoreboard(when, season_type))
+
+    def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
+        """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
+        and the box score's player stats unless `player_stats` is False."""
+        data = self.http.get_json("summary", {"event": str(game_id)})
+        return self.http.parse("summary", lambda d: parse_summary(d, player_stats), data)
+
+    def get_teams(self) -> list[Team]:
+        """`/teams`, cached for `teams_ttl` seconds."""
+
+        def load() -> list[Team]:
+            return self.http.parse("teams", parse_teams, self.http.get_json("teams"))
+
+        return self._teams_cache.get_or_load("teams", load)
+
+    def get_injuries(self) -> list[Injury]:
+        """The league-wide `/injuries` list."""
+        return self.http.parse("injuries", parse_injuries, self.http.get_json("injuries"))
+
+    def _dates_param(self, when: DateRange) -> str:
+        if isinstance(when, str):
+            if not re.fullmatch(r"\d{8}(-\d{8})?", when):
+                raise ValueError(f"scoreboard dates must be YYYYMMDD or YYYYMMDD-YYYYMMDD, got {when!r}")
+            return when
+        if when is None:
+            return self.clock.now().astimezone(self.timezone).strftime("%Y%m%d")
+        if isinstance(when, tuple):
+            start, end = (self._local_date(value) for value in when)
+            if end < start:
+                raise ValueError(f"scoreboard range ends before it starts: {start} - {end}")
+            return f"{start:%Y%m%d}-{end:%Y%m%d}"
+        return f"{self._local_date(when):%Y%m%d}"
+
+    def _local_date(self, value: date | datetime) -> date:
+        if isinstance(value, datetime):
+            return value.astimezone(self.timezone).date() if value.tzinfo else value.date()
+        return value

@@ -1,0 +1,33 @@
+"""Kalshi recordings and a client builder for the Kalshi parser and client tests
+(tests/fixtures/kalshi/README.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from responses import matchers
+
+from helpers import FakeClock, fixture_json, fixture_path
+from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, load_settings
+from nfl_sync.sources.kalshi.client import KalshiClient
+
+BASE = DEFAULT_KALSHI_BASE_URL
+MARKETS = f"{BASE}/markets"
+NFL_MARKET_FILES = sorted(path.name for path in fixture_path("kalshi", "get_market").glob("*.json"))
+
+
+def nfl_market(ticker: str) -> dict[str, Any]:
+    return fixture_json("kalshi", "get_market", f"kalshi_market_{ticker}.json")["market"]
+
+
+def page(*tickers: str, cursor: str = "") -> dict[str, Any]:
+    """A `GET /markets` list envelope around recorded NFL market objects."""
+    return {"markets": [nfl_market(t) for t in tickers], "cursor": cursor}
+
+
+def make_client(clock: FakeClock, **env: str) -> KalshiClient:
+    return KalshiClient(load_settings(env=env), clock, rng=lambda: 0.5)
+
+
+def slate_query(series: str) -> list:
+    return [matchers.query_param_matcher({"series_ticker": series, "status": "open", "limit": "1000"})]
