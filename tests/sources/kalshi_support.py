@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from responses import matchers
 
 from helpers import FakeClock, fixture_json, fixture_path
 from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, load_settings
+from nfl_sync.domain.models import Game, GameState
 from nfl_sync.sources.kalshi.client import KalshiClient
 
 BASE = DEFAULT_KALSHI_BASE_URL
@@ -31,3 +33,21 @@ def make_client(clock: FakeClock, **env: str) -> KalshiClient:
 
 def slate_query(series: str) -> list:
     return [matchers.query_param_matcher({"series_ticker": series, "status": "open", "limit": "1000"})]
+
+
+def scheduled_game(game_id: str, away: str, home: str, kickoff: datetime | str) -> Game:
+    """An ESPN game of the 2026 regular season not started yet; `kickoff` may be ISO text."""
+    start = datetime.fromisoformat(kickoff) if isinstance(kickoff, str) else kickoff
+    return Game(
+        game_id=game_id,
+        season=2026,
+        season_type=2,
+        week=None,
+        start_time=start,
+        home_team=home,
+        away_team=away,
+        home_score=None,
+        away_score=None,
+        status="STATUS_SCHEDULED",
+        state=GameState.PRE,
+    )

@@ -14,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from helpers import FakeClock, fixture_text
+from helpers import fixture_text
 from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import SourceError
 from nfl_sync.sources.http import HttpSource
@@ -23,11 +23,6 @@ from nfl_sync.sources.limits import RateLimiter, TTLCache
 BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 URL = f"{BASE}/scoreboard"
 GOOD = '{"events": []}'
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import responses
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from responses import matchers
 
-from helpers import FakeClock, fixture_json
+from helpers import fixture_json
 from kalshi_support import BASE, MARKETS, make_client, nfl_market, page, slate_query
 from nfl_sync.config import load_settings
 from nfl_sync.domain.errors import ConfigError, SourceError
@@ -25,17 +24,6 @@ from nfl_sync.sources.kalshi.records import ExchangeStatus
 
 SIGNATURE_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
 KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 @pytest.fixture(scope="module")

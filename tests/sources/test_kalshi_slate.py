@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 import responses
 
-from helpers import FakeClock
-from kalshi_support import MARKETS, make_client, nfl_market, page, slate_query
+from kalshi_support import MARKETS, make_client, nfl_market, page, scheduled_game, slate_query
 from nfl_sync.domain.errors import KalshiFormatError
 from nfl_sync.domain.models import Game
 from nfl_sync.sources.kalshi.client import KalshiClient, NFLSlate
@@ -19,35 +18,8 @@ from nfl_sync.sources.kalshi.client import KalshiClient, NFLSlate
 KICKOFF_BUF_LAR = datetime(2026, 10, 13, 0, 15, tzinfo=UTC)
 
 
-def game(game_id: str, away: str, home: str, kickoff: datetime) -> Game:
-    return Game(
-        game_id=game_id,
-        season=2026,
-        season_type=2,
-        week=6,
-        start_time=kickoff,
-        home_team=home,
-        away_team=away,
-        home_score=None,
-        away_score=None,
-        status="STATUS_SCHEDULED",
-        state="pre",
-    )
-
-
-BUF_AT_LAR = game("401900001", "BUF", "LAR", KICKOFF_BUF_LAR)
-TB_AT_DAL = game("401900002", "TB", "DAL", datetime(2026, 10, 9, 0, 15, tzinfo=UTC))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+BUF_AT_LAR = scheduled_game("401900001", "BUF", "LAR", KICKOFF_BUF_LAR)
+TB_AT_DAL = scheduled_game("401900002", "TB", "DAL", datetime(2026, 10, 9, 0, 15, tzinfo=UTC))
 
 
 def nfl_slate(client: KalshiClient, games: tuple[Game, ...] | list[Game] = ()) -> NFLSlate:
@@ -138,7 +110,7 @@ def test_markets_are_mapped_again_when_the_schedule_changes(api, clock):
     first = nfl_slate(client, [BUF_AT_LAR])
     serve_slate(api)
     second = nfl_slate(client, [BUF_AT_LAR, TB_AT_DAL])
-    moved = game("401900003", "TB", "DAL", TB_AT_DAL.start_time)  # ESPN re-listed the game
+    moved = scheduled_game("401900003", "TB", "DAL", TB_AT_DAL.start_time)  # ESPN re-listed the game
     serve_slate(api)
     third = nfl_slate(client, [BUF_AT_LAR, moved])
     assert [m.game_id for m in first.markets] == [BUF_AT_LAR.game_id, None, None]

@@ -3,41 +3,23 @@ games by team pair and Eastern date."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 
 from helpers import fixture_json
-from kalshi_support import NFL_MARKET_FILES, nfl_market
+from kalshi_support import NFL_MARKET_FILES, nfl_market, scheduled_game
 from nfl_sync.domain import teams
-from nfl_sync.domain.models import Game
 from nfl_sync.sources.kalshi.parser import parse_market
 from nfl_sync.sources.kalshi.tickers import eastern_date, map_markets_to_games, parse_event_ticker, parse_nfl_ticker
 
-
-def game(game_id: str, away: str, home: str, kickoff: str) -> Game:
-    return Game(
-        game_id=game_id,
-        season=2026,
-        season_type=2,
-        week=None,
-        start_time=datetime.fromisoformat(kickoff),
-        home_team=home,
-        away_team=away,
-        home_score=None,
-        away_score=None,
-        status="STATUS_SCHEDULED",
-        state="pre",
-    )
-
-
 # Kickoffs implied by the recordings (close_time - 48 h): both are evening games whose UTC date is
 # the day after the Eastern date in the ticker.
-BUF_AT_LAR = game("401900001", "BUF", "LAR", "2026-10-13T00:15:00+00:00")
-TB_AT_DAL = game("401900002", "TB", "DAL", "2026-10-09T00:15:00+00:00")
-ATL_AT_NO = game("401900003", "ATL", "NO", "2026-10-06T00:15:00+00:00")
+BUF_AT_LAR = scheduled_game("401900001", "BUF", "LAR", "2026-10-13T00:15:00+00:00")
+TB_AT_DAL = scheduled_game("401900002", "TB", "DAL", "2026-10-09T00:15:00+00:00")
+ATL_AT_NO = scheduled_game("401900003", "ATL", "NO", "2026-10-06T00:15:00+00:00")
 
 
 # --- NFL ticker grammar -----------------------------------------------------------------------------
@@ -183,7 +165,7 @@ def test_eastern_date_not_utc_date():
     assert BUF_AT_LAR.start_time.date() == date(2026, 10, 13)
     assert eastern_date(BUF_AT_LAR.start_time) == date(2026, 10, 12)
     # The same pair a day earlier in Eastern time is a different slate date: no match.
-    early = game("x", "BUF", "LAR", "2026-10-12T03:00:00+00:00")  # Oct 11, 23:00 EDT
+    early = scheduled_game("x", "BUF", "LAR", "2026-10-12T03:00:00+00:00")  # Oct 11, 23:00 EDT
     _, unmapped = map_markets_to_games(markets_of("KXNFLGAME-26OCT12BUFLAR-LAR"), [early])
     assert unmapped[0].reason == "no ESPN game for BUF at LAR on 2026-10-12"
 
@@ -203,10 +185,10 @@ def test_unmapped_markets_are_returned_with_reasons():
 @pytest.mark.parametrize(
     "candidate, maps",
     [
-        (game("moved", "BUF", "LAR", "2026-10-14T00:15:00+00:00"), True),  # postponed a day
-        (game("neutral", "LAR", "BUF", "2026-10-13T00:15:00+00:00"), True),  # listed the other way round
-        (game("rematch", "BUF", "LAR", "2026-10-20T00:15:00+00:00"), False),  # a week later
-        (game("other", "BUF", "NYJ", "2026-10-13T00:15:00+00:00"), False),
+        (scheduled_game("moved", "BUF", "LAR", "2026-10-14T00:15:00+00:00"), True),  # postponed a day
+        (scheduled_game("neutral", "LAR", "BUF", "2026-10-13T00:15:00+00:00"), True),  # listed the other way round
+        (scheduled_game("rematch", "BUF", "LAR", "2026-10-20T00:15:00+00:00"), False),  # a week later
+        (scheduled_game("other", "BUF", "NYJ", "2026-10-13T00:15:00+00:00"), False),
     ],
 )
 def test_mapping_tolerates_postponement_and_swapped_sides(candidate, maps):

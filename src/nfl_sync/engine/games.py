@@ -16,18 +16,13 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from nfl_sync.clock import Clock
-from nfl_sync.config import Settings
 from nfl_sync.domain.detection import GameMemory, detect_game, needs_play_by_play
 from nfl_sync.domain.errors import SourceError
 from nfl_sync.domain.models import Game, GameSummary, Play
 from nfl_sync.domain.play_classifier import with_significance
-from nfl_sync.engine.protocols import AlertSink, EventRecorder, GameSource
+from nfl_sync.engine.protocols import EventRecorder, Shell
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.scheduling import schedule_dates, scoreboard_dates
-from nfl_sync.health import HealthMonitor
-from nfl_sync.metrics import Metrics
-from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -43,25 +38,19 @@ class GameTracker:
 
     def __init__(
         self,
-        settings: Settings,
+        shell: Shell,
         *,
-        clock: Clock,
-        db: NFLDBManager,
-        fetcher: GameSource,
-        alerts: AlertSink,
-        metrics: Metrics,
-        health: HealthMonitor,
         pool: Executor,
         record_events: EventRecorder,
         on_significant: Callable[[Play, datetime], None],
     ):
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.fetcher = fetcher
-        self.alerts = alerts
-        self.metrics = metrics
-        self.health = health
+        self.settings = shell.settings
+        self.clock = shell.clock
+        self.db = shell.db
+        self.fetcher = shell.fetcher
+        self.alerts = shell.alerts
+        self.metrics = shell.metrics
+        self.health = shell.health
         self.pool = pool
         self.record_events = record_events
         self.on_significant = on_significant

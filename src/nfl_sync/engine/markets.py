@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from nfl_sync.clock import Clock
-from nfl_sync.config import Settings
 from nfl_sync.domain.markets import (
     PendingCorrelation,
     detect_price_spikes,
@@ -25,10 +23,8 @@ from nfl_sync.domain.markets import (
     worth_storing,
 )
 from nfl_sync.domain.models import Game, KalshiMarket, MarketSnapshot, Play
-from nfl_sync.engine.protocols import AlertSink, FetchedMarkets, MarketSource
+from nfl_sync.engine.protocols import FetchedMarkets, Shell
 from nfl_sync.engine.report import CycleReport
-from nfl_sync.metrics import Metrics
-from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.tx import Tx
 
 RECENT_PLAYS_WINDOW = timedelta(minutes=3)
@@ -41,22 +37,17 @@ class MarketTracker:
 
     def __init__(
         self,
-        settings: Settings,
+        shell: Shell,
         *,
-        clock: Clock,
-        db: NFLDBManager,
-        kalshi: MarketSource,
-        alerts: AlertSink,
-        metrics: Metrics,
         games: Callable[[], dict[str, Game]],
         recent_plays: Callable[[str], Sequence[Play]],
     ):
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.kalshi = kalshi
-        self.alerts = alerts
-        self.metrics = metrics
+        self.settings = shell.settings
+        self.clock = shell.clock
+        self.db = shell.db
+        self.kalshi = shell.kalshi
+        self.alerts = shell.alerts
+        self.metrics = shell.metrics
         self.games = games
         self.recent_plays = recent_plays
         self.last_prices: dict[str, MarketSnapshot] = {}

@@ -6,15 +6,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from nfl_sync.clock import Clock
-from nfl_sync.config import Settings
 from nfl_sync.domain.detection import injury_events
 from nfl_sync.domain.models import GameState, Weather
 from nfl_sync.engine.games import GameTracker
-from nfl_sync.engine.protocols import AlertSink, EventRecorder, GameSource
+from nfl_sync.engine.protocols import EventRecorder, Shell
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.health import run_checks
-from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.tx import Tx
 
 WEATHER_HORIZON = timedelta(hours=24)
@@ -25,22 +22,18 @@ class PeriodicJobs:
 
     def __init__(
         self,
-        settings: Settings,
+        shell: Shell,
         *,
-        clock: Clock,
-        db: NFLDBManager,
-        fetcher: GameSource,
-        alerts: AlertSink,
         games: GameTracker,
         record_events: EventRecorder,
         last_errors: dict[str, str | None],
         injury_baseline: bool = False,
     ):
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.fetcher = fetcher
-        self.alerts = alerts
+        self.settings = shell.settings
+        self.clock = shell.clock
+        self.db = shell.db
+        self.fetcher = shell.fetcher
+        self.alerts = shell.alerts
         self.games = games
         self.record_events = record_events
         self.last_errors = last_errors  # step -> error of its latest run, None if it worked

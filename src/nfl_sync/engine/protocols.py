@@ -1,4 +1,5 @@
-"""What the engine needs of its collaborators, as `Protocol`s: the sources, and the alert outbox.
+"""What the engine needs of its collaborators: the sources and the alert outbox as `Protocol`s,
+and the `Shell` that hands all of them to each part of the engine.
 
 `app.build_sync` passes the real ones (`NFLDataFetcher`, `KalshiClient`, `AlertService`); tests and
 benchmarks may pass anything with the same methods.
@@ -7,13 +8,19 @@ benchmarks may pass anything with the same methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from nfl_sync.clock import Clock
+from nfl_sync.config import Settings
 from nfl_sync.domain.events import Event
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.health import HealthMonitor
+from nfl_sync.metrics import Metrics
 from nfl_sync.sources.kalshi.client import NFLSlate
 from nfl_sync.sources.kalshi.records import ParsedMarket
+from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.tx import Tx
 
 FetchedMarkets = list[tuple[ParsedMarket, datetime]]
@@ -63,3 +70,17 @@ class AlertSink(Protocol):
 
 EventRecorder = Callable[[Sequence[Event]], None]
 """Records events outside a state change (system alerts); a dead database only logs them."""
+
+
+@dataclass(frozen=True)
+class Shell:
+    """The engine's collaborators, everything its trackers and jobs talk to."""
+
+    settings: Settings
+    clock: Clock
+    db: NFLDBManager
+    fetcher: GameSource
+    kalshi: MarketSource
+    alerts: AlertSink
+    metrics: Metrics
+    health: HealthMonitor

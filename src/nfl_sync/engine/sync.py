@@ -27,7 +27,7 @@ from nfl_sync.domain.events import Event, system_event
 from nfl_sync.engine.games import GameTracker
 from nfl_sync.engine.markets import MarketTracker
 from nfl_sync.engine.periodic import PeriodicJobs
-from nfl_sync.engine.protocols import AlertSink, FetchedMarkets, GameSource, MarketSource
+from nfl_sync.engine.protocols import AlertSink, FetchedMarkets, GameSource, MarketSource, Shell
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.scheduling import Cadences, is_active
 from nfl_sync.health import HealthMonitor
@@ -72,38 +72,21 @@ class NFLRealtimeSync:
         # The play-by-play fetches, and the Kalshi fetch beside them.
         self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers + 1, thread_name_prefix="fetch")
         self._last_summary = time.monotonic()
+        shell = Shell(settings, clock, db, fetcher, kalshi, alerts, metrics, self.health)
         # The market tracker asks the game tracker for games and plays only when it runs.
         self.market_tracker = MarketTracker(
-            settings,
-            clock=clock,
-            db=db,
-            kalshi=kalshi,
-            alerts=alerts,
-            metrics=metrics,
+            shell,
             games=lambda: self.game_tracker.games,
             recent_plays=lambda game_id: self.game_tracker.recent_plays.get(game_id, ()),
         )
         self.game_tracker = GameTracker(
-            settings,
-            clock=clock,
-            db=db,
-            fetcher=fetcher,
-            alerts=alerts,
-            metrics=metrics,
-            health=self.health,
+            shell,
             pool=self._pool,
             record_events=self.record_events,
             on_significant=self.market_tracker.schedule_correlation,
         )
         self.jobs = PeriodicJobs(
-            settings,
-            clock=clock,
-            db=db,
-            fetcher=fetcher,
-            alerts=alerts,
-            games=self.game_tracker,
-            record_events=self.record_events,
-            last_errors=self.last_errors,
+            shell, games=self.game_tracker, record_events=self.record_events, last_errors=self.last_errors
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
