@@ -12,8 +12,9 @@ import pytest
 from helpers import fixture_json
 from kalshi_support import NFL_MARKET_FILES, nfl_market, scheduled_game
 from nfl_sync.domain import teams
+from nfl_sync.domain.calendar import eastern_date
 from nfl_sync.sources.kalshi.parser import parse_market
-from nfl_sync.sources.kalshi.tickers import eastern_date, map_markets_to_games, parse_event_ticker, parse_nfl_ticker
+from nfl_sync.sources.kalshi.tickers import map_markets_to_games, parse_event_ticker, parse_nfl_ticker
 
 # Kickoffs implied by the recordings (close_time - 48 h): both are evening games whose UTC date is
 # the day after the Eastern date in the ticker.

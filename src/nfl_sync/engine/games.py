@@ -16,13 +16,13 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
+from nfl_sync.domain.calendar import schedule_dates, scoreboard_dates
 from nfl_sync.domain.detection import GameMemory, detect_game, needs_play_by_play
 from nfl_sync.domain.errors import SourceError
 from nfl_sync.domain.models import Game, GameSummary, Play
 from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.engine.protocols import EventRecorder, Shell
 from nfl_sync.engine.report import CycleReport
-from nfl_sync.engine.scheduling import schedule_dates, scoreboard_dates
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class GameTracker:
     # --- steps ---------------------------------------------------------------------------------
     def sync_schedule(self, report: CycleReport) -> int:
         """The week ahead: new games become known, changed ones are stored."""
-        games = self.fetcher.get_scoreboard(schedule_dates(self.clock.now(), self.settings.timezone))
+        games = self.fetcher.get_scoreboard(schedule_dates(self.clock.now()))
         for game in games:
             self.games.setdefault(game.game_id, game)
         changed = [g for g in games if self.stored_games.get(g.game_id) != g]
@@ -98,7 +98,7 @@ class GameTracker:
     def sync_scoreboard(self, report: CycleReport) -> int:
         """Today's scoreboard, the summaries of the games that changed, and each game's write."""
         now = self.clock.now()
-        games = self.fetcher.get_scoreboard(scoreboard_dates(now, self.settings.timezone))
+        games = self.fetcher.get_scoreboard(scoreboard_dates(now))
         report.games = len(games)
         report.live_games = sum(1 for g in games if g.is_live)
         self.metrics.live_games.set(report.live_games)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from nfl_sync.domain.models import Game, GameState
 
@@ -40,18 +40,3 @@ def is_active(games: Iterable[Game], now: datetime) -> bool:
         if game.state == GameState.PRE and game.start_time and game.start_time - now <= STARTING_SOON:
             return True
     return not known  # nothing known yet: look now
-
-
-def scoreboard_dates(now: datetime, tz: tzinfo) -> str:
-    """ESPN's `dates` for the live scoreboard: today, and before 6 a.m. yesterday as well."""
-    local = now.astimezone(tz)
-    day = local.strftime("%Y%m%d")
-    if local.hour < 6:  # a late game of yesterday's Eastern date may still be on
-        return f"{(local - timedelta(days=1)).strftime('%Y%m%d')}-{day}"
-    return day
-
-
-def schedule_dates(now: datetime, tz: tzinfo) -> str:
-    """ESPN's `dates` for the week ahead."""
-    local = now.astimezone(tz)
-    return f"{local.strftime('%Y%m%d')}-{(local + timedelta(days=7)).strftime('%Y%m%d')}"

@@ -73,11 +73,10 @@ class NFLDataFetcher:
         )
         self.open_meteo = source("open-meteo", settings.open_meteo_base_url, RateLimiter(((600, 60.0),), self.clock))
         self.odds = source("the-odds-api", settings.odds_api_base_url, RateLimiter(((30, 1.0),), self.clock))
-        self._site = EspnSiteClient(self.espn, self.clock, settings.timezone, settings.cache_ttl)
+        self._site = EspnSiteClient(self.espn, self.clock, settings.cache_ttl)
         self._core = EspnCoreClient(
             self.espn_core,
             self.clock,
-            settings.timezone,
             settings.espn_core_base_url,
             max_calls=max_core_injury_calls,
             per_team=core_injuries_per_team,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL
 from nfl_sync.domain import teams
+from nfl_sync.domain.calendar import season_year
 from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.domain.models import Injury
 from nfl_sync.sources.espn.injuries import parse_core_injury
@@ -32,7 +32,6 @@ class EspnCoreClient:
         self,
         http: HttpSource,
         clock: Clock,
-        timezone: tzinfo,
         base_url: str,
         *,
         max_calls: int,
@@ -40,7 +39,6 @@ class EspnCoreClient:
     ):
         self.http = http
         self.clock = clock
-        self.timezone = timezone
         self.base_url = base_url
         self.max_calls = max_calls
         self.per_team = per_team
@@ -55,7 +53,7 @@ class EspnCoreClient:
         play-by-play. Each run resumes at the team after the last one it reached, so successive
         runs cover the league in turn.
         """
-        season = self._season_year()
+        season = season_year(self.clock.now())
         all_teams = teams.all_teams()
         budget = self.max_calls
         found: list[Injury] = []
@@ -96,11 +94,6 @@ class EspnCoreClient:
             return None
         # The scheme in refs is http://; the configured base (https, or a test server) wins.
         return self.base_url + parts.path[len(default.path) :]
-
-    def _season_year(self) -> int:
-        # January and February games belong to the season that started the previous September.
-        today = self.clock.now().astimezone(self.timezone).date()
-        return today.year if today.month >= 3 else today.year - 1
 
 
 def _refs(listing: Any) -> list[str]:

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from typing import Any
 
 from nfl_sync.clock import Clock
+from nfl_sync.domain.calendar import eastern_date
 from nfl_sync.domain.models import Game, GameSummary, Injury
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.espn.injuries import parse_injuries
@@ -24,17 +25,16 @@ DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | No
 
 
 class EspnSiteClient:
-    """The site API's endpoints the pipeline reads; dates are days of `timezone`."""
+    """The site API's endpoints the pipeline reads; dates are US Eastern days, as ESPN's are."""
 
-    def __init__(self, http: HttpSource, clock: Clock, timezone: tzinfo, teams_ttl: float):
+    def __init__(self, http: HttpSource, clock: Clock, teams_ttl: float):
         self.http = http
         self.clock = clock
-        self.timezone = timezone
         self._teams_cache: TTLCache[list[Team]] = TTLCache(teams_ttl, clock, max_entries=4)
 
     def fetch_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> dict[str, Any]:
         """The raw `/scoreboard` JSON for a date, a (first, last) range or ESPN's "YYYYMMDD-YYYYMMDD"
-        text; today (in `timezone`) by default.
+        text; today (US Eastern) by default.
 
         `dates=` is always sent: without it ESPN answers with "the current week" as it sees it,
         which differs around midnight and in the off-season.
@@ -72,7 +72,7 @@ class EspnSiteClient:
                 raise ValueError(f"scoreboard dates must be YYYYMMDD or YYYYMMDD-YYYYMMDD, got {when!r}")
             return when
         if when is None:
-            return self.clock.now().astimezone(self.timezone).strftime("%Y%m%d")
+            return f"{eastern_date(self.clock.now()):%Y%m%d}"
         if isinstance(when, tuple):
             start, end = (self._local_date(value) for value in when)
             if end < start:
@@ -82,5 +82,5 @@ class EspnSiteClient:
 
     def _local_date(self, value: date | datetime) -> date:
         if isinstance(value, datetime):
-            return value.astimezone(self.timezone).date() if value.tzinfo else value.date()
+            return eastern_date(value) if value.tzinfo else value.date()
         return value

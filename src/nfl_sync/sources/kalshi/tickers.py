@@ -10,14 +10,12 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from nfl_sync.domain import teams
+from nfl_sync.domain.calendar import eastern_date
 from nfl_sync.domain.models import Game, KalshiMarket
 from nfl_sync.sources.kalshi.records import NFLEvent, NFLTicker, UnmappedMarket
-
-EASTERN = ZoneInfo("America/New_York")
 
 _MONTHS = {
     name: number
@@ -34,11 +32,6 @@ TIE_SUFFIX = "TIE"
 # A postponed game keeps its ticker date while ESPN moves the kickoff; Kalshi keeps such markets
 # open for 48 hours past the original start, so a game up to two days later is still the same one.
 POSTPONEMENT_DAYS = 2
-
-
-def eastern_date(moment: datetime) -> date:
-    """The US-Eastern calendar date of an aware datetime: the date Kalshi writes in NFL tickers."""
-    return moment.astimezone(EASTERN).date()
 
 
 def _team(code: str) -> str | None:
