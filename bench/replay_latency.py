@@ -30,12 +30,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from _figures import percentile
 from _slate import (
     FAKE_CHAT,
     FAKE_TOKEN,
     configure_logging,
     embedded_database,
-    percentile,
     recordings,
     scoring_plays,
     settings,

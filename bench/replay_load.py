@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import sys
 
-from _slate import WINDOW_HOURS, SlateRun, median, percentile, run_slates_from_args, verdict
+from _figures import median, percentile, verdict
+from _slate_run import WINDOW_HOURS, SlateRun, run_slates_from_args
 
 CPU_GOAL_MS = 15.0
 RSS_GOAL_MB = 150.0

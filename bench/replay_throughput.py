@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 
-from _slate import median, run_slates_from_args, verdict
+from _figures import median, verdict
+from _slate_run import run_slates_from_args
 
 WALL_GOAL_SECONDS = 30.0
 

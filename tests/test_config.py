@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_no_configuration_means_embedded_database_and_console_alerts():
     settings = load_settings({})
-    assert settings.database.embedded
+    assert settings.database.url is None  # the embedded PostgreSQL
     assert settings.database.embedded_dir == ROOT / "data" / "postgres"
     assert not settings.telegram_configured
     assert settings.sync_interval == 5.0

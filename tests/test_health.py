@@ -1,4 +1,4 @@
-"""Health thresholds of the seed: 5 failed cycles alert once per episode, 10 API errors an hour throttle."""
+"""Health thresholds: 5 failed cycles alert once per episode, 10 API errors an hour throttle."""
 
 from __future__ import annotations
 

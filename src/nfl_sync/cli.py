@@ -4,14 +4,16 @@ With no sub-command it runs the daemon, so the options users already know (`--on
 `--interval`, `--dry-run`, `--replay`) work as they always did. `db migrate` applies the schema;
 `telegram --test` checks the bot token and every chat. Settings come from the environment and
 `.env`; a malformed one ends the command with one line and exit status 2.
+
+`--replay` is served by the replay tooling, a package of its own that imports the daemon (never
+the reverse): the entry script hands its runner to `main`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,14 +24,14 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("run", "db", "telegram")
-# The replay tooling is a package of its own that imports the daemon; the daemon never imports
-# it (an import-linter contract), so `--replay` finds it by name, only when asked for.
-REPLAY_MODULE = "nfl_replay.runner"
+# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
+ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
 
 
-def _run_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+def _run_options(defaults: bool) -> argparse.ArgumentParser:
+    """The daemon's options. The `run` command repeats them without defaults, so that an option
+    given before the word `run` is not reset by it."""
+    options = argparse.ArgumentParser(add_help=False, argument_default=None if defaults else argparse.SUPPRESS)
     options.add_argument("--once", action="store_true", help="run one sync cycle, deliver its alerts, and exit")
     options.add_argument(
         "--interval", type=float, metavar="S", help="seconds between cycles (default SYNC_INTERVAL, 5)"
@@ -44,24 +46,26 @@ def _run_options() -> argparse.ArgumentParser:
         help="replay recorded ESPN game summaries (files or folders) through the whole pipeline",
     )
     options.add_argument(
-        "--speed", default="60", metavar="N|max", help="replay speed: N game-seconds per second, or max (default 60)"
+        "--speed",
+        metavar="N|max",
+        help="replay speed: N game-seconds per second, or max (default 60)",
+        default="60" if defaults else argparse.SUPPRESS,
     )
     return options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    run_options = _run_options()
     parser = argparse.ArgumentParser(
         prog="nfl_realtime_sync.py",
         usage="%(prog)s [run] [options] | db migrate | telegram --test",
-        parents=[run_options],
+        parents=[_run_options(defaults=True)],
         description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
         epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
         ".env.example). Exit status: 0 after a clean shutdown, 1 when --once had a failing step, 2 for a "
         "configuration error.",
     )
     commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram}")
-    commands.add_parser("run", parents=[run_options], help="run the daemon (the default)")
+    commands.add_parser("run", parents=[_run_options(defaults=False)], help="run the daemon (the default)")
     db = commands.add_parser("db", help="database commands")
     db.add_subparsers(dest="db_command", required=True, metavar="{migrate}").add_parser(
         "migrate", help="apply the schema to the configured (or embedded) database and say what was done"
@@ -90,16 +94,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, replay: ReplayRunner | None = None) -> int:
+    """The command; `replay` runs `--replay` (the entry script passes the replay tooling's)."""
     args = parse_args(argv)
     if args.command == "db":
         return migrate()
     if args.command == "telegram":
         return telegram_test()
-    return run(args)
+    return run(args, replay)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
     """The daemon (or one cycle of it, or a replay) with the command line's overrides."""
     from nfl_sync.app import run_daemon
 
@@ -113,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     log_file = configure_logging(settings.log_level, settings.log_dir, _secrets(settings))
     log.info("NFL real-time sync starting (log file %s)", log_file)
     if args.replay:
-        replay = importlib.import_module(REPLAY_MODULE)
-        speed = None if args.speed == "max" else float(args.speed)
-        status: int = replay.run_replay(settings, args.replay, speed)
-        return status
+        if replay is None:
+            log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
+            return 2
+        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
 
 

@@ -1,7 +1,7 @@
 """The clock every timed part of the pipeline is given, so tests and replays can drive time.
 
 `SystemClock` is the real one. A replay or test passes another object with the same three
-methods (see `replay/clock.py`), and the loop, rate limiters, caches and retries follow it.
+methods (see `nfl_replay/clock.py`), and the loop, rate limiters, caches and retries follow it.
 """
 
 from __future__ import annotations

@@ -41,10 +41,6 @@ class DatabaseSettings:
     pool_max: int
     connect_timeout: int
 
-    @property
-    def embedded(self) -> bool:
-        return self.url is None
-
 
 @dataclass(frozen=True)
 class Settings:

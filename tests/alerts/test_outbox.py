@@ -1,5 +1,5 @@
 """The alert outbox on a real PostgreSQL: recording in the caller's transaction, and what a crash
-at each point of a delivery leaves behind (the guarantee in telegram_notifier's docstring)."""
+at each point of a delivery leaves behind (the guarantee in alerts/sender.py's docstring)."""
 
 from __future__ import annotations
 
@@ -137,8 +137,7 @@ def test_malformed_data_is_still_alerted_with_its_raw_fields(db):
     record(db, [broken])
 
     assert alert_rows(db)[0]["message"].startswith(
-        "🔔 <b>SCORE ALERT</b>\n\naway_team: KC\ncorrection: False\nfinal: False\ngame_id: 401547417\n"
-        "home_score: 3\nhome_team: BUF"
+        "🔔 <b>SCORE ALERT</b>\n\naway_team: KC\ngame_id: 401547417\nhome_score: 3\nhome_team: BUF"
     )
 
 

@@ -206,7 +206,7 @@ def test_missing_required_values_raise_and_raw_rendering_still_works():
         render(event, "HTML", NEW_YORK)
     raw = render_raw(event, "MarkdownV2", NEW_YORK)
     assert parse_entities(raw, "MarkdownV2").startswith(
-        f"🔔 SCORE ALERT\n\naway_team: KC {HOSTILE}\ncorrection: False\nfinal: False\ngame_id: g\nhome_team: BUF"
+        f"🔔 SCORE ALERT\n\naway_team: KC {HOSTILE}\ngame_id: g\nhome_team: BUF"
     )
 
 

@@ -66,7 +66,7 @@ T = TypeVar("T")
 
 
 class ChatRateLimiter:
-    """The sender's pacing: buckets overall, per chat and per group (`alert_policy.SEND_PACING`).
+    """The sender's pacing: buckets overall, per chat and per group (`pacing.SEND_PACING`).
     `delay` is the wait before a chat's next message, `take` counts the message as it goes."""
 
     def __init__(self, clock: Clock, limits: FloodLimits = SEND_PACING):

@@ -7,7 +7,7 @@ Prices are `Decimal` dollars between 0 and 1, percentages `Decimal` (15.6 means 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -153,8 +153,14 @@ class Event:
     family: str | None = None
 
     def fields(self) -> dict[str, Any]:
-        """The data record as a mapping of its fields, for the templates and the stored payload."""
-        return {f.name: getattr(self.data, f.name) for f in fields(self.data)}
+        """The data record as a mapping, for the templates and the stored payload: every required
+        field, and the optional ones detection set (a field still at its default says nothing)."""
+        values = {}
+        for f in fields(self.data):
+            value = getattr(self.data, f.name)
+            if f.default is MISSING or value != f.default:
+                values[f.name] = value
+        return values
 
 
 def system_event(level: str, component: str, message: str, now: datetime, key_suffix: str) -> Event:

@@ -106,5 +106,5 @@ def to_plain(text: str, parse_mode: str | None) -> str:
 
 
 def with_resend_notice(text: str, parse_mode: str | None) -> str:
-    """`text` headed by a line saying it may repeat an earlier copy (see telegram_notifier)."""
+    """`text` headed by a line saying it may repeat an earlier copy (see alerts/sender.py)."""
     return markup(parse_mode).italic(RESEND_NOTICE) + "\n" + text

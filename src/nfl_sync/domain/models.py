@@ -1,7 +1,7 @@
 """Typed records shared by every part of the pipeline.
 
-Parsers produce them, detectors compare them, the database stores them and the alert templates
-render them. They carry no behaviour beyond derived values, and no I/O.
+Parsers produce them, detectors compare them and the database stores them; what an alert says is
+in `events.py`. They carry no behaviour beyond derived values, and no I/O.
 Prices and percentages are `Decimal`; times are timezone-aware UTC `datetime`s.
 """
 

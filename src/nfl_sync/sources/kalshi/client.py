@@ -3,7 +3,7 @@
 Public market data needs no credentials. With `KALSHI_API_KEY_ID` and `KALSHI_PRIVATE_KEY_PATH`
 set, every request is signed (RSA-PSS/SHA-256 over `timestamp_ms + METHOD + path`), which also
 covers the orderbook endpoint whose spec asks for auth while Kalshi's guides call it public.
-The seed's email/password login no longer exists; those settings only produce one warning.
+Kalshi's email/password login no longer exists; those settings only produce one warning.
 
 Transport concerns (token bucket, retries of 429 and 5xx with jittered backoff via tenacity,
 clear `SourceError`s) live in `sources.http.HttpSource`; payload shapes in `kalshi.parser`, the NFL

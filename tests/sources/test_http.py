@@ -18,7 +18,6 @@ from helpers import fixture_text
 from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import SourceError
 from nfl_sync.sources.http import HttpSource
-from nfl_sync.sources.limits import RateLimiter, TTLCache
 
 BASE = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
 URL = f"{BASE}/scoreboard"
@@ -124,37 +123,6 @@ def test_client_error_is_not_retried_and_keeps_the_body(source):
     assert len(responses.calls) == 1 and caught.value.retryable is False
     assert caught.value.body["error_code"] == "OUT_OF_USAGE_CREDITS"
     assert "Usage quota has been reached" in str(caught.value)
-
-
-def test_rate_limiter_spaces_calls_one_per_second_and_sixty_per_minute(clock):
-    limiter = RateLimiter(((1, 1.0), (60, 60.0)), clock)
-    start = clock.monotonic()
-    moments = []
-    for _ in range(62):
-        limiter.acquire()
-        moments.append(clock.monotonic() - start)
-    assert moments[:3] == [0.0, 1.0, 2.0]
-    assert moments[59] == 59.0
-    assert moments[60] == 60.0  # the 61st call waits for the first to leave the minute window
-    assert all(wait > 0 for wait in clock.sleeps)
-
-
-def test_rate_limiter_minute_window_binds_when_calls_are_faster_than_the_second_window(clock):
-    limiter = RateLimiter(((5, 1.0), (10, 60.0)), clock)
-    waits = [limiter.reserve() for _ in range(11)]
-    # Reservations are made at once: 5 now, 5 a second later, the 11th a minute after the first.
-    assert waits[:5] == [0.0] * 5 and waits[5:10] == [1.0] * 5 and waits[10] == 60.0
-
-
-def test_ttl_cache_expires_on_the_injected_clock(clock):
-    cache = TTLCache(600, clock)
-    loads = []
-    for _ in range(3):
-        cache.get_or_load("k", lambda: loads.append(1) or len(loads))
-    clock.advance(599.9)
-    assert cache.get("k") == (True, 1)
-    clock.advance(0.2)
-    assert cache.get("k") == (False, None)
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):

@@ -1,4 +1,4 @@
-"""NFLDBManager against the real (embedded) PostgreSQL of the test session."""
+"""The repositories on a real PostgreSQL: idempotent upserts, plays by COPY, prices, injuries, analytics."""
 
 from __future__ import annotations
 
@@ -6,34 +6,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from factories import game, play
-from helpers import restart_postgres, with_database
-from nfl_sync.storage.manager import NFLDBManager
-from nfl_sync.storage.migrations import apply_migrations
-
-
-def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
-    from nfl_sync.storage.embedded import ensure_database
-
-    admin_url, _ = pg_server
-    ensure_database(admin_url, "nfl_migrations_test")
-    db = NFLDBManager(with_database(admin_url, "nfl_migrations_test"), pool_min=1, pool_max=2)
-    try:
-        first = apply_migrations(db)
-        second = apply_migrations(db)
-        versions = db.run(
-            lambda tx: (
-                tx.cur.execute("SELECT version FROM schema_migrations ORDER BY 1"),
-                [r["version"] for r in tx.cur.fetchall()],
-            )[1]
-        )
-    finally:
-        db.close()
-    assert first == ["001_core_tables.sql", "002_kalshi.sql", "003_alerts_and_operations.sql", "004_views.sql"]
-    assert second == []
-    assert versions == ["001", "002", "003", "004"]
 
 
 def _row(db, game_id="401547417"):
@@ -110,29 +83,6 @@ def test_explain_of_live_games_query_uses_the_partial_index(db):
         return "\n".join(row["QUERY PLAN"] for row in tx.cur.fetchall())
 
     assert "idx_nfl_games_live" in db.run(plan)
-
-
-def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):
-    db.run(lambda tx: tx.games.upsert_game(game(home_score=3)))
-    # Warm two pooled connections that the restart will kill.
-    with db.transaction() as tx, db.transaction() as tx2:
-        tx.cur.execute("SELECT 1")
-        tx2.cur.execute("SELECT 1")
-    restart_postgres(pg_server, database_url)
-    db.run(lambda tx: tx.games.upsert_game(game(home_score=10)))
-    db.run(lambda tx: tx.games.upsert_game(game(home_score=17)))
-    assert _row(db)["home_score"] == 17
-
-
-def test_three_consecutive_connection_failures_reset_the_pool():
-    db = NFLDBManager("postgresql://nobody@127.0.0.1:1/none", pool_min=1, pool_max=1, connect_timeout=1)
-    from nfl_sync.domain.errors import DatabaseError
-
-    for _ in range(3):
-        with pytest.raises(DatabaseError, match="cannot connect to PostgreSQL"):
-            db.ping()
-    assert db.pool_resets == 1
-    assert db.consecutive_failures == 0
 
 
 def test_sync_log_records_duration(db):
