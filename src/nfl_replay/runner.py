@@ -92,14 +92,7 @@ class ReplayEnvironment:
 
     def finished(self, sync) -> bool:
         """Every replayed game final in the daemon, its reactions measured, its alerts delivered."""
-        return (
-            all(
-                sync.game_tracker.games.get(g) is not None and sync.game_tracker.games[g].is_final
-                for g in self.game_ids
-            )
-            and not sync.market_tracker.pending_correlations
-            and sync.alerts.pending_count() == 0
-        )
+        return sync.caught_up(self.game_ids) and sync.alerts.pending_count() == 0
 
 
 def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -> int:

@@ -59,6 +59,9 @@ def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
 
 
 GC_GEN0_THRESHOLD = 20_000
+# SIGTERM to exit within 10 s: the lanes' current steps get this long, the outbox flush the rest.
+STOP_WAIT_SECONDS = 5.0
+FLUSH_SECONDS = 3.0
 
 
 def tune_garbage_collection() -> None:
@@ -84,7 +87,7 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
         return 0 if report.ok else 1
 
     def shutdown(signum: int, _frame: FrameType | None) -> None:
-        log.info("Received %s: finishing the current cycle and shutting down", signal.Signals(signum).name)
+        log.info("Received %s: finishing the current steps and shutting down", signal.Signals(signum).name)
         sync.stop()
 
     for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
@@ -104,17 +107,21 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     )
     tune_garbage_collection()
     sync.start()
-    while not sync.stopping and not sync.join(0.5):
-        pass
-    crashed = not sync.stopping
-    # SIGTERM must end the process within 10 s: a cycle stuck in a retry is not waited for.
-    if not sync.join(6.0):
-        log.warning("The current cycle is still running after 6 s; exiting without it")
-    close_sync(sync, flush_seconds=3.0)
+    crashed: list[str] = []
+    while not sync.wait_for_stop(0.5) and not crashed:
+        crashed = sync.dead_lanes()
+    sync.stop()
+    # SIGTERM must end the process within 10 s: a lane stuck on a host that never answers is not
+    # waited for (its thread dies with the process; what it did not commit is redone next start).
+    if not sync.join(STOP_WAIT_SECONDS):
+        log.warning(
+            "Still busy after %.0f s, exiting without them: %s", STOP_WAIT_SECONDS, ", ".join(sync.busy_lanes())
+        )
+    close_sync(sync, flush_seconds=FLUSH_SECONDS)
     if server is not None:
         server.stop()
     if crashed:
-        log.error("The sync loop stopped unexpectedly")
+        log.error("The lanes %s stopped unexpectedly", ", ".join(crashed))
         return 1
     log.info("Stopped cleanly")
     return 0

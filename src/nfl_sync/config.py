@@ -63,6 +63,7 @@ class Settings:
     kalshi_reads_per_second: float
     http_timeout: float
     http_max_tries: int
+    http_deadline: float
     cache_ttl: float
     # Telegram
     telegram_bot_token: str | None = field(repr=False)
@@ -287,6 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         kalshi_reads_per_second=r.real("KALSHI_READS_PER_SECOND", 10.0),
         http_timeout=r.real("HTTP_TIMEOUT", 10.0),
         http_max_tries=r.integer("HTTP_MAX_TRIES", 4, minimum=1),
+        http_deadline=r.real("HTTP_DEADLINE", 30.0),
         cache_ttl=r.real("CACHE_TTL", 60.0),
         telegram_bot_token=r.optional("TELEGRAM_BOT_TOKEN"),
         telegram_chat_ids=r.csv("TELEGRAM_CHAT_ID", ()),

@@ -25,6 +25,7 @@ from nfl_sync.storage.manager import NFLDBManager
 
 # A poll every 5 s, the fetch in the same cycle: an alert this long after its play is late.
 MAX_ALERT_DELAY = timedelta(seconds=10)
+POLL = timedelta(seconds=5)  # the daemon's SYNC_INTERVAL in these replays
 
 
 def replayed(game_ids: list[str]) -> tuple[list, dict[str, Recording]]:
@@ -51,7 +52,7 @@ def start_daemon(env: ReplayEnvironment, telegram: FakeTelegramServer, database_
 
 
 def drained(sync) -> bool:
-    return not sync.market_tracker.pending_correlations and sync.alerts.pending_count() == 0
+    return sync.caught_up() and sync.alerts.pending_count() == 0
 
 
 def query(db, sql: str, *params) -> list[dict]:
@@ -187,23 +188,34 @@ def assert_correlations(db, recording: Recording, play_ids: set[str]) -> None:
     assert missing == [], f"game {recording.game_id}: plays without a correlation for both markets: {missing}"
 
 
-def assert_game_order(arrived: list[Arrival], recording: Recording) -> None:
-    """At Telegram, the game's score and play alerts come in the order of their plays, the
-    final score last."""
+def assert_game_order(
+    arrived: list[Arrival], recording: Recording, poll: timedelta = POLL, down: tuple[datetime, datetime] | None = None
+) -> None:
+    """At Telegram, the game's score and play alerts come in the order of their plays, the final
+    score after them. Only news that appeared within one poll of each other may come the other way
+    round: the scoreboard tells the newest at once, the play-by-play then what came before it.
+    News of the time the daemon was `down` (start, end] reached it at the end of that time."""
     game = recording.game_id
     score_play = {f"score:{game}:0:{p.away}-{p.home}": p for p in recording.score_changes()}
-    sequence = []
+    told = []  # (sequence of the play, when its news appeared) in arrival order
     for arrival in arrived:
         key = arrival.alert["alert_key"]
         if key == f"final:{game}":
-            sequence.append(10**12)
+            told.append((10**12, recording.end))
         elif key in score_play:
-            sequence.append(score_play[key].sequence)
+            told.append((score_play[key].sequence, score_play[key].visible_at))
         elif key.startswith(f"play:{game}:"):
-            sequence.append(recording.by_id[key.split(":")[2]].sequence)
-    assert sequence == sorted(sequence)
-    got = [a.alert["alert_key"] for a in arrived if a.alert["alert_key"] in score_play]
-    assert got == [k for k in score_play if k in got]
+            play = recording.by_id[key.split(":")[2]]
+            told.append((play.sequence, recording.known_at(play)))
+    if down is not None:
+        told = [(sequence, down[1] if down[0] < at <= down[1] else at) for sequence, at in told]
+    swapped = [
+        (earlier, later)
+        for index, earlier in enumerate(told)
+        for later in told[index + 1 :]
+        if later[0] < earlier[0] and earlier[1] - later[1] > poll
+    ]
+    assert swapped == [], f"game {game}: alerts out of order by more than a poll: {swapped[:3]}"
 
 
 def assert_on_time(alerts: list[dict], recording: Recording) -> None:

@@ -47,9 +47,7 @@ def main(argv: list[str]) -> int:
     print("READY", flush=True)
 
     def finished() -> bool:
-        return (
-            clock.now() >= until and not sync.market_tracker.pending_correlations and sync.alerts.pending_count() == 0
-        )
+        return clock.now() >= until and sync.caught_up() and sync.alerts.pending_count() == 0
 
     try:
         sync.run_forever(until=finished)

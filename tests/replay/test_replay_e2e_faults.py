@@ -63,7 +63,7 @@ def test_whole_game_under_faults_loses_nothing_and_repeats_nothing(db, pg_server
     restarted_at = None
     with ReplayEnvironment(timelines, espn_faults=espn_faults, kalshi_faults=kalshi_faults) as env:
         sync = start_daemon(env, telegram, database_url, tmp_path, http_timeout=0.3)
-        sync.start()
+        sync.start(lanes_on_threads=False)  # a simulated clock: the sequential loop on a thread
         try:
             deadline = time.monotonic() + 150
             while True:
@@ -131,7 +131,8 @@ def test_whole_game_under_faults_loses_nothing_and_repeats_nothing(db, pg_server
 def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, database_url, telegram, tmp_path):
     """GB @ ATL around its first interception (the next play comes 68 s later). ESPN's summary
     fails on the poll that first shows the interception on the scoreboard, and the database
-    write fails on the next poll, which fetched it: the poll after must fetch it again."""
+    write of the plays fails on the next try: the one after must fetch and store them again.
+    The alert itself does not wait for any of it: the scoreboard's last play is the interception."""
     from nfl_sync.domain.errors import DatabaseError, SourceError
 
     timelines, recordings = replayed([GB_ATL])
@@ -154,7 +155,7 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
         def flaky_run(fn):
             if (
                 len(injected) == 1
-                and fn.__qualname__.endswith("_process_game.<locals>.write")
+                and fn.__qualname__.endswith("PlayByPlayLane._process.<locals>.write")
                 and env.clock.now() > injected[0][1]
             ):
                 injected.append(("write", env.clock.now()))
@@ -170,8 +171,10 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
     assert [kind for kind, _ in injected] == ["summary", "write"]
     alerts = {r["alert_key"]: r for r in alert_rows(db)}
     alert = alerts.get(f"play:{GB_ATL}:{interception.id}")
-    assert alert is not None, "the interception was not alerted within 40 s"
-    assert alert["created_at"] <= injected[1][1] + timedelta(seconds=5)
+    assert alert is not None, "the interception was not alerted"
+    assert alert["created_at"] <= injected[0][1]  # by the poll that showed it, before any summary
+    stored = query(db, "SELECT play_id FROM nfl_plays WHERE game_id = %s AND play_id = %s", GB_ATL, interception.id)
+    assert stored, "the interception's play was not stored again after the failed write"
 
 
 @pytest.mark.e2e

@@ -101,7 +101,7 @@ def test_clean_restart_mid_game_loses_and_repeats_nothing(db, database_url, tele
     assert_score_alerts(alerts, recording, until=window_end, final=False)
     alerted = assert_play_alerts(alerts, recording, until=window_end)
     assert_correlations(db, recording, alerted | {p.id for p in recording.score_changes(until=window_end)})
-    assert_game_order(arrived, recording)
+    assert_game_order(arrived, recording, down=(stop_at, back_at))
     # The touchdown scored while the daemon was down is alerted when it is back, not before.
     touchdown = [r for r in alerts if r["alert_key"] == recording.score_keys(stop_at, back_at)[0]][0]
     assert back_at <= touchdown["created_at"] <= back_at + MAX_ALERT_DELAY
@@ -207,8 +207,8 @@ def test_a_restart_right_after_a_big_play_keeps_its_correlation(db, database_url
         env.clock.set(catch.visible_at - timedelta(minutes=1))
         first = start_daemon(env, telegram, database_url, tmp_path)
         try:
-            first.run_forever(until=lambda: bool(first.market_tracker.pending_correlations))
-            assert [job.play.play_id for job in first.market_tracker.pending_correlations] == [catch.id]
+            first.run_forever(until=lambda: bool(first.markets.pending()))
+            assert [job.play.play_id for job in first.markets.pending()] == [catch.id]
         finally:
             close_sync(first)
         second = start_daemon(env, telegram, database_url, tmp_path)

@@ -81,27 +81,44 @@ def test_bad_scoreboard_dates_are_refused_before_any_call(fetcher, when):
 
 
 @responses.activate
-def test_espn_calls_share_one_limiter_of_one_per_second(fetcher, clock):
+def test_summaries_and_core_calls_share_espns_budget_of_one_per_second(fetcher, clock):
     responses.get(
         f"{SITE}/summary", body=fixture_text("espn", "summary_401547417.json"), content_type="application/json"
     )
     responses.get(re.compile(rf"{CORE}/seasons/.*"), json={"count": 0, "items": []})
     summary = fetcher.get_play_by_play("401547417")
-    fetcher.espn_core.get_json("seasons/2026/teams/1/injuries")
+    fetcher.get_team_injuries(teams.resolve("ATL"))
     fetcher.get_play_by_play("401547417")
     assert summary.game.home_score == 25 and len(summary.plays) == 186
     assert query(responses.calls[0]) == {"event": "401547417"}
-    assert fetcher.espn.limiter is fetcher.espn_core.limiter
     assert clock.sleeps == [1.0, 1.0]
 
 
 @responses.activate
-def test_espn_sixty_per_minute_window(clock):
+def test_the_scoreboard_never_waits_but_counts_in_the_minute_budget(clock):
     fetcher = make_fetcher(clock, ESPN_RATE_PER_SECOND="10", ESPN_RATE_PER_MINUTE="20")
     responses.get(f"{SITE}/scoreboard", json={"events": []})
-    start = clock.monotonic()
-    for _ in range(21):
+    responses.get(
+        f"{SITE}/summary", body=fixture_text("espn", "summary_401547417.json"), content_type="application/json"
+    )
+    for _ in range(20):
         fetcher.get_scoreboard(date(2026, 11, 22))
+    assert clock.sleeps == []  # a poll is never held back by the budget
+    start = clock.monotonic()
+    fetcher.get_play_by_play("401547417")  # the minute is spent: a summary waits for it to pass
+    assert clock.monotonic() - start == pytest.approx(60.0)
+
+
+@responses.activate
+def test_background_calls_keep_to_a_quarter_of_the_minute(clock):
+    fetcher = make_fetcher(clock, ESPN_RATE_PER_SECOND="100", ESPN_RATE_PER_MINUTE="20")
+    responses.get(re.compile(rf"{CORE}/seasons/.*"), json={"count": 0, "items": []})
+    atlanta = teams.resolve("ATL")
+    start = clock.monotonic()
+    for _ in range(5):
+        fetcher.get_team_injuries(atlanta)
+    assert clock.monotonic() - start == pytest.approx(0.0, abs=0.1)
+    fetcher.get_team_injuries(atlanta)  # the sixth background call of the minute waits for it
     assert clock.monotonic() - start == pytest.approx(60.0)
 
 
@@ -134,43 +151,39 @@ def test_league_injuries_endpoint(fetcher):
 
 
 @responses.activate
-@pytest.mark.parametrize("league_response", [{"status": 500, "json": {}}, {"json": {"injuries": []}}])
-def test_injuries_fall_back_to_core_lists_within_a_call_budget(clock, league_response):
-    fetcher = make_fetcher(clock)
-    responses.get(f"{SITE}/injuries", **league_response)
+def test_an_empty_league_list_is_an_answer_and_a_failing_one_an_error(fetcher):
+    responses.get(f"{SITE}/injuries", json={"injuries": []})
+    assert fetcher.get_injuries() == [] and len(responses.calls) == 1  # no core API call
+    responses.replace(responses.GET, f"{SITE}/injuries", status=503, json={})
+    with pytest.raises(SourceError, match="injuries: server error"):
+        fetcher.get_injuries()
+
+
+@responses.activate
+def test_a_teams_core_list_gives_its_newest_records_never_private_links(fetcher):
     listing = fixture_json("espn", "core_team_injuries_team8_2025.json")
     # One private-host link must be skipped, never fetched.
     listing["items"].insert(0, {"$ref": "http://sports.core.api.espn.pvt/v2/sports/football/leagues/nfl/x/1"})
-    responses.get(re.compile(rf"{CORE}/seasons/2026/teams/\d+/injuries.*"), json=listing)
+    responses.get(re.compile(rf"{CORE}/seasons/2026/teams/1/injuries.*"), json=listing)
     responses.get(
         re.compile(rf"{CORE}/seasons/2025/athletes/.*"),
         json=fixture_json("espn", "core_injury_detail_4426502_598153.json"),
     )
-    injuries = fetcher.get_injuries()
-    core = [urlsplit(c.request.url) for c in responses.calls if "sports.core" in c.request.url]
-    assert len(core) == 40  # the default budget, lists and records together
+    injuries = fetcher.get_team_injuries(teams.resolve("ATL"))
+    core = [urlsplit(c.request.url) for c in responses.calls]
     assert not any(u.hostname.endswith(".pvt") for u in core)
-    lists = [u.path for u in core if u.path.endswith("/injuries")]
+    assert [u.path.rsplit("/", 1)[-1] for u in core][0] == "injuries"
     records = [u for u in core if "/athletes/" in u.path]
-    assert len(lists) == 10 and len(records) == len(injuries) == 30  # 3 newest per team
+    assert len(records) == len(injuries) == 3  # the 3 newest
     assert all(u.scheme == "https" for u in records)  # refs say http://
     assert injuries[0].team == "ATL" and injuries[0].player_id == "4426502"
-    # The next run carries on with the teams this one did not reach.
-    fetcher.get_injuries()
-    next_lists = [
-        urlsplit(c.request.url).path
-        for c in responses.calls
-        if "sports.core" in c.request.url and urlsplit(c.request.url).path.endswith("/injuries")
-    ][10:]
-    assert not set(next_lists) & set(lists) and len(next_lists) == 10
 
 
 @responses.activate
-def test_injury_fallback_failing_everywhere_is_one_source_error(fetcher):
-    responses.get(f"{SITE}/injuries", status=503, json={})
+def test_a_failing_team_list_is_a_source_error(fetcher):
     responses.get(re.compile(rf"{CORE}/.*"), status=404, json={"error": "nope"})
-    with pytest.raises(SourceError, match="every team injury list failed"):
-        fetcher.get_injuries()
+    with pytest.raises(SourceError, match="espn-core"):
+        fetcher.get_team_injuries(teams.resolve("ATL"))
 
 
 # -- Weather --------------------------------------------------------------------------------------

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 
 @dataclass
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter; Retry-After wins when the server sends it."""
+    """Bounded exponential backoff with full jitter; Retry-After wins when the server sends it.
+
+    `deadline` bounds the whole sequence (tries, waits and each try's timeout) in seconds: a host
+    that never answers costs its caller at most that long, whatever `max_tries` says.
+    """
 
     max_tries: int = 4
     initial: float = 0.5
     maximum: float = 30.0
     max_retry_after: float = 120.0
+    deadline: float | None = None
 
     def wait(self, attempt: int, error: BaseException | None, rng: Callable[[], float]) -> float:
         retry_after = getattr(error, "retry_after", None)

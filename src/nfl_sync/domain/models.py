@@ -54,6 +54,9 @@ class Game:
     last_play_id: str | None = None
     last_play_text: str | None = None
     home_win_pct: Decimal | None = None  # ESPN's live win probability, 0-1
+    # The scoreboard's `situation.lastPlay` as a play, for the alerts the scoreboard alone can
+    # give; it has no sequence number (0) and no score of its own (the game's), and is never stored.
+    last_play: Play | None = None
 
     @property
     def is_live(self) -> bool:

@@ -1,105 +1,130 @@
-"""The slow steps of a cycle: injuries, weather at kickoff, bookmakers' odds, and health checks."""
+"""The slow lanes: the week's schedule, weather at kickoff, bookmakers' odds, and health checks.
+
+Each runs on its own cadence; a weather or odds host that is down or hangs delays only its lane.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from nfl_sync.domain.detection import injury_events
-from nfl_sync.domain.models import GameState, Weather
-from nfl_sync.engine.games import GameTracker
-from nfl_sync.engine.protocols import EventRecorder, Shell
+from nfl_sync.domain.calendar import schedule_dates
+from nfl_sync.domain.models import Game, GameState, Weather
+from nfl_sync.engine.board import GameBoard
+from nfl_sync.engine.lanes import Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
+from nfl_sync.engine.shell import Shell
 from nfl_sync.health import run_checks
-from nfl_sync.storage.tx import Tx
 
 WEATHER_HORIZON = timedelta(hours=24)
 
 
-class PeriodicJobs:
-    """Steps that run on their own cadences, beside the games and markets."""
+class ScheduleLane(Lane):
+    """The week ahead, hourly: the games not on today's scoreboard become known and are stored."""
 
-    def __init__(
-        self,
-        shell: Shell,
-        *,
-        games: GameTracker,
-        record_events: EventRecorder,
-        last_errors: dict[str, str | None],
-        injury_baseline: bool = False,
-    ):
-        self.settings = shell.settings
-        self.clock = shell.clock
-        self.db = shell.db
-        self.fetcher = shell.fetcher
-        self.alerts = shell.alerts
-        self.games = games
-        self.record_events = record_events
-        self.last_errors = last_errors  # step -> error of its latest run, None if it worked
-        self.injury_baseline = injury_baseline  # whether any injury list was ever stored
+    name = "schedule"
 
-    def sync_injuries(self, report: CycleReport) -> int:
-        injuries = self.fetcher.get_injuries()
-        now = self.clock.now()
-        teams_in_play = self.games.teams_in_play()
-        first = not self.injury_baseline
+    def __init__(self, shell: Shell, board: GameBoard):
+        super().__init__(shell)
+        self.board = board
+        self.stored: dict[str, Game] = {}
 
-        def write(tx: Tx) -> int:
-            new = tx.games.upsert_injuries(injuries, now)
-            # The first list ever fetched is the baseline: those reports are not news.
-            events = [] if first else injury_events(new, teams_in_play, now)
-            self.alerts.record(tx, events, now)
-            report.events.extend(events)
-            return len(new)
+    def interval(self, now: datetime) -> float:
+        return self.shell.settings.schedule_interval
 
-        new_count = self.db.run(write)
-        self.injury_baseline = self.injury_baseline or bool(injuries)
-        return new_count
+    def step(self, report: CycleReport) -> int:
+        games = self.shell.fetcher.get_scoreboard(schedule_dates(self.shell.clock.now()))
+        # Today's games belong to the scoreboard lane: the schedule keeps to the others.
+        changed = [g for g in self.board.schedule(games) if self.stored.get(g.game_id) != g]
+        if changed:
+            self.shell.db.run(lambda tx: tx.games.upsert_games(changed))
+            self.stored.update({g.game_id: g for g in changed})
+        return len(games)
 
-    def sync_weather(self, report: CycleReport) -> int:
-        now = self.clock.now()
+
+class WeatherLane(Lane):
+    """Forecasts at kickoff for the games of the next 24 hours."""
+
+    name = "weather"
+
+    def __init__(self, shell: Shell, board: GameBoard):
+        super().__init__(shell)
+        self.board = board
+
+    def interval(self, now: datetime) -> float | None:
+        return self.shell.settings.weather_interval or None
+
+    def step(self, report: CycleReport) -> int:
+        now = self.shell.clock.now()
         soon = [
             g
-            for g in self.games.games.values()
+            for g in self.board.snapshot().values()
             if g.state != GameState.POST and g.start_time and g.start_time - now <= WEATHER_HORIZON
         ]
         stored = 0
         for game in soon:
-            weather = self.fetcher.get_weather_for_game(game)
+            weather = self.shell.fetcher.get_weather_for_game(game)
             if weather is not None:
-                self._store_weather(game.game_id, weather)
+                self._store(game.game_id, weather)
                 stored += 1
         return stored
 
-    def _store_weather(self, game_id: str, weather: Weather) -> None:
-        self.db.run(lambda tx: tx.games.upsert_weather(game_id, weather))
+    def _store(self, game_id: str, weather: Weather) -> None:
+        self.shell.db.run(lambda tx: tx.games.upsert_weather(game_id, weather))
 
-    def sync_odds(self, report: CycleReport) -> int:
-        lines = self.fetcher.get_odds(list(self.games.games.values()))
-        return self.db.run(lambda tx: tx.games.upsert_odds(lines))
 
-    def health_checks(self, report: CycleReport) -> int:
-        """The database, the ESPN and Kalshi steps, the alert channel and the disk."""
-        now = self.clock.now()
+class OddsLane(Lane):
+    """Every bookmaker's lines, hourly, when an ODDS_API_KEY is set."""
+
+    name = "odds"
+
+    def __init__(self, shell: Shell, board: GameBoard):
+        super().__init__(shell)
+        self.board = board
+
+    def interval(self, now: datetime) -> float | None:
+        settings = self.shell.settings
+        return settings.schedule_interval if settings.odds_api_key else None
+
+    def step(self, report: CycleReport) -> int:
+        lines = self.shell.fetcher.get_odds(list(self.board.snapshot().values()))
+        return self.shell.db.run(lambda tx: tx.games.upsert_odds(lines))
+
+
+class HealthLane(Lane):
+    """The database, the scoreboard and Kalshi lanes, the alert channel and the disk, each minute."""
+
+    name = "health"
+    throttled_by_errors = False
+
+    def __init__(self, shell: Shell, runner: StepRunner):
+        super().__init__(shell)
+        self.runner = runner
+
+    def interval(self, now: datetime) -> float:
+        return self.shell.settings.health_interval
+
+    def step(self, report: CycleReport) -> int:
+        shell = self.shell
         checks: dict[str, Callable[[], None]] = {"database": self._ping}
         checks.update(
-            {source: self._step_check(step) for source, step in (("espn", "scoreboard"), ("kalshi", "kalshi"))}
+            {source: self._lane_check(lane) for source, lane in (("espn", "scoreboard"), ("kalshi", "kalshi"))}
         )
-        checks.update(self.alerts.health_checks())
-        paths = [p for p in (self.settings.log_dir, self.settings.database.embedded_dir) if Path(p).exists()]
-        events = run_checks(checks, paths, now)
-        self.record_events(events)
+        checks.update(shell.alerts.health_checks())
+        paths = [p for p in (shell.settings.log_dir, shell.settings.database.embedded_dir) if Path(p).exists()]
+        events = run_checks(checks, paths, shell.clock.now())
+        self.runner.record_events(events)
         return len(events)
 
     def _ping(self) -> None:
-        self.db.ping()
+        self.shell.db.ping()
 
-    def _step_check(self, step: str) -> Callable[[], None]:
-        """A health check that fails while the latest run of `step` failed."""
+    def _lane_check(self, lane: str) -> Callable[[], None]:
+        """A health check that fails while the latest step of `lane` failed."""
 
         def check() -> None:
-            error = self.last_errors.get(step)
+            error = self.runner.last_errors.get(lane)
             if error:
                 raise RuntimeError(error)
 

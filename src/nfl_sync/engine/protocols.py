@@ -1,5 +1,4 @@
-"""What the engine needs of its collaborators: the sources and the alert outbox as `Protocol`s,
-and the `Shell` that hands all of them to each part of the engine.
+"""What the engine needs of its collaborators: the sources and the alert outbox, as `Protocol`s.
 
 `app.build_sync` passes the real ones (`NFLDataFetcher`, `KalshiClient`, `AlertService`); tests and
 benchmarks may pass anything with the same methods.
@@ -8,19 +7,14 @@ benchmarks may pass anything with the same methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from nfl_sync.clock import Clock
-from nfl_sync.config import Settings
 from nfl_sync.domain.events import Event
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
-from nfl_sync.health import HealthMonitor
-from nfl_sync.metrics import Metrics
+from nfl_sync.domain.teams import Team
 from nfl_sync.sources.kalshi.client import NFLSlate
 from nfl_sync.sources.kalshi.records import ParsedMarket
-from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.tx import Tx
 
 FetchedMarkets = list[tuple[ParsedMarket, datetime]]
@@ -34,6 +28,8 @@ class GameSource(Protocol):
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary: ...
 
     def get_injuries(self) -> list[Injury]: ...
+
+    def get_team_injuries(self, team: Team) -> list[Injury]: ...
 
     def get_weather_for_game(self, game: Game) -> Weather | None: ...
 
@@ -70,17 +66,3 @@ class AlertSink(Protocol):
 
 EventRecorder = Callable[[Sequence[Event]], None]
 """Records events outside a state change (system alerts); a dead database only logs them."""
-
-
-@dataclass(frozen=True)
-class Shell:
-    """The engine's collaborators, everything its trackers and jobs talk to."""
-
-    settings: Settings
-    clock: Clock
-    db: NFLDBManager
-    fetcher: GameSource
-    kalshi: MarketSource
-    alerts: AlertSink
-    metrics: Metrics
-    health: HealthMonitor

@@ -1,4 +1,4 @@
-"""What one sync cycle did."""
+"""What one lane step, or one sequential cycle of every lane, did."""
 
 from __future__ import annotations
 

@@ -1,47 +1,45 @@
-"""NFLRealtimeSync: the loop that turns ESPN and Kalshi polls into stored data and alerts.
+"""NFLRealtimeSync: the lanes that turn ESPN and Kalshi polls into stored data and alerts.
 
-One cycle: schedule -> Kalshi fetch started beside the games step -> scoreboard, play-by-play of
-the games that changed, one transaction per game (`GameTracker`) -> Kalshi prices, spikes and
-market reactions (`MarketTracker`) -> injuries, weather, odds and health checks on their own
-cadences (`PeriodicJobs`) -> the sender thread delivers the outbox.
+The scoreboard lane is the fast lane: one poll gives the score, final, turnover and big-play
+alerts, handed to the sender before anything else runs. The play-by-play lane fetches the
+summaries of the games that changed and alerts what happened between polls; the Kalshi,
+injury, weather, odds, schedule and health lanes each run on their own cadence.
 
-Every step fails alone: a step that raises is logged, counted and recorded in nfl_data_sync_log,
-and the other steps go on. Detection is pure (`nfl_sync.domain`); this package is the shell that
-feeds it and persists its results.
+The live daemon runs every lane on a thread of its own (`start`), so nothing slow or dead delays
+anything else. Tests, `--once` and replays run one lane after the other (`run_cycle`,
+`run_forever`), which any clock can drive, a simulated one included.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
-from nfl_sync.domain.errors import DatabaseError, KalshiFormatError, SourceError
-from nfl_sync.domain.events import Event, system_event
-from nfl_sync.engine.games import GameTracker
-from nfl_sync.engine.markets import MarketTracker
-from nfl_sync.engine.periodic import PeriodicJobs
-from nfl_sync.engine.protocols import AlertSink, FetchedMarkets, GameSource, MarketSource, Shell
+from nfl_sync.engine.board import GameBoard, RecentPlays
+from nfl_sync.engine.injuries import InjuryLane
+from nfl_sync.engine.lanes import Lane, LaneThreads, StepRunner
+from nfl_sync.engine.markets import MarketLane
+from nfl_sync.engine.periodic import HealthLane, OddsLane, ScheduleLane, WeatherLane
+from nfl_sync.engine.plays import PlayByPlayLane
+from nfl_sync.engine.protocols import AlertSink, GameSource, MarketSource
 from nfl_sync.engine.report import CycleReport
-from nfl_sync.engine.scheduling import Cadences, is_active
+from nfl_sync.engine.scoreboard import ScoreboardLane
+from nfl_sync.engine.shell import Shell
 from nfl_sync.health import HealthMonitor
 from nfl_sync.metrics import Metrics
 from nfl_sync.storage.manager import NFLDBManager
 
 log = logging.getLogger(__name__)
 
-SUMMARY_EVERY = 60.0
-_TOTALS = ("plays_stored", "snapshots", "correlations", "pbp_fetched")
-
 
 class NFLRealtimeSync:
-    """The sync engine. Build it with `app.build_sync()`; drive it with `run_cycle()` or `start()`."""
+    """The sync engine. Build it with `app.build_sync()`; drive it with `run_cycle()`,
+    `run_forever()` or, live, `start()`."""
 
     def __init__(
         self,
@@ -63,65 +61,111 @@ class NFLRealtimeSync:
         self.alerts = alerts
         self.metrics = metrics
         self.health = health or HealthMonitor()
-        self.cadences = Cadences(clock.monotonic())
-        self.last_errors: dict[str, str | None] = {}  # step -> error of its latest run, None if it worked
         self.cycles = 0
-        self.totals: dict[str, int] = defaultdict(int)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        # The play-by-play fetches, and the Kalshi fetch beside them.
+        self._threads: LaneThreads | None = None
+        self._loop: threading.Thread | None = None
+        # The play-by-play fetches, and the Kalshi fetch started beside them in a sequential cycle.
         self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers + 1, thread_name_prefix="fetch")
-        self._last_summary = time.monotonic()
         shell = Shell(settings, clock, db, fetcher, kalshi, alerts, metrics, self.health)
-        # The market tracker asks the game tracker for games and plays only when it runs.
-        self.market_tracker = MarketTracker(
+        self.runner = StepRunner(shell)
+        self.board = GameBoard()
+        self.recent = RecentPlays()
+        self.markets = MarketLane(shell, board=self.board, recent_plays=self.recent.of)
+        self.scoreboard = ScoreboardLane(shell, self.board, lambda game, first: self.plays.request(game, first))
+        self.plays = PlayByPlayLane(
             shell,
-            games=lambda: self.game_tracker.games,
-            recent_plays=lambda game_id: self.game_tracker.recent_plays.get(game_id, ()),
-        )
-        self.game_tracker = GameTracker(
-            shell,
+            board=self.board,
+            scores=self.scoreboard.memory.get,
+            recent=self.recent,
             pool=self._pool,
-            record_events=self.record_events,
-            on_significant=self.market_tracker.schedule_correlation,
+            runner=self.runner,
+            on_significant=self.markets.schedule_correlation,
         )
-        self.jobs = PeriodicJobs(
-            shell, games=self.game_tracker, record_events=self.record_events, last_errors=self.last_errors
+        self.injuries = InjuryLane(shell, self.board)
+        # The order of a sequential cycle: what alerts fastest first, then what it feeds.
+        self.lanes: tuple[Lane, ...] = (
+            ScheduleLane(shell, self.board),
+            self.scoreboard,
+            self.plays,
+            self.markets,
+            self.injuries,
+            WeatherLane(shell, self.board),
+            OddsLane(shell, self.board),
+            HealthLane(shell, self.runner),
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
     def restore_state(self) -> None:
         """Load what detection knew before a restart, so nothing is alerted twice or missed."""
         state, prices = self.db.run(lambda tx: (tx.ops.detection_state(), tx.markets.latest_prices()))
-        self.game_tracker.restore(state["games"])
-        self.market_tracker.restore(prices)
-        self.jobs.injury_baseline = state["injuries_known"]
+        self.scoreboard.restore(state["games"], self.clock.now())
+        self.plays.restore(state["games"])
+        self.markets.restore(prices)
+        self.injuries.baseline = state["injuries_known"]
         log.info(
             "Restored state: %d games, %d markets, %d market reactions still to measure",
-            len(self.game_tracker.states),
-            len(self.market_tracker.last_prices),
-            len(self.market_tracker.pending_correlations),
+            len(self.scoreboard.memory),
+            len(self.markets.last_prices),
+            len(self.markets.pending_correlations),
         )
 
-    def start(self) -> NFLRealtimeSync:
-        """Run cycles in a background thread until `stop()`."""
-        self._thread = threading.Thread(target=self.run_forever, name="sync-loop", daemon=True)
-        self._thread.start()
+    def start(self, lanes_on_threads: bool = True) -> NFLRealtimeSync:
+        """Run until `stop()`: every lane on a thread of its own (the live daemon; lane threads
+        wait in real seconds, so this needs the real clock), or with `lanes_on_threads=False`
+        the sequential cycles of `run_forever` on one thread (any clock, a simulated one too)."""
+        if lanes_on_threads:
+            self._threads = LaneThreads(self.lanes, self.runner, self._live_games)
+            # The sender delivers what an earlier run left pending; after that it wakes on new events.
+            self.alerts.wake()
+            self._threads.start()
+        else:
+            self._loop = threading.Thread(target=self.run_forever, name="sync-loop", daemon=True)
+            self._loop.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self._threads is not None:
+            self._threads.stop()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
+    def join(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for the lanes (or the loop) to finish; True when they did."""
+        if self._threads is not None:
+            return self._threads.join(timeout)
+        if self._loop is not None:
+            self._loop.join(timeout)
+            return not self._loop.is_alive()
         return True
 
+    def caught_up(self, game_ids: Iterable[str] = ()) -> bool:
+        """Every summary asked for fetched, every market reaction measured, and the given games
+        final (what a replay waits for before its report)."""
+        games = self.board.snapshot()
+        final = all(game_id in games and games[game_id].is_final for game_id in game_ids)
+        return final and not self.plays.pending() and not self.markets.pending()
+
+    def wait_for_stop(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for `stop()`; True once it was called."""
+        return self._stop.wait(timeout)
+
+    def dead_lanes(self) -> list[str]:
+        """Lane threads that ended although nobody stopped them (a bug that escaped the step)."""
+        return self._threads.dead() if self._threads is not None and not self.stopping else []
+
+    def busy_lanes(self) -> list[str]:
+        """The lane threads still running a step (after `stop`, the ones a hung host holds)."""
+        return self._threads.alive() if self._threads is not None else []
+
+    def close(self) -> None:
+        # A fetch still waiting on a dead host is not waited for: its thread dies with the process.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- sequential cycles (tests, --once, replays) ----------------------------------------------
     def run_forever(self, until: Callable[[], bool] | None = None) -> None:
         """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
         interval = self.settings.sync_interval
@@ -150,130 +194,37 @@ class NFLRealtimeSync:
                 return
             self.clock.sleep(min(remaining, 0.25))
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    # --- one cycle ----------------------------------------------------------------------------
     def run_cycle(self) -> CycleReport:
-        started_mono = time.perf_counter()
+        """Every lane that is due, one after the other: the cadences are judged at the cycle's
+        start, the play-by-play after the scoreboard (with the summaries it just asked for)."""
         now = self.clock.now()
-        self.cadences.tick = self.clock.monotonic()  # every cadence of this cycle is judged at its start
+        tick = self.clock.monotonic()
         report = CycleReport(started=now)
-        active = is_active(self.game_tracker.games.values(), now)
-        fast = self.settings.sync_interval
-        slow = self.settings.idle_poll_interval
-        settings = self.settings
-        if self._due("schedule", settings.schedule_interval):
-            self._step(report, "schedule", self.game_tracker.sync_schedule)
-        prices: Future[FetchedMarkets] | None = None
+        due = {lane for lane in self.lanes if lane is not self.plays and _is_due(lane, tick, now)}
         asked = now
-        if self._due("kalshi", fast if active else slow, throttle_source="kalshi"):
-            # Kalshi is asked first and answers while the games step works; its markets are mapped
-            # and used after that step, which updates the games and schedules the correlations.
+        if self.markets in due:
+            # Kalshi answers while the games are polled; the prices are used after, so a game first
+            # seen in this cycle gets its markets and a play of this cycle its correlation.
             asked = self.clock.now()
-            prices = self._pool.submit(self.market_tracker.fetch)
-        if self._due("scoreboard", fast if active else slow, throttle_source="espn"):
-            self._step(report, "scoreboard", self.game_tracker.sync_scoreboard)
-        if prices is not None:
-            fetched = prices
-            self._step(report, "kalshi", lambda r: self.market_tracker.sync(r, fetched.result()), started=asked)
-        if settings.injury_interval and self._due("injuries", settings.injury_interval, throttle_source="espn"):
-            self._step(report, "injuries", self.jobs.sync_injuries)
-        if settings.weather_interval and self._due("weather", settings.weather_interval):
-            self._step(report, "weather", self.jobs.sync_weather)
-        if settings.odds_api_key and self._due("odds", settings.schedule_interval):
-            self._step(report, "odds", self.jobs.sync_odds)
-        if self._due("health", settings.health_interval):
-            self._step(report, "health", self.jobs.health_checks)
-        self._log_syncs(report)
-        self.record_events(self.health.record_cycle(report.ok, report.started, report.failures))
+            self.markets.prefetched = self._pool.submit(self.markets.fetch)
+        for lane in self.lanes:
+            if lane not in due and not (lane is self.plays and _is_due(lane, self.clock.monotonic(), now)):
+                continue
+            lane.last_run = tick
+            self.runner.run(lane, report, started=asked if lane is self.markets else None)
+        self.runner.log_syncs(report)
         # The first cycle starts the sender, which delivers what an earlier run left pending; after
         # that it wakes on new events, and on its own for retries and rested channels.
         if report.events or self.cycles == 0:
             self.alerts.wake()
-        self.metrics.cycle_duration.observe(time.perf_counter() - started_mono)
-        if report.ok:
-            self.metrics.last_cycle.set(now.timestamp())
         self.cycles += 1
-        self._summarise(report)
+        self.runner.summarise(report, self._live_games)
         return report
 
-    def _due(self, name: str, interval: float, throttle_source: str | None = None) -> bool:
-        """Whether a cadence is due this cycle; a throttled source waits the idle interval instead."""
-        if throttle_source and self.health.is_throttled(throttle_source, self.clock.now()):
-            interval = max(interval, self.settings.idle_poll_interval)
-        return self.cadences.due(name, interval)
+    def _live_games(self) -> int:
+        return sum(1 for game in self.board.snapshot().values() if game.is_live)
 
-    def _step(
-        self, report: CycleReport, name: str, fn: Callable[[CycleReport], int], started: datetime | None = None
-    ) -> None:
-        """Run one step; its failure is logged, counted and recorded, never raised. `started` is
-        when the step's work began, when that was before this call (a fetch started earlier)."""
-        started = started or self.clock.now()
-        status, records, error = "success", 0, None
-        try:
-            records = fn(report) or 0
-        except SourceError as exc:
-            status, error = "failed", str(exc)
-            log.warning("%s sync failed: %s", name, exc)
-            self.record_events(self.health.record_source_error(exc.source.lower(), str(exc), started))
-        except KalshiFormatError as exc:
-            status, error = "failed", str(exc)
-            log.error("%s sync failed: %s", name, exc)
-            key = started.date().isoformat()
-            self.record_events([system_event("critical", "kalshi_format", str(exc), started, key)])
-        except DatabaseError as exc:
-            status, error = "failed", str(exc)
-            log.error("%s sync failed: %s", name, exc)
-        except Exception as exc:  # a bug in one step must not stop the loop; it is logged in full
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-            log.exception("%s sync failed unexpectedly", name)
-        if error:
-            report.failures[name] = error
-            self.metrics.cycle_failures.labels(name).inc()
-        self.last_errors[name] = error
-        report.steps.append(name)
-        report.sync_log.append((name, started, self.clock.now(), status, records, error))
 
-    def _log_syncs(self, report: CycleReport) -> None:
-        """The cycle's steps into nfl_data_sync_log, in one transaction; a failure is only logged."""
-        steps = ", ".join(report.steps)
-        try:
-            self.db.run(lambda tx: tx.ops.log_syncs(report.sync_log))
-        except DatabaseError as exc:
-            log.error("Could not record the sync steps %s in nfl_data_sync_log: %s", steps, exc)
-        except Exception:  # a bookkeeping row must never stop the loop
-            log.exception("Could not record the sync steps %s in nfl_data_sync_log", steps)
-
-    def record_events(self, events: Sequence[Event]) -> None:
-        """Record events outside a state change (system alerts); a dead database only logs them."""
-        if not events:
-            return
-        now = self.clock.now()
-        try:
-            self.db.run(lambda tx: self.alerts.record(tx, events, now))
-        except DatabaseError as exc:
-            for event in events:
-                log.error("Could not record %s alert (%s): %s", event.alert_type, exc, event.fields().get("message"))
-        self.alerts.wake()
-
-    def _summarise(self, report: CycleReport) -> None:
-        for key in _TOTALS:
-            self.totals[key] += getattr(report, key)
-        self.totals["events"] += len(report.events)
-        self.totals["failed_steps"] += len(report.failures)
-        # Real seconds: the summary is for the operator watching the log, also during replays.
-        if time.monotonic() - self._last_summary < SUMMARY_EVERY:
-            return
-        self._last_summary = time.monotonic()
-        log.info(
-            "Summary: %d cycles, %d live games, %d plays stored, %d price snapshots, %d correlations, "
-            "%d events, %d failed steps",
-            self.cycles,
-            report.live_games,
-            self.totals["plays_stored"],
-            self.totals["snapshots"],
-            self.totals["correlations"],
-            self.totals["events"],
-            self.totals["failed_steps"],
-        )
+def _is_due(lane: Lane, tick: float, now: datetime) -> bool:
+    wait = lane.wait_time(tick, now)
+    return wait is not None and wait <= 0

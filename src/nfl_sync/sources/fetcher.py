@@ -3,7 +3,10 @@
 timeouts, clear `SourceError`s) and its own client module.
 
 Politeness and budgets live in the clients, not in the callers:
-* ESPN: one `RateLimiter` shared by both ESPN hosts and every thread (default 1/s and 60/min).
+* ESPN: one budget shared by both ESPN hosts and every thread (default 1/s and 60/min), served by
+  priority: the scoreboard never waits, summaries wait for a slot, and the rest (teams, injury
+  lists) also stay within a quarter of the minute's budget. Each priority has its own session,
+  so a hung summary never holds the scoreboard's connection.
 * Weather: one forecast call per location per 10 minutes at most; domes are never asked about.
 * Odds: the client stops before the quota is spent and after a 401 until the next UTC day.
 Parsing problems surface as `SourceError` too, so callers handle one exception type. API keys
@@ -21,17 +24,20 @@ from typing import Any
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings
 from nfl_sync.domain.backoff import RetryPolicy
-from nfl_sync.domain.errors import SourceError
 from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.espn.core import EspnCoreClient
 from nfl_sync.sources.espn.site import DateRange, EspnSiteClient
 from nfl_sync.sources.http import HttpSource, RequestObserver
-from nfl_sync.sources.limits import Limiter, RateLimiter, per_second
+from nfl_sync.sources.limits import Limiter, PriorityBudget, RateLimiter, per_second
 from nfl_sync.sources.odds import OddsClient, OddsQuota
 from nfl_sync.sources.weather import WeatherClient, WeatherTarget
 
 log = logging.getLogger(__name__)
+
+# ESPN's priorities: the scoreboard, then summaries of the games that changed, then the rest.
+SCOREBOARD, SUMMARIES, BACKGROUND = 0, 1, 2
+SCOREBOARD_MIN_DEADLINE = 3.0  # seconds; a scoreboard answer takes well under one
 
 
 class NFLDataFetcher:
@@ -43,43 +49,43 @@ class NFLDataFetcher:
         clock: Clock | None = None,
         observer: RequestObserver | None = None,
         *,
-        max_core_injury_calls: int = 40,
         core_injuries_per_team: int = 3,
         rng: Callable[[], float] | None = None,
     ):
         self.settings = settings
         self.clock = clock or SystemClock()
-        retry = RetryPolicy(max_tries=settings.http_max_tries)
-        espn_limiter = RateLimiter(
+        espn_budget = PriorityBudget(
             per_second(settings.espn_rate_per_second) + ((settings.espn_rate_per_minute, 60.0),), self.clock
         )
 
-        def source(name: str, base_url: str, limiter: Limiter) -> HttpSource:
+        def source(name: str, base_url: str, limiter: Limiter, deadline: float = settings.http_deadline) -> HttpSource:
             return HttpSource(
                 name,
                 base_url,
                 clock=self.clock,
                 timeout=settings.http_timeout,
-                retry=retry,
+                retry=RetryPolicy(max_tries=settings.http_max_tries, deadline=deadline),
                 limiter=limiter,
                 observer=observer,
                 rng=rng or random.random,
             )
 
-        self.espn = source("espn", settings.espn_base_url, espn_limiter)
-        self.espn_core = source("espn-core", settings.espn_core_base_url, espn_limiter)
+        # The scoreboard is polled every SYNC_INTERVAL: a try that outlives the next poll is pointless.
+        scoreboard_deadline = max(SCOREBOARD_MIN_DEADLINE, settings.sync_interval)
+        self.espn = source("espn", settings.espn_base_url, espn_budget.limiter(SCOREBOARD), scoreboard_deadline)
+        self.espn_summaries = source("espn", settings.espn_base_url, espn_budget.limiter(SUMMARIES))
+        self.espn_background = source("espn", settings.espn_base_url, espn_budget.limiter(BACKGROUND))
+        self.espn_core = source("espn-core", settings.espn_core_base_url, espn_budget.limiter(BACKGROUND))
         self.openweather = source(
             "openweathermap", settings.openweather_base_url, RateLimiter(((60, 60.0),), self.clock)
         )
         self.open_meteo = source("open-meteo", settings.open_meteo_base_url, RateLimiter(((600, 60.0),), self.clock))
         self.odds = source("the-odds-api", settings.odds_api_base_url, RateLimiter(((30, 1.0),), self.clock))
-        self._site = EspnSiteClient(self.espn, self.clock, settings.cache_ttl)
+        self._site = EspnSiteClient(
+            self.espn, self.espn_summaries, self.espn_background, self.clock, settings.cache_ttl
+        )
         self._core = EspnCoreClient(
-            self.espn_core,
-            self.clock,
-            settings.espn_core_base_url,
-            max_calls=max_core_injury_calls,
-            per_team=core_injuries_per_team,
+            self.espn_core, self.clock, settings.espn_core_base_url, per_team=core_injuries_per_team
         )
         self._weather = WeatherClient(self.openweather, self.open_meteo, settings.openweather_api_key, self.clock)
         self._odds = OddsClient(self.odds, settings.odds_api_key, self.clock)
@@ -99,17 +105,12 @@ class NFLDataFetcher:
         return self._site.get_teams()
 
     def get_injuries(self) -> list[Injury]:
-        """League-wide `/injuries`; when it fails or is empty, the core API's per-team lists
-        (within a budget of `max_core_injury_calls` requests per run)."""
-        try:
-            injuries = self._site.get_injuries()
-        except SourceError as error:
-            log.warning("%s; falling back to the core API team injury lists", error)
-        else:
-            if injuries:
-                return injuries
-            log.info("espn /injuries returned no injuries; falling back to the core API team injury lists")
-        return self._core.get_injuries()
+        """The league-wide `/injuries` list; an empty list is an answer (a quiet week), not a failure."""
+        return self._site.get_injuries()
+
+    def get_team_injuries(self, team: Team) -> list[Injury]:
+        """One team's newest injury records from the core API, for when the league list fails."""
+        return self._core.get_team_injuries(team)
 
     # -- Weather and odds ------------------------------------------------------------------------
 
@@ -124,5 +125,6 @@ class NFLDataFetcher:
         return self._odds.get_odds(games)
 
     def close(self) -> None:
-        for source in (self.espn, self.espn_core, self.openweather, self.open_meteo, self.odds):
+        sources = (self.espn, self.espn_summaries, self.espn_background, self.espn_core)
+        for source in (*sources, self.openweather, self.open_meteo, self.odds):
             source.close()

@@ -22,6 +22,7 @@ import orjson
 import requests
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.domain.backoff import RetryPolicy
@@ -62,6 +63,18 @@ def _retry_after_seconds(reply: Reply, clock: Clock) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the next try would start at or after `deadline` (monotonic seconds of
+    `clock`; None never stops). tenacity computes the wait before it asks, so the wait counts."""
+
+    def __init__(self, clock: Clock, deadline: float | None):
+        self.clock = clock
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.deadline is not None and self.clock.monotonic() + retry_state.upcoming_sleep >= self.deadline
 
 
 class HttpSource:
@@ -134,11 +147,12 @@ class HttpSource:
         headers: Headers | None = None,
     ) -> Reply:
         attempts = 0
+        deadline = None if self.retry.deadline is None else self.clock.monotonic() + self.retry.deadline
 
         def once() -> Reply:
             nonlocal attempts
             attempts += 1
-            return self._send(method, path, params, limiter_key, headers)
+            return self._send(method, path, params, limiter_key, headers, deadline)
 
         def wait(state: RetryCallState) -> float:
             return self.retry.wait(state.attempt_number, _failure(state), self.rng)
@@ -148,7 +162,7 @@ class HttpSource:
             log.warning("%s; retrying (attempt %d of %d)", error, state.attempt_number, self.retry.max_tries)
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.retry.max_tries),
+            stop=stop_after_attempt(self.retry.max_tries) | _StopAtDeadline(self.clock, deadline),
             wait=wait,
             retry=retry_if_exception(lambda e: isinstance(e, SourceError) and e.retryable),
             sleep=self.clock.sleep,
@@ -161,13 +175,24 @@ class HttpSource:
             raise error.with_attempts(attempts) from None
 
     def _send(
-        self, method: str, path: str, params: Params | None, limiter_key: Hashable, headers: Headers | None
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        limiter_key: Hashable,
+        headers: Headers | None,
+        deadline: float | None,
     ) -> Reply:
         url = self.url(path)
         shown = urlsplit(url).path
         if self.limiter is not None:
             self.limiter.acquire(limiter_key)
         started = self.clock.monotonic()
+        timeout = self.timeout
+        if deadline is not None:
+            # No try outlives the sequence's deadline; a tenth of a second is the least worth trying.
+            left = max(0.1, deadline - started)
+            timeout = (min(timeout[0], left), min(timeout[1], left))
         status: int | None = None  # known once the headers are in; a body can still fail after
 
         def failed(message: str, retryable: bool) -> SourceError:
@@ -175,9 +200,7 @@ class HttpSource:
             return SourceError(self.name, shown, message, status=status, retryable=retryable)
 
         try:
-            response = self.session.request(
-                method, url, params=params, headers=headers, timeout=self.timeout, stream=True
-            )
+            response = self.session.request(method, url, params=params, headers=headers, timeout=timeout, stream=True)
             status = response.status_code
             with response:
                 # The body in one read: requests' `.content` reads it in 10 KB chunks, which cost

@@ -4,6 +4,7 @@ are thread-safe and read time from the injected clock, so tests and replays neve
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
@@ -59,6 +60,44 @@ class RateLimiter:
         wait = self.reserve(key)
         if wait > 0:
             self.clock.sleep(wait)
+
+    def record(self, key: Hashable = None) -> None:
+        """Count a call made now without waiting for a slot: later callers see it in the windows."""
+        with self._lock:
+            bisect.insort(self._slots.setdefault(key, deque()), self.clock.monotonic())
+
+
+class PriorityBudget:
+    """One request budget shared by every caller of a source, served by priority.
+
+    The first priority never waits (it only counts: ESPN's scoreboard is polled every few seconds
+    and a score alert must not queue behind anything); the second waits for a slot within the
+    windows; the others also stay within `background_share` of the per-minute budget, so a burst
+    of background calls cannot take the slots the second priority needs.
+    """
+
+    def __init__(self, limits: Iterable[tuple[int, float]], clock: Clock, background_share: float = 0.25):
+        self.windows = RateLimiter(limits, clock)
+        per_minute = min((count * 60.0 / period for count, period in self.windows.limits), default=60.0)
+        self.background = RateLimiter(((max(1, int(per_minute * background_share)), 60.0),), clock)
+
+    def limiter(self, priority: int) -> Limiter:
+        """The limiter of callers of `priority` (0 first)."""
+        return _Priority(self, priority)
+
+
+class _Priority:
+    def __init__(self, budget: PriorityBudget, priority: int):
+        self.budget = budget
+        self.priority = priority
+
+    def acquire(self, key: Hashable = None) -> None:
+        if self.priority == 0:
+            self.budget.windows.record(key)
+            return
+        if self.priority > 1:
+            self.budget.background.acquire(key)
+        self.budget.windows.acquire(key)
 
 
 def per_second(rate: float) -> tuple[tuple[int, float], ...]:

@@ -32,7 +32,8 @@ class OperationsRepository:
     # --- state for detection at start-up --------------------------------------------------
     def detection_state(self) -> dict[str, Any]:
         """What detection needs to resume without repeating or missing alerts: the games not
-        final (or final within 12 hours) with their stored play ids and score corrections so far,
+        final (or final within 12 hours) with their stored play ids, the score after their newest
+        stored play and their score corrections so far,
         and whether any injury report was ever stored (the newest prices: `tx.markets.latest_prices`)."""
         self.cur.execute(
             "SELECT g.game_id, g.state, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
@@ -40,6 +41,8 @@ class OperationsRepository:
             "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id) AS play_ids, "
             "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id AND p.significance <> '{}') "
             "AS significant_ids, "
+            "(SELECT p.home_score + p.away_score FROM nfl_plays p WHERE p.game_id = g.game_id "
+            "ORDER BY p.sequence_number DESC LIMIT 1) AS plays_total, "
             "(SELECT count(*) FROM nfl_alert_history a WHERE a.alert_key LIKE 'correction:' || g.game_id || ':%%') "
             "AS corrections "
             "FROM nfl_games g WHERE g.state <> 'post' OR g.last_updated > now() - interval '12 hours'"

@@ -1,21 +1,20 @@
-"""ESPN's core API over HTTP: the per-team injury lists, read when the site API's league list fails
-or is empty. Each run keeps to a budget of requests (they share ESPN's limiter with live
-play-by-play) and resumes at the team after the last one the previous run reached.
+"""ESPN's core API over HTTP: one team's injury list and its newest records, read when the site
+API's league list fails. The calls share ESPN's budget at background priority; the engine spreads
+a round over the league (one team per step), so they never come in a burst.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL
-from nfl_sync.domain import teams
 from nfl_sync.domain.calendar import season_year
 from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.domain.models import Injury
+from nfl_sync.domain.teams import Team
 from nfl_sync.sources.espn.injuries import parse_core_injury
 from nfl_sync.sources.http import HttpSource
 
@@ -28,60 +27,27 @@ class EspnCoreClient:
     `base_url` is the configured core base, which links in the API's answers are pointed at.
     """
 
-    def __init__(
-        self,
-        http: HttpSource,
-        clock: Clock,
-        base_url: str,
-        *,
-        max_calls: int,
-        per_team: int,
-    ):
+    def __init__(self, http: HttpSource, clock: Clock, base_url: str, *, per_team: int):
         self.http = http
         self.clock = clock
         self.base_url = base_url
-        self.max_calls = max_calls
         self.per_team = per_team
-        self._lock = threading.Lock()
-        self._next = 0  # index of the team the next run starts with
 
-    def get_injuries(self) -> list[Injury]:
-        """Per-team core lists within a budget of `max_calls` requests per run: the newest
-        `per_team` records of each team it reaches, never following `.pvt` (private host) links.
-
-        Every call (list or record) counts, because they share ESPN's 60/min limiter with live
-        play-by-play. Each run resumes at the team after the last one it reached, so successive
-        runs cover the league in turn.
-        """
+    def get_team_injuries(self, team: Team) -> list[Injury]:
+        """The newest `per_team` injury records of `team`, never following `.pvt` (private host)
+        links. A record that fails or cannot be read is logged and left out; the list failing is
+        a SourceError."""
         season = season_year(self.clock.now())
-        all_teams = teams.all_teams()
-        budget = self.max_calls
+        listing = self.http.get_json(f"seasons/{season}/teams/{team.espn_id}/injuries", {"limit": 100})
+        urls = [url for url in map(self._url, _refs(listing)) if url is not None]
         found: list[Injury] = []
-        failures = attempted = 0
-        while budget > 0 and attempted < len(all_teams):
-            with self._lock:
-                team = all_teams[self._next % len(all_teams)]
-                self._next += 1
-            attempted += 1
-            budget -= 1
-            path = f"seasons/{season}/teams/{team.espn_id}/injuries"
+        for url in urls[: self.per_team]:
             try:
-                listing = self.http.get_json(path, {"limit": 100})
+                found.append(parse_core_injury(self.http.get_json(url), team=team.abbr))
             except SourceError as error:
-                failures += 1
                 log.warning("%s", error)
-                continue
-            urls = [url for url in map(self._url, _refs(listing)) if url is not None]
-            for url in urls[: min(self.per_team, budget)]:
-                budget -= 1
-                try:
-                    found.append(parse_core_injury(self.http.get_json(url), team=team.abbr))
-                except SourceError as error:
-                    log.warning("%s", error)
-                except ParseError as error:
-                    log.warning("espn-core %s: unusable injury record (%s)", urlsplit(url).path, error)
-        if attempted and failures == attempted:
-            raise SourceError("espn-core", f"/seasons/{season}/teams/*/injuries", "every team injury list failed")
+            except ParseError as error:
+                log.warning("espn-core %s: unusable injury record (%s)", urlsplit(url).path, error)
         return found
 
     def _url(self, ref: str) -> str | None:

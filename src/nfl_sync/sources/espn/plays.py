@@ -155,7 +155,7 @@ def _play(
         away_score=away,
         scoring_play=bool(scoring_flag) or gained > 0,
         score_value=gained,
-        is_turnover=_is_turnover(play_type, drive_result),
+        is_turnover=is_turnover(play_type, drive_result),
         wallclock=to_datetime(play.get("wallclock")),
         drive_id=drive_id,
         down=positive(start.get("down")),
@@ -185,7 +185,8 @@ def _drive_enders(ordered: RawPlays) -> dict[str, str]:
     return dict(last_real.values())
 
 
-def _is_turnover(play_type: str | None, drive_result: str | None) -> bool:
+def is_turnover(play_type: str | None, drive_result: str | None) -> bool:
+    """Whether a play of this type, or ending a drive with this result, hands the ball over."""
     if play_type and _TURNOVER_TYPES.search(play_type):
         return True
     return drive_result in _TURNOVER_RESULTS

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nfl_sync.domain.models import Game, OddsLine, Weather
+from nfl_sync.domain.models import Game, OddsLine, Play, Weather
 from nfl_sync.sources.espn.common import (
     Sides,
     espn_odds,
@@ -22,6 +22,7 @@ from nfl_sync.sources.espn.common import (
     sides_of,
     status_of,
 )
+from nfl_sync.sources.espn.plays import is_turnover, scoring_type_of
 from nfl_sync.sources.parsing import (
     as_dict,
     dicts,
@@ -87,6 +88,44 @@ def _scoreboard_game(
         last_play_id=to_str(last_play.get("id")),
         last_play_text=to_str(last_play.get("text")),
         home_win_pct=probability(as_dict(last_play.get("probability")).get("homeWinPercentage")),
+        last_play=_last_play(last_play, game_id, sides, scores, period, clock),
+    )
+
+
+def _last_play(
+    block: Mapping[str, Any],
+    game_id: str,
+    sides: Sides,
+    scores: tuple[int | None, int | None],
+    period: int | None,
+    clock: str | None,
+) -> Play | None:
+    """`situation.lastPlay` as a play: its type, text, yards (statYardage), points (scoreValue)
+    and team; the scoreboard gives it no sequence number, so it gets 0, and the game's score and
+    clock stand for the play's own."""
+    play_id = to_str(block.get("id"))
+    if play_id is None:
+        return None
+    play_type = to_str(as_dict(block.get("type")).get("text"))
+    text = to_str(block.get("text"))
+    points = non_negative(block.get("scoreValue")) or 0
+    team = sides.team(as_dict(block.get("team")).get("id"))
+    return Play(
+        game_id=game_id,
+        play_id=play_id,
+        sequence_number=0,
+        period=period,
+        clock=clock,
+        type=play_type,
+        text=text,
+        yards=to_int(block.get("statYardage")),
+        team=team.abbr if team else None,
+        home_score=scores[0],
+        away_score=scores[1],
+        scoring_play=points > 0,
+        score_value=points,
+        is_turnover=is_turnover(play_type, None),
+        scoring_type=scoring_type_of(block, points, play_type, text) if points else None,
     )
 
 

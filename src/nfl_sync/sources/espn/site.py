@@ -1,6 +1,6 @@
 """ESPN's site API over HTTP: the scoreboard of a day or a date range, a game's summary, the teams
-(cached) and the league injury list, parsed into domain records. ESPN's rate limit is the
-`HttpSource`'s limiter, which the core API shares.
+(cached) and the league injury list, parsed into domain records. Each kind of call has its own
+`HttpSource` (its own session and its place in ESPN's budget, which the core API shares).
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | No
 class EspnSiteClient:
     """The site API's endpoints the pipeline reads; dates are US Eastern days, as ESPN's are."""
 
-    def __init__(self, http: HttpSource, clock: Clock, teams_ttl: float):
-        self.http = http
+    def __init__(
+        self, scoreboard: HttpSource, summaries: HttpSource, background: HttpSource, clock: Clock, teams_ttl: float
+    ):
+        self.http = scoreboard
+        self.summaries = summaries
+        self.background = background
         self.clock = clock
         self._teams_cache: TTLCache[list[Team]] = TTLCache(teams_ttl, clock, max_entries=4)
 
@@ -51,20 +55,20 @@ class EspnSiteClient:
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
         """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
         and the box score's player stats unless `player_stats` is False."""
-        data = self.http.get_json("summary", {"event": str(game_id)})
-        return self.http.parse("summary", lambda d: parse_summary(d, player_stats), data)
+        data = self.summaries.get_json("summary", {"event": str(game_id)})
+        return self.summaries.parse("summary", lambda d: parse_summary(d, player_stats), data)
 
     def get_teams(self) -> list[Team]:
         """`/teams`, cached for `teams_ttl` seconds."""
 
         def load() -> list[Team]:
-            return self.http.parse("teams", parse_teams, self.http.get_json("teams"))
+            return self.background.parse("teams", parse_teams, self.background.get_json("teams"))
 
         return self._teams_cache.get_or_load("teams", load)
 
     def get_injuries(self) -> list[Injury]:
         """The league-wide `/injuries` list."""
-        return self.http.parse("injuries", parse_injuries, self.http.get_json("injuries"))
+        return self.background.parse("injuries", parse_injuries, self.background.get_json("injuries"))
 
     def _dates_param(self, when: DateRange) -> str:
         if isinstance(when, str):

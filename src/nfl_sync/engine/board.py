@@ -1,0 +1,71 @@
+"""What the lanes share: the newest entry of every known game, and each game's newest plays.
+
+Lanes run on threads of their own, so both take a lock and hand out copies: a reader never sees
+a half-updated board, and no lane waits on another for longer than a dictionary update.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterable
+
+from nfl_sync.domain.models import Game, Play
+
+RECENT_PLAYS_PER_GAME = 64
+
+
+class GameBoard:
+    """The newest entry of every game the daemon knows. The scoreboard owns the games it lists;
+    the week's schedule only adds the games the scoreboard has not shown."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._games: dict[str, Game] = {}
+        self._scheduled: set[str] = set()  # games known only from the schedule
+
+    def update(self, games: Iterable[Game]) -> None:
+        """The scoreboard's entries, newest wins."""
+        with self._lock:
+            for game in games:
+                self._games[game.game_id] = game
+                self._scheduled.discard(game.game_id)
+
+    def schedule(self, games: Iterable[Game]) -> list[Game]:
+        """The schedule's entries of the games the scoreboard has not shown; returns them."""
+        with self._lock:
+            taken = [g for g in games if g.game_id not in self._games or g.game_id in self._scheduled]
+            for game in taken:
+                self._games[game.game_id] = game
+                self._scheduled.add(game.game_id)
+            return taken
+
+    def snapshot(self) -> dict[str, Game]:
+        with self._lock:
+            return dict(self._games)
+
+    def get(self, game_id: str) -> Game | None:
+        with self._lock:
+            return self._games.get(game_id)
+
+    def teams_in_play(self) -> frozenset[str]:
+        """The teams of every game not over yet."""
+        with self._lock:
+            games = list(self._games.values())
+        return frozenset(t for g in games if not g.is_final for t in (g.home_team, g.away_team))
+
+
+class RecentPlays:
+    """The newest plays of each game, the context of a market's move."""
+
+    def __init__(self, per_game: int = RECENT_PLAYS_PER_GAME):
+        self._lock = threading.Lock()
+        self._plays: dict[str, deque[Play]] = defaultdict(lambda: deque(maxlen=per_game))
+
+    def extend(self, game_id: str, plays: Iterable[Play]) -> None:
+        with self._lock:
+            self._plays[game_id].extend(plays)
+
+    def of(self, game_id: str) -> list[Play]:
+        with self._lock:
+            return list(self._plays.get(game_id, ()))

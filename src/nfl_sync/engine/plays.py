@@ -1,0 +1,245 @@
+"""The play-by-play lane: the summaries of the games that changed, their plays stored and alerted.
+
+The scoreboard lane requests a game's summary when its score, state or last play changes; this
+lane fetches them in the order they changed, within ESPN's budget and in parallel, stores every
+new or edited play, and alerts what the scoreboard could not show (`play_detection`). A game whose
+summary keeps failing is backed off on its own and said so; it costs the scoreboard and the other
+games nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nfl_sync.domain.detection import ScoreMemory
+from nfl_sync.domain.errors import SourceError
+from nfl_sync.domain.events import system_event
+from nfl_sync.domain.models import Game, GameSummary, Play
+from nfl_sync.domain.play_classifier import with_significance
+from nfl_sync.domain.play_detection import PlayMemory, detect_plays
+from nfl_sync.engine.board import GameBoard, RecentPlays
+from nfl_sync.engine.lanes import Lane, StepRunner
+from nfl_sync.engine.report import CycleReport
+from nfl_sync.engine.shell import Shell
+from nfl_sync.storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0  # seconds between tries of a summary that keeps failing
+SAY_SO_AFTER = 5  # failures in a row of one game's summary before a system alert says so
+FETCH_SLACK = 60.0  # seconds a fetch may wait for ESPN's budget on top of its own deadline
+
+# (away, home) going into a play; None before the game's first.
+_ScoreBefore = tuple[int | None, int | None] | None
+# A play with the score before it when it was classified, and the play with its significance.
+_Classified = tuple[Play, _ScoreBefore, Play]
+
+
+@dataclass
+class _Request:
+    box_score: bool
+    version: int = 0  # bumped by every new request, so one made during a fetch is not lost
+    failures: int = 0
+    retry_at: float = 0.0  # monotonic time before which the game is not asked again
+
+
+class PlayByPlayLane(Lane):
+    name = "plays"
+    throttled_by_errors = False  # a failing game backs off on its own, see `_failed`
+
+    def __init__(
+        self,
+        shell: Shell,
+        *,
+        board: GameBoard,
+        scores: Callable[[str], ScoreMemory | None],
+        recent: RecentPlays,
+        pool: Executor,
+        runner: StepRunner,
+        on_significant: Callable[[Play, datetime], None],
+    ):
+        super().__init__(shell)
+        self.board = board
+        self.scores = scores
+        self.recent = recent
+        self.pool = pool
+        self.runner = runner
+        self.on_significant = on_significant
+        self.memory: dict[str, PlayMemory] = {}
+        self.stored_plays: dict[str, dict[str, Play]] = defaultdict(dict)  # game -> play id -> as stored
+        self.classified: dict[str, dict[str, _Classified]] = {}  # game -> play id -> classification
+        self._lock = threading.Lock()
+        self._queue: dict[str, _Request] = {}  # in the order the games changed
+
+    def restore(self, rows: Iterable[dict[str, Any]]) -> None:
+        """What the lane knew of each game's plays before a restart (`tx.ops.detection_state`)."""
+        for row in rows:
+            if row["play_ids"]:
+                self.memory[row["game_id"]] = PlayMemory(
+                    known_play_ids=frozenset(row["play_ids"]),
+                    significant_ids=frozenset(row["significant_ids"] or ()),
+                    scored_total=row["plays_total"] or 0,
+                    revision=row["corrections"],
+                )
+
+    def request(self, game: Game, first_sight: bool) -> None:
+        """Fetch the game's summary as soon as the budget allows (with its box score at first
+        sight and at the end); any thread."""
+        box_score = first_sight or game.is_final or game.game_id not in self.memory
+        with self._lock:
+            request = self._queue.get(game.game_id)
+            if request is None:
+                self._queue[game.game_id] = _Request(box_score)
+            else:
+                request.box_score = request.box_score or box_score
+                request.version += 1
+        self.wake.set()
+
+    def wait_time(self, tick: float, now: datetime) -> float | None:
+        with self._lock:
+            if not self._queue:
+                return None
+            return min(request.retry_at for request in self._queue.values()) - tick
+
+    def interval(self, now: datetime) -> float | None:
+        return None  # driven by requests, see `wait_time`
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return list(self._queue)
+
+    def step(self, report: CycleReport) -> int:
+        tick = self.shell.clock.monotonic()
+        with self._lock:
+            due = [(game_id, r.version, r.box_score) for game_id, r in self._queue.items() if r.retry_at <= tick]
+        due = due[: self._budget()]
+        futures: dict[str, Future[GameSummary]] = {
+            game_id: self.pool.submit(self.shell.fetcher.get_play_by_play, game_id, box_score)
+            for game_id, _, box_score in due
+        }
+        timeout = self.shell.settings.http_deadline + FETCH_SLACK
+        now = self.shell.clock.now()
+        for game_id, version, _ in due:
+            try:
+                summary = futures[game_id].result(timeout)
+                report.pbp_fetched += 1
+                self._process(game_id, summary, now, report)
+            except Exception as exc:  # one game's summary or plays must cost the others nothing
+                self._failed(game_id, exc, report)
+                continue
+            with self._lock:
+                request = self._queue.get(game_id)
+                if request is not None and request.version == version:
+                    del self._queue[game_id]
+                if request is not None and request.failures >= SAY_SO_AFTER:
+                    log.info("Play-by-play of game %s works again", game_id)
+                if request is not None:
+                    request.failures = 0
+        return len(due)
+
+    def _budget(self) -> int:
+        # ESPN calls per scoreboard interval that the rate limit allows, less the scoreboard call.
+        settings = self.shell.settings
+        per_interval = int(settings.espn_rate_per_second * settings.sync_interval)
+        return max(1, min(per_interval - 1, settings.espn_rate_per_minute // 12))
+
+    def _failed(self, game_id: str, exc: Exception, report: CycleReport) -> None:
+        message = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        report.failures[f"{self.name}:{game_id}"] = message
+        interval = self.shell.settings.sync_interval
+        with self._lock:
+            request = self._queue.get(game_id)
+            if request is None:
+                return
+            request.failures += 1
+            failures = request.failures
+            backoff = min(interval * 2 ** (failures - 1), MAX_BACKOFF)
+            request.retry_at = self.shell.clock.monotonic() + backoff
+        log.warning(
+            "Play-by-play of game %s failed (%d in a row, next try in %.0f s): %s",
+            game_id,
+            failures,
+            backoff,
+            message,
+            exc_info=not isinstance(exc, SourceError),
+        )
+        if failures == SAY_SO_AFTER:
+            game = self.board.get(game_id)
+            teams = f"{game.away_team} @ {game.home_team} " if game else ""
+            text = (
+                f"the play-by-play of {teams}(game {game_id}) failed {failures} times in a row (last: {message}); "
+                "scores still come from the scoreboard, plays and play alerts are late"
+            )
+            now = self.shell.clock.now()
+            self.runner.record_events([system_event("warning", "plays", text, now, f"{game_id}:{now.isoformat()}")])
+
+    def _process(self, game_id: str, summary: GameSummary, now: datetime, report: CycleReport) -> None:
+        shell = self.shell
+        score = self.scores(game_id)
+        if score is None:  # requested by the scoreboard lane, which knows every game it requests
+            raise RuntimeError(f"no scoreboard memory of game {game_id}")
+        game = self.board.get(game_id) or summary.game
+        plays = self.classify(game_id, sorted(summary.plays, key=lambda p: p.sequence_number))
+        update = detect_plays(self.memory.get(game_id), score, game, plays, now)
+        changed = self._changed_plays(game_id, plays)
+        box_score = game.is_final or game_id not in self.memory
+
+        def write(tx: Tx) -> int:
+            new = tx.games.insert_plays(changed)
+            if changed:
+                ids = {p.play_id for p in changed}
+                tx.games.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
+                tx.games.upsert_odds(summary.odds)
+            if box_score:
+                tx.games.upsert_player_stats(summary.player_stats)
+            shell.alerts.record(tx, update.events, now)
+            return new
+
+        new_count = shell.db.run(write)
+        # Only after the commit: a failed transaction leaves the old memory, so the next try redoes it.
+        self.memory[game_id] = update.memory
+        if game.is_final:  # its plays will not change much more: a late edit is just upserted again
+            self.stored_plays.pop(game_id, None)
+            self.classified.pop(game_id, None)
+        else:
+            self.stored_plays[game_id].update({p.play_id: p for p in changed})
+        report.plays_stored += new_count
+        shell.metrics.plays_stored.inc(new_count)
+        report.events.extend(update.events)
+        if update.events:
+            shell.alerts.wake()
+        self.recent.extend(game_id, update.new_plays)
+        for play in update.significant:
+            self.on_significant(play, now)
+
+    def classify(self, game_id: str, plays: list[Play]) -> list[Play]:
+        """`with_significance` of the game's plays (in sequence order). A summary repeats every
+        play of the game, so a play unchanged since the last summary, with the same score before
+        it, keeps the object classified then: nothing to classify or compare again."""
+        known = self.classified.get(game_id, {})
+        memo: dict[str, _Classified] = {}
+        result: list[Play] = []
+        before: _ScoreBefore = None
+        for play in plays:
+            hit = known.get(play.play_id)
+            if hit is not None and hit[1] == before and hit[0] == play:
+                classified = hit[2]
+            else:
+                classified = with_significance([play], before, self.shell.settings.big_play_yards)[0]
+            memo[play.play_id] = (play, before, classified)
+            result.append(classified)
+            before = (play.away_score, play.home_score)
+        self.classified[game_id] = memo
+        return result
+
+    def _changed_plays(self, game_id: str, plays: list[Play]) -> list[Play]:
+        """Plays not stored yet or edited by ESPN since (the rest would be no-op upserts)."""
+        stored = self.stored_plays[game_id]
+        return [p for p in plays if (old := stored.get(p.play_id)) is not p and old != p]

@@ -1,0 +1,130 @@
+"""The fast lane: one scoreboard poll gives the score, final, turnover and big-play alerts.
+
+Between ESPN's answer and the hand-off to the sender nothing else runs: every game is compared
+with what was known (pure detection), the games with news are written first, each with its alerts
+in one transaction, and the sender is woken after each of those commits. Only then are the other
+games stored and the summaries of the games that changed requested from the play-by-play lane.
+A game whose processing fails is logged with its id; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from nfl_sync.domain.calendar import scoreboard_dates
+from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
+from nfl_sync.domain.models import Game, GameState
+from nfl_sync.engine.board import GameBoard
+from nfl_sync.engine.lanes import Lane
+from nfl_sync.engine.report import CycleReport
+from nfl_sync.engine.scheduling import is_active
+from nfl_sync.engine.shell import Shell
+from nfl_sync.storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+BACKOFF_AFTER = 3  # consecutive failed polls before the lane slows down (a blip costs nothing)
+
+
+class ScoreboardLane(Lane):
+    """Polls today's scoreboard (US Eastern dates) every SYNC_INTERVAL while a game is live or
+    about to start, every IDLE_POLL_INTERVAL otherwise."""
+
+    name = "scoreboard"
+    # A flapping ESPN must not slow the one lane users wait on: it backs off only when polls
+    # fail in a row, and comes back at full speed with the first answer.
+    throttled_by_errors = False
+
+    def __init__(self, shell: Shell, board: GameBoard, request_summary: Callable[[Game, bool], None]):
+        super().__init__(shell)
+        self.board = board
+        self.request_summary = request_summary
+        self.memory: dict[str, ScoreMemory] = {}
+        self.stored: dict[str, Game] = {}
+        self.failures_in_a_row = 0
+
+    def restore(self, rows: Iterable[dict[str, Any]], now: datetime) -> None:
+        """What the lane knew of each game before a restart (`tx.ops.detection_state`)."""
+        for row in rows:
+            points = (row["home_score"] or 0) + (row["away_score"] or 0)
+            self.memory[row["game_id"]] = ScoreMemory(
+                game_id=row["game_id"],
+                home_team=row["home_team"],
+                away_team=row["away_team"],
+                home_score=row["home_score"],
+                away_score=row["away_score"],
+                state=GameState(row["state"]),
+                first_seen=now,
+                last_play_id=row["last_play_id"],
+                alerted_total=points,
+                revision=row["corrections"],
+                baseline_total=points,
+            )
+
+    def interval(self, now: datetime) -> float:
+        settings = self.shell.settings
+        interval = (
+            settings.sync_interval if is_active(self.board.snapshot().values(), now) else settings.idle_poll_interval
+        )
+        if self.failures_in_a_row >= BACKOFF_AFTER:
+            interval = min(interval * 2 ** (self.failures_in_a_row - BACKOFF_AFTER + 1), settings.idle_poll_interval)
+        return interval
+
+    def step(self, report: CycleReport) -> int:
+        shell = self.shell
+        now = shell.clock.now()
+        try:
+            games = shell.fetcher.get_scoreboard(scoreboard_dates(now))
+        except Exception:
+            self.failures_in_a_row += 1
+            raise
+        self.failures_in_a_row = 0
+        report.games = len(games)
+        report.live_games = sum(1 for g in games if g.is_live)
+        shell.metrics.live_games.set(report.live_games)
+        self.board.update(games)
+        updates: list[tuple[Game, ScoreUpdate]] = []
+        for game in games:
+            try:
+                updates.append((game, detect_scoreboard(self.memory.get(game.game_id), game, now, self._yards)))
+            except Exception as exc:  # one game's bad data must cost the others nothing
+                self._failed(game, exc, report)
+        # The news first: each game with alerts is committed and handed to the sender before the
+        # rest are stored.
+        updates.sort(key=lambda item: not item[1].events)
+        for game, update in updates:
+            try:
+                self._store(game, update, now, report)
+            except Exception as exc:
+                self._failed(game, exc, report)
+        return len(games)
+
+    @property
+    def _yards(self) -> int:
+        return self.shell.settings.big_play_yards
+
+    def _store(self, game: Game, update: ScoreUpdate, now: datetime, report: CycleReport) -> None:
+        shell = self.shell
+        first_sight = game.game_id not in self.memory
+        if update.events or self.stored.get(game.game_id) != game:
+
+            def write(tx: Tx) -> None:
+                tx.games.upsert_game(game)
+                shell.alerts.record(tx, update.events, now)
+
+            shell.db.run(write)
+            self.stored[game.game_id] = game
+            if update.events:
+                shell.alerts.wake()
+        # Only after the commit: a failed write leaves the old memory, so the next poll retries.
+        self.memory[game.game_id] = update.memory
+        report.events.extend(update.events)
+        if update.needs_summary:
+            self.request_summary(game, first_sight)
+
+    def _failed(self, game: Game, exc: Exception, report: CycleReport) -> None:
+        log.error("Game %s could not be processed: %s: %s", game.game_id, type(exc).__name__, exc, exc_info=True)
+        report.failures[f"{self.name}:{game.game_id}"] = f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,98 @@
+"""Pure detection on the play-by-play: what happened between two scoreboard polls, never alerted
+twice with the scoreboard lane (both key an alert by the same score or play)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from factories import KICKOFF, game, play
+from nfl_sync.domain.detection import baseline, detect_scoreboard
+from nfl_sync.domain.play_detection import PlayMemory, detect_plays
+
+NOW = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
+
+
+def keys(update):
+    return [e.key for e in update.events]
+
+
+def seen(scoreboard, at=NOW):
+    """The scoreboard lane's memory after it saw `scoreboard` (first sight at kickoff, 0-0)."""
+    return detect_scoreboard(baseline(game(), KICKOFF), scoreboard, at).memory
+
+
+def test_the_first_summary_takes_what_happened_before_first_sight_as_history():
+    first_seen = KICKOFF + timedelta(seconds=75)  # between play 2 and play 3
+    score = baseline(game(home_score=3), first_seen)
+    plays = [
+        play(n=1, significance=("interception",)),
+        play(n=2, home_score=3, scoring_type="FG", significance=("field_goal",)),
+        play(n=3, yards=31, significance=("big_play",)),
+    ]
+    update = detect_plays(None, score, game(home_score=3), plays, NOW)
+    assert keys(update) == [f"play:401547417:{plays[2].play_id}"]
+    assert [p.play_id for p in update.significant] == [plays[2].play_id]
+    assert update.memory.known_play_ids == {p.play_id for p in plays}
+
+
+def test_a_score_between_two_polls_is_alerted_and_the_one_the_scoreboard_showed_is_not():
+    score = seen(game(home_score=3, away_score=7))  # the scoreboard alerted 7-3 at once
+    plays = [
+        play(n=1),
+        play(n=2, home_score=3, scoring_type="FG", text="Koo 40 yd FG"),
+        play(n=3, home_score=3, away_score=7, scoring_type="TD", text="Love pass to Watson, TOUCHDOWN"),
+    ]
+    update = detect_plays(PlayMemory(), score, game(home_score=3, away_score=7), plays, NOW)
+    assert keys(update) == ["score:401547417:0:0-3"]
+    assert (update.events[0].data.scoring_team, update.events[0].data.play_text) == ("ATL", "Koo 40 yd FG")
+    assert update.memory.scored_total == 10
+    assert detect_plays(update.memory, score, game(home_score=3, away_score=7), plays, NOW).events == ()
+
+
+def test_a_touchdown_whose_try_followed_is_told_by_the_score_after_the_try():
+    score = seen(game(home_score=7))
+    plays = [play(n=1, home_score=6, scoring_type="TD"), play(n=2, home_score=7, scoring_type="XP")]
+    assert detect_plays(PlayMemory(), score, game(home_score=7), plays, NOW).events == ()
+
+
+def test_scores_missed_while_the_daemon_was_down_are_alerted_after_a_restart():
+    restored = PlayMemory(known_play_ids=frozenset({play(n=1).play_id}), scored_total=3)
+    score = replace(seen(game(home_score=3)), home_score=17, away_score=0, alerted_total=17)
+    plays = [
+        play(n=1, home_score=3),
+        play(n=2, home_score=10, scoring_type="TD"),
+        play(n=3, home_score=17, scoring_type="TD"),
+    ]
+    update = detect_plays(restored, score, game(home_score=17), plays, NOW)
+    assert keys(update) == ["score:401547417:0:0-10"]  # 0-17 is the scoreboard's own
+
+
+def test_turnovers_and_long_gains_alert_late_out_of_order_plays_are_new_by_id():
+    score = seen(game())
+    plays = [
+        play(n=1, significance=("interception",)),
+        play(n=2, yards=8),
+        play(n=4, significance=("turnover_on_downs",)),
+        play(n=3, yards=24, significance=("big_play",)),
+    ]
+    update = detect_plays(PlayMemory(), score, game(), plays, NOW)
+    assert [(e.key.split(":")[-1], e.priority) for e in update.events] == [
+        ("401547417000001", "high"),
+        ("401547417000003", "medium"),
+        ("401547417000004", "high"),
+    ]
+    assert [p.play_id for p in update.new_plays] == [play(n=k).play_id for k in (1, 2, 3, 4)]
+
+
+def test_a_turnover_revealed_after_the_play_alerts_once():
+    score = seen(game())
+    fourth_down = play(n=3, type="Pass Incompletion", text="4th and 1, pass incomplete")
+    first = detect_plays(PlayMemory(), score, game(), [play(n=1), play(n=2), fourth_down], NOW)
+    assert first.events == () and first.significant == ()
+    # The drive ended: ESPN's result now makes the same play a turnover on downs.
+    revealed = replace(fourth_down, significance=("turnover_on_downs",), drive_result="Downs")
+    later = detect_plays(first.memory, score, game(), [play(n=1), play(n=2), revealed], NOW)
+    assert keys(later) == [f"play:401547417:{fourth_down.play_id}"]
+    assert [p.play_id for p in later.significant] == [fourth_down.play_id] and later.new_plays == ()
+    assert detect_plays(later.memory, score, game(), [play(n=1), play(n=2), revealed], NOW).events == ()
