@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from helpers import fixture_path
+from nfl_replay.dead_hosts import SilentHost
 from nfl_replay.runner import ReplayEnvironment, find_games
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,3 +85,42 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
     assert "secretsecret" not in output
     log_file = (tmp_path / "logs" / "nfl_pipeline.log").read_text()
     assert "Stopped cleanly" in log_file and "secretsecret" not in log_file
+
+
+def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tmp_path):
+    # ESPN, its core API, Kalshi and the weather host all accept connections and never answer:
+    # every lane is inside a request when the signal comes.
+    with SilentHost() as host:
+        environ = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "DATABASE_URL": database_url,
+            "TELEGRAM_ENABLED": "false",
+            "LOG_DIR": str(tmp_path / "logs"),
+            "ESPN_BASE_URL": host.base_url(),
+            "ESPN_CORE_BASE_URL": host.base_url(),
+            "KALSHI_BASE_URL": host.base_url("/trade-api/v2"),
+            "OPEN_METEO_BASE_URL": host.base_url(),
+            "SYNC_INTERVAL": "0.5",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "src/nfl_realtime_sync.py"],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert _wait_for(lambda: host.connections >= 3, 30), "the lanes never reached the host"
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=10)
+            elapsed = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 0, output
+    assert elapsed < 10
+    assert "Received SIGTERM" in output and "Still busy after 5 s, exiting without them: lane-" in output

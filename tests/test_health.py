@@ -12,25 +12,27 @@ T0 = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 def test_five_consecutive_failed_steps_of_a_lane_raise_one_critical_alert_per_episode():
     monitor = HealthMonitor()
-    failed = {"scoreboard": "HTTP 503"}
-    events = [monitor.record_step("scoreboard", False, T0 + timedelta(seconds=5 * n), failed) for n in range(8)]
+    events = [monitor.record_step("scoreboard", "HTTP 503", T0 + timedelta(seconds=5 * n)) for n in range(8)]
     raised = [e for batch in events for e in batch]
     assert len(raised) == 1
     assert raised[0].priority == "high" and raised[0].data.level == "critical"
-    assert "scoreboard: HTTP 503" in raised[0].data.message
+    assert raised[0].data.message == "5 consecutive scoreboard steps failed (last: HTTP 503)"
     assert raised[0].data.component == "scoreboard"
-    assert monitor.record_step("scoreboard", True, T0 + timedelta(minutes=1)) == []
+    assert monitor.record_step("scoreboard", None, T0 + timedelta(minutes=1)) == []
     later = T0 + timedelta(minutes=2)
-    again = [e for n in range(5) for e in monitor.record_step("scoreboard", False, later + timedelta(seconds=5 * n))]
+    again = [
+        e for n in range(5) for e in monitor.record_step("scoreboard", "HTTP 503", later + timedelta(seconds=5 * n))
+    ]
     assert len(again) == 1 and again[0].key != raised[0].key
 
 
 def test_lanes_count_their_failures_apart():
     monitor = HealthMonitor()
     for n in range(4):
-        assert monitor.record_step("kalshi", False, T0 + timedelta(seconds=n)) == []
-        assert monitor.record_step("scoreboard", True, T0 + timedelta(seconds=n)) == []
-    assert [e.data.component for e in monitor.record_step("kalshi", False, T0 + timedelta(seconds=5))] == ["kalshi"]
+        assert monitor.record_step("kalshi", "timed out", T0 + timedelta(seconds=n)) == []
+        assert monitor.record_step("scoreboard", None, T0 + timedelta(seconds=n)) == []
+    raised = monitor.record_step("kalshi", "timed out", T0 + timedelta(seconds=5))
+    assert [e.data.component for e in raised] == ["kalshi"]
 
 
 def test_ten_api_errors_in_an_hour_throttle_the_source_until_they_age_out():
@@ -47,9 +49,9 @@ def test_ten_api_errors_in_an_hour_throttle_the_source_until_they_age_out():
 def test_healthz_reports_stale_when_the_scoreboard_did_not_succeed_recently():
     monitor = HealthMonitor()
     assert monitor.healthy(T0, 15)[0] is False
-    monitor.record_step("kalshi", True, T0)
+    monitor.record_step("kalshi", None, T0)
     assert monitor.healthy(T0, 15)[0] is False
-    monitor.record_step("scoreboard", True, T0)
+    monitor.record_step("scoreboard", None, T0)
     assert monitor.healthy(T0 + timedelta(seconds=10), 15)[0] is True
     ok, detail = monitor.healthy(T0 + timedelta(seconds=20), 15)
     assert not ok and detail["status"] == "stale"

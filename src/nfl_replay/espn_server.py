@@ -79,8 +79,8 @@ class FakeESPNServer(FakeHTTPServer):
             raise ValueError("FakeESPNServer needs at least one game")
         self._by_kickoff = sorted(self.timelines.values(), key=lambda game: (game.kickoff, game.game_id))
         self.route("GET", "/scoreboard", self._scoreboard)
-        self.route("GET", "/summary", self._summary)
-        self.route("GET", "/injuries", self._injuries)
+        self.route("GET", "/summary", self.summary)
+        self.route("GET", "/injuries", self.injuries)
         self.route("GET", "/teams", self._teams)
         # The core API's per-team lists, which clients fall back to when /injuries is empty: the
         # recordings hold no more than their per-game lists, so these are empty pages.
@@ -126,7 +126,7 @@ class FakeESPNServer(FakeHTTPServer):
         events = ",".join(game.scoreboard_event_json(now) for game in games)
         return encoded_json_response(head[:-1] + f',"events":[{events}]}}'.encode())
 
-    def _summary(self, request: Request) -> Response:
+    def summary(self, request: Request) -> Response:
         event = request.arg("event")
         if not event:
             return _error(400, "event is required")
@@ -135,7 +135,7 @@ class FakeESPNServer(FakeHTTPServer):
             return _error(404, f"event {event} not found")
         return encoded_json_response(timeline.summary_json(self.clock.now()))
 
-    def _injuries(self, request: Request) -> Response:
+    def injuries(self, request: Request) -> Response:
         return json_response({"injuries": league_injuries(self.timelines.values())})
 
     def _core_injuries(self, request: Request) -> Response:

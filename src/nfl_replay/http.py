@@ -187,12 +187,18 @@ class FakeHTTPServer:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    def route(self, method: str, pattern: str, handler: Handler) -> None:
+    def route(self, method: str, pattern: str, handler: Handler, *, first: bool = False) -> None:
         """Send `method` requests whose path (after the prefix) matches `pattern` to `handler`.
 
-        `{name}` in the pattern matches one path segment, passed in `Request.params`.
+        `{name}` in the pattern matches one path segment, passed in `Request.params`. Routes are
+        tried in order; `first` puts this one before the others (a test breaking one endpoint).
         """
-        self._routes.append((method.upper(), _compile(pattern), handler))
+        entry = (method.upper(), _compile(pattern), handler)
+        with self._lock:
+            if first:
+                self._routes.insert(0, entry)
+            else:
+                self._routes.append(entry)
 
     @property
     def port(self) -> int:
@@ -277,7 +283,9 @@ class FakeHTTPServer:
             if not (path == self.prefix or path.startswith(self.prefix + "/")):
                 return self.not_found(request)
             path = path[len(self.prefix) :] or "/"
-        for method, pattern, handler in self._routes:
+        with self._lock:
+            routes = tuple(self._routes)
+        for method, pattern, handler in routes:
             match = pattern.match(path)
             if match is not None and method == request.method:
                 try:

@@ -45,11 +45,11 @@ class HealthMonitor:
         self.throttled: set[str] = set()
         self.last_error: dict[str, str] = {}
 
-    def record_step(self, lane: str, ok: bool, now: datetime, failures: dict[str, str] | None = None) -> list[Event]:
-        """Count a finished step of `lane`; returns the critical alert when its failures reach the
-        threshold (once per episode)."""
+    def record_step(self, lane: str, error: str | None, now: datetime) -> list[Event]:
+        """Count a finished step of `lane` (`error` None when it worked); returns the critical
+        alert when its failures in a row reach the threshold (once per episode)."""
         with self._lock:
-            if ok:
+            if error is None:
                 if self.consecutive_failures.get(lane, 0) >= FAILED_STEPS_CRITICAL:
                     log.info("%s recovered after %d failed steps", lane, self.consecutive_failures[lane])
                 self.consecutive_failures[lane] = 0
@@ -61,8 +61,7 @@ class HealthMonitor:
             episode = self.failure_episode.setdefault(lane, now)
         if count != FAILED_STEPS_CRITICAL:
             return []
-        detail = "; ".join(f"{step}: {error}" for step, error in (failures or {}).items())
-        message = f"{FAILED_STEPS_CRITICAL} consecutive {lane} steps failed. {detail}".strip()
+        message = f"{FAILED_STEPS_CRITICAL} consecutive {lane} steps failed (last: {error})"
         return [system_event("critical", lane, message, now, episode.isoformat())]
 
     def record_source_error(self, source: str, error: str, now: datetime) -> list[Event]:

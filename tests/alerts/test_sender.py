@@ -4,6 +4,7 @@ permanent failures, and pacing under Telegram's flood limits."""
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 
 import pytest
@@ -67,6 +68,67 @@ def test_three_failed_attempts_pause_the_channel_and_keep_the_alerts_in_order(db
     texts = [m.visible_text for m in rig.server.messages]
     assert "SCORE UPDATE" in texts[0] and texts[0].startswith(RESEND_NOTICE)  # in doubt after the 5xx
     assert [r["status"] for r in alert_rows(db)] == ["sent", "sent"]
+
+
+def test_a_queue_goes_out_scores_first_then_high_priority_then_the_rest(db, rig):
+    record(db, [EVENTS["kalshi_price"], EVENTS["injury"], EVENTS["significant_play"]])
+    record(db, [SCORE])
+
+    assert rig.notifier(db).drain(60).sent == 4
+
+    by_id = {str(r["external_message_id"]): r["alert_type"] for r in _sent(db)}
+    assert [by_id[str(m.message_id)] for m in rig.server.messages] == [
+        "score",
+        "significant_play",
+        "kalshi_price",
+        "injury",
+    ]
+
+
+def test_a_score_recorded_during_a_drain_goes_next(db, rig):
+    # While the first price move is on its way, the scoreboard lane records a score.
+    record(db, [EVENTS["kalshi_price"], EVENTS["injury"]])
+    rig.server.script("sendMessage", Hold(0.3))
+    recorder = threading.Timer(0.1, record, args=(db, [SCORE]))
+    recorder.start()
+
+    assert rig.notifier(db).drain(60).sent == 3
+    recorder.join()
+
+    by_id = {str(r["external_message_id"]): r["alert_type"] for r in _sent(db)}
+    assert [by_id[str(m.message_id)] for m in rig.server.messages] == ["kalshi_price", "score", "injury"]
+
+
+def test_a_score_recorded_while_the_pacing_is_waited_out_goes_next(db, rig):
+    record(db, [EVENTS["kalshi_price"], EVENTS["injury"]])
+    notifier = rig.notifier(db)
+    while notifier.limiter.delay("111") == 0:  # the chat's burst is spent: the next message waits
+        notifier.limiter.take("111")
+    sleep = rig.clock.sleep
+
+    def sleep_while_a_score_comes(seconds: float) -> None:
+        if not rig.clock.sleeps:
+            record(db, [SCORE])
+        sleep(seconds)
+
+    rig.clock.sleep = sleep_while_a_score_comes
+
+    assert notifier.drain(60).sent == 3
+
+    by_id = {str(r["external_message_id"]): r["alert_type"] for r in _sent(db)}
+    assert [by_id[str(m.message_id)] for m in rig.server.messages] == ["score", "kalshi_price", "injury"]
+
+
+def _sent(db) -> list[dict]:
+    return db.run(
+        lambda tx: (
+            tx.cur.execute(
+                "SELECT h.alert_type, d.external_message_id FROM nfl_alert_history h "
+                "JOIN nfl_alert_deliveries d ON d.alert_id = h.id WHERE d.status = 'sent'"
+            ),
+            tx.cur.fetchall(),
+        )[1]
+    )
 
 
 def test_a_delivery_failing_for_ten_rounds_is_given_up(db, rig):

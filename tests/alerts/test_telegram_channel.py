@@ -37,7 +37,10 @@ def test_every_template_is_accepted_and_read_as_written(db, rig, parse_mode):
     assert report.sent == len(ALERT_TYPES) and report.failed == 0
     messages = rig.server.messages
     assert [m.parse_mode for m in messages] == [parse_mode] * len(ALERT_TYPES)
-    for message, row in zip(messages, alert_rows(db), strict=False):
+    by_message = {row["external_message_id"]: row for row in alert_rows(db)}
+    assert len(by_message) == len(messages)
+    for message in messages:
+        row = by_message[str(message.message_id)]
         assert message.visible_text == to_plain(row["message"], parse_mode)
         assert HOSTILE in message.visible_text
         assert (row["status"], row["external_message_id"]) == ("sent", str(message.message_id))
@@ -63,8 +66,8 @@ def test_every_chat_gets_every_alert_in_order(db, rig):
     for chat in ("111", "-222", "333"):
         assert [m.visible_text.split("\n")[0] for m in rig.server.messages_to(chat)] == [
             "🏈 SCORE UPDATE",
+            "🚨 SYSTEM CRITICAL",  # high priority before medium
             "📈 KALSHI PRICE MOVEMENT",
-            "🚨 SYSTEM CRITICAL",
         ]
     assert [r["status"] for r in alert_rows(db)] == ["sent"] * 3
 

@@ -392,3 +392,23 @@ def test_kalshi_prices_map_to_a_game_first_seen_in_the_same_cycle(db, world):
         ]
     finally:
         close_sync(sync)
+
+
+def test_espn_dates_are_new_york_days_whatever_the_display_timezone(db, world):
+    # Sunday 22:30 UTC is Sunday 18:30 in New York and already Monday 07:30 in Tokyo: the late
+    # games are on Sunday's scoreboard, so Sunday it must be.
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    sunday = datetime(2023, 9, 17, 22, 30, tzinfo=UTC)
+    assert sunday.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%A %H:%M") == "Monday 07:30"
+    sync = make_sync(db, world, timezone=ZoneInfo("Asia/Tokyo"))
+    try:
+        at(world, sunday)
+        assert sync.run_cycle().ok
+    finally:
+        close_sync(sync)
+    asked = [
+        re.search(r"dates=([\d-]+)", c.request.url).group(1) for c in world.rsps.calls if "/scoreboard" in c.request.url
+    ]
+    assert sorted(asked) == ["20230917", "20230917-20230924"]  # today's scoreboard, the week's schedule

@@ -53,3 +53,43 @@ def test_three_consecutive_connection_failures_reset_the_pool():
             db.ping()
     assert db.pool_resets == 1
     assert db.consecutive_failures == 0
+
+
+def test_more_borrowers_than_connections_wait_their_turn(database_url):
+    # The lanes, the sender and the summary workers can want more connections than the pool has.
+    import threading
+
+    db = NFLDBManager(database_url, pool_min=1, pool_max=2)
+    started = threading.Barrier(6)
+
+    def borrow(results: list[int]) -> None:
+        started.wait()
+        row = db.run(lambda tx: (tx.cur.execute("SELECT pg_sleep(0.05), 1 AS one"), tx.cur.fetchone())[1])
+        results.append(row["one"])
+
+    results: list[int] = []
+    threads = [threading.Thread(target=borrow, args=(results,)) for _ in range(6)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        db.close()
+    assert results == [1] * 6
+
+
+def test_a_borrower_that_waits_too_long_gets_a_clear_database_error(database_url, monkeypatch):
+    from nfl_sync.domain.errors import DatabaseError
+    from nfl_sync.storage import manager
+
+    monkeypatch.setattr(manager, "CONNECTION_WAIT_SECONDS", 0.05)
+    db = NFLDBManager(database_url, pool_min=1, pool_max=1)
+    try:
+        with db.transaction() as held:
+            held.cur.execute("SELECT 1")
+            with pytest.raises(DatabaseError, match="all 1 database connections stayed busy"):
+                db.ping()
+        assert db.ping()
+    finally:
+        db.close()

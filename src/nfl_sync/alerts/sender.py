@@ -1,8 +1,9 @@
 """Sending: the sender drains the outbox to a channel, paced, retried, and safe across crashes.
 
-`TelegramNotifier.drain` delivers pending alerts in id order to every chat of the channel and
-closes each alert as 'sent' (Telegram's message id kept) or 'failed'. Deliveries are tracked per
-chat in nfl_alert_deliveries, so a restart resends only to the chats still missing.
+`TelegramNotifier.drain` delivers pending alerts, scores first, then high priority, each in id
+order (`OutboxRepository.next_pending_alert`), to every chat of the channel and closes each alert as
+'sent' (Telegram's message id kept) or 'failed'. Deliveries are tracked per chat in
+nfl_alert_deliveries, so a restart resends only to the chats still missing.
 
 Crash guarantee: at-least-once per chat, and any copy that might repeat an earlier one says so.
 Before each request the attempt is counted and committed; a delivery still 'pending' with
@@ -110,7 +111,8 @@ class DrainReport:
 
 
 class TelegramNotifier:
-    """Drains the outbox to a channel, in id order, one delivery at a time. Thread-safe."""
+    """Drains the outbox to a channel, scores and high priority first, one delivery at a time.
+    Thread-safe."""
 
     def __init__(
         self,
@@ -123,7 +125,6 @@ class TelegramNotifier:
         rng: Callable[[], float] = random.random,
         parse_mode: str | None = "HTML",
         timezone: tzinfo | None = None,
-        batch_size: int = 100,
     ):
         self.db = db
         self.channel = channel
@@ -133,7 +134,6 @@ class TelegramNotifier:
         self.rng = rng
         self.parse_mode = parse_mode  # of test messages; alerts carry their own
         self.timezone: tzinfo = timezone or datetime.now().astimezone().tzinfo or UTC
-        self.batch_size = batch_size
         self._lock = threading.Lock()
         self._resume_at = float("-inf")  # monotonic time before which the channel is left alone
         self._retry_at: dict[tuple[int, str], float] = {}  # backoff of deliveries that failed
@@ -144,7 +144,7 @@ class TelegramNotifier:
         return self.db.run(lambda tx: statement(tx.outbox, *args))
 
     def drain(self, max_seconds: float = 3.0) -> DrainReport:
-        """Deliver pending alerts, oldest first, for at most about `max_seconds`.
+        """Deliver pending alerts, scores and high priority first, for at most about `max_seconds`.
 
         Stops early, leaving the rest pending for the next call, when the budget would be
         exceeded by a wait (pacing, backoff, a 429's retry_after) or the channel is paused.
@@ -152,14 +152,25 @@ class TelegramNotifier:
         report = DrainReport()
         deadline = self.clock.monotonic() + max_seconds
         with self._lock:
-            while True:
-                batch = self._outbox(OutboxRepository.pending_alerts, self.batch_size)
-                if not batch:
-                    return report
-                for alert in batch:
-                    if not self._deliver(alert, deadline, report):
+            # One alert at a time, looked up afresh: a score recorded during the drain goes next,
+            # also one recorded while the pacing was waited out.
+            while (alert := self._outbox(OutboxRepository.next_pending_alert)) is not None:
+                pacing = self._pacing_delay()
+                if pacing > 0:
+                    if not self._wait(self.clock.monotonic() + pacing, deadline):
                         report.backlog = True
                         return report
+                    alert = self._outbox(OutboxRepository.next_pending_alert) or alert
+                if not self._deliver(alert, deadline, report):
+                    report.backlog = True
+                    return report
+            return report
+
+    def _pacing_delay(self) -> float:
+        """Seconds until some chat may get its next message (0 for an unpaced channel)."""
+        if not self.channel.paced or not self.channel.chat_ids:
+            return 0.0
+        return min(self.limiter.delay(chat_id) for chat_id in self.channel.chat_ids)
 
     def test_connection(self, out: Callable[[str], None] = print) -> bool:
         return self.channel.test_connection(self.parse_mode, self.timezone, self.clock.now(), out)

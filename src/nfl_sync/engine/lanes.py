@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_IDLE_WAIT = 1.0  # seconds a lane thread sleeps at most before it looks again (shutdown, wake-ups)
 SUMMARY_EVERY = 60.0
+SAY_SO_AFTER = 5  # failures in a row of one game before a system alert says so
 _TOTALS = ("plays_stored", "snapshots", "correlations", "pbp_fetched")
 
 
@@ -106,11 +107,12 @@ class StepRunner:
             self.last_errors[lane.name] = error
         report.steps.append(lane.name)
         report.sync_log.append((lane.name, started, shell.clock.now(), status, records, error))
-        lane_failures = {k: v for k, v in report.failures.items() if k == lane.name or k.startswith(f"{lane.name}:")}
-        self.record_events(shell.health.record_step(lane.name, not lane_failures, started, lane_failures))
+        # A game that fails on its own ("lane:game") is the lane's to report (see the lanes); the
+        # step, and with the scoreboard the heartbeat, stand for the source answering.
+        self.record_events(shell.health.record_step(lane.name, error, started))
         if lane.name == "scoreboard":
             shell.metrics.cycle_duration.observe(time.perf_counter() - began)
-            if not lane_failures:
+            if error is None:
                 shell.metrics.last_cycle.set(started.timestamp())
 
     def log_syncs(self, report: CycleReport) -> None:

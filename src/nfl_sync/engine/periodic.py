@@ -53,6 +53,10 @@ class WeatherLane(Lane):
         self.board = board
 
     def interval(self, now: datetime) -> float | None:
+        # Until a game is known there is nothing to forecast: the first step waits for one, rather
+        # than finding none at start-up and waiting the whole cadence.
+        if not self.board.snapshot():
+            return None
         return self.shell.settings.weather_interval or None
 
     def step(self, report: CycleReport) -> int:

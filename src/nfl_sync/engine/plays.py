@@ -13,7 +13,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from nfl_sync.domain.models import Game, GameSummary, Play
 from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.domain.play_detection import PlayMemory, detect_plays
 from nfl_sync.engine.board import GameBoard, RecentPlays
-from nfl_sync.engine.lanes import Lane, StepRunner
+from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
 from nfl_sync.storage.tx import Tx
@@ -33,13 +33,20 @@ from nfl_sync.storage.tx import Tx
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0  # seconds between tries of a summary that keeps failing
-SAY_SO_AFTER = 5  # failures in a row of one game's summary before a system alert says so
 FETCH_SLACK = 60.0  # seconds a fetch may wait for ESPN's budget on top of its own deadline
 
 # (away, home) going into a play; None before the game's first.
 _ScoreBefore = tuple[int | None, int | None] | None
 # A play with the score before it when it was classified, and the play with its significance.
 _Classified = tuple[Play, _ScoreBefore, Play]
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    future: Future[GameSummary]
+    version: int  # of the request it answers
+    started: float  # monotonic
+    asked: datetime  # when it was asked for: the time its events are detected at
 
 
 @dataclass
@@ -77,6 +84,8 @@ class PlayByPlayLane(Lane):
         self.classified: dict[str, dict[str, _Classified]] = {}  # game -> play id -> classification
         self._lock = threading.Lock()
         self._queue: dict[str, _Request] = {}  # in the order the games changed
+        self._in_flight: dict[str, _Fetch] = {}  # at most one fetch per game
+        self.wait_for_fetches = True  # sequential cycles; the lane's own thread sets it False
 
     def restore(self, rows: Iterable[dict[str, Any]]) -> None:
         """What the lane knew of each game's plays before a restart (`tx.ops.detection_state`)."""
@@ -104,9 +113,13 @@ class PlayByPlayLane(Lane):
 
     def wait_time(self, tick: float, now: datetime) -> float | None:
         with self._lock:
-            if not self._queue:
-                return None
-            return min(request.retry_at for request in self._queue.values()) - tick
+            if any(fetch.future.done() for fetch in self._in_flight.values()):
+                return 0.0
+            times = [fetch.started + self._fetch_timeout() for fetch in self._in_flight.values()]
+            if len(self._in_flight) < self._budget():
+                times += [r.retry_at for game_id, r in self._queue.items() if game_id not in self._in_flight]
+        # Nothing to harvest or to ask: a finished fetch or a new request wakes the lane.
+        return min(times) - tick if times else None
 
     def interval(self, now: datetime) -> float | None:
         return None  # driven by requests, see `wait_time`
@@ -116,33 +129,66 @@ class PlayByPlayLane(Lane):
             return list(self._queue)
 
     def step(self, report: CycleReport) -> int:
-        tick = self.shell.clock.monotonic()
+        """Take in the fetches that finished, then start those that are due, within the budget.
+
+        On the lane's own thread a step never waits for a fetch (a finished one wakes the lane),
+        so a game whose summary hangs costs the other games nothing; with `wait_for_fetches`
+        (sequential cycles) it waits for the fetches it started, as a cycle must.
+        """
+        handled = self._harvest(report)
+        tick, now = self.shell.clock.monotonic(), self.shell.clock.now()
         with self._lock:
-            due = [(game_id, r.version, r.box_score) for game_id, r in self._queue.items() if r.retry_at <= tick]
-        due = due[: self._budget()]
-        futures: dict[str, Future[GameSummary]] = {
-            game_id: self.pool.submit(self.shell.fetcher.get_play_by_play, game_id, box_score)
-            for game_id, _, box_score in due
-        }
-        timeout = self.shell.settings.http_deadline + FETCH_SLACK
-        now = self.shell.clock.now()
-        for game_id, version, _ in due:
+            room = self._budget() - len(self._in_flight)
+            due = [
+                (game_id, r.version, r.box_score)
+                for game_id, r in self._queue.items()
+                if r.retry_at <= tick and game_id not in self._in_flight
+            ][: max(room, 0)]
+            for game_id, version, box_score in due:
+                future = self.pool.submit(self.shell.fetcher.get_play_by_play, game_id, box_score)
+                self._in_flight[game_id] = _Fetch(future, version, tick, now)
+                future.add_done_callback(lambda _: self.wake.set())
+            started = [fetch.future for fetch in self._in_flight.values()]
+        if self.wait_for_fetches and started:
+            wait(started, timeout=self._fetch_timeout())
+            handled += self._harvest(report, everything=True)
+        return handled
+
+    def _fetch_timeout(self) -> float:
+        return self.shell.settings.http_deadline + FETCH_SLACK
+
+    def _harvest(self, report: CycleReport, everything: bool = False) -> int:
+        """Process the fetches that finished (and fail those past their timeout, or all that are
+        left when `everything`); returns how many were taken in."""
+        tick = self.shell.clock.monotonic()
+        timeout = self._fetch_timeout()
+        with self._lock:
+            finished = {
+                game_id: fetch
+                for game_id, fetch in self._in_flight.items()
+                if everything or fetch.future.done() or tick - fetch.started > timeout
+            }
+            for game_id in finished:
+                del self._in_flight[game_id]
+        for game_id, fetch in finished.items():
             try:
-                summary = futures[game_id].result(timeout)
+                if not fetch.future.done():
+                    raise SourceError("espn", "/summary", f"no answer in {timeout:.0f} s")
+                summary = fetch.future.result()
                 report.pbp_fetched += 1
-                self._process(game_id, summary, now, report)
+                self._process(game_id, summary, fetch.asked, report)
             except Exception as exc:  # one game's summary or plays must cost the others nothing
                 self._failed(game_id, exc, report)
                 continue
             with self._lock:
                 request = self._queue.get(game_id)
-                if request is not None and request.version == version:
+                if request is not None and request.version == fetch.version:
                     del self._queue[game_id]
                 if request is not None and request.failures >= SAY_SO_AFTER:
                     log.info("Play-by-play of game %s works again", game_id)
                 if request is not None:
                     request.failures = 0
-        return len(due)
+        return len(finished)
 
     def _budget(self) -> int:
         # ESPN calls per scoreboard interval that the rate limit allows, less the scoreboard call.

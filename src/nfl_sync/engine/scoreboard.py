@@ -4,7 +4,8 @@ Between ESPN's answer and the hand-off to the sender nothing else runs: every ga
 with what was known (pure detection), the games with news are written first, each with its alerts
 in one transaction, and the sender is woken after each of those commits. Only then are the other
 games stored and the summaries of the games that changed requested from the play-by-play lane.
-A game whose processing fails is logged with its id; the others go on.
+A game whose processing fails is logged with its id, and said so after five polls in a row; the
+others go on.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 from nfl_sync.domain.calendar import scoreboard_dates
 from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
+from nfl_sync.domain.events import system_event
 from nfl_sync.domain.models import Game, GameState
 from nfl_sync.engine.board import GameBoard
-from nfl_sync.engine.lanes import Lane
+from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.scheduling import is_active
 from nfl_sync.engine.shell import Shell
@@ -38,13 +40,17 @@ class ScoreboardLane(Lane):
     # fail in a row, and comes back at full speed with the first answer.
     throttled_by_errors = False
 
-    def __init__(self, shell: Shell, board: GameBoard, request_summary: Callable[[Game, bool], None]):
+    def __init__(
+        self, shell: Shell, board: GameBoard, runner: StepRunner, request_summary: Callable[[Game, bool], None]
+    ):
         super().__init__(shell)
         self.board = board
+        self.runner = runner
         self.request_summary = request_summary
         self.memory: dict[str, ScoreMemory] = {}
         self.stored: dict[str, Game] = {}
         self.failures_in_a_row = 0
+        self.game_failures: dict[str, int] = {}  # polls in a row a game could not be processed
 
     def restore(self, rows: Iterable[dict[str, Any]], now: datetime) -> None:
         """What the lane knew of each game before a restart (`tx.ops.detection_state`)."""
@@ -121,10 +127,21 @@ class ScoreboardLane(Lane):
                 shell.alerts.wake()
         # Only after the commit: a failed write leaves the old memory, so the next poll retries.
         self.memory[game.game_id] = update.memory
+        self.game_failures.pop(game.game_id, None)
         report.events.extend(update.events)
         if update.needs_summary:
             self.request_summary(game, first_sight)
 
     def _failed(self, game: Game, exc: Exception, report: CycleReport) -> None:
-        log.error("Game %s could not be processed: %s: %s", game.game_id, type(exc).__name__, exc, exc_info=True)
-        report.failures[f"{self.name}:{game.game_id}"] = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("Game %s could not be processed: %s", game.game_id, error, exc_info=True)
+        report.failures[f"{self.name}:{game.game_id}"] = error
+        failures = self.game_failures[game.game_id] = self.game_failures.get(game.game_id, 0) + 1
+        if failures == SAY_SO_AFTER:
+            now = self.shell.clock.now()
+            text = (
+                f"{game.away_team} @ {game.home_team} (game {game.game_id}) could not be processed {failures} polls "
+                f"in a row (last: {error}); its alerts are missing until it can"
+            )
+            key = f"{game.game_id}:{now.isoformat()}"
+            self.runner.record_events([system_event("warning", self.name, text, now, key)])

@@ -72,7 +72,9 @@ class NFLRealtimeSync:
         self.board = GameBoard()
         self.recent = RecentPlays()
         self.markets = MarketLane(shell, board=self.board, recent_plays=self.recent.of)
-        self.scoreboard = ScoreboardLane(shell, self.board, lambda game, first: self.plays.request(game, first))
+        self.scoreboard = ScoreboardLane(
+            shell, self.board, self.runner, lambda game, first: self.plays.request(game, first)
+        )
         self.plays = PlayByPlayLane(
             shell,
             board=self.board,
@@ -115,6 +117,7 @@ class NFLRealtimeSync:
         wait in real seconds, so this needs the real clock), or with `lanes_on_threads=False`
         the sequential cycles of `run_forever` on one thread (any clock, a simulated one too)."""
         if lanes_on_threads:
+            self.plays.wait_for_fetches = False  # a finished fetch wakes the lane instead
             self._threads = LaneThreads(self.lanes, self.runner, self._live_games)
             # The sender delivers what an earlier run left pending; after that it wakes on new events.
             self.alerts.wake()

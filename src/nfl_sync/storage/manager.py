@@ -26,6 +26,9 @@ from nfl_sync.storage.tx import Tx
 log = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# The lanes, the sender and the summary workers share the pool; a thread that finds every
+# connection in use waits its turn this long (transactions take milliseconds) rather than failing.
+CONNECTION_WAIT_SECONDS = 10.0
 T = TypeVar("T")
 
 
@@ -52,6 +55,8 @@ class NFLDBManager:
         self.pool_resets = 0
         self._lock = threading.Lock()
         self._pool: ThreadedConnectionPool | None = None
+        # psycopg2's pool raises at once when it is empty; this bounds the borrowers instead.
+        self._slots = threading.BoundedSemaphore(pool_max)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> NFLDBManager:
@@ -114,6 +119,11 @@ class NFLDBManager:
         A connection that failed is closed rather than returned to the pool, so it is never handed
         out again.
         """
+        with self._slot(), self._connection_transaction() as tx:
+            yield tx
+
+    @contextmanager
+    def _connection_transaction(self) -> Iterator[Tx]:
         pool = self._get_pool()
         try:
             conn = pool.getconn()
@@ -172,15 +182,27 @@ class NFLDBManager:
 
     def refresh_opportunities(self) -> None:
         """REFRESH ... CONCURRENTLY cannot run inside a transaction block, hence autocommit."""
-        pool = self._get_pool()
-        conn = pool.getconn()
+        with self._slot():
+            pool = self._get_pool()
+            conn = pool.getconn()
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY v_nfl_kalshi_opportunities")
+            finally:
+                conn.autocommit = False
+                pool.putconn(conn)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=CONNECTION_WAIT_SECONDS):
+            raise DatabaseError(
+                f"all {self.pool_max} database connections stayed busy for {CONNECTION_WAIT_SECONDS:g} s"
+            )
         try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY v_nfl_kalshi_opportunities")
+            yield
         finally:
-            conn.autocommit = False
-            pool.putconn(conn)
+            self._slots.release()
 
 
 def _first_line(error: BaseException) -> str:

@@ -75,10 +75,15 @@ class OutboxRepository:
         self.cur.execute("SELECT alert_key FROM nfl_alert_history WHERE alert_key = ANY(%s)", (list(keys),))
         return {row["alert_key"] for row in self.cur.fetchall()}
 
-    def pending_alerts(self, limit: int = 100) -> list[RealDictRow]:
-        """The outbox: alerts not yet delivered to every chat, oldest first."""
-        self.cur.execute("SELECT * FROM nfl_alert_history WHERE status = 'pending' ORDER BY id LIMIT %s", (limit,))
-        return self.cur.fetchall()
+    def next_pending_alert(self) -> RealDictRow | None:
+        """The outbox's next alert: scores first, then the other high-priority alerts, then the
+        rest, oldest first within each. Telegram takes about one message a second per chat (20 a
+        minute in a group), so when alerts queue, the one users bet on must not wait its turn."""
+        self.cur.execute(
+            "SELECT * FROM nfl_alert_history WHERE status = 'pending' "
+            "ORDER BY (alert_type = 'score') DESC, (priority = 'high') DESC, id LIMIT 1"
+        )
+        return self.cur.fetchone()
 
     def alert_deliveries(self, alert_id: int) -> dict[str, RealDictRow]:
         """The alert's delivery rows by chat id (a chat without a row was never attempted)."""
