@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -34,51 +36,70 @@ def _wait_for(predicate, seconds: float) -> bool:
     return False
 
 
+@contextmanager
+def daemon(tmp_path: Path, database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
+    """`python src/nfl_realtime_sync.py` with only the given settings (never the project's .env
+    values: the environment wins), killed at the end if still running."""
+    environ = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "TELEGRAM_ENABLED": "false",
+        "LOG_DIR": str(tmp_path / "logs"),
+        "SYNC_INTERVAL": "0.5",
+        **settings,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "src/nfl_realtime_sync.py"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def sigterm(process: subprocess.Popen) -> tuple[str, float]:
+    """Send SIGTERM; the process's output and the seconds it took to exit (at most 10)."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=10)
+    return output, time.monotonic() - started
+
+
 def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, tmp_path):
     port = _free_port()
-    with ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env:
-        environ = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(tmp_path),
-            "DATABASE_URL": database_url,
-            "TELEGRAM_ENABLED": "false",
-            "LOG_DIR": str(tmp_path / "logs"),
-            "ESPN_BASE_URL": env.espn.base_url,
-            "ESPN_CORE_BASE_URL": env.espn.base_url,
-            "KALSHI_BASE_URL": env.kalshi.base_url,
-            "WEATHER_INTERVAL": "0",
-            "SYNC_INTERVAL": "0.5",
-            "METRICS_PORT": str(port),
-            "TELEGRAM_BOT_TOKEN": "123456789:AAsecretsecretsecretsecretsecretsecret",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "src/nfl_realtime_sync.py"],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
+    with (
+        ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env,
+        daemon(
+            tmp_path,
+            database_url,
+            ESPN_BASE_URL=env.espn.base_url,
+            ESPN_CORE_BASE_URL=env.espn.base_url,
+            KALSHI_BASE_URL=env.kalshi.base_url,
+            WEATHER_INTERVAL="0",
+            METRICS_PORT=str(port),
+            TELEGRAM_BOT_TOKEN="123456789:AAsecretsecretsecretsecretsecretsecret",
+        ) as process,
+    ):
 
-            def healthy() -> bool:
-                try:
-                    return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-                except requests.ConnectionError:
-                    return False
+        def healthy() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
 
-            assert _wait_for(healthy, 30), "the daemon never reported healthy"
-            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            assert "nfl_sync_cycle_duration_seconds_count" in metrics
-            assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=10)
-            elapsed = time.monotonic() - started
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        assert _wait_for(healthy, 30), "the daemon never reported healthy"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert "nfl_sync_cycle_duration_seconds_count" in metrics
+        assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
+        output, elapsed = sigterm(process)
     assert process.returncode == 0, output
     assert elapsed < 10
     assert "Received SIGTERM" in output and "Stopped cleanly" in output
@@ -90,37 +111,19 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
 def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tmp_path):
     # ESPN, its core API, Kalshi and the weather host all accept connections and never answer:
     # every lane is inside a request when the signal comes.
-    with SilentHost() as host:
-        environ = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(tmp_path),
-            "DATABASE_URL": database_url,
-            "TELEGRAM_ENABLED": "false",
-            "LOG_DIR": str(tmp_path / "logs"),
-            "ESPN_BASE_URL": host.base_url(),
-            "ESPN_CORE_BASE_URL": host.base_url(),
-            "KALSHI_BASE_URL": host.base_url("/trade-api/v2"),
-            "OPEN_METEO_BASE_URL": host.base_url(),
-            "SYNC_INTERVAL": "0.5",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "src/nfl_realtime_sync.py"],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            assert _wait_for(lambda: host.connections >= 3, 30), "the lanes never reached the host"
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=10)
-            elapsed = time.monotonic() - started
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+    with (
+        SilentHost() as host,
+        daemon(
+            tmp_path,
+            database_url,
+            ESPN_BASE_URL=host.base_url(),
+            ESPN_CORE_BASE_URL=host.base_url(),
+            KALSHI_BASE_URL=host.base_url("/trade-api/v2"),
+            OPEN_METEO_BASE_URL=host.base_url(),
+        ) as process,
+    ):
+        assert _wait_for(lambda: host.connections >= 3, 30), "the lanes never reached the host"
+        output, elapsed = sigterm(process)
     assert process.returncode == 0, output
     assert elapsed < 10
     assert "Received SIGTERM" in output and "Still busy after 5 s, exiting without them: lane-" in output

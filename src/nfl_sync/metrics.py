@@ -26,14 +26,15 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.cycle_duration = Histogram(
-            "nfl_sync_cycle_duration_seconds", "Duration of one sync cycle", buckets=_SECONDS, registry=r
+            "nfl_sync_cycle_duration_seconds",
+            "Duration of one scoreboard poll, its detection and its alerts' hand-off (the fast lane)",
+            buckets=_SECONDS,
+            registry=r,
         )
         self.cycle_overruns = Counter(
-            "nfl_sync_cycle_overruns_total", "Cycles that took longer than the interval", registry=r
+            "nfl_sync_cycle_overruns_total", "Scoreboard polls that took longer than the polling interval", registry=r
         )
-        self.cycle_failures = Counter(
-            "nfl_sync_cycle_failures_total", "Cycles in which a source or step failed", ["step"], registry=r
-        )
+        self.cycle_failures = Counter("nfl_sync_cycle_failures_total", "Failed steps, by lane", ["step"], registry=r)
         self.api_latency = Histogram(
             "nfl_api_latency_seconds", "Latency of upstream API calls", ["source"], buckets=_SECONDS, registry=r
         )

@@ -111,7 +111,15 @@ class StepRunner:
         # step, and with the scoreboard the heartbeat, stand for the source answering.
         self.record_events(shell.health.record_step(lane.name, error, started))
         if lane.name == "scoreboard":
-            shell.metrics.cycle_duration.observe(time.perf_counter() - began)
+            elapsed = time.perf_counter() - began
+            shell.metrics.cycle_duration.observe(elapsed)
+            if elapsed > shell.settings.sync_interval:
+                log.warning(
+                    "Scoreboard poll took %.2f s, longer than the %.1f s interval",
+                    elapsed,
+                    shell.settings.sync_interval,
+                )
+                shell.metrics.cycle_overruns.inc()
             if error is None:
                 shell.metrics.last_cycle.set(started.timestamp())
 

@@ -184,7 +184,6 @@ class NFLRealtimeSync:
             if now > deadline:
                 if elapsed > interval:
                     log.warning("Sync cycle took %.2f s, longer than the %.1f s interval", elapsed, interval)
-                    self.metrics.cycle_overruns.inc()
                 deadline = now
                 continue
             self._sleep_until(deadline)
