@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -17,6 +18,8 @@ import requests
 from helpers import fixture_path
 from nfl_replay.dead_hosts import SilentHost
 from nfl_replay.runner import ReplayEnvironment, find_games
+from nfl_replay.stage import LiveStage
+from nfl_replay.timeline import load_game
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,20 +112,28 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
 
 
 def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tmp_path):
-    # ESPN, its core API, Kalshi and the weather host all accept connections and never answer:
-    # every lane is inside a request when the signal comes.
+    # ESPN's scoreboard answers (a game is on) but the game's play-by-play never does; ESPN's core
+    # API, Kalshi and the weather host accept connections and never answer: lanes and fetches are
+    # all inside a request when the signal comes.
     with (
+        LiveStage([load_game(fixture_path("espn", "summary_401547417.json"))], datetime.now(UTC)) as stage,
         SilentHost() as host,
         daemon(
             tmp_path,
             database_url,
-            ESPN_BASE_URL=host.base_url(),
+            ESPN_BASE_URL=stage.espn.base_url,
             ESPN_CORE_BASE_URL=host.base_url(),
             KALSHI_BASE_URL=host.base_url("/trade-api/v2"),
             OPEN_METEO_BASE_URL=host.base_url(),
         ) as process,
     ):
-        assert _wait_for(lambda: host.connections >= 3, 30), "the lanes never reached the host"
+        stage.hang_summaries_of(stage.games[0].game_id)
+        stage.league_injuries_fail = True  # on to the core API, which never answers
+
+        def all_waiting() -> bool:
+            return any(r.path.endswith("/summary") for r in stage.espn.requests) and host.connections >= 2
+
+        assert _wait_for(all_waiting, 30), "the lanes never reached the hosts"
         output, elapsed = sigterm(process)
     assert process.returncode == 0, output
     assert elapsed < 10

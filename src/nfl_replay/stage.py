@@ -12,7 +12,7 @@ plays.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Self
 
@@ -23,6 +23,8 @@ from nfl_replay.http import Request, Response, json_response
 from nfl_replay.kalshi_server import FakeKalshiServer
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.domain.calendar import eastern_date
+
+HANG_SECONDS = 3600.0  # "never", for a test: the hold ends when the server stops
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class LiveStage:
         self.kalshi = FakeKalshiServer(self.games, self.clock, faults=kalshi_faults)
         self.changes = sorted((c for game in self.games for c in _score_changes(game)), key=lambda c: c.visible_at)
         self._failing_summaries: set[str] = set()
+        self._hanging_summaries: set[str] = set()
         self.espn.route("GET", "/summary", self._summary_or_failure, first=True)
         self.espn.route("GET", "/injuries", self._injuries_or_failure, first=True)
         self.league_injuries_fail = False
@@ -97,13 +100,20 @@ class LiveStage:
         cannot be built."""
         self._failing_summaries.add(game_id)
 
+    def hang_summaries_of(self, game_id: str) -> None:
+        """From now on the game's `/summary` never answers (until the stage stops)."""
+        self._hanging_summaries.add(game_id)
+
     def scoreboard_polls(self) -> list[float]:
         """When each scoreboard request arrived (time.monotonic()), in order."""
         return [r.received_at for r in self.espn.requests if r.path.endswith("/scoreboard")]
 
     def _summary_or_failure(self, request: Request) -> Response:
-        if request.arg("event") in self._failing_summaries:
+        event = request.arg("event")
+        if event in self._failing_summaries:
             return json_response({"code": 503, "message": "Service Unavailable"}, 503)
+        if event in self._hanging_summaries:
+            return replace(self.espn.summary(request), hold_seconds=HANG_SECONDS)
         return self.espn.summary(request)
 
     def _injuries_or_failure(self, request: Request) -> Response:

@@ -50,8 +50,8 @@ def build_sync(
 
 
 def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
-    """Deliver what the outbox still holds (within `flush_seconds`), then release everything."""
-    sync.close()
+    """Deliver what the outbox still holds (within `flush_seconds`), then release everything. A
+    fetch still waiting on a dead host is not waited for: its thread dies with the process."""
     sync.alerts.close(flush_seconds)
     sync.fetcher.close()
     sync.kalshi.close()

@@ -22,7 +22,7 @@ from nfl_sync.domain.alert_policy import (
     decide,
     in_quiet_hours,
 )
-from nfl_sync.domain.events import ALERT_TYPES
+from nfl_sync.domain.events import ALERT_TYPES, system_event
 from nfl_sync.domain.pacing import is_group_chat
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -76,6 +76,19 @@ def test_cooldown_never_suppresses_a_new_score_or_turnover(event):
     history = History(last_alert_at={family: NOW - timedelta(seconds=1)})
 
     assert decide(replace(event, family=family), history, NOW, CONFIG).send
+
+
+def test_a_lane_warning_never_holds_back_its_critical_alert_nor_another_games_warning():
+    warning = system_event("warning", "plays", "game 1 failing", NOW, "1:a", subject="401547417")
+    history = History().after(warning, decide(warning, History(), NOW, CONFIG), NOW)
+    later = NOW + timedelta(seconds=60)
+
+    critical = system_event("critical", "plays", "5 consecutive plays steps failed", later, "episode")
+    other_game = system_event("warning", "plays", "game 2 failing", later, "2:a", subject="401547602")
+    same_game = system_event("warning", "plays", "game 1 failing again", later, "1:b", subject="401547417")
+    assert decide(critical, history, later, CONFIG).send
+    assert decide(other_game, history, later, CONFIG).send
+    assert not decide(same_game, history, later, CONFIG).send
 
 
 def test_events_without_a_family_are_never_cooled_down():

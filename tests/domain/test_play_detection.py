@@ -96,3 +96,20 @@ def test_a_turnover_revealed_after_the_play_alerts_once():
     assert keys(later) == [f"play:401547417:{fourth_down.play_id}"]
     assert [p.play_id for p in later.significant] == [fourth_down.play_id] and later.new_plays == ()
     assert detect_plays(later.memory, score, game(), [play(n=1), play(n=2), revealed], NOW).events == ()
+
+
+def test_a_summary_asked_for_before_a_correction_does_not_bring_the_score_back():
+    # The scoreboard showed a touchdown (7-0 away), then took it back on two polls in a row; a
+    # summary asked for before the correction still shows the touchdown play.
+    shown = seen(game(away_score=7))
+    once = detect_scoreboard(shown, game(), NOW + timedelta(seconds=5)).memory
+    corrected = detect_scoreboard(once, game(), NOW + timedelta(seconds=10)).memory
+    assert corrected.revision == 1 and corrected.alerted_total == 0
+    plays = [play(n=1), play(n=2, away_score=6, scoring_type="TD"), play(n=3, away_score=7, scoring_type="XP")]
+
+    stale = detect_plays(PlayMemory(), corrected, game(), plays, NOW, asked_at_revision=0)
+    assert keys(stale) == []
+    assert stale.memory.scored_total == 0  # a real score later is still news
+
+    fresh = detect_plays(PlayMemory(), corrected, game(), plays, NOW, asked_at_revision=1)
+    assert keys(fresh) == ["score:401547417:1:7-0"]  # ESPN's own later summary: it stands

@@ -412,3 +412,42 @@ def test_espn_dates_are_new_york_days_whatever_the_display_timezone(db, world):
         re.search(r"dates=([\d-]+)", c.request.url).group(1) for c in world.rsps.calls if "/scoreboard" in c.request.url
     ]
     assert sorted(asked) == ["20230917", "20230917-20230924"]  # today's scoreboard, the week's schedule
+
+
+def test_a_database_outage_fails_the_steps_and_costs_no_game_its_alerts_or_a_backoff(db, world, caplog):
+    from nfl_sync.engine.report import CycleReport
+
+    sync = make_sync(db, world)
+    dsn = sync.db.dsn
+
+    def database(up: bool) -> None:
+        sync.db.dsn = dsn if up else "postgresql://nobody@127.0.0.1:1/none"
+        sync.db.reset_pool()
+
+    try:
+        at(world, world.time_after_score(2))
+        assert sync.run_cycle().ok  # the baseline
+        t = world.time_after_score(3)
+        at(world, t)
+        report = CycleReport(started=t)
+        sync.runner.run(sync.scoreboard, report)  # the score alerted, the summary asked for
+        assert report.failures == {} and sync.plays.pending() == [GAME]
+        database(up=False)
+        sync.runner.run(sync.plays, report)
+        later = world.time_after_score(4)
+        at(world, later)
+        sync.runner.run(sync.scoreboard, report)  # a new score, and nowhere to write it
+        # The steps failed, each once; no game is blamed or backed off.
+        assert set(report.failures) == {"plays", "scoreboard"}
+        assert not [r for r in caplog.records if "could not be processed" in r.getMessage() or GAME in r.getMessage()]
+        assert sync.health.consecutive_failures["scoreboard"] == 1
+        database(up=True)
+        world.clock.advance(sync.settings.sync_interval)
+        assert sync.run_cycle().ok
+    finally:
+        database(up=True)
+        close_sync(sync)
+    changes = world.score_changes(world.time_after_score(2), later)
+    assert len(changes) == 2
+    assert [r["alert_key"] for r in alerts(db, "score")] == [f"score:{GAME}:0:{a}-{h}" for a, h in changes]
+    assert stored_plays(db) == len(world.plays_visible(world.clock.now()))

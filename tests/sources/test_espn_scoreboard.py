@@ -191,3 +191,18 @@ def test_scoreboard_weather_is_espn_forecast_with_roof():
 def test_malformed_scoreboards_raise_parse_error(payload):
     with pytest.raises(ParseError):
         parse_scoreboard(payload)
+
+
+def test_one_broken_event_is_handed_over_and_the_others_parse():
+    data = raw("scoreboard_20220911_wk1_live.json")
+    broken = data["events"][3]
+    del broken["competitions"][0]["status"]
+    broken.pop("status", None)
+    bad: list[ParseError] = []
+
+    games = parse_scoreboard(data, bad.append)
+
+    assert [g.game_id for g in games] == [e["id"] for e in data["events"] if e is not broken]
+    assert len(bad) == 1 and broken["id"] in str(bad[0])
+    with pytest.raises(ParseError, match=broken["id"]):
+        parse_scoreboard(data)  # without a handler, the strict parse

@@ -115,8 +115,10 @@ def test_background_calls_keep_to_a_quarter_of_the_minute(clock):
     responses.get(re.compile(rf"{CORE}/seasons/.*"), json={"count": 0, "items": []})
     atlanta = teams.resolve("ATL")
     start = clock.monotonic()
-    for _ in range(5):
+    responses.get(re.compile(rf"{SITE}/scoreboard.*"), json={"events": []})
+    for _ in range(4):
         fetcher.get_team_injuries(atlanta)
+    fetcher.get_schedule("20261123-20261130")  # the week ahead is background work too
     assert clock.monotonic() - start == pytest.approx(0.0, abs=0.1)
     fetcher.get_team_injuries(atlanta)  # the sixth background call of the minute waits for it
     assert clock.monotonic() - start == pytest.approx(60.0)

@@ -202,6 +202,14 @@ class _Wire(http.server.BaseHTTPRequestHandler):
                 time.sleep(2)
             self.close_connection = True
             return
+        if path == "/drip":  # every byte within the read timeout, the whole far beyond the deadline
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+            return
         if status != 204:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -247,3 +255,29 @@ def test_a_body_that_does_not_decompress_is_not_retried(wire, clock):
     with pytest.raises(SourceError, match="does not decompress") as caught:
         src.get_json("badgzip")
     assert caught.value.status == 200 and caught.value.attempts == 1 and len(_Wire.ports) == 1
+
+
+def test_a_body_dripping_in_is_cut_off_at_the_deadline():
+    # The real clock: the deadline and the read timeout are wall time.
+    from nfl_sync.clock import SystemClock
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Wire)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    src = HttpSource(
+        "espn",
+        f"http://127.0.0.1:{server.server_address[1]}",
+        clock=SystemClock(),
+        timeout=1.0,
+        retry=RetryPolicy(max_tries=1, deadline=1.0),
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"timed out \(the answer was still coming at the deadline\)"):
+            src.get_json("drip")  # 14 bytes, 0.2 s apart: 2.8 s
+        elapsed = time.monotonic() - started
+    finally:
+        src.close()
+        server.shutdown()
+        server.server_close()
+    assert elapsed < 2.0

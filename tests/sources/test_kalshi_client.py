@@ -321,3 +321,27 @@ def test_legacy_credentials_warn_once_and_public_data_still_works(api, clock, ca
     assert "KALSHI_API_KEY_ID" in LEGACY_CREDENTIALS_WARNING and "KALSHI_PRIVATE_KEY_PATH" in LEGACY_CREDENTIALS_WARNING
     assert "hunter2-secret" not in caplog.text
     assert not any(h in call.request.headers for call in api.calls for h in SIGNATURE_HEADERS)
+
+
+def test_a_kalshi_host_that_never_answers_costs_no_more_than_the_deadline():
+    # Real sockets and the real clock: the per-try timeout and the deadline are socket timeouts.
+    import time
+
+    from nfl_replay.dead_hosts import SilentHost
+    from nfl_sync.clock import SystemClock
+
+    with SilentHost() as host:
+        env = {
+            "KALSHI_BASE_URL": host.base_url("/trade-api/v2"),
+            "HTTP_TIMEOUT": "0.4",
+            "HTTP_MAX_TRIES": "20",  # without the deadline: 20 tries of 0.4 s and their back-off
+            "HTTP_DEADLINE": "1",
+        }
+        client = KalshiClient(load_settings(env=env), SystemClock(), rng=lambda: 0.5)
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="timed out"):
+            client.get_exchange_status()
+        elapsed = time.monotonic() - started
+        client.close()
+    assert host.connections >= 1
+    assert elapsed < 2.5

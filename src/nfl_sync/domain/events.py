@@ -163,14 +163,20 @@ class Event:
         return values
 
 
-def system_event(level: str, component: str, message: str, now: datetime, key_suffix: str) -> Event:
-    """A message about the pipeline itself; critical ones are high priority."""
+def system_event(
+    level: str, component: str, message: str, now: datetime, key_suffix: str, subject: str | None = None
+) -> Event:
+    """A message about the pipeline itself; critical ones are high priority.
+
+    The cooldown family is the component's, per level (a warning never holds back a critical
+    alert) and per `subject` when there is one (one failing game never silences another's)."""
     priority = Priority.HIGH if level == "critical" else Priority.MEDIUM
+    family = f"system:{component}:{level}" + (f":{subject}" if subject else "")
     return Event(
         AlertType.SYSTEM,
         f"system:{component}:{key_suffix}",
         priority,
         now,
         SystemData(level, component, message),
-        family=f"system:{component}",
+        family=family,
     )

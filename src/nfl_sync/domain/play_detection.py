@@ -47,7 +47,12 @@ class PlayUpdate:
 
 
 def detect_plays(
-    prev: PlayMemory | None, score: ScoreMemory, game: Game, plays: Sequence[Play], now: datetime
+    prev: PlayMemory | None,
+    score: ScoreMemory,
+    game: Game,
+    plays: Sequence[Play],
+    now: datetime,
+    asked_at_revision: int | None = None,
 ) -> PlayUpdate:
     """Compare a game's plays (classified, any order) with what the lane knew.
 
@@ -57,6 +62,10 @@ def detect_plays(
     follows (the score after the conversion tells it); a play significant for the first time
     yields its `significant_play` event. Plays that arrive late or out of order are new as long
     as their id is new.
+
+    `asked_at_revision` is the score revision when the summary was asked for: if the scoreboard
+    has corrected the score since, the summary may still show the score taken back, so nothing
+    in it above the corrected total is news.
     """
     ordered = sorted(plays, key=lambda p: p.sequence_number)
     if prev is None:
@@ -74,6 +83,8 @@ def detect_plays(
     significant: list[Play] = []
     before = (0, 0)
     scoring = _scoring_plays(ordered)
+    if asked_at_revision is not None and asked_at_revision != score.revision:
+        scoring = [(p, after) for p, after in scoring if sum(after) <= score.alerted_total]
     # The scoreboard lane alerted the score it shows when it saw it; the plays add the ones between.
     shown = known_scores(score.away_score, score.home_score)
     for index, (play, after) in enumerate(scoring):

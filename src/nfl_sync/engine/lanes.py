@@ -14,7 +14,9 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from datetime import datetime
+from typing import Any, TypeVar
 
 from nfl_sync.domain.errors import DatabaseError, KalshiFormatError, SourceError
 from nfl_sync.domain.events import Event, system_event
@@ -22,6 +24,7 @@ from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_IDLE_WAIT = 1.0  # seconds a lane thread sleeps at most before it looks again (shutdown, wake-ups)
 SUMMARY_EVERY = 60.0
@@ -170,6 +173,28 @@ class StepRunner:
             totals["events"],
             totals["failed_steps"],
         )
+
+
+class FetchThreads(Executor):
+    """Each task on a daemon thread of its own. A fetch stuck on a host that never answers must
+    not hold the process at exit, as a ThreadPoolExecutor's workers would (the interpreter joins
+    them); the lanes bound how many run at once."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name="fetch", daemon=True).start()
+        return future
 
 
 class LaneThreads:

@@ -34,7 +34,7 @@ class ScheduleLane(Lane):
         return self.shell.settings.schedule_interval
 
     def step(self, report: CycleReport) -> int:
-        games = self.shell.fetcher.get_scoreboard(schedule_dates(self.shell.clock.now()))
+        games = self.shell.fetcher.get_schedule(schedule_dates(self.shell.clock.now()))
         # Today's games belong to the scoreboard lane: the schedule keeps to the others.
         changed = [g for g in self.board.schedule(games) if self.stored.get(g.game_id) != g]
         if changed:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from nfl_sync.domain.detection import ScoreMemory
-from nfl_sync.domain.errors import SourceError
+from nfl_sync.domain.errors import DatabaseError, SourceError
 from nfl_sync.domain.events import system_event
 from nfl_sync.domain.models import Game, GameSummary, Play
 from nfl_sync.domain.play_classifier import with_significance
@@ -47,6 +47,7 @@ class _Fetch:
     version: int  # of the request it answers
     started: float  # monotonic
     asked: datetime  # when it was asked for: the time its events are detected at
+    revision: int  # of the game's score when it was asked for (a correction may come meanwhile)
 
 
 @dataclass
@@ -146,7 +147,9 @@ class PlayByPlayLane(Lane):
             ][: max(room, 0)]
             for game_id, version, box_score in due:
                 future = self.pool.submit(self.shell.fetcher.get_play_by_play, game_id, box_score)
-                self._in_flight[game_id] = _Fetch(future, version, tick, now)
+                score = self.scores(game_id)
+                revision = score.revision if score is not None else 0
+                self._in_flight[game_id] = _Fetch(future, version, tick, now, revision)
                 future.add_done_callback(lambda _: self.wake.set())
             started = [fetch.future for fetch in self._in_flight.values()]
         if self.wait_for_fetches and started:
@@ -170,13 +173,18 @@ class PlayByPlayLane(Lane):
             }
             for game_id in finished:
                 del self._in_flight[game_id]
+        database_error: DatabaseError | None = None
         for game_id, fetch in finished.items():
             try:
                 if not fetch.future.done():
                     raise SourceError("espn", "/summary", f"no answer in {timeout:.0f} s")
                 summary = fetch.future.result()
                 report.pbp_fetched += 1
-                self._process(game_id, summary, fetch.asked, report)
+                self._process(game_id, summary, fetch, report)
+            except DatabaseError as exc:  # not the game's fault: asked again shortly, not backed off
+                database_error = exc
+                self._retry_soon(game_id)
+                continue
             except Exception as exc:  # one game's summary or plays must cost the others nothing
                 self._failed(game_id, exc, report)
                 continue
@@ -188,13 +196,22 @@ class PlayByPlayLane(Lane):
                     log.info("Play-by-play of game %s works again", game_id)
                 if request is not None:
                     request.failures = 0
+        if database_error is not None:
+            raise database_error
         return len(finished)
 
+    def _retry_soon(self, game_id: str) -> None:
+        with self._lock:
+            request = self._queue.get(game_id)
+            if request is not None:
+                request.retry_at = self.shell.clock.monotonic() + self.shell.settings.sync_interval
+
     def _budget(self) -> int:
-        # ESPN calls per scoreboard interval that the rate limit allows, less the scoreboard call.
+        """Fetches at once: PBP_WORKERS, within the ESPN calls per scoreboard interval that the
+        rate limit allows, less the scoreboard call."""
         settings = self.shell.settings
         per_interval = int(settings.espn_rate_per_second * settings.sync_interval)
-        return max(1, min(per_interval - 1, settings.espn_rate_per_minute // 12))
+        return max(1, min(per_interval - 1, settings.espn_rate_per_minute // 12, settings.pbp_workers))
 
     def _failed(self, game_id: str, exc: Exception, report: CycleReport) -> None:
         message = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
@@ -224,16 +241,18 @@ class PlayByPlayLane(Lane):
                 "scores still come from the scoreboard, plays and play alerts are late"
             )
             now = self.shell.clock.now()
-            self.runner.record_events([system_event("warning", "plays", text, now, f"{game_id}:{now.isoformat()}")])
+            key = f"{game_id}:{now.isoformat()}"
+            self.runner.record_events([system_event("warning", self.name, text, now, key, subject=game_id)])
 
-    def _process(self, game_id: str, summary: GameSummary, now: datetime, report: CycleReport) -> None:
+    def _process(self, game_id: str, summary: GameSummary, fetch: _Fetch, report: CycleReport) -> None:
         shell = self.shell
+        now = fetch.asked
         score = self.scores(game_id)
         if score is None:  # requested by the scoreboard lane, which knows every game it requests
             raise RuntimeError(f"no scoreboard memory of game {game_id}")
         game = self.board.get(game_id) or summary.game
         plays = self.classify(game_id, sorted(summary.plays, key=lambda p: p.sequence_number))
-        update = detect_plays(self.memory.get(game_id), score, game, plays, now)
+        update = detect_plays(self.memory.get(game_id), score, game, plays, now, fetch.revision)
         changed = self._changed_plays(game_id, plays)
         box_score = game.is_final or game_id not in self.memory
 

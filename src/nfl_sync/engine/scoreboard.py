@@ -17,6 +17,7 @@ from typing import Any
 
 from nfl_sync.domain.calendar import scoreboard_dates
 from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
+from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import system_event
 from nfl_sync.domain.models import Game, GameState
 from nfl_sync.engine.board import GameBoard
@@ -104,6 +105,8 @@ class ScoreboardLane(Lane):
         for game, update in updates:
             try:
                 self._store(game, update, now, report)
+            except DatabaseError:
+                raise  # not the game's fault: the step fails, and the next poll tries them all again
             except Exception as exc:
                 self._failed(game, exc, report)
         return len(games)
@@ -144,4 +147,4 @@ class ScoreboardLane(Lane):
                 f"in a row (last: {error}); its alerts are missing until it can"
             )
             key = f"{game.game_id}:{now.isoformat()}"
-            self.runner.record_events([system_event("warning", self.name, text, now, key)])
+            self.runner.record_events([system_event("warning", self.name, text, now, key, subject=game.game_id)])

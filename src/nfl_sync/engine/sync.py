@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
 from nfl_sync.engine.board import GameBoard, RecentPlays
 from nfl_sync.engine.injuries import InjuryLane
-from nfl_sync.engine.lanes import Lane, LaneThreads, StepRunner
+from nfl_sync.engine.lanes import FetchThreads, Lane, LaneThreads, StepRunner
 from nfl_sync.engine.markets import MarketLane
 from nfl_sync.engine.periodic import HealthLane, OddsLane, ScheduleLane, WeatherLane
 from nfl_sync.engine.plays import PlayByPlayLane
@@ -66,7 +65,7 @@ class NFLRealtimeSync:
         self._threads: LaneThreads | None = None
         self._loop: threading.Thread | None = None
         # The play-by-play fetches, and the Kalshi fetch started beside them in a sequential cycle.
-        self._pool = ThreadPoolExecutor(max_workers=settings.pbp_workers + 1, thread_name_prefix="fetch")
+        self._pool = FetchThreads()
         shell = Shell(settings, clock, db, fetcher, kalshi, alerts, metrics, self.health)
         self.runner = StepRunner(shell)
         self.board = GameBoard()
@@ -163,10 +162,6 @@ class NFLRealtimeSync:
     def busy_lanes(self) -> list[str]:
         """The lane threads still running a step (after `stop`, the ones a hung host holds)."""
         return self._threads.alive() if self._threads is not None else []
-
-    def close(self) -> None:
-        # A fetch still waiting on a dead host is not waited for: its thread dies with the process.
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- sequential cycles (tests, --once, replays) ----------------------------------------------
     def run_forever(self, until: Callable[[], bool] | None = None) -> None:

@@ -98,6 +98,9 @@ class NFLDataFetcher:
     def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
         return self._site.get_scoreboard(when, season_type)
 
+    def get_schedule(self, when: DateRange) -> list[Game]:
+        return self._site.get_schedule(when)
+
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
         return self._site.get_play_by_play(game_id, player_stats)
 

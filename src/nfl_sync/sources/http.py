@@ -40,6 +40,7 @@ Params = Mapping[str, Any]
 Headers = Mapping[str, str]
 
 T = TypeVar("T")
+BODY_READ_SIZE = 1 << 18  # at most this much per read of a body: one to three reads per summary
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ def _retry_after_seconds(reply: Reply, clock: Clock) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+class _DeadlinePassed(Exception):
+    """A body still arriving when its request's deadline passed."""
 
 
 class _StopAtDeadline(stop_base):
@@ -203,12 +208,12 @@ class HttpSource:
             response = self.session.request(method, url, params=params, headers=headers, timeout=timeout, stream=True)
             status = response.status_code
             with response:
-                # The body in one read: requests' `.content` reads it in 10 KB chunks, which cost
-                # a 0.25 MB summary 0.6 ms of CPU on every fetch. Once read, the connection goes
-                # back to the pool; one that broke is discarded.
-                reply = Reply(status, response.headers, response.raw.read(decode_content=True))
+                # Once read, the connection goes back to the pool; one that broke is discarded.
+                reply = Reply(status, response.headers, self._read_body(response.raw, deadline))
         except urllib3.exceptions.DecodeError:  # the same bytes would come again: not worth a retry
             raise failed("sent a compressed body that does not decompress", retryable=False) from None
+        except _DeadlinePassed:
+            raise failed("timed out (the answer was still coming at the deadline)", retryable=True) from None
         except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise failed("timed out", retryable=True) from None
         except requests.ConnectionError as error:
@@ -243,6 +248,23 @@ class HttpSource:
                 body=body,
             )
         raise SourceError(self.name, shown, _client_error_message(body), status=status, body=body)
+
+    def _read_body(self, raw: urllib3.response.BaseHTTPResponse, deadline: float | None) -> bytes:
+        """The whole body, read as it arrives in large pieces (requests' `.content` reads 10 KB
+        chunks, which cost a 0.25 MB summary 0.6 ms of CPU; one `read()` would be 0.25 ms cheaper
+        still, but cannot be stopped). A host that drips its answer keeps each read under the read
+        timeout; the deadline, checked between reads, bounds the whole."""
+        # Headers that came in just as the deadline passed still get their body's first read.
+        limit = None if deadline is None else max(deadline, self.clock.monotonic())
+        # Without a Content-Encoding there is nothing to decode, and urllib3's decoding buffer
+        # would only copy the bytes.
+        decode = bool(raw.headers.get("Content-Encoding"))
+        parts = []
+        while chunk := raw.read1(BODY_READ_SIZE, decode_content=decode):
+            parts.append(chunk)
+            if limit is not None and self.clock.monotonic() > limit:
+                raise _DeadlinePassed
+        return b"".join(parts)
 
     def _observe(self, path: str, status: int | None, started: float) -> None:
         if self.observer is not None:

@@ -3,9 +3,10 @@ Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Game, OddsLine, Play, Weather
 from nfl_sync.sources.espn.common import (
     Sides,
@@ -35,18 +36,27 @@ from nfl_sync.sources.parsing import (
 )
 
 
-def parse_scoreboard(data: Any) -> list[Game]:
+def parse_scoreboard(data: Any, on_bad_event: Callable[[ParseError], None] | None = None) -> list[Game]:
     """Every NFL game of a `/scoreboard` response, in the order ESPN sent them.
 
     Order is not stable between polls, so callers key on `game_id`. Events whose teams are not NFL
     franchises (the Pro Bowl's AFC/NFC sides) are skipped rather than failing the whole slate.
+    With `on_bad_event`, an event that does not parse is handed to it and skipped, so one broken
+    event costs the other games nothing; without, it fails the whole response.
     """
     root = require_dict(data, "scoreboard")
     defaults = as_dict(root.get("season")), as_dict(root.get("week"))
-    return [
-        _scoreboard_game(game_id, event, competition, sides, defaults)
-        for game_id, event, competition, sides in _scoreboard_events(root)
-    ]
+    games = []
+    for index, item in enumerate(require_list(root.get("events"), "scoreboard.events")):
+        try:
+            found = _scoreboard_event(index, item)
+            if found is not None:
+                games.append(_scoreboard_game(*found, defaults))
+        except ParseError as error:
+            if on_bad_event is None:
+                raise
+            on_bad_event(error)
+    return games
 
 
 def _scoreboard_game(
@@ -152,14 +162,22 @@ def parse_scoreboard_weather(data: Any) -> list[Weather]:
     return found
 
 
-def _scoreboard_events(data: Any) -> Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any], Sides]]:
+_Event = tuple[str, Mapping[str, Any], Mapping[str, Any], Sides]
+
+
+def _scoreboard_events(data: Any) -> Iterable[_Event]:
     """(event id, event, its competition, its two NFL teams) for each event; non-NFL events are skipped."""
     root = require_dict(data, "scoreboard")
-    for index, event in enumerate(require_list(root.get("events"), "scoreboard.events")):
-        event = require_dict(event, f"scoreboard.events[{index}]")
-        game_id = require_str(event.get("id"), f"scoreboard.events[{index}].id")
-        where = f"scoreboard event {game_id}"
-        competition = first_competition(event, where)
-        sides = sides_of(competition, where)
-        if sides is not None:
-            yield game_id, event, competition, sides
+    for index, item in enumerate(require_list(root.get("events"), "scoreboard.events")):
+        found = _scoreboard_event(index, item)
+        if found is not None:
+            yield found
+
+
+def _scoreboard_event(index: int, item: Any) -> _Event | None:
+    event = require_dict(item, f"scoreboard.events[{index}]")
+    game_id = require_str(event.get("id"), f"scoreboard.events[{index}].id")
+    where = f"scoreboard event {game_id}"
+    competition = first_competition(event, where)
+    sides = sides_of(competition, where)
+    return None if sides is None else (game_id, event, competition, sides)

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime
 from typing import Any
 
 from nfl_sync.clock import Clock
 from nfl_sync.domain.calendar import eastern_date
+from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Game, GameSummary, Injury
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.espn.injuries import parse_injuries
@@ -19,6 +21,8 @@ from nfl_sync.sources.espn.summary import parse_summary
 from nfl_sync.sources.espn.teams import parse_teams
 from nfl_sync.sources.http import HttpSource
 from nfl_sync.sources.limits import TTLCache
+
+log = logging.getLogger(__name__)
 
 # A day, a (first, last) pair, ESPN's own "YYYYMMDD[-YYYYMMDD]" text, or None for today.
 DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | None
@@ -43,14 +47,31 @@ class EspnSiteClient:
         `dates=` is always sent: without it ESPN answers with "the current week" as it sees it,
         which differs around midnight and in the off-season.
         """
+        return self._fetch_scoreboard(self.http, when, season_type)
+
+    def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
+        """The games of the scoreboard (the live poll: ESPN's budget never holds it back); an event
+        that does not parse is logged and left out."""
+        return self._games(self.http, when, season_type)
+
+    def get_schedule(self, when: DateRange) -> list[Game]:
+        """The games of a date range at background priority: the week ahead waits its turn behind
+        the live scoreboard and the summaries."""
+        return self._games(self.background, when, None)
+
+    def _fetch_scoreboard(self, http: HttpSource, when: DateRange, season_type: int | None) -> dict[str, Any]:
         params: dict[str, Any] = {"dates": self._dates_param(when)}
         if season_type is not None:
             params["seasontype"] = season_type
-        data: dict[str, Any] = self.http.get_json("scoreboard", params)
+        data: dict[str, Any] = http.get_json("scoreboard", params)
         return data
 
-    def get_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> list[Game]:
-        return self.http.parse("scoreboard", parse_scoreboard, self.fetch_scoreboard(when, season_type))
+    def _games(self, http: HttpSource, when: DateRange, season_type: int | None) -> list[Game]:
+        def bad_event(error: ParseError) -> None:
+            log.error("ESPN scoreboard: an event is left out, it does not parse: %s", error)
+
+        data = self._fetch_scoreboard(http, when, season_type)
+        return http.parse("scoreboard", lambda d: parse_scoreboard(d, bad_event), data)
 
     def get_play_by_play(self, game_id: str, player_stats: bool = True) -> GameSummary:
         """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,

@@ -113,7 +113,7 @@ class KalshiClient:
             settings.kalshi_base_url,
             clock=clock,
             timeout=settings.http_timeout,
-            retry=RetryPolicy(max_tries=settings.http_max_tries),
+            retry=RetryPolicy(max_tries=settings.http_max_tries, deadline=settings.http_deadline),
             # One second of burst: well inside Kalshi's Basic tier (20 reads/s, 2 s bucket).
             limiter=TokenBucket(rate, max(1.0, rate), clock),
             session=session,
