@@ -204,7 +204,7 @@ def run_slate(
             run.database_cpu_seconds = postgres_cpu_seconds(database_url) - database_cpu_started
             run.virtual_hours = env.clock.monotonic() / 3600
             for key in ("plays_stored", "events", "snapshots", "pbp_fetched", "failed_steps"):
-                setattr(run, key, sync.totals[key])
+                setattr(run, key, sync.runner.totals[key])
         finally:
             close_sync(sync)
     if isinstance(environment, RemoteServers):

@@ -36,6 +36,7 @@ class World:
         self.timeline = load_game(fixture_path("espn", f"summary_{GAME}.json"))
         self.clock = FakeClock(self.timeline.kickoff - timedelta(minutes=10))
         self.tweak = None
+        self.more_events: list[dict] = []  # other games' scoreboard events, as given
         self.summary_tweak = None
         self.fail_schedule = False
         self.kalshi_status = 200
@@ -60,7 +61,8 @@ class World:
         event = self.timeline.scoreboard_event(self.clock.now())
         if self.tweak:
             event = self.tweak(copy.deepcopy(event))
-        document = {"leagues": [], "season": {"type": 2, "year": 2023}, "week": {"number": 2}, "events": [event]}
+        events = [event, *self.more_events]
+        document = {"leagues": [], "season": {"type": 2, "year": 2023}, "week": {"number": 2}, "events": events}
         return 200, {"Content-Type": "application/json"}, json.dumps(document)
 
     def _summary(self, request):
@@ -451,3 +453,22 @@ def test_a_database_outage_fails_the_steps_and_costs_no_game_its_alerts_or_a_bac
     assert len(changes) == 2
     assert [r["alert_key"] for r in alerts(db, "score")] == [f"score:{GAME}:0:{a}-{h}" for a, h in changes]
     assert stored_plays(db) == len(world.plays_visible(world.clock.now()))
+
+
+def test_a_game_the_database_rejects_costs_the_other_games_nothing(db, world):
+    # A corrupt feed: another game's down-and-distance beyond any column's range.
+    sync = make_sync(db, world)
+    try:
+        at(world, world.time_after_score(2))
+        broken = copy.deepcopy(world.timeline.scoreboard_event(world.clock.now()))
+        broken["id"] = broken["competitions"][0]["id"] = "401999999"
+        broken["competitions"][0].setdefault("situation", {})["distance"] = 99999
+        world.more_events = [broken]
+        report = sync.run_cycle()
+    finally:
+        close_sync(sync)
+    # The week's schedule stores its games in one batch, so its step fails on this game too; what
+    # is checked here is the scoreboard's isolation.
+    assert {name for name in report.failures if name.startswith("scoreboard")} == {"scoreboard:401999999"}
+    stored = db.run(lambda tx: (tx.cur.execute("SELECT game_id FROM nfl_games"), tx.cur.fetchall())[1])
+    assert [r["game_id"] for r in stored] == [GAME]

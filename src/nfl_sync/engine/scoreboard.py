@@ -99,41 +99,56 @@ class ScoreboardLane(Lane):
                 updates.append((game, detect_scoreboard(self.memory.get(game.game_id), game, now, self._yards)))
             except Exception as exc:  # one game's bad data must cost the others nothing
                 self._failed(game, exc, report)
-        # The news first: each game with alerts is committed and handed to the sender before the
-        # rest are stored.
-        updates.sort(key=lambda item: not item[1].events)
+        # The news first: each game with alerts is committed and handed to the sender on its own;
+        # the other games follow in one transaction (game by game, should one of them break it).
+        quiet = [(game, update) for game, update in updates if not update.events]
         for game, update in updates:
-            try:
-                self._store(game, update, now, report)
-            except DatabaseError:
-                raise  # not the game's fault: the step fails, and the next poll tries them all again
-            except Exception as exc:
-                self._failed(game, exc, report)
+            if update.events:
+                self._store_each([(game, update)], now, report)
+        try:
+            self._store(quiet, now, report)
+        except DatabaseError:
+            raise
+        except Exception:
+            self._store_each(quiet, now, report)
         return len(games)
 
     @property
     def _yards(self) -> int:
         return self.shell.settings.big_play_yards
 
-    def _store(self, game: Game, update: ScoreUpdate, now: datetime, report: CycleReport) -> None:
+    def _store_each(self, items: list[tuple[Game, ScoreUpdate]], now: datetime, report: CycleReport) -> None:
+        for game, update in items:
+            try:
+                self._store([(game, update)], now, report)
+            except DatabaseError:
+                raise  # not the game's fault: the step fails, and the next poll tries them all again
+            except Exception as exc:
+                self._failed(game, exc, report)
+
+    def _store(self, items: list[tuple[Game, ScoreUpdate]], now: datetime, report: CycleReport) -> None:
+        """Write the games that changed with their alerts, in one transaction, then remember them."""
         shell = self.shell
-        first_sight = game.game_id not in self.memory
-        if update.events or self.stored.get(game.game_id) != game:
+        changed = [game for game, update in items if update.events or self.stored.get(game.game_id) != game]
+        events = [event for _, update in items for event in update.events]
+        if changed:
 
             def write(tx: Tx) -> None:
-                tx.games.upsert_game(game)
-                shell.alerts.record(tx, update.events, now)
+                tx.games.upsert_games(changed)
+                shell.alerts.record(tx, events, now)
 
             shell.db.run(write)
-            self.stored[game.game_id] = game
-            if update.events:
+            self.stored.update({game.game_id: game for game in changed})
+            if events:
                 shell.alerts.wake()
         # Only after the commit: a failed write leaves the old memory, so the next poll retries.
-        self.memory[game.game_id] = update.memory
-        self.game_failures.pop(game.game_id, None)
-        report.events.extend(update.events)
-        if update.needs_summary:
-            self.request_summary(game, first_sight)
+        for game, update in items:
+            first_sight = game.game_id not in self.memory
+            self.memory[game.game_id] = update.memory
+            self.game_failures.pop(game.game_id, None)
+            report.events.extend(update.events)
+            if update.needs_summary:
+                self.request_summary(game, first_sight)
 
     def _failed(self, game: Game, exc: Exception, report: CycleReport) -> None:
         error = f"{type(exc).__name__}: {exc}"
