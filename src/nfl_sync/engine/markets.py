@@ -30,7 +30,7 @@ from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.lanes import Lane
 from nfl_sync.engine.protocols import FetchedMarkets
 from nfl_sync.engine.report import CycleReport
-from nfl_sync.engine.scheduling import is_active
+from nfl_sync.engine.scheduling import poll_interval
 from nfl_sync.engine.shell import Shell
 from nfl_sync.storage.tx import Tx
 
@@ -76,8 +76,7 @@ class MarketLane(Lane):
                 self.pending_correlations.append(PendingCorrelation(play, now, max(now, wallclock + delay), before))
 
     def interval(self, now: datetime) -> float:
-        settings = self.shell.settings
-        return settings.sync_interval if is_active(self.board.snapshot().values(), now) else settings.idle_poll_interval
+        return poll_interval(self.shell.settings, self.board.snapshot().values(), now)
 
     def fetch(self) -> FetchedMarkets:
         """The open NFL markets, timed for the metrics."""

@@ -190,12 +190,12 @@ class PlayByPlayLane(Lane):
                 continue
             with self._lock:
                 request = self._queue.get(game_id)
-                if request is not None and request.version == fetch.version:
-                    del self._queue[game_id]
-                if request is not None and request.failures >= SAY_SO_AFTER:
-                    log.info("Play-by-play of game %s works again", game_id)
                 if request is not None:
+                    if request.failures >= SAY_SO_AFTER:
+                        log.info("Play-by-play of game %s works again", game_id)
                     request.failures = 0
+                    if request.version == fetch.version:
+                        del self._queue[game_id]
         if database_error is not None:
             raise database_error
         return len(finished)
@@ -254,7 +254,6 @@ class PlayByPlayLane(Lane):
         plays = self.classify(game_id, sorted(summary.plays, key=lambda p: p.sequence_number))
         update = detect_plays(self.memory.get(game_id), score, game, plays, now, fetch.revision)
         changed = self._changed_plays(game_id, plays)
-        box_score = game.is_final or game_id not in self.memory
 
         def write(tx: Tx) -> int:
             new = tx.games.insert_plays(changed)
@@ -262,7 +261,7 @@ class PlayByPlayLane(Lane):
                 ids = {p.play_id for p in changed}
                 tx.games.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
                 tx.games.upsert_odds(summary.odds)
-            if box_score:
+            if summary.player_stats:  # fetched when the request asked for the box score
                 tx.games.upsert_player_stats(summary.player_stats)
             shell.alerts.record(tx, update.events, now)
             return new

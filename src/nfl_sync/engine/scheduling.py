@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from nfl_sync.config import Settings
 from nfl_sync.domain.models import Game, GameState
 
 STARTING_SOON = timedelta(minutes=30)
@@ -18,3 +19,9 @@ def is_active(games: Iterable[Game], now: datetime) -> bool:
         or (game.state == GameState.PRE and game.start_time is not None and game.start_time - now <= STARTING_SOON)
         for game in games
     )
+
+
+def poll_interval(settings: Settings, games: Iterable[Game], now: datetime) -> float:
+    """Seconds between polls of the live sources: SYNC_INTERVAL while `is_active`, else
+    IDLE_POLL_INTERVAL."""
+    return settings.sync_interval if is_active(games, now) else settings.idle_poll_interval

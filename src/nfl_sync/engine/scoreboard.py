@@ -23,7 +23,7 @@ from nfl_sync.domain.models import Game, GameState
 from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
-from nfl_sync.engine.scheduling import is_active
+from nfl_sync.engine.scheduling import poll_interval
 from nfl_sync.engine.shell import Shell
 from nfl_sync.storage.tx import Tx
 
@@ -73,9 +73,7 @@ class ScoreboardLane(Lane):
 
     def interval(self, now: datetime) -> float:
         settings = self.shell.settings
-        interval = (
-            settings.sync_interval if is_active(self.board.snapshot().values(), now) else settings.idle_poll_interval
-        )
+        interval = poll_interval(settings, self.board.snapshot().values(), now)
         if self.failures_in_a_row >= BACKOFF_AFTER:
             interval = min(interval * 2 ** (self.failures_in_a_row - BACKOFF_AFTER + 1), settings.idle_poll_interval)
         return interval
@@ -101,10 +99,8 @@ class ScoreboardLane(Lane):
                 self._failed(game, exc, report)
         # The news first: each game with alerts is committed and handed to the sender on its own;
         # the other games follow in one transaction (game by game, should one of them break it).
-        quiet = [(game, update) for game, update in updates if not update.events]
-        for game, update in updates:
-            if update.events:
-                self._store_each([(game, update)], now, report)
+        self._store_each([item for item in updates if item[1].events], now, report)
+        quiet = [item for item in updates if not item[1].events]
         try:
             self._store(quiet, now, report)
         except DatabaseError:

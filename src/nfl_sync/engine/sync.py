@@ -198,17 +198,15 @@ class NFLRealtimeSync:
         tick = self.clock.monotonic()
         report = CycleReport(started=now)
         due = {lane for lane in self.lanes if lane is not self.plays and _is_due(lane, tick, now)}
-        asked = now
         if self.markets in due:
             # Kalshi answers while the games are polled; the prices are used after, so a game first
             # seen in this cycle gets its markets and a play of this cycle its correlation.
-            asked = self.clock.now()
             self.markets.prefetched = self._pool.submit(self.markets.fetch)
         for lane in self.lanes:
             if lane not in due and not (lane is self.plays and _is_due(lane, self.clock.monotonic(), now)):
                 continue
             lane.last_run = tick
-            self.runner.run(lane, report, started=asked if lane is self.markets else None)
+            self.runner.run(lane, report, started=now if lane is self.markets else None)
         self.runner.log_syncs(report)
         # The first cycle starts the sender, which delivers what an earlier run left pending; after
         # that it wakes on new events, and on its own for retries and rested channels.
