@@ -7,6 +7,8 @@ mode puts `tests/` (which has no `__init__.py`) on `sys.path`.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -332,3 +334,12 @@ def unpace_sender(sync) -> None:
         group_burst=1000,
     )
     sync.alerts.notifier.limiter = ChatRateLimiter(SystemClock(), wide)
+
+
+def wait_for(predicate: Callable[[], object], seconds: float, what: str) -> None:
+    """Poll for what a background thread or process does; bounded, so a bug fails the test
+    (naming `what` it waited for) instead of hanging it."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.02)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from helpers import fixture_path
+from helpers import fixture_path, wait_for
 from nfl_replay.dead_hosts import SilentHost
 from nfl_replay.runner import ReplayEnvironment, find_games
 from nfl_replay.stage import LiveStage
@@ -28,15 +28,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @contextmanager
@@ -98,7 +89,7 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
             except requests.ConnectionError:
                 return False
 
-        assert _wait_for(healthy, 30), "the daemon never reported healthy"
+        wait_for(healthy, 30, "the daemon to report healthy")
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
         assert "nfl_sync_cycle_duration_seconds_count" in metrics
         assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
@@ -133,7 +124,7 @@ def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tm
         def all_waiting() -> bool:
             return any(r.path.endswith("/summary") for r in stage.espn.requests) and host.connections >= 2
 
-        assert _wait_for(all_waiting, 30), "the lanes never reached the hosts"
+        wait_for(all_waiting, 30, "the lanes to reach the hosts")
         output, elapsed = sigterm(process)
     assert process.returncode == 0, output
     assert elapsed < 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from dataclasses import replace
 
 import pytest
@@ -17,6 +16,7 @@ from helpers import (
     FakeClock,
     alert_rows,
     delivery_rows,
+    wait_for,
 )
 from nfl_sync.alerts.console import ConsoleChannel
 from nfl_sync.alerts.outbox import AlertOutbox
@@ -63,14 +63,6 @@ def test_a_console_without_emoji_still_shows_the_alert():
 # --- the daemon's alert service ---------------------------------------------------------------
 
 
-def wait_until(condition, seconds=5.0):
-    """Poll for what a background thread does (bounded, so a bug fails instead of hanging)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the alert sender"
-        time.sleep(0.01)
-
-
 def sample(metrics, alert_type, outcome):
     return metrics.registry.get_sample_value("nfl_alerts_total", {"alert_type": alert_type, "outcome": outcome})
 
@@ -85,7 +77,7 @@ def test_the_service_records_in_the_transaction_and_its_sender_delivers_when_wok
     db.run(lambda tx: service.record(tx, [SCORE, price, again], NOW))
     assert rig.server.messages == []  # nothing goes out before the commit and the wake
     service.wake()
-    wait_until(lambda: len(rig.server.messages) == 2)
+    wait_for(lambda: len(rig.server.messages) == 2, 5.0, "the alert sender")
     service.close(flush_seconds=1)
 
     assert [r["status"] for r in alert_rows(db)] == ["sent", "sent", "suppressed"]

@@ -5,12 +5,11 @@ short so that a test takes seconds; every wait has a deadline."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpers import fast_commit_url, fixture_path, replay_daemon_settings
+from helpers import fast_commit_url, fixture_path, replay_daemon_settings, wait_for
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.stage import LiveStage, ScoreChange
 from nfl_replay.telegram_server import FakeTelegramServer
@@ -51,13 +50,6 @@ def live_daemon(
         sync.stop()
         sync.join(5)
         close_sync(sync, flush_seconds=1)
-
-
-def wait_for(predicate: Callable[[], object], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
-        time.sleep(0.02)
 
 
 def query(sync: NFLRealtimeSync, sql: str, *params) -> list[dict]:

@@ -22,11 +22,10 @@ from live_support import (
     live_daemon,
     query,
     recorded_games,
-    wait_for,
     wait_for_arrival,
 )
 
-from helpers import TELEGRAM_TOKEN
+from helpers import TELEGRAM_TOKEN, wait_for
 from nfl_replay.dead_hosts import RefusingHost, SilentHost
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.stage import LiveStage
