@@ -128,17 +128,6 @@ def _rename_teams(node: Any, by_id: Mapping[str, teams.Team], by_abbr: Mapping[s
     walk(node, None)
 
 
-def scoring_plays(game: GameTimeline) -> list[tuple[datetime, tuple[int, int]]]:
-    """(visible_at, (home, away)) of each score change of `game`, in order."""
-    changes, score = [], (0, 0)
-    for play in game.plays:
-        now = (play.home_score, play.away_score)
-        if now != score:
-            changes.append((play.visible_at, now))
-            score = now
-    return changes
-
-
 # --- settings and database ---------------------------------------------------------------------
 
 

@@ -42,11 +42,11 @@ from _slate import (
     configure_logging,
     embedded_database,
     recordings,
-    scoring_plays,
     settings,
     slate,
 )
 from nfl_replay.runner import ReplayEnvironment
+from nfl_replay.stage import score_changes
 from nfl_replay.telegram_server import FakeTelegramServer
 from nfl_sync.app import build_sync, close_sync
 from nfl_sync.domain.detection import score_key
@@ -171,15 +171,9 @@ def main() -> int:
     games = recordings()[:1] if args.games == 1 else slate(2)
     scores = sorted(
         (
-            Score(
-                game.game_id,
-                visible,
-                home,
-                away,
-                f"{game.away_team['abbreviation']} {away} @ {game.home_team['abbreviation']} {home}",
-            )
+            Score(change.game_id, change.visible_at, change.home, change.away, change.label)
             for game in games
-            for visible, (home, away) in scoring_plays(game)
+            for change in score_changes(game)
         ),
         key=lambda score: score.visible_at,
     )

@@ -68,7 +68,7 @@ class LiveStage:
         self.clock = SimulatedClock(kickoff)  # no speed: it moves only when told
         self.espn = FakeESPNServer(self.games, self.clock, espn_faults)
         self.kalshi = FakeKalshiServer(self.games, self.clock, faults=kalshi_faults)
-        self.changes = sorted((c for game in self.games for c in _score_changes(game)), key=lambda c: c.visible_at)
+        self.changes = sorted((c for game in self.games for c in score_changes(game)), key=lambda c: c.visible_at)
         self._failing_summaries: set[str] = set()
         self._hanging_summaries: set[str] = set()
         self.espn.route("GET", "/summary", self._summary_or_failure, first=True)
@@ -122,7 +122,8 @@ class LiveStage:
         return self.espn.injuries(request)
 
 
-def _score_changes(game: GameTimeline) -> list[ScoreChange]:
+def score_changes(game: GameTimeline) -> list[ScoreChange]:
+    """The game's score changes, in order."""
     away_team, home_team = game.away_team["abbreviation"], game.home_team["abbreviation"]
     changes, score = [], (0, 0)
     for play in game.plays:
