@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nfl_sync.domain.models import Game, Play
+from nfl_sync.domain.models import Game, GamePhase, GameState, Play
 from nfl_sync.storage.embedded import start_embedded
 from nfl_sync.storage.manager import NFLDBManager, _play_row
 from nfl_sync.storage.migrations import apply_migrations
@@ -31,7 +31,10 @@ ROW_BY_ROW_INSERT = (
 
 def make_plays(prefix: str) -> tuple[list[Game], list[Play]]:
     games = [
-        Game(f"{prefix}{g:05d}", 2025, 2, 1, KICKOFF, "ATL", "GB", 0, 0, "STATUS_FINAL", "post") for g in range(GAMES)
+        Game(
+            f"{prefix}{g:05d}", 2025, 2, 1, KICKOFF, "ATL", "GB", 0, 0, "STATUS_FINAL", GameState.POST, GamePhase.FINAL
+        )
+        for g in range(GAMES)
     ]
     plays = []
     for n in range(PLAYS):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from nfl_sync.domain.models import Game, Play
+from nfl_sync.domain.models import Game, GamePhase, Play
 
 KICKOFF = datetime(2023, 9, 17, 17, 0, tzinfo=UTC)
+_PHASE_OF_STATE = {"pre": GamePhase.SCHEDULED, "in": GamePhase.IN_PROGRESS, "post": GamePhase.FINAL}
 
 
 def game(game_id: str = "401547417", **changes) -> Game:
@@ -26,6 +27,7 @@ def game(game_id: str = "401547417", **changes) -> Game:
         "clock": "15:00",
     }
     values.update(changes)
+    values["phase"] = GamePhase(values.get("phase") or _PHASE_OF_STATE[values["state"]])
     return Game(**values)
 
 

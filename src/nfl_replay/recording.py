@@ -156,6 +156,11 @@ class RecordedGame:
         return self.away["team"]
 
     @property
+    def matchup(self) -> str:
+        """ "GB @ ATL": how people name the game."""
+        return f"{self.away_team.get('abbreviation')} @ {self.home_team.get('abbreviation')}"
+
+    @property
     def league(self) -> Mapping[str, Any]:
         return self.source["header"].get("league", {})
 

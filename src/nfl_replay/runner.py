@@ -110,7 +110,7 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -
             "Replaying %d game(s) at %s: %s",
             len(games),
             "max speed" if speed is None else f"{speed:g}x",
-            ", ".join(f"{g.away_team} @ {g.home_team} ({g.game_id})" for g in games),
+            ", ".join(f"{g.matchup} ({g.game_id})" for g in games),
         )
         sync = build_sync(replay_settings, clock=env.clock, restore=False)
         sync.db.run(lambda tx: tx.ops.forget_games(env.game_ids))

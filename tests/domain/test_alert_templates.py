@@ -88,6 +88,38 @@ def test_final_and_corrected_scores_say_so():
     assert corrected.startswith("⚠️ SCORE CORRECTION\n\nKC 24 @ BUF 17\nWas: KC 27 @ BUF 17\n")
 
 
+@pytest.mark.parametrize(
+    ("status", "header"),
+    [
+        ("postponed", "📅 GAME POSTPONED"),
+        ("canceled", "🚫 GAME CANCELED"),
+        ("suspended", "⏸️ GAME SUSPENDED"),
+        ("resumed", "▶️ GAME RESUMED"),
+    ],
+)
+def test_a_game_stopped_short_or_resumed_says_so_and_is_no_final(status, header):
+    data = {"home_team": "BUF", "away_team": "KC", "home_score": 0, "away_score": 0}
+    text = render(score_event(**data, status=status), None, NEW_YORK)
+    assert text.startswith(f"{header}\n\nKC 0 @ BUF 0") and "FINAL" not in text
+
+
+def test_a_final_in_overtime_says_so():
+    data = {"home_team": "BUF", "away_team": "KC", "home_score": 23, "away_score": 17}
+    assert render(score_event(**data, final=True, status="final_ot"), None, NEW_YORK).startswith("🏁 FINAL SCORE (OT)")
+
+
+def test_a_reversed_turnover_says_so_with_the_play_it_takes_back():
+    event = Event(
+        AlertType.SIGNIFICANT_PLAY,
+        "k",
+        Priority.HIGH,
+        NOW,
+        PlayData("g", "ATL", "GB", "p1", "Love pass INTERCEPTED by Bates", ("interception",), correction=True),
+    )
+    text = render(event, None, NEW_YORK)
+    assert text.startswith("⚠️ TURNOVER REVERSED") and "Love pass INTERCEPTED by Bates" in text
+
+
 def test_price_template_shows_cents_change_volume_and_ticker():
     rising = render(EVENTS["kalshi_price"], None, NEW_YORK)
     falling = render(EVENTS["market_reaction"], None, NEW_YORK)

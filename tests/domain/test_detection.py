@@ -102,3 +102,57 @@ def test_only_new_out_injuries_of_teams_in_play_alert():
     )
     assert [e.key for e in events] == ["injury:1:out:2023-09-17"]
     assert events[0].family == "injury:1"
+
+
+def test_a_postponed_game_gets_its_own_alert_and_no_final_then_its_real_final_later():
+    prev = baseline(game(state="pre", status="STATUS_SCHEDULED", period=None), NOW)
+    postponed = detect_scoreboard(
+        prev, game(state="pre", phase="postponed", status="STATUS_POSTPONED", home_score=None, away_score=None), LATER
+    )
+    assert keys(postponed) == ["status:401547417:postponed:1"]
+    assert postponed.events[0].data.status == "postponed" and not postponed.events[0].data.final
+    again = detect_scoreboard(postponed.memory, game(state="pre", phase="postponed", status="STATUS_POSTPONED"), LATER)
+    assert again.events == ()
+    resumed = detect_scoreboard(again.memory, game(home_score=3, period=1), LATER)  # played after all
+    assert [e.data.status for e in resumed.events] == [None, "resumed"]  # the score, and the resumption
+    final = detect_scoreboard(resumed.memory, game(state="post", home_score=3, period=4), LATER)
+    assert keys(final) == ["final:401547417"] and final.events[0].data.status == "final"
+
+
+def test_a_canceled_game_is_alerted_as_canceled_never_as_a_final():
+    prev = baseline(game(state="pre", status="STATUS_SCHEDULED"), NOW)
+    canceled = detect_scoreboard(prev, game(state="post", phase="canceled", status="STATUS_CANCELED"), LATER)
+    assert [e.data.status for e in canceled.events] == ["canceled"]
+    assert not any(e.key.startswith("final:") for e in canceled.events)
+    assert canceled.memory.phase == "canceled"
+
+
+def test_a_suspended_game_resumes_live_and_its_real_final_is_alerted():
+    prev = baseline(game(home_score=7, period=3), NOW)
+    suspended = detect_scoreboard(
+        prev, game(phase="suspended", status="STATUS_SUSPENDED", home_score=7, period=3), LATER
+    )
+    assert keys(suspended) == ["status:401547417:suspended:3"] and suspended.memory.state == "in"
+    resumed = detect_scoreboard(suspended.memory, game(home_score=7, period=3), LATER)
+    assert [e.data.status for e in resumed.events] == ["resumed"]
+    final = detect_scoreboard(
+        resumed.memory, game(state="post", phase="final_ot", status="STATUS_FINAL_OVERTIME", home_score=7), LATER
+    )
+    assert keys(final) == ["final:401547417"] and final.events[0].data.status == "final_ot"
+
+
+def test_a_final_stays_final_against_a_stale_response():
+    final = detect_scoreboard(baseline(game(home_score=7), NOW), game(state="post", home_score=7), LATER)
+    stale = detect_scoreboard(final.memory, game(home_score=7), LATER)
+    assert stale.events == () and (stale.memory.state, stale.memory.phase) == ("post", "final")
+
+
+def test_the_scoreboards_last_play_renumbered_by_espn_is_not_alerted_again():
+    interception = last_play(2, type="Pass Interception Return", text="Love pass INTERCEPTED by Bates", yards=0)
+    first = detect_scoreboard(
+        baseline(game(), NOW), game(last_play_id=interception.play_id, last_play=interception), LATER
+    )
+    assert len(first.events) == 1 and "interception" in first.events[0].data.tags
+    renumbered = replace(interception, play_id="401547417999002")
+    again = detect_scoreboard(first.memory, game(last_play_id=renumbered.play_id, last_play=renumbered), LATER)
+    assert again.events == ()

@@ -113,3 +113,78 @@ def test_a_summary_asked_for_before_a_correction_does_not_bring_the_score_back()
 
     fresh = detect_plays(PlayMemory(), corrected, game(), plays, NOW, asked_at_revision=1)
     assert keys(fresh) == ["score:401547417:1:7-0"]  # ESPN's own later summary: it stands
+
+
+def _interception(n=2, **changes):
+    values = {
+        "type": "Pass Interception Return",
+        "text": "Love pass INTERCEPTED by Bates",
+        "significance": ("interception",),
+    }
+    return play(n=n, **{**values, **changes})
+
+
+def test_a_play_espn_renumbers_is_the_same_play_alerted_once_and_its_old_id_deleted():
+    score = seen(game())
+    first = detect_plays(PlayMemory(), score, game(), [play(n=1), _interception()], NOW)
+    assert keys(first) == [f"play:401547417:{_interception().play_id}"]
+    renumbered = _interception(play_id="401547417999002")  # same period, clock, type and text
+    second = detect_plays(first.memory, score, game(), [play(n=1), renumbered], NOW)
+    assert second.events == () and second.new_plays == ()
+    assert second.deleted == (_interception().play_id,)
+    third = detect_plays(second.memory, score, game(), [play(n=1), renumbered], NOW)
+    assert third.events == () and third.deleted == ()
+    # The play under its new id is the alerted turnover: taking it back is still news.
+    overturned = replace(renumbered, type="Pass Incompletion", text="Love pass incomplete", significance=())
+    reversed_ = detect_plays(third.memory, score, game(), [play(n=1), overturned], NOW)
+    assert keys(reversed_) == ["correction:play:401547417:401547417999002"]
+
+
+def test_a_different_play_with_the_same_clock_is_not_taken_for_a_renumbered_one():
+    score = seen(game())
+    first = detect_plays(PlayMemory(), score, game(), [play(n=1), _interception()], NOW)
+    other = _interception(n=3, clock="10:00", text="Love pass INTERCEPTED by Grant")  # another play, same clock
+    second = detect_plays(first.memory, score, game(), [play(n=1), _interception(), other], NOW)
+    assert keys(second) == [f"play:401547417:{other.play_id}"] and second.deleted == ()
+
+
+def test_a_play_left_out_twice_is_deleted_and_an_alerted_turnover_gets_a_correction():
+    score = seen(game())
+    plays = [play(n=1), _interception(), play(n=3)]
+    first = detect_plays(PlayMemory(), score, game(), plays, NOW)
+    without = [plays[0], plays[2]]
+    once = detect_plays(first.memory, score, game(), without, NOW)  # one stale answer proves nothing
+    assert once.events == () and once.deleted == ()
+    twice = detect_plays(once.memory, score, game(), without, NOW)
+    assert twice.deleted == (plays[1].play_id,)
+    assert keys(twice) == [f"correction:play:401547417:{plays[1].play_id}"]
+    correction = twice.events[0]
+    assert correction.data.correction and correction.data.play_text == plays[1].text
+    assert correction.priority == "high"
+    back = detect_plays(twice.memory, score, game(), plays, NOW)  # ESPN lists it again
+    assert back.events == () and plays[1].play_id not in back.memory.deleted_ids
+
+
+def test_a_play_missing_once_then_listed_again_is_not_deleted():
+    score = seen(game())
+    plays = [play(n=1), play(n=2), play(n=3)]
+    first = detect_plays(PlayMemory(), score, game(), plays, NOW)
+    gap = detect_plays(first.memory, score, game(), [plays[0], plays[2]], NOW)
+    back = detect_plays(gap.memory, score, game(), plays, NOW)
+    after = detect_plays(back.memory, score, game(), [plays[0], plays[2]], NOW)
+    assert (gap.deleted, back.deleted, after.deleted) == ((), (), ())
+
+
+def test_a_try_espn_shows_on_the_kickoff_row_is_the_touchdowns_score_not_the_kickoffs():
+    score = seen(game(home_score=3))
+    before = [play(n=1, home_score=3, scoring_play=True, score_value=3, scoring_type="FG")]
+    touchdown = play(
+        n=2, home_score=3, away_score=6, scoring_play=True, score_value=8, scoring_type="TD",
+        text="Love pass to Reed, TOUCHDOWN. TWO-POINT CONVERSION ATTEMPT. Love pass to Doubs. ATTEMPT SUCCEEDS.",
+    )  # fmt: skip
+    kickoff = play(n=3, home_score=3, away_score=8, type="Kickoff", text="Carlson kicks 65 yards", yards=65)
+    first = detect_plays(PlayMemory(), score, game(home_score=3), before, NOW)
+    update = detect_plays(first.memory, score, game(home_score=3), [*before, touchdown, kickoff], NOW)
+    assert keys(update) == ["score:401547417:0:8-3"]
+    told = update.events[0].data
+    assert (told.play_id, told.points, told.scoring_type) == (touchdown.play_id, 8, "TD")

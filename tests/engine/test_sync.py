@@ -305,6 +305,39 @@ def test_a_play_edited_by_espn_is_stored_again_and_classified_anew(db, world):
         close_sync(sync)
 
 
+def test_a_play_espn_renumbers_is_alerted_once_and_its_old_row_marked_deleted(db, world):
+    interception = "401547417283"  # Ridder intercepted by Douglas, 1st quarter
+    index = next(i for i, p in enumerate(world.timeline.plays) if p.id == interception)
+    sync = make_sync(db, world)
+    try:
+        at(world, world.timeline.plays[index - 2].visible_at + timedelta(seconds=1))
+        sync.run_cycle()  # first sight: the game so far is history
+        for play in world.timeline.plays[index - 1 : index + 1]:
+            at(world, play.visible_at + timedelta(seconds=1))
+            assert sync.run_cycle().ok
+        assert [a["alert_key"] for a in alerts(db, "significant_play")] == [f"play:{GAME}:{interception}"]
+
+        def renumber(document):
+            for drive in document["drives"]["previous"]:
+                for play in drive["plays"]:
+                    if play["id"] == interception:
+                        play["id"] = "401547417284999"
+            return document
+
+        world.summary_tweak = renumber
+        for play in world.timeline.plays[index + 1 : index + 3]:  # new plays: the summary is fetched again
+            at(world, play.visible_at + timedelta(seconds=1))
+            assert sync.run_cycle().ok
+        assert [a["alert_key"] for a in alerts(db, "significant_play")] == [f"play:{GAME}:{interception}"]
+        rows = {p["play_id"]: p for p in db.run(lambda tx: tx.games.plays(GAME))}
+        assert rows[interception]["deleted_at"] is not None
+        assert (
+            rows["401547417284999"]["deleted_at"] is None and "interception" in rows["401547417284999"]["significance"]
+        )
+    finally:
+        close_sync(sync)
+
+
 def test_the_clock_drives_cadences(db, world):
     sync = make_sync(db, world)
     try:
@@ -339,19 +372,23 @@ def test_a_cycle_a_hair_early_still_polls(db, world):
         close_sync(sync)
 
 
-def test_a_play_is_classified_anew_when_the_score_before_it_changes(db, world):
+def test_a_play_is_classified_by_its_own_points_and_anew_only_when_espn_edits_it(db, world):
     from factories import play
 
     sync = make_sync(db, world)
     try:
         first = play(n=1)
-        touchdown = play(n=2, home_score=7, text="Robinson 5 yd run", yards=5)
+        touchdown = play(n=2, home_score=7, text="Robinson 5 yd run", yards=5, score_value=7, scoring_play=True)
         before = sync.plays.classify(GAME, [first, touchdown])
         assert "touchdown" in before[1].significance
         again = sync.plays.classify(GAME, [first, touchdown])
-        assert again[1] is before[1]  # unchanged, with the same score before it: not classified again
-        moved = sync.plays.classify(GAME, [replace(first, home_score=7), touchdown])  # ESPN moved the score
-        assert "touchdown" not in moved[1].significance
+        assert again[1] is before[1]  # unchanged: not classified again
+        # The kickoff after it shows the touchdown's score; the parser gave it no points.
+        kickoff = play(n=3, home_score=7, type="Kickoff", text="Koo kicks 65 yards", yards=65)
+        moved = sync.plays.classify(GAME, [replace(first, home_score=0), touchdown, kickoff])
+        assert moved[1] is before[1] and moved[2].significance == ()
+        overturned = sync.plays.classify(GAME, [first, replace(touchdown, score_value=0, scoring_play=False)])
+        assert "touchdown" not in overturned[1].significance  # ESPN edited it: classified again
     finally:
         close_sync(sync)
 
@@ -472,3 +509,29 @@ def test_a_game_the_database_rejects_costs_the_other_games_nothing(db, world):
     assert {name for name in report.failures if name.startswith("scoreboard")} == {"scoreboard:401999999"}
     stored = db.run(lambda tx: (tx.cur.execute("SELECT game_id FROM nfl_games"), tx.cur.fetchall())[1])
     assert [r["game_id"] for r in stored] == [GAME]
+
+
+def test_after_a_restart_a_renumbered_play_is_known_and_a_dropped_turnover_is_corrected(db, world):
+    from factories import game, play
+    from nfl_sync.domain.detection import baseline
+    from nfl_sync.domain.play_detection import detect_plays
+
+    interception = play(
+        n=2, type="Pass Interception Return", text="Love pass INTERCEPTED by Bates", significance=("interception",)
+    )
+    plays = [play(n=1), interception, play(n=3)]
+    db.run(lambda tx: (tx.games.upsert_game(game()), tx.games.insert_plays(plays)))
+    sync = make_sync(db, world)
+    try:
+        sync.plays.restore(db.run(lambda tx: tx.ops.detection_state())["games"])
+        memory = sync.plays.memory[GAME]
+        score = baseline(game(), world.clock.now())
+        now = world.clock.now()
+        renumbered = replace(interception, play_id="401547417999002")
+        update = detect_plays(memory, score, game(), [plays[0], renumbered, plays[2]], now)
+        assert update.events == () and update.deleted == (interception.play_id,)
+        gone = detect_plays(update.memory, score, game(), [plays[0], plays[2]], now)
+        twice = detect_plays(gone.memory, score, game(), [plays[0], plays[2]], now)
+        assert [e.key for e in twice.events] == ["correction:play:401547417:401547417999002"]
+    finally:
+        close_sync(sync)

@@ -365,3 +365,8 @@ def test_with_id_renames_the_game_and_shifts_its_times(gb_atl):
 def test_a_recording_of_an_unfinished_game_is_rejected():
     with pytest.raises(ValueError, match="finished"):
         load_game(ESPN / "summary_401772838_pregame.json")
+
+
+def test_a_game_is_named_by_its_teams_abbreviations(game):
+    matchup = f"{game.away_team['abbreviation']} @ {game.home_team['abbreviation']}"
+    assert game.matchup == matchup and matchup in ("GB @ ATL", "BAL @ JAX")

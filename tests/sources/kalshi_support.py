@@ -10,7 +10,7 @@ from responses import matchers
 
 from helpers import FakeClock, fixture_json, fixture_path
 from nfl_sync.config import DEFAULT_KALSHI_BASE_URL, load_settings
-from nfl_sync.domain.models import Game, GameState
+from nfl_sync.domain.models import Game, GamePhase, GameState
 from nfl_sync.sources.kalshi.client import KalshiClient
 
 BASE = DEFAULT_KALSHI_BASE_URL
@@ -50,4 +50,5 @@ def scheduled_game(game_id: str, away: str, home: str, kickoff: datetime | str) 
         away_score=None,
         status="STATUS_SCHEDULED",
         state=GameState.PRE,
+        phase=GamePhase.SCHEDULED,
     )

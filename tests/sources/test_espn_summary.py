@@ -31,6 +31,7 @@ def test_summary_plays_scores_and_probabilities_match_the_raw_json(name):
         assert play.yards == source["statYardage"]
         assert play.type == source["type"]["text"]
     assert {p.play_id for p in summary.scoring_plays} == {s["id"] for s in data.get("scoringPlays", [])}
+    assert {p.play_id for p in summary.plays if p.scoring_play} == {s["id"] for s in data.get("scoringPlays", [])}
     assert sum(p.score_value for p in summary.plays) == (summary.game.home_score or 0) + (summary.game.away_score or 0)
     joinable = [w for w in data["winprobability"] if w["playId"] in by_id]
     assert [w.play_id for w in summary.win_probabilities] == [w["playId"] for w in joinable]
@@ -243,3 +244,41 @@ def test_a_play_is_parsed_anew_when_the_score_before_it_changes():
     )
     scorer = plays[index]["id"]
     assert {p.play_id: p for p in parse_summary(data).plays}[scorer].score_value > 0
+
+
+def _fold_try_into_next_row(data: dict, play_id: str, points: int) -> list[dict]:
+    """ESPN's way with some tries: the touchdown's row shows six points, the row after it (here
+    an official timeout; often the kickoff) shows the try's `points`. Every later row carries
+    the new score."""
+    plays = sorted(raw_plays(data), key=lambda p: int(p["sequenceNumber"]))
+    index = next(i for i, p in enumerate(plays) if p["id"] == play_id)
+    side = "homeScore" if plays[index]["homeScore"] != plays[index - 1]["homeScore"] else "awayScore"
+    plays[index][side] -= 1  # the recorded row holds the kick: 6 points of it stay
+    for later in plays[index + 1 :]:
+        later[side] += points - 1
+    if points == 2:
+        plays[index]["text"] += " TWO-POINT CONVERSION ATTEMPT. ATTEMPT SUCCEEDS."
+    return plays[index : index + 2]
+
+
+@pytest.mark.parametrize("points", [1, 2])
+def test_a_try_shown_on_the_next_row_scores_for_the_touchdown_not_the_kickoff(points):
+    data = raw("summary_401547417.json")
+    touchdown, kickoff = _fold_try_into_next_row(data, "4015474173262", points)  # Ridder's TD, 3rd quarter
+    assert kickoff["scoringPlay"] is False
+    plays = {p.play_id: p for p in parse_summary(data).plays}
+    scored, kicked = plays[touchdown["id"]], plays[kickoff["id"]]
+    assert (scored.scoring_play, scored.score_value, scored.scoring_type) == (True, 6 + points, "TD")
+    assert (kicked.scoring_play, kicked.score_value, kicked.scoring_type) == (False, 0, None)
+    assert (kicked.home_score, kicked.away_score) == (kickoff["homeScore"], kickoff["awayScore"])  # as ESPN shows it
+    assert [p.play_id for p in parse_plays(data) if p.scoring_play] == [s["id"] for s in data["scoringPlays"]]
+
+
+def test_a_row_espn_does_not_flag_that_changes_the_score_far_from_any_scoring_play_scored_itself():
+    data = raw("summary_401547417.json")
+    plays = raw_plays(data)
+    rows = [p for p in plays if p["id"] == "4015474171123"]  # Love to Reed, TD: ESPN's flag taken away
+    rows[0]["scoringPlay"] = False
+    data["scoringPlays"] = [s for s in data["scoringPlays"] if s["id"] != "4015474171123"]
+    parsed = {p.play_id: p for p in parse_summary(data).plays}
+    assert (parsed["4015474171123"].scoring_play, parsed["4015474171123"].score_value) == (True, 7)

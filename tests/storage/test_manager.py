@@ -27,9 +27,50 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
         )
     finally:
         db.close()
-    assert first == ["001_core_tables.sql", "002_kalshi.sql", "003_alerts_and_operations.sql", "004_views.sql"]
+    assert first == [
+        "001_core_tables.sql",
+        "002_kalshi.sql",
+        "003_alerts_and_operations.sql",
+        "004_views.sql",
+        "005_game_phase_and_play_identity.sql",
+    ]
     assert second == []
-    assert versions == ["001", "002", "003", "004"]
+    assert versions == ["001", "002", "003", "004", "005"]
+
+
+def test_the_phase_migration_reads_the_games_already_stored(pg_server, tmp_path):
+    """Games stored before phases existed: a postponed game ESPN called "post" is not over."""
+    import shutil
+
+    from nfl_sync.storage.embedded import ensure_database
+    from nfl_sync.storage.migrations import MIGRATIONS_DIR
+
+    admin_url, _ = pg_server
+    ensure_database(admin_url, "nfl_phase_migration_test")
+    db = NFLDBManager(with_database(admin_url, "nfl_phase_migration_test"), pool_min=1, pool_max=2)
+    before = tmp_path / "sql"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("00[1-4]_*.sql")):
+        shutil.copy(path, before)
+    rows = [("1", "STATUS_POSTPONED", "post"), ("2", "STATUS_FINAL", "post"), ("3", "STATUS_HALFTIME", "in")]
+    try:
+        apply_migrations(db, before)
+        db.run(
+            lambda tx: tx.cur.executemany(
+                "INSERT INTO nfl_games (game_id, home_team, away_team, status, state) VALUES (%s, 'ATL', 'GB', %s, %s)",
+                rows,
+            )
+        )
+        assert apply_migrations(db) == ["005_game_phase_and_play_identity.sql"]
+        stored = db.run(
+            lambda tx: (
+                tx.cur.execute("SELECT game_id, state, phase FROM nfl_games ORDER BY game_id"),
+                [(r["game_id"], r["state"], r["phase"]) for r in tx.cur.fetchall()],
+            )[1]
+        )
+    finally:
+        db.close()
+    assert stored == [("1", "pre", "postponed"), ("2", "post", "final"), ("3", "in", "halftime")]
 
 
 def test_pool_recovers_after_the_server_restarts(db, pg_server, database_url):

@@ -50,6 +50,41 @@ def test_a_final_game_never_moves_back_to_live(db):
     assert (row["state"], row["status"], row["is_live"]) == ("post", "STATUS_FINAL", False)
 
 
+def test_a_postponed_or_canceled_game_is_not_sticky_and_goes_live_again(db):
+    db.run(lambda tx: tx.games.upsert_game(game(state="pre", phase="postponed", status="STATUS_POSTPONED")))
+    assert (_row(db)["state"], _row(db)["phase"]) == ("pre", "postponed")
+    db.run(lambda tx: tx.games.upsert_game(game(state="post", phase="canceled", status="STATUS_CANCELED")))
+    assert (_row(db)["state"], _row(db)["phase"]) == ("post", "canceled")
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=3)))  # played after all
+    row = _row(db)
+    assert (row["state"], row["phase"], row["is_live"], row["home_score"]) == ("in", "in_progress", True, 3)
+
+
+def test_a_dropped_play_is_kept_marked_left_out_of_the_view_and_revived_when_listed_again(db):
+    db.run(lambda tx: tx.games.upsert_game(game()))
+    plays = [play(n=n) for n in range(1, 4)]
+    db.run(lambda tx: tx.games.insert_plays(plays))
+    when = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
+    assert db.run(lambda tx: tx.games.mark_plays_deleted("401547417", [plays[1].play_id], when)) == 1
+    assert db.run(lambda tx: tx.games.mark_plays_deleted("401547417", [plays[1].play_id], when)) == 0
+
+    def visible(tx):
+        tx.cur.execute("SELECT play_id FROM v_nfl_plays WHERE game_id = %s ORDER BY sequence_number", ("401547417",))
+        return [row["play_id"] for row in tx.cur.fetchall()]
+
+    assert db.run(visible) == [plays[0].play_id, plays[2].play_id]
+    stored = {row["play_id"]: row for row in db.run(lambda tx: tx.games.plays("401547417"))}
+    assert stored[plays[1].play_id]["deleted_at"] == when  # kept for history
+    state = db.run(lambda tx: tx.ops.detection_state())["games"][0]
+    assert {p["play_id"]: p["deleted"] for p in state["plays"]} == {
+        plays[0].play_id: False,
+        plays[1].play_id: True,
+        plays[2].play_id: False,
+    }
+    assert db.run(lambda tx: tx.games.insert_plays([plays[1]])) == 0  # listed again: not new, alive
+    assert db.run(visible) == [p.play_id for p in plays]
+
+
 def test_batch_play_insert_twice_leaves_one_copy_and_counts_new_rows(db):
     db.run(lambda tx: tx.games.upsert_game(game()))
     plays = [play(n=n) for n in range(1, 501)]

@@ -12,10 +12,11 @@ fields are required, the others are left out of the message when None:
 
 - score: home_team*, away_team*, home_score*, away_score*, scoring_team, points, scoring_type,
   period, clock, play_text; `final` (True on the final-score alert); `correction` (True when
-  the score went down) with previous_home_score, previous_away_score.
+  the score went down) with previous_home_score, previous_away_score; `status` (final_ot on a
+  final in overtime; suspended, postponed, canceled or resumed on a game stopped short or resumed).
 - significant_play: play_text*, home_team, away_team, home_score, away_score, team, yards,
   tags (classifier tags: touchdown, interception, fumble_lost, turnover_on_downs, safety,
-  big_play ...), period, clock.
+  big_play ...), period, clock; `correction` (True when an alerted turnover was taken back).
 - injury: player*, status*, position, team, injury, previous_status, return_date.
 - kalshi_price: ticker*, price_before*, price_after*, title, change_pct, volume, seconds.
 - market_reaction: ticker*, impact_level*, price_before, price_after, change_pct, seconds_after,
@@ -114,9 +115,22 @@ _SCORE_TYPES = {
 }
 
 
+# Headers of a game stopped short or resumed (ScoreData.status).
+_STATUS_HEADERS = {
+    "suspended": ("⏸️", "GAME SUSPENDED"),
+    "postponed": ("📅", "GAME POSTPONED"),
+    "canceled": ("🚫", "GAME CANCELED"),
+    "resumed": ("▶️", "GAME RESUMED"),
+}
+
+
 def _score(data: Mapping[str, Any], m: Markup) -> Lines:
+    status = str(data.get("status") or "")
     if data.get("final"):
-        header = "🏁 " + m.bold("FINAL SCORE")
+        header = "🏁 " + m.bold("FINAL SCORE (OT)" if status == "final_ot" else "FINAL SCORE")
+    elif status in _STATUS_HEADERS:
+        emoji, title = _STATUS_HEADERS[status]
+        header = emoji + " " + m.bold(title)
     elif data.get("correction"):
         header = "⚠️ " + m.bold("SCORE CORRECTION")
     else:
@@ -156,7 +170,7 @@ def _play_headline(tags: Any) -> tuple[str, str]:
 
 
 def _significant_play(data: Mapping[str, Any], m: Markup) -> Lines:
-    emoji, title = _play_headline(data.get("tags"))
+    emoji, title = ("⚠️", "TURNOVER REVERSED") if data.get("correction") else _play_headline(data.get("tags"))
     matchup, clock = _matchup(data), _game_clock(data)
     situation = " · ".join(part for part in (matchup, clock) if part)
     gain = None

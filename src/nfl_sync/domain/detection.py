@@ -17,7 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
-from nfl_sync.domain.models import Game, GameState, Injury, Play
+from nfl_sync.domain.models import (
+    FINAL_PHASES,
+    INTERRUPTED_PHASES,
+    Game,
+    GamePhase,
+    GameState,
+    Injury,
+    Play,
+    PlayIdentity,
+)
 from nfl_sync.domain.play_classifier import with_significance
 
 # Tags of plays that deserve their own alert; scores are alerted as `score` events.
@@ -36,8 +45,10 @@ class ScoreMemory:
     home_score: int | None
     away_score: int | None
     state: GameState
+    phase: GamePhase
     first_seen: datetime  # when the daemon first saw the game: what happened before is history
     last_play_id: str | None = None
+    last_play_identity: PlayIdentity | None = None  # the same play renumbered is no news
     alerted_total: int = 0  # points total of the newest score already alerted (or baselined)
     revision: int = 0  # corrections so far; part of score keys so a re-scored total alerts again
     pending_lower: tuple[int, int] | None = None  # a lower (away, home) score seen once, unconfirmed
@@ -78,8 +89,10 @@ def baseline(game: Game, now: datetime) -> ScoreMemory:
         home_score=game.home_score,
         away_score=game.away_score,
         state=game.state,
+        phase=game.phase,
         first_seen=now,
         last_play_id=game.last_play_id,
+        last_play_identity=game.last_play.identity if game.last_play is not None else None,
         alerted_total=points,
         baseline_total=points,
     )
@@ -122,32 +135,53 @@ def detect_scoreboard(prev: ScoreMemory | None, game: Game, now: datetime, big_p
         alerted_total = new_total
 
     last = game.last_play
-    if last is not None and last.play_id != prev.last_play_id:
+    if last is not None and last.play_id != prev.last_play_id and last.identity != prev.last_play_identity:
         # Classified by the points ESPN gives the play itself (scoreValue): between two polls the
         # score may have moved on other plays too.
         play = with_significance([last], None, big_play_yards)[0]
         if ALERT_TAGS.intersection(play.significance):
             events.append(significant_play_event(game, play, now))
 
-    if game.state == GameState.POST and prev.state != GameState.POST:
-        events.append(_score_event(f"final:{game.game_id}", now, _score_data(game, final=True)))
+    final = prev.phase in FINAL_PHASES
+    if game.is_final and not final:
+        events.append(_score_event(f"final:{game.game_id}", now, _score_data(game, final=True, status=game.phase)))
+    elif not final:
+        events.extend(_status_change(prev, game, now))
 
     changed = (
         (game.home_score, game.away_score) != (prev.home_score, prev.away_score)
-        or game.state != prev.state
+        or game.phase != prev.phase
         or (game.last_play_id is not None and game.last_play_id != prev.last_play_id)
     )
     memory = replace(
         prev,
         home_score=game.home_score if game.home_score is not None else prev.home_score,
         away_score=game.away_score if game.away_score is not None else prev.away_score,
-        state=GameState.POST if prev.state == GameState.POST else game.state,
+        # A final stays final: a stale response must not revive a game (a canceled one may resume).
+        state=prev.state if final else game.state,
+        phase=prev.phase if final else game.phase,
         last_play_id=game.last_play_id or prev.last_play_id,
+        last_play_identity=last.identity if last is not None else prev.last_play_identity,
         alerted_total=alerted_total,
         revision=revision,
         pending_lower=pending_lower,
     )
     return ScoreUpdate(tuple(events), memory, changed and game.state != GameState.PRE)
+
+
+def _status_change(prev: ScoreMemory, game: Game, now: datetime) -> list[Event]:
+    """A game stopped short (suspended, postponed, canceled) and a stopped game that resumed:
+    each is news of its own, never a final."""
+    if game.phase == prev.phase:
+        return []
+    if game.phase in INTERRUPTED_PHASES:
+        status = game.phase.value
+    elif prev.phase in INTERRUPTED_PHASES and game.state == GameState.IN:
+        status = "resumed"
+    else:
+        return []
+    key = f"status:{game.game_id}:{status}:{game.period or 0}"
+    return [_score_event(key, now, _score_data(game, status=status))]
 
 
 def _score_data(game: Game, **extra: Any) -> ScoreData:
@@ -253,6 +287,27 @@ def significant_play_event(game: Game, play: Play, now: datetime) -> Event:
         data,
         game.game_id,
     )
+
+
+def reversed_play_event(game: Game, alerted: Play, now: datetime) -> Event:
+    """The correction of a turnover alerted as `alerted` that ESPN took back (the play dropped,
+    or no longer a turnover)."""
+    data = PlayData(
+        game_id=game.game_id,
+        home_team=game.home_team,
+        away_team=game.away_team,
+        play_id=alerted.play_id,
+        play_text=alerted.text,
+        tags=tuple(alerted.significance),
+        home_score=game.home_score,
+        away_score=game.away_score,
+        period=alerted.period,
+        clock=alerted.clock,
+        team=alerted.team,
+        correction=True,
+    )
+    key = f"correction:{play_key(game.game_id, alerted.play_id)}"
+    return Event(AlertType.SIGNIFICANT_PLAY, key, Priority.HIGH, now, data, game.game_id)
 
 
 # --- injuries ------------------------------------------------------------------------------

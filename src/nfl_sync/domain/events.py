@@ -35,7 +35,9 @@ PRIORITIES: tuple[Priority, ...] = tuple(Priority)
 
 @dataclass(frozen=True)
 class ScoreData:
-    """A score change, the final score, or a correction (the score went down)."""
+    """A score change, the final score, a correction (the score went down), or a game stopped
+    short or resumed (`status`: suspended, postponed, canceled, resumed; final or final_ot on a
+    final)."""
 
     game_id: str
     home_team: str
@@ -54,11 +56,12 @@ class ScoreData:
     correction: bool = False
     previous_home_score: int | None = None
     previous_away_score: int | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
 class PlayData:
-    """A turnover, safety or long gain."""
+    """A turnover, safety or long gain; with `correction`, an alerted turnover ESPN took back."""
 
     game_id: str
     home_team: str
@@ -73,6 +76,7 @@ class PlayData:
     team: str | None = None
     play_type: str | None = None
     yards: int | None = None
+    correction: bool = False
 
 
 @dataclass(frozen=True)

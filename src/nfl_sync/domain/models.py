@@ -7,6 +7,7 @@ Prices and percentages are `Decimal`; times are timezone-aware UTC `datetime`s.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,11 +16,42 @@ from enum import StrEnum
 
 
 class GameState(StrEnum):
-    """ESPN's `status.type.state`: before kickoff, in progress, over."""
+    """Where a game stands for the daemon: not started (or moved to another day), under way
+    (suspended included: it resumes), over (a final, or canceled). Derived from `GamePhase`, not
+    from ESPN's `status.type.state`, which says "post" for a postponed game too."""
 
     PRE = "pre"
     IN = "in"
     POST = "post"
+
+
+class GamePhase(StrEnum):
+    """What ESPN's `status.type.name` says of a game, with `completed` deciding a real final."""
+
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    HALFTIME = "halftime"
+    END_OF_PERIOD = "end_of_period"
+    DELAYED = "delayed"
+    SUSPENDED = "suspended"
+    POSTPONED = "postponed"
+    CANCELED = "canceled"
+    FINAL = "final"
+    FINAL_OT = "final_ot"
+
+
+FINAL_PHASES = frozenset((GamePhase.FINAL, GamePhase.FINAL_OT))
+# Phases that stop a game short of its final: each is news of its own.
+INTERRUPTED_PHASES = frozenset((GamePhase.SUSPENDED, GamePhase.POSTPONED, GamePhase.CANCELED))
+
+
+def state_of(phase: GamePhase, started: bool) -> GameState:
+    """The daemon's state of a game in `phase`; `started` (a period is under way) places a delay."""
+    if phase in FINAL_PHASES or phase == GamePhase.CANCELED:
+        return GameState.POST
+    if phase in (GamePhase.SCHEDULED, GamePhase.POSTPONED) or (phase == GamePhase.DELAYED and not started):
+        return GameState.PRE
+    return GameState.IN
 
 
 @dataclass(frozen=True)
@@ -37,6 +69,7 @@ class Game:
     away_score: int | None
     status: str  # ESPN status name, e.g. STATUS_IN_PROGRESS
     state: GameState
+    phase: GamePhase
     period: int | None = None
     clock: str | None = None  # display clock "7:45"
     possession: str | None = None  # team abbreviation
@@ -64,7 +97,22 @@ class Game:
 
     @property
     def is_final(self) -> bool:
+        """A real final (ESPN's `completed`): the score is the result."""
+        return self.phase in FINAL_PHASES
+
+    @property
+    def is_over(self) -> bool:
+        """Nothing more will happen: a final, or a canceled game."""
         return self.state == GameState.POST
+
+
+# What makes a play the same play when ESPN gives it a new id: period, clock, type and text.
+PlayIdentity = tuple[int | None, str | None, str, str]
+_SPACES = re.compile(r"\s+")
+
+
+def _words(text: str | None) -> str:
+    return _SPACES.sub(" ", text or "").strip().lower()
 
 
 @dataclass(frozen=True)
@@ -83,7 +131,7 @@ class Play:
     home_score: int | None
     away_score: int | None
     scoring_play: bool = False
-    score_value: int = 0  # points scored on this play (from the score delta)
+    score_value: int = 0  # points this play scored (a try ESPN shows on the next row included)
     is_turnover: bool = False
     wallclock: datetime | None = None
     drive_id: str | None = None
@@ -99,6 +147,11 @@ class Play:
     @property
     def is_significant(self) -> bool:
         return bool(self.significance)
+
+    @property
+    def identity(self) -> PlayIdentity:
+        """The play's identity across ESPN's renumbering (case and spacing do not count)."""
+        return (self.period, self.clock, _words(self.type), _words(self.text))
 
 
 @dataclass(frozen=True)

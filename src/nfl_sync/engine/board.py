@@ -52,7 +52,7 @@ class GameBoard:
         """The teams of every game not over yet."""
         with self._lock:
             games = list(self._games.values())
-        return frozenset(t for g in games if not g.is_final for t in (g.home_team, g.away_team))
+        return frozenset(t for g in games if not g.is_over for t in (g.home_team, g.away_team))
 
 
 class RecentPlays:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nfl_sync.domain.detection import ScoreMemory
+from nfl_sync.domain.detection import TURNOVER_TAGS, ScoreMemory
 from nfl_sync.domain.errors import DatabaseError, SourceError
 from nfl_sync.domain.events import system_event
 from nfl_sync.domain.models import Game, GameSummary, Play
@@ -35,10 +35,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0  # seconds between tries of a summary that keeps failing
 FETCH_SLACK = 60.0  # seconds a fetch may wait for ESPN's budget on top of its own deadline
 
-# (away, home) going into a play; None before the game's first.
-_ScoreBefore = tuple[int | None, int | None] | None
-# A play with the score before it when it was classified, and the play with its significance.
-_Classified = tuple[Play, _ScoreBefore, Play]
+# A play as parsed, and the play with its significance.
+_Classified = tuple[Play, Play]
 
 
 @dataclass(frozen=True)
@@ -91,13 +89,8 @@ class PlayByPlayLane(Lane):
     def restore(self, rows: Iterable[dict[str, Any]]) -> None:
         """What the lane knew of each game's plays before a restart (`tx.ops.detection_state`)."""
         for row in rows:
-            if row["play_ids"]:
-                self.memory[row["game_id"]] = PlayMemory(
-                    known_play_ids=frozenset(row["play_ids"]),
-                    significant_ids=frozenset(row["significant_ids"] or ()),
-                    scored_total=row["plays_total"] or 0,
-                    revision=row["corrections"],
-                )
+            if row["plays"]:
+                self.memory[row["game_id"]] = _restored_memory(row)
 
     def request(self, game: Game, first_sight: bool) -> None:
         """Fetch the game's summary as soon as the budget allows (with its box score at first
@@ -257,6 +250,7 @@ class PlayByPlayLane(Lane):
 
         def write(tx: Tx) -> int:
             new = tx.games.insert_plays(changed)
+            tx.games.mark_plays_deleted(game_id, update.deleted, now)
             if changed:
                 ids = {p.play_id for p in changed}
                 tx.games.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
@@ -273,7 +267,10 @@ class PlayByPlayLane(Lane):
             self.stored_plays.pop(game_id, None)
             self.classified.pop(game_id, None)
         else:
-            self.stored_plays[game_id].update({p.play_id: p for p in changed})
+            stored = self.stored_plays[game_id]
+            stored.update({p.play_id: p for p in changed})
+            for play_id in update.deleted:  # stored again (and so revived) should ESPN list it again
+                stored.pop(play_id, None)
         report.plays_stored += new_count
         shell.metrics.plays_stored.inc(new_count)
         report.events.extend(update.events)
@@ -284,26 +281,55 @@ class PlayByPlayLane(Lane):
             self.on_significant(play, now)
 
     def classify(self, game_id: str, plays: list[Play]) -> list[Play]:
-        """`with_significance` of the game's plays (in sequence order). A summary repeats every
-        play of the game, so a play unchanged since the last summary, with the same score before
-        it, keeps the object classified then: nothing to classify or compare again."""
+        """`with_significance` of the game's plays, each by the points the parser gave it (the
+        play that scored, not the row showing its points). A summary repeats every play of the
+        game, so a play unchanged since the last summary keeps the object classified then:
+        nothing to classify or compare again."""
         known = self.classified.get(game_id, {})
         memo: dict[str, _Classified] = {}
-        result: list[Play] = []
-        before: _ScoreBefore = None
         for play in plays:
             hit = known.get(play.play_id)
-            if hit is not None and hit[1] == before and hit[0] == play:
-                classified = hit[2]
-            else:
-                classified = with_significance([play], before, self.shell.settings.big_play_yards)[0]
-            memo[play.play_id] = (play, before, classified)
-            result.append(classified)
-            before = (play.away_score, play.home_score)
+            if hit is None or hit[0] != play:
+                hit = (play, with_significance([play], None, self.shell.settings.big_play_yards)[0])
+            memo[play.play_id] = hit
         self.classified[game_id] = memo
-        return result
+        return [classified for _, classified in memo.values()]
 
     def _changed_plays(self, game_id: str, plays: list[Play]) -> list[Play]:
         """Plays not stored yet or edited by ESPN since (the rest would be no-op upserts)."""
         stored = self.stored_plays[game_id]
         return [p for p in plays if (old := stored.get(p.play_id)) is not p and old != p]
+
+
+def _restored_memory(row: dict[str, Any]) -> PlayMemory:
+    """A game's PlayMemory from its stored plays: every play known by id and identity, the
+    alerted turnovers still listed, the dropped plays."""
+    plays = [
+        Play(
+            game_id=row["game_id"],
+            play_id=p["play_id"],
+            sequence_number=p["sequence_number"],
+            period=p["period"],
+            clock=p["clock"],
+            type=p["type"],
+            text=p["text"],
+            yards=None,
+            team=p["team"],
+            home_score=None,
+            away_score=None,
+            significance=tuple(p["significance"] or ()),
+        )
+        for p in row["plays"]
+    ]
+    deleted = frozenset(p["play_id"] for p in row["plays"] if p["deleted"])
+    return PlayMemory(
+        known_play_ids=frozenset(p.play_id for p in plays),
+        significant_ids=frozenset(p.play_id for p in plays if p.significance),
+        scored_total=row["plays_total"] or 0,
+        revision=row["corrections"],
+        identities={p.play_id: p.identity for p in plays},
+        turnovers={
+            p.play_id: p for p in plays if p.play_id not in deleted and TURNOVER_TAGS.intersection(p.significance)
+        },
+        deleted_ids=deleted,
+    )

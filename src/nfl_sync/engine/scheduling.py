@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from nfl_sync.config import Settings
-from nfl_sync.domain.models import Game, GameState
+from nfl_sync.domain.models import Game, GamePhase, GameState
 
 STARTING_SOON = timedelta(minutes=30)
 
@@ -16,7 +16,12 @@ def is_active(games: Iterable[Game], now: datetime) -> bool:
     an empty scoreboard) the idle cadence is enough; the first poll of a lane is never delayed."""
     return any(
         game.is_live
-        or (game.state == GameState.PRE and game.start_time is not None and game.start_time - now <= STARTING_SOON)
+        or (
+            game.state == GameState.PRE
+            and game.phase != GamePhase.POSTPONED  # its kickoff time is the one it will not keep
+            and game.start_time is not None
+            and game.start_time - now <= STARTING_SOON
+        )
         for game in games
     )
 

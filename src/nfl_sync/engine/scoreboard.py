@@ -19,7 +19,7 @@ from nfl_sync.domain.calendar import scoreboard_dates
 from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import system_event
-from nfl_sync.domain.models import Game, GameState
+from nfl_sync.domain.models import Game, GamePhase, GameState
 from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
@@ -64,6 +64,7 @@ class ScoreboardLane(Lane):
                 home_score=row["home_score"],
                 away_score=row["away_score"],
                 state=GameState(row["state"]),
+                phase=GamePhase(row["phase"]),
                 first_seen=now,
                 last_play_id=row["last_play_id"],
                 alerted_total=points,

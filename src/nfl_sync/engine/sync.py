@@ -148,7 +148,7 @@ class NFLRealtimeSync:
         """Every summary asked for fetched, every market reaction measured, and the given games
         final (what a replay waits for before its report)."""
         games = self.board.snapshot()
-        final = all(game_id in games and games[game_id].is_final for game_id in game_ids)
+        final = all(game_id in games and games[game_id].is_over for game_id in game_ids)
         return final and not self.plays.pending() and not self.markets.pending()
 
     def wait_for_stop(self, timeout: float) -> bool:

@@ -20,7 +20,7 @@ class AnalyticsRepository:
     def scoring_summary(self, game_id: str) -> list[RealDictRow]:
         self.cur.execute(
             "SELECT play_id, period, clock, team, type, text, score_value, home_score, away_score "
-            "FROM nfl_plays WHERE game_id = %s AND scoring_play ORDER BY sequence_number",
+            "FROM v_nfl_plays WHERE game_id = %s AND scoring_play ORDER BY sequence_number",
             (game_id,),
         )
         return self.cur.fetchall()

@@ -36,6 +36,7 @@ def _game_row(g: Game) -> tuple:
         g.away_score,
         g.status,
         g.state,
+        g.phase,
         g.period,
         g.clock,
         g.possession,
@@ -69,6 +70,7 @@ _GAME_COLUMNS = [
     "away_score",
     "status",
     "state",
+    "phase",
     "period",
     "clock",
     "possession",
@@ -86,11 +88,14 @@ _GAME_COLUMNS = [
     "last_play_text",
     "home_win_pct",
 ]
-# A final game stays final: late or stale scoreboard responses must not revive it.
+# A final stays final: late or stale scoreboard responses must not revive it. (A canceled or
+# postponed game is not final: it may be played after all.)
+_FINAL = "nfl_games.phase IN ('final', 'final_ot')"
 _GAME_STICKY = {
-    "status": "CASE WHEN nfl_games.state = 'post' THEN nfl_games.status ELSE EXCLUDED.status END",
-    "state": "CASE WHEN nfl_games.state = 'post' THEN 'post' ELSE EXCLUDED.state END",
-    "is_live": "CASE WHEN nfl_games.state = 'post' THEN false ELSE EXCLUDED.is_live END",
+    "status": f"CASE WHEN {_FINAL} THEN nfl_games.status ELSE EXCLUDED.status END",
+    "state": f"CASE WHEN {_FINAL} THEN nfl_games.state ELSE EXCLUDED.state END",
+    "phase": f"CASE WHEN {_FINAL} THEN nfl_games.phase ELSE EXCLUDED.phase END",
+    "is_live": f"CASE WHEN {_FINAL} THEN false ELSE EXCLUDED.is_live END",
 }
 _UPSERT_GAMES = (
     f"INSERT INTO nfl_games ({', '.join(_GAME_COLUMNS)}) VALUES %s "
@@ -125,7 +130,7 @@ _PLAY_COLUMNS = [
 _PLAY_MUTABLE = [c for c in _PLAY_COLUMNS if c not in ("game_id", "play_id")]
 # Plays arrive through COPY into a temporary table (the fastest way into PostgreSQL), then one
 # upsert: ESPN edits plays after the fact (text, yards, sequence), so an edit updates the row while
-# a repeat of the same play changes nothing.
+# a repeat of the same play changes nothing; a play marked deleted that ESPN lists again lives again.
 _STAGE_PLAYS = (
     "CREATE TEMP TABLE IF NOT EXISTS nfl_plays_stage (LIKE nfl_plays INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
@@ -135,8 +140,9 @@ _MERGE_PLAYS = (
     f"SELECT {', '.join(_PLAY_COLUMNS)} FROM nfl_plays_stage "
     "ON CONFLICT (game_id, play_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _PLAY_MUTABLE)
+    + ", deleted_at = NULL"
     + f" WHERE ({', '.join('nfl_plays.' + c for c in _PLAY_MUTABLE)}) IS DISTINCT FROM "
-    f"({', '.join('EXCLUDED.' + c for c in _PLAY_MUTABLE)}) "
+    f"({', '.join('EXCLUDED.' + c for c in _PLAY_MUTABLE)}) OR nfl_plays.deleted_at IS NOT NULL "
     # xmax is 0 on a freshly inserted row version and set on an updated one.
     "RETURNING xmax) SELECT count(*) FILTER (WHERE xmax::text = '0') AS n FROM merged"
 )
@@ -205,6 +211,17 @@ class GameRepository:
         # the dead rows go at commit anyway, when ON COMMIT DELETE ROWS empties the table.
         self.cur.execute("DELETE FROM nfl_plays_stage")
         return new
+
+    def mark_plays_deleted(self, game_id: str, play_ids: Iterable[str], now: datetime) -> int:
+        """Mark plays ESPN no longer lists (kept for history, left out of views); returns how many."""
+        ids = list(play_ids)
+        if not ids:
+            return 0
+        self.cur.execute(
+            "UPDATE nfl_plays SET deleted_at = %s WHERE game_id = %s AND play_id = ANY(%s) AND deleted_at IS NULL",
+            (now, game_id, ids),
+        )
+        return int(self.cur.rowcount)
 
     def _existing(self, table: str, columns: tuple[str, ...], keys: list[tuple]) -> set[tuple]:
         """Which of `keys` (values of `columns`) already have a row in `table`."""

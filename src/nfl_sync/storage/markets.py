@@ -123,7 +123,7 @@ class MarketRepository:
         """Significant plays since `since` whose market reaction was not stored yet (a restart
         came between the play and its measurement)."""
         self.cur.execute(
-            "SELECT p.* FROM nfl_plays p JOIN nfl_games g USING (game_id) "
+            "SELECT p.* FROM v_nfl_plays p JOIN nfl_games g USING (game_id) "
             "WHERE p.significance <> '{}' AND p.wallclock >= %s AND g.state <> 'post' AND NOT EXISTS ("
             "SELECT 1 FROM nfl_kalshi_correlations c WHERE c.game_id = p.game_id AND c.play_id = p.play_id "
             "AND c.event_type <> 'price_spike') ORDER BY p.game_id, p.sequence_number",

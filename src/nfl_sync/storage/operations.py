@@ -32,16 +32,18 @@ class OperationsRepository:
     # --- state for detection at start-up --------------------------------------------------
     def detection_state(self) -> dict[str, Any]:
         """What detection needs to resume without repeating or missing alerts: the games not
-        final (or final within 12 hours) with their stored play ids, the score after their newest
-        stored play and their score corrections so far,
+        final (or final within 12 hours) with their stored plays (what identifies each, its
+        significance, whether ESPN dropped it), the score after their newest stored play and
+        their score corrections so far,
         and whether any injury report was ever stored (the newest prices: `tx.markets.latest_prices`)."""
         self.cur.execute(
-            "SELECT g.game_id, g.state, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
+            "SELECT g.game_id, g.state, g.phase, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
             "g.period, g.clock, g.last_play_id, "
-            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id) AS play_ids, "
-            "ARRAY(SELECT p.play_id FROM nfl_plays p WHERE p.game_id = g.game_id AND p.significance <> '{}') "
-            "AS significant_ids, "
-            "(SELECT p.home_score + p.away_score FROM nfl_plays p WHERE p.game_id = g.game_id "
+            "(SELECT coalesce(json_agg(json_build_object('play_id', p.play_id, 'sequence_number', "
+            "p.sequence_number, 'period', p.period, 'clock', p.clock, 'type', p.type, 'text', p.text, "
+            "'team', p.team, 'significance', p.significance, 'deleted', p.deleted_at IS NOT NULL)), '[]') "
+            "FROM nfl_plays p WHERE p.game_id = g.game_id) AS plays, "
+            "(SELECT p.home_score + p.away_score FROM v_nfl_plays p WHERE p.game_id = g.game_id "
             "ORDER BY p.sequence_number DESC LIMIT 1) AS plays_total, "
             "(SELECT count(*) FROM nfl_alert_history a WHERE a.alert_key LIKE 'correction:' || g.game_id || ':%%') "
             "AS corrections "
@@ -68,7 +70,7 @@ class OperationsRepository:
         ids = list(game_ids)
         self.cur.execute(
             "SELECT game_id, away_team, home_team, away_score, home_score, state, "
-            "(SELECT count(*) FROM nfl_plays p WHERE p.game_id = g.game_id) AS plays "
+            "(SELECT count(*) FROM v_nfl_plays p WHERE p.game_id = g.game_id) AS plays "
             "FROM nfl_games g WHERE game_id = ANY(%s) ORDER BY start_time, game_id",
             (ids,),
         )

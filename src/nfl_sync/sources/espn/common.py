@@ -15,7 +15,7 @@ from typing import Any
 
 from nfl_sync.domain import teams
 from nfl_sync.domain.errors import ParseError
-from nfl_sync.domain.models import GameState, OddsLine, Weather
+from nfl_sync.domain.models import FINAL_PHASES, GamePhase, GameState, OddsLine, Weather, state_of
 from nfl_sync.sources.parsing import (
     as_dict,
     dicts,
@@ -28,24 +28,29 @@ from nfl_sync.sources.parsing import (
     to_str,
 )
 
-# Status names ESPN sends, for payloads whose `state` is missing or unknown.
-_STATE_BY_STATUS = {
-    "STATUS_SCHEDULED": "pre",
-    "STATUS_POSTPONED": "pre",
-    "STATUS_DELAYED": "pre",
-    "STATUS_CANCELED": "post",
-    "STATUS_IN_PROGRESS": "in",
-    "STATUS_HALFTIME": "in",
-    "STATUS_END_PERIOD": "in",
-    "STATUS_END_OF_REGULATION": "in",
-    "STATUS_OVERTIME": "in",
-    "STATUS_RAIN_DELAY": "in",
-    "STATUS_FINAL": "post",
-    "STATUS_FINAL_OVERTIME": "post",
-    "STATUS_FINAL_OT": "post",
-    "STATUS_FORFEIT": "post",
+# ESPN's status names (`status.type.name`) and what each says of a game. A name not listed is
+# read from `state`; a final that ESPN does not call `completed` is a game stopped short.
+_PHASE_BY_STATUS = {
+    "STATUS_SCHEDULED": GamePhase.SCHEDULED,
+    "STATUS_IN_PROGRESS": GamePhase.IN_PROGRESS,
+    "STATUS_OVERTIME": GamePhase.IN_PROGRESS,
+    "STATUS_HALFTIME": GamePhase.HALFTIME,
+    "STATUS_END_PERIOD": GamePhase.END_OF_PERIOD,
+    "STATUS_END_OF_REGULATION": GamePhase.END_OF_PERIOD,
+    "STATUS_DELAYED": GamePhase.DELAYED,
+    "STATUS_RAIN_DELAY": GamePhase.DELAYED,
+    "STATUS_WEATHER_DELAY": GamePhase.DELAYED,
+    "STATUS_SUSPENDED": GamePhase.SUSPENDED,
+    "STATUS_POSTPONED": GamePhase.POSTPONED,
+    "STATUS_CANCELED": GamePhase.CANCELED,
+    "STATUS_CANCELLED": GamePhase.CANCELED,
+    "STATUS_FINAL": GamePhase.FINAL,
+    "STATUS_FORFEIT": GamePhase.FINAL,
+    "STATUS_FINAL_OVERTIME": GamePhase.FINAL_OT,
+    "STATUS_FINAL_OT": GamePhase.FINAL_OT,
 }
-_STATES = frozenset(("pre", "in", "post"))
+_PHASE_BY_STATE = {"pre": GamePhase.SCHEDULED, "in": GamePhase.IN_PROGRESS, "post": GamePhase.FINAL}
+_NAME_BY_STATE = {"pre": "STATUS_SCHEDULED", "in": "STATUS_IN_PROGRESS", "post": "STATUS_FINAL"}
 _POSSESSION_TEXT = re.compile(r"^\s*(?:([A-Za-z]{2,4})\s+)?(\d{1,2})\s*$")
 
 
@@ -95,18 +100,25 @@ def sides_of(competition: Mapping[str, Any], where: str) -> Sides | None:
     return Sides(found["home"], found["away"])
 
 
-def status_of(block: Mapping[str, Any], where: str) -> tuple[str, GameState]:
-    """The status name and the state (pre, in, post), the one read from the other when missing."""
+def status_of(block: Mapping[str, Any], where: str) -> tuple[str, GamePhase, GameState]:
+    """The status name, its phase and the daemon's state of the game.
+
+    ESPN says `state: "post"` for a postponed or canceled game too, so the name decides; a final
+    needs `completed` (when ESPN sends it): a "post" game that is not completed was stopped short.
+    """
     kind = as_dict(block.get("type"))
     name = to_str(kind.get("name"))
     state = to_str(kind.get("state"))
-    if state not in _STATES:
-        state = _STATE_BY_STATUS.get(name or "")
-    if name is None and state is not None:
-        name = {"pre": "STATUS_SCHEDULED", "in": "STATUS_IN_PROGRESS", "post": "STATUS_FINAL"}[state]
-    if name is None or state is None:
+    if name is None and state in _NAME_BY_STATE:
+        name = _NAME_BY_STATE[state]
+    if name is None:
         raise ParseError(f"{where}: status.type has no usable name/state")
-    return name, GameState(state)
+    phase = _PHASE_BY_STATUS.get(name) or _PHASE_BY_STATE.get(state or "")
+    if phase is None:
+        raise ParseError(f"{where}: status {name!r} with state {state!r} is not one the daemon knows")
+    if phase in FINAL_PHASES and to_bool(kind.get("completed")) is False:
+        phase = GamePhase.SUSPENDED
+    return name, phase, state_of(phase, positive(block.get("period")) is not None)
 
 
 def period_and_clock(status: Mapping[str, Any], state: str) -> tuple[int | None, str | None]:

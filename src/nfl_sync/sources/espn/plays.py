@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
 import orjson
@@ -76,8 +77,11 @@ def ordered_plays(root: Mapping[str, Any], where: str) -> RawPlays:
     return sorted(latest.items(), key=lambda item: (item[1][0], item[0]))
 
 
-def build_plays(ordered: RawPlays, game_id: str, sides: Sides) -> tuple[Play, ...]:
-    """Plays with scores, points and turnovers filled in."""
+def build_plays(
+    ordered: RawPlays, game_id: str, sides: Sides, listed: frozenset[str] = frozenset()
+) -> tuple[Play, ...]:
+    """Plays with scores, points and turnovers filled in; `listed` holds the ids of ESPN's
+    `scoringPlays`, which score whatever their own row shows (see `_attribute_points`)."""
     enders = _drive_enders(ordered)
     plays = []
     away_before, home_before = 0, 0
@@ -103,7 +107,45 @@ def build_plays(ordered: RawPlays, game_id: str, sides: Sides) -> tuple[Play, ..
         plays.append(parsed)
         # _play always fills both scores in (from the play before when ESPN leaves one out).
         away_before, home_before = cast(int, parsed.away_score), cast(int, parsed.home_score)
-    return tuple(plays)
+    flags = [play_id in listed or to_bool(play.get("scoringPlay")) for play_id, (_, _, play) in ordered]
+    return tuple(_attribute_points(plays, flags))
+
+
+# How far after the play that scored a row may still show its points: ESPN folds a try (or the
+# whole score) into the rows that follow, the kickoff usually.
+_FOLDED_ROWS = 3
+
+
+def _attribute_points(plays: list[Play], flags: list[bool | None]) -> list[Play]:
+    """`scoring_play` and `score_value` on the play that scored, never on the row after it that
+    merely shows the new score.
+
+    `flags` are ESPN's word on each play (`scoringPlay`, or its id in `scoringPlays`; None when
+    ESPN says nothing). Points shown by a row ESPN says did not score, within `_FOLDED_ROWS` of
+    a flagged play still owed points (none yet, or a touchdown's try), belong to that play; any
+    other row that changes the score scored itself.
+    """
+    result: list[Play] = []
+    scorer: int | None = None  # index in `result` of the newest play ESPN says scored
+    for play, flag in zip(plays, flags, strict=True):
+        if flag:
+            scorer = len(result)
+            if not play.scoring_play:
+                play = replace(play, scoring_play=True)
+        elif flag is False and play.score_value > 0 and scorer is not None and _owed(result, scorer, play.score_value):
+            owner = result[scorer]
+            result[scorer] = replace(owner, score_value=owner.score_value + play.score_value)
+            play = replace(play, scoring_play=False, score_value=0, scoring_type=None)
+        result.append(play)
+    return result
+
+
+def _owed(result: list[Play], scorer: int, points: int) -> bool:
+    """Whether the flagged play at `scorer` can still take `points` shown by a row after it."""
+    if len(result) - scorer > _FOLDED_ROWS:
+        return False
+    owner = result[scorer]
+    return owner.score_value == 0 or (owner.scoring_type == "TD" and owner.score_value == 6 and points in (1, 2))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -68,7 +68,7 @@ def _scoreboard_game(
 ) -> Game:
     where = f"scoreboard event {game_id}"
     status_block = as_dict(competition.get("status")) or as_dict(event.get("status"))
-    status, state = status_of(status_block, where)
+    status, phase, state = status_of(status_block, where)
     season = as_dict(event.get("season")) or defaults[0]
     week = as_dict(event.get("week")) or defaults[1]
     scores = scores_of(competition, sides, state)
@@ -88,6 +88,7 @@ def _scoreboard_game(
         away_score=scores[1],
         status=status,
         state=state,
+        phase=phase,
         period=period,
         clock=clock,
         possession=possession.abbr if possession else None,

@@ -45,7 +45,7 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
     root, competition, game_id, sides = _summary_parts(data)
     where = f"summary {game_id}"
     ordered = ordered_plays(root, where)
-    plays = build_plays(ordered, game_id, sides)
+    plays = build_plays(ordered, game_id, sides, _listed_scores(root))
     game = _summary_game(root, competition, game_id, sides, plays, last_play_end(ordered), where)
     weather_block = as_dict(as_dict(root.get("gameInfo")).get("weather"))
     return GameSummary(
@@ -67,7 +67,12 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
 def parse_plays(data: Any) -> tuple[Play, ...]:
     """Only the plays of a summary (cheaper than `parse_summary` when nothing else is needed)."""
     root, _, game_id, sides = _summary_parts(data)
-    return build_plays(ordered_plays(root, f"summary {game_id}"), game_id, sides)
+    return build_plays(ordered_plays(root, f"summary {game_id}"), game_id, sides, _listed_scores(root))
+
+
+def _listed_scores(root: Mapping[str, Any]) -> frozenset[str]:
+    """The play ids of ESPN's `scoringPlays`: the plays that scored, by ESPN's own word."""
+    return frozenset(play_id for entry in dicts(root.get("scoringPlays")) if (play_id := to_str(entry.get("id"))))
 
 
 def _summary_parts(data: Any) -> tuple[Mapping[str, Any], Mapping[str, Any], str, Sides]:
@@ -95,7 +100,7 @@ def _summary_game(
 ) -> Game:
     header = as_dict(root.get("header"))
     status_block = as_dict(competition.get("status"))
-    status, state = status_of(status_block, where)
+    status, phase, state = status_of(status_block, where)
     season = as_dict(header.get("season"))
     week = header.get("week")
     venue = as_dict(as_dict(root.get("gameInfo")).get("venue")) or as_dict(competition.get("venue"))
@@ -121,6 +126,7 @@ def _summary_game(
         away_score=scores[1] if scores[1] is not None or last is None else last.away_score,
         status=status,
         state=state,
+        phase=phase,
         period=period,
         clock=clock,
         possession=possession.abbr if possession and live else None,
