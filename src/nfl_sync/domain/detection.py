@@ -259,53 +259,45 @@ def _correction(game: Game, prev: ScoreMemory, revision: int, now: datetime) -> 
     return _score_event(key, now, data)
 
 
+def _play_data(game: Game, play: Play, **changes: Any) -> PlayData:
+    values: dict[str, Any] = {
+        "game_id": game.game_id,
+        "home_team": game.home_team,
+        "away_team": game.away_team,
+        "play_id": play.play_id,
+        "play_text": play.text,
+        "tags": tuple(play.significance),
+        "home_score": play.home_score,
+        "away_score": play.away_score,
+        "period": play.period,
+        "clock": play.clock,
+        "team": play.team,
+        "play_type": play.type,
+        "yards": play.yards,
+    }
+    values.update(changes)
+    return PlayData(**values)
+
+
 def significant_play_event(game: Game, play: Play, now: datetime) -> Event:
     """The `significant_play` event of a turnover, safety or long gain (keyed by the play's id,
     whichever lane saw it first)."""
     tags = tuple(play.significance)
     high = TURNOVER_TAGS.intersection(tags) or "safety" in tags or "touchdown" in tags
-    data = PlayData(
-        game_id=game.game_id,
-        home_team=game.home_team,
-        away_team=game.away_team,
-        play_id=play.play_id,
-        play_text=play.text,
-        tags=tags,
-        home_score=play.home_score,
-        away_score=play.away_score,
-        period=play.period,
-        clock=play.clock,
-        team=play.team,
-        play_type=play.type,
-        yards=play.yards,
-    )
     return Event(
         AlertType.SIGNIFICANT_PLAY,
         play_key(game.game_id, play.play_id),
         Priority.HIGH if high else Priority.MEDIUM,
         play.wallclock or now,
-        data,
+        _play_data(game, play),
         game.game_id,
     )
 
 
 def reversed_play_event(game: Game, alerted: Play, now: datetime) -> Event:
     """The correction of a turnover alerted as `alerted` that ESPN took back (the play dropped,
-    or no longer a turnover)."""
-    data = PlayData(
-        game_id=game.game_id,
-        home_team=game.home_team,
-        away_team=game.away_team,
-        play_id=alerted.play_id,
-        play_text=alerted.text,
-        tags=tuple(alerted.significance),
-        home_score=game.home_score,
-        away_score=game.away_score,
-        period=alerted.period,
-        clock=alerted.clock,
-        team=alerted.team,
-        correction=True,
-    )
+    or no longer a turnover), with the game's score now."""
+    data = _play_data(game, alerted, home_score=game.home_score, away_score=game.away_score, correction=True)
     key = f"correction:{play_key(game.game_id, alerted.play_id)}"
     return Event(AlertType.SIGNIFICANT_PLAY, key, Priority.HIGH, now, data, game.game_id)
 
