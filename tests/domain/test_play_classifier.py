@@ -99,6 +99,37 @@ def test_nullified_interception_text_is_not_an_interception():
         # statYardage adds accepted penalty yards: 5-yard run + 15 for roughness is not a big play.
         ("Rush", 20, "G.Edwards right end to BLT 18 for 5 yards (D.Lloyd). PENALTY on JAX, 15 yards", 20, False),
         ("Rush", 30, "for 25 yards (X). PENALTY on JAX, Face Mask, 5 yards", 20, True),
+        # Holding by the offence 1 yard past the line on a 12-yard run: the NFL credits the runner
+        # with the yards to the foul, 1 (BAL@JAX 1526; statYardage is 1 - 10 = -9).
+        (
+            "Rush",
+            -9,
+            "J.Hill up the middle to JAX 29 for 12 yards (A.Wingard). "
+            "PENALTY on BLT-R.Stanley, Offensive Holding, 10 yards, enforced at JAX 40.",
+            10,
+            False,
+        ),
+        # A foul by the offence after the run ends takes nothing from the run itself.
+        (
+            "Rush",
+            10,
+            "left end to JAX 10 for 25 yards (X). "
+            "PENALTY on BLT-Y, Unnecessary Roughness, 15 yards, enforced at JAX 10.",
+            20,
+            True,
+        ),
+        # A declined penalty costs no yards.
+        ("Rush", 22, "for 22 yards (X). Penalty on JAX-Y, Defensive Offside, declined.", 20, True),
+        # The yards of an interception are the defence's return (BAL@JAX 1103), not a gain.
+        (
+            "Pass Interception Return",
+            18,
+            "L.Jackson pass short middle intended for N.Agholor INTERCEPTED by R.Jenkins at JAX 30. "
+            "R.Jenkins to JAX 48 for 18 yards (J.Simpson).",
+            15,
+            False,
+        ),
+        ("Interception Return Touchdown", 70, "INTERCEPTED by X at JAX 30. X for 70 yards, TOUCHDOWN.", 20, False),
     ],
 )
 def test_big_play_threshold(type_text, yards, text, threshold, expected):

@@ -36,11 +36,13 @@ SIGNIFICANT = frozenset(
 # Scores before a play: the previous play, or an (away, home) pair, or None for the game's first play.
 Before = Play | tuple[int | None, int | None] | None
 
-# Plays whose statYardage is a kick or punt distance or a penalty, not a gain by the offence.
+# Plays whose statYardage is a kick or punt distance, a penalty or the defence's return of an
+# interception, not a gain by the offence.
 _NOT_A_GAIN = re.compile(
-    r"kickoff|punt|field goal|extra point|penalty|timeout|two-minute|end (?:period|of)", re.IGNORECASE
+    r"kickoff|punt|field goal|extra point|penalty|interception|timeout|two-minute|end (?:period|of)", re.IGNORECASE
 )
 _NARRATED_GAIN = re.compile(r"for (?:(-?\d+) yards?|no gain)")
+_PENALTY_YARDS = re.compile(r"penalty on [^,]+, [^,]+, (\d+) yards?")
 _TWO_POINT_SUCCESS = re.compile(
     r"two-point conversion(?: attempt)?.{0,120}?(?:succeeds|is good)|"
     r"two point (?:pass|rush) (?:conversion )?good|2pt conversion good",
@@ -127,11 +129,16 @@ def _is_big_gain(play: Play, words: str, threshold: int) -> bool:
 
 
 def _gain(play: Play, words: str) -> int:
-    """Yards the ball carrier gained. ESPN's statYardage adds accepted penalty yards (5-yard run +
-    15 for roughness = 20), so on penalty plays the narrated "for N yards" wins.
+    """Yards the ball carrier gained himself (what the NFL credits him). On a penalty play ESPN's
+    statYardage is the net of the run and the penalty: a defensive foul adds its yards (a 5-yard
+    run + 15 for roughness = 20), an offensive foul takes them off the spot it is enforced at (a
+    12-yard run with holding at the 1-yard mark: 1 - 10 = -9), and the narration tells the run as
+    if no flag flew. So the gain is the narrated "for N yards", but no more than the net plus the
+    penalties' yards (which only loosens the bound when a penalty was declined or offset).
     """
     if "penalty" in words:
         match = _NARRATED_GAIN.search(words)
         if match:
-            return 0 if match.group(1) is None else int(match.group(1))
+            narrated = 0 if match.group(1) is None else int(match.group(1))
+            return min(narrated, (play.yards or 0) + sum(map(int, _PENALTY_YARDS.findall(words))))
     return play.yards or 0
