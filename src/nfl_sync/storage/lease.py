@@ -5,8 +5,9 @@ The lease is a session-level advisory lock (`pg_try_advisory_lock`) held on a co
 own, outside the pool, in autocommit (an idle transaction could be ended by the server's
 `idle_in_transaction_session_timeout`, and the lock with it). PostgreSQL frees the lock when that
 session ends: at once when the leader's process exits or is killed (the kernel closes its
-socket), and within about 15 s when its machine or network vanishes (TCP keepalives both ways:
-libpq's on our side, `tcp_keepalives_*` set for the session on the server's).
+socket), and within about 6 s when its machine or network vanishes (TCP keepalives both ways:
+libpq's on our side, `tcp_keepalives_*` set for the session on the server's), so that a standby,
+trying every 2 s, leads within 10 s of the leader's end.
 
 A keeper thread looks at the lease every `retry_seconds` (2 s): a standby tries the lock, a leader
 checks that its session still holds it. A leader whose check fails stops being leader at once
@@ -36,20 +37,21 @@ log = logging.getLogger(__name__)
 # below 2^32 as classid 0, objid the key, objsubid 1.
 LEADER_LOCK = 7_317_002
 RETRY_SECONDS = 2.0
-# libpq's side: probe an idle connection after 5 s, every 2 s, give up after 3 misses; a request
-# unacknowledged for 10 s fails too (keepalives only cover idle connections).
+# libpq's side: probe an idle connection after 3 s, every second, give up after 3 misses; a
+# request unacknowledged for 6 s fails too (keepalives only cover idle connections). A probe a
+# second on one idle connection costs nothing.
 CLIENT_KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
+    "keepalives_idle": 3,
+    "keepalives_interval": 1,
     "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,
+    "tcp_user_timeout": 6_000,
 }
 # The server's side, so that a vanished leader's session (and lock) dies as quickly. Ignored on
 # Unix sockets, where a dead process always closes its end.
 SERVER_KEEPALIVES = (
-    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; "
-    "SET tcp_user_timeout = 10000"
+    "SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; "
+    "SET tcp_user_timeout = 6000"
 )
 HOLDER_SQL = (
     "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
