@@ -230,7 +230,8 @@ class TelegramRig:
 
         options.setdefault("rng", lambda: 1.0)  # the longest backoff, so waits are exact
         options.setdefault("timezone", ZoneInfo("America/New_York"))
-        return TelegramNotifier(db, channel or self.channel(chats), clock=self.clock, **options)
+        options.setdefault("clock", self.clock)
+        return TelegramNotifier(db, channel or self.channel(chats), **options)
 
     def close(self) -> None:
         for channel in self._channels:

@@ -110,9 +110,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, owner: FakeHTTPServer):
+    def __init__(self, owner: FakeHTTPServer, port: int):
         self.owner = owner
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((HOST, port), _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -172,7 +172,8 @@ class FakeHTTPServer:
 
     `prefix` is the path every route lives under (e.g. "/trade-api/v2"), so `base_url` can be
     given to a client exactly where the real API's base URL goes. Use as a context manager, or
-    call `start()` / `stop()`.
+    call `start()` / `stop()`. Started again after a `stop()` it listens on the same port, so a
+    stop and a start make an outage its clients see as refused connections.
     """
 
     def __init__(self, name: str, prefix: str = "", faults: FaultHook | None = None):
@@ -186,6 +187,7 @@ class FakeHTTPServer:
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0  # the first start's ephemeral port, kept for a restart
 
     def route(self, method: str, pattern: str, handler: Handler, *, first: bool = False) -> None:
         """Send `method` requests whose path (after the prefix) matches `pattern` to `handler`.
@@ -220,7 +222,8 @@ class FakeHTTPServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = _Server(self)
+        self._httpd = _Server(self, self._port)
+        self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{self.name}", daemon=True
         )

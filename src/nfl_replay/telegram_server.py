@@ -4,6 +4,7 @@ It answers the way the real Bot API does for what the pipeline uses: `POST /bot<
 (method names case-insensitive) with form-encoded, JSON or query parameters; `getMe` (which
 python-telegram-bot calls first) and `sendMessage`. It checks what Telegram checks before it
 accepts a message: the token (401), blocked chats (403), unknown chats (400 chat not found),
+groups that became supergroups (400 with `migrate_to_chat_id`, `migrated_chats`),
 empty or over-long text (400), and the `parse_mode` markup (400 "can't parse entities", with
 Telegram's wording), so "accepted by the fake" means Telegram would have parsed the formatting;
 where Telegram's exact rules are unknown it is stricter (a stray `>` in HTML, an unescaped `[`
@@ -65,13 +66,18 @@ class Hold:
     seconds: float
 
 
-def telegram_error(status: int, description: str, retry_after: int | None = None) -> Response:
-    """A Bot API error answer; `retry_after` adds the parameter and header a 429 carries."""
+def telegram_error(
+    status: int, description: str, retry_after: int | None = None, migrate_to_chat_id: int | None = None
+) -> Response:
+    """A Bot API error answer; `retry_after` adds the parameter and header a 429 carries,
+    `migrate_to_chat_id` the parameter of a group that became a supergroup."""
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     headers = {}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
         headers["Retry-After"] = str(retry_after)
+    if migrate_to_chat_id is not None:
+        body["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
     return json_response(body, status, headers)
 
 
@@ -229,6 +235,7 @@ class FakeTelegramServer(FakeHTTPServer):
         self.limits = limits
         self.known_chats = known_chats
         self.blocked_chats: set[str] = set()
+        self.migrated_chats: dict[str, str] = {}  # old group id -> its supergroup's id
         self._scripts: dict[str, deque[Scripted]] = {}
         self._messages: list[SentMessage] = []
         self._message_ids: dict[str, int] = {}
@@ -287,6 +294,12 @@ class FakeTelegramServer(FakeHTTPServer):
             return telegram_error(400, "Bad Request: chat_id is empty")
         if chat_id in self.blocked_chats:
             return telegram_error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated_chats:
+            return telegram_error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=int(self.migrated_chats[chat_id]),
+            )
         if not _CHAT_ID.fullmatch(chat_id) or (self.known_chats is not None and chat_id not in self.known_chats):
             return telegram_error(400, "Bad Request: chat not found")
         if not text.strip():

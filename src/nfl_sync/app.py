@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from nfl_sync.alerts.service import build_notifier
 from nfl_sync.clock import Clock, SystemClock
@@ -14,6 +16,7 @@ from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
 from nfl_sync.sources.kalshi.client import KalshiClient
+from nfl_sync.storage.lease import LeaderLease
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
 
@@ -28,25 +31,31 @@ def build_sync(
     db: NFLDBManager | None = None,
     metrics: Metrics | None = None,
     restore: bool = True,
+    may_send: Callable[[], bool] = lambda: True,
 ) -> NFLRealtimeSync:
     """Connect the database (embedded when none is configured), apply the schema, and wire the
-    sources, the alert outbox and the loop; `restore` loads detection state from the database.
-    Nothing is fetched until the first cycle."""
+    sources, the alert outbox and the loop; `restore` loads detection state from the database;
+    alerts go out only while `may_send()` (the leader lease). Nothing is fetched until the first
+    cycle."""
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
-    if db is None:
-        db = NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
+    db = db or connect_database(settings, metrics)
     applied = apply_migrations(db)
     if applied:
         log.info("Database schema: applied %s", ", ".join(applied))
     fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api)
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
-    alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics)
+    alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics, may_send=may_send)
     sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts, metrics=metrics)
     if restore:
         sync.restore_state()
     return sync
+
+
+def connect_database(settings: Settings, metrics: Metrics) -> NFLDBManager:
+    """The configured database (or the embedded one), its transaction times observed."""
+    return NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
 
 
 def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
@@ -62,6 +71,9 @@ GC_GEN0_THRESHOLD = 20_000
 # SIGTERM to exit within 10 s: the lanes' current steps get this long, the outbox flush the rest.
 STOP_WAIT_SECONDS = 5.0
 FLUSH_SECONDS = 3.0
+# Another instance leads on the same database: `--once` did nothing, or the daemon lost its lease
+# to another one and stopped (its supervisor restarts it, as a standby).
+EXIT_NOT_LEADER = 3
 
 
 def tune_garbage_collection() -> None:
@@ -77,14 +89,32 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def daemon_health(sync: NFLRealtimeSync, lease: LeaderLease, max_age: float) -> tuple[bool, dict[str, Any]]:
+    """The /healthz answer: a standby is healthy (it is doing its job: waiting); a leader whose
+    lease is lost is not; a leader is healthy while the scoreboard is polled and no chat refuses
+    the alerts (blocked bot, chat not found) nor is the channel down."""
+    state = lease.state()
+    if state != "leader":
+        return state == "standby", {"status": state, "leader": lease.holder}
+    ok, detail = sync.health.healthy(sync.clock.now(), max_age)
+    problems = sync.alerts.channel_problems()
+    if problems:
+        detail["status"] = "ok, but alerts are not delivered" if ok else detail["status"]
+        detail["alert_channel"] = problems
+    return ok and not problems, detail
+
+
 def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False) -> int:
-    """The daemon's lifecycle: build, run cycles until SIGTERM/SIGINT (or one cycle with `once`),
-    then shut down within 10 s. Returns the exit status."""
-    sync = build_sync(settings, dry_run=dry_run)
+    """The daemon's lifecycle: build, take the leader lease (standing by while another instance
+    holds it), run cycles until SIGTERM/SIGINT (or one cycle with `once`), then shut down within
+    10 s. Returns the exit status (EXIT_NOT_LEADER when another instance leads: `--once` at once,
+    the daemon when it lost its lease to another one)."""
+    metrics = Metrics()
+    db = connect_database(settings, metrics)
+    lease = LeaderLease(db.dsn)
+    sync = build_sync(settings, dry_run=dry_run, db=db, metrics=metrics, restore=False, may_send=lease.is_leader)
     if once:
-        report = sync.run_cycle()
-        close_sync(sync)
-        return 0 if report.ok else 1
+        return _run_once(sync, lease)
 
     def shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("Received %s: finishing the current steps and shutting down", signal.Signals(signum).name)
@@ -96,9 +126,16 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     server = None
     if settings.metrics_port:
         max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
-        server = MetricsServer(
-            sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age), settings.metrics_port
-        ).start()
+        server = MetricsServer(sync.metrics, lambda: daemon_health(sync, lease, max_age), settings.metrics_port).start()
+    lease.start()
+    if not _wait_for_lease(sync, lease):
+        close_sync(sync)
+        lease.close()
+        if server is not None:
+            server.stop()
+        log.info("Stopped while standing by")
+        return 0
+    sync.restore_state()
     log.info(
         "Polling every %.1f s (%.0f s when no game is on); alerts via %s",
         settings.sync_interval,
@@ -108,7 +145,7 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     tune_garbage_collection()
     sync.start()
     crashed: list[str] = []
-    while not sync.wait_for_stop(0.5) and not crashed:
+    while not sync.wait_for_stop(0.5) and not crashed and not lease.superseded.is_set():
         crashed = sync.dead_lanes()
     sync.stop()
     # SIGTERM must end the process within 10 s: a lane stuck on a host that never answers is not
@@ -118,10 +155,48 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
             "Still busy after %.0f s, exiting without them: %s", STOP_WAIT_SECONDS, ", ".join(sync.busy_lanes())
         )
     close_sync(sync, flush_seconds=FLUSH_SECONDS)
+    lease.close()
     if server is not None:
         server.stop()
+    if lease.superseded.is_set():
+        log.error(
+            "Another instance (%s) took over while this one had lost its lease; exiting with status %d "
+            "for the supervisor to start this one again, as a standby",
+            lease.holder,
+            EXIT_NOT_LEADER,
+        )
+        return EXIT_NOT_LEADER
     if crashed:
         log.error("The lanes %s stopped unexpectedly", ", ".join(crashed))
         return 1
     log.info("Stopped cleanly")
     return 0
+
+
+def _run_once(sync: NFLRealtimeSync, lease: LeaderLease) -> int:
+    """One cycle, if no other instance leads: beside a running daemon it would alert what the
+    daemon alerts, so it says so and does nothing (EXIT_NOT_LEADER)."""
+    try:
+        if not lease.try_acquire():
+            log.error(
+                "Another instance is running on this database (%s) and sends the alerts: --once does nothing "
+                "beside it (exit status %d). Stop that instance first, or leave the work to it.",
+                lease.holder or "the database could not be asked",
+                EXIT_NOT_LEADER,
+            )
+            return EXIT_NOT_LEADER
+        sync.restore_state()
+        report = sync.run_cycle()
+        return 0 if report.ok else 1
+    finally:
+        close_sync(sync)
+        lease.close()
+
+
+def _wait_for_lease(sync: NFLRealtimeSync, lease: LeaderLease) -> bool:
+    """Stand by until this instance leads (True) or is told to stop (False). The lease's keeper
+    logs once that it stands by, and tries the lock every 2 s."""
+    while not lease.wait_leader(0.5):
+        if sync.stopping:
+            return False
+    return True

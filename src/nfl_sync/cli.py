@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
         epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
         ".env.example). Exit status: 0 after a clean shutdown, 1 when --once had a failing step, 2 for a "
-        "configuration error.",
+        "configuration error, 3 when another instance leads on the same database (--once did nothing, or "
+        "the daemon lost its lease to it).",
     )
     commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram}")
     commands.add_parser("run", parents=[_run_options(defaults=False)], help="run the daemon (the default)")

@@ -26,13 +26,26 @@ class ChannelUnavailable(DeliveryError):
 
 
 class TransientFailure(DeliveryError):
-    """Network error, timeout or 5xx: retried; the message may have been delivered anyway."""
+    """Timeout, broken connection or 5xx: retried; the message may have been delivered anyway."""
+
+
+class NotSent(DeliveryError):
+    """The request never left (DNS failure, connection refused, connect timeout): nothing can
+    have been delivered, so it is no attempt. Retried like an outage for as long as it lasts."""
+
+
+class ChatMoved(DeliveryError):
+    """The group became a supergroup with a new id (Telegram's `migrate_to_chat_id`): nothing
+    was delivered; send to `new_chat_id` from now on."""
+
+    def __init__(self, message: str, new_chat_id: str):
+        super().__init__(message)
+        self.new_chat_id = new_chat_id
 
 
 BLOCKED = "blocked"
 CHAT_NOT_FOUND = "chat_not_found"
 PARSE_ERROR = "parse_error"
-MIGRATED = "migrated"
 BAD_REQUEST = "bad_request"
 
 

@@ -16,16 +16,27 @@ So:
   labelled as a possible repeat (Telegram has no idempotency key, so this window cannot close);
 - stopped after the 'sent' mark: never sent again.
 A delivery in doubt 30 times (crashes, timeouts, 5xx) is marked failed, so a poison message
-cannot loop forever.
+cannot loop forever. A request that never left (DNS failure, connection refused: `NotSent`) is no
+attempt: it never counts towards that limit, and never carries the resend notice.
 
-Retries: network errors, timeouts and 5xx are retried with exponential backoff, 3 attempts a
-round; after a failed round the channel rests 30 s and the alert stays pending (with every alert
-after it, so the order holds) until the next round, up to 10 rounds; a 429 waits its
-retry_after and is not counted; 403 and 400 are permanent ('failed' with Telegram's
-description), except that a 400 "can't parse entities" is resent once as plain text, recorded as
-a note, because a plain alert beats a lost one. Sends are paced under Telegram's flood limits
-(`pacing.SEND_PACING`). `drain` never runs past its time budget: what is left stays pending for
-the next call.
+Two senders on one database (a takeover, see `storage/lease.py`) never take the same alert: each
+alert is claimed with `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` in a transaction held while it is
+delivered, and closed in it. Only the leader sends at all (`may_send`, read before every alert and
+every request).
+
+Retries: timeouts, cut connections and 5xx are retried with exponential backoff, 3 attempts a
+round, and so are requests that never left; after a failed round the channel rests 30 s and the
+alert stays pending (with every alert after it, so the order holds) until the next round. After 10
+rounds in a row without a delivery a critical message says the channel is down (in the log and on
+the console, the channel itself being down, and in the outbox through `on_channel_down`); an
+alert in doubt is then given up, one that was never sent stays pending for as long as the outage
+lasts. A 429 waits its retry_after and is not counted; 403 and 400 are permanent ('failed' with
+Telegram's description, and the chat marked broken in `broken_chats` until a delivery to it
+succeeds), except that a 400 "can't parse entities" is resent once as plain text, recorded as
+a note, because a plain alert beats a lost one, and a group that became a supergroup is followed
+to its new id at once (recorded in nfl_alert_chat_routes, so later alerts and restarts use it).
+Sends are paced under Telegram's flood limits (`pacing.SEND_PACING`). `drain` never runs past its
+time budget: what is left stays pending for the next call.
 """
 
 from __future__ import annotations
@@ -40,24 +51,31 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
 from nfl_sync.alerts.channel import (
+    BLOCKED,
+    CHAT_NOT_FOUND,
     PARSE_ERROR,
     Channel,
     ChannelUnavailable,
+    ChatMoved,
+    NotSent,
     PermanentFailure,
     RetryLater,
     TransientFailure,
 )
+from nfl_sync.alerts.console import ConsoleChannel
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.markup import to_plain, with_resend_notice
 from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.outbox import OutboxRepository
+from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # per round; a failed round rests the channel OUTAGE_PAUSE_SECONDS
-GIVE_UP_ATTEMPTS = 10 * MAX_ATTEMPTS  # about six minutes of outage, or ten crashes mid-send
+OUTAGE_ROUNDS = 10  # failed rounds in a row (about six minutes) before the channel is reported down
+GIVE_UP_ATTEMPTS = OUTAGE_ROUNDS * MAX_ATTEMPTS  # in-doubt attempts, or ten crashes mid-send
 # After the channel is found down (token rejected, or a delivery out of attempts), wait this long
 # before trying again, so an outage does not burn every pending alert's attempts in a row.
 UNAVAILABLE_PAUSE_SECONDS = 60.0
@@ -125,6 +143,7 @@ class TelegramNotifier:
         rng: Callable[[], float] = random.random,
         parse_mode: str | None = "HTML",
         timezone: tzinfo | None = None,
+        may_send: Callable[[], bool] = lambda: True,
     ):
         self.db = db
         self.channel = channel
@@ -138,6 +157,15 @@ class TelegramNotifier:
         self._resume_at = float("-inf")  # monotonic time before which the channel is left alone
         self._retry_at: dict[tuple[int, str], float] = {}  # backoff of deliveries that failed
         self.problem: str | None = None  # why deliveries are failing, until one succeeds
+        self.may_send = may_send  # False while this instance is not the leader
+        # Told once per outage when the channel is down (OUTAGE_ROUNDS failed rounds in a row).
+        self.on_channel_down: Callable[[str], None] | None = None
+        self.channel_down: str | None = None
+        self.broken_chats: dict[str, str] = {}  # chat -> why it fails for good, until it works
+        self._routes: dict[str, str] | None = None  # configured chat -> where it moved (loaded once)
+        self._unsent: dict[tuple[int, str], int] = {}  # tries of a delivery that never left
+        self._failed_rounds = 0  # in a row, since the last delivery
+        self._failing_since: float | None = None
 
     def _outbox(self, statement: Callable[..., T], *args: Any) -> T:
         """One outbox statement in a transaction of its own; its arguments are bound now."""
@@ -152,19 +180,29 @@ class TelegramNotifier:
         report = DrainReport()
         deadline = self.clock.monotonic() + max_seconds
         with self._lock:
-            # One alert at a time, looked up afresh: a score recorded during the drain goes next,
-            # also one recorded while the pacing was waited out.
-            while (alert := self._outbox(OutboxRepository.next_pending_alert)) is not None:
+            if self._routes is None:
+                self._routes = self._load_routes()
+            # One alert at a time, claimed afresh after the pacing wait: a score recorded during
+            # the drain goes next, also one recorded while the pacing was waited out.
+            while self._outbox(OutboxRepository.next_pending_alert) is not None:
                 pacing = self._pacing_delay()
-                if pacing > 0:
-                    if not self._wait(self.clock.monotonic() + pacing, deadline):
-                        report.backlog = True
-                        return report
-                    alert = self._outbox(OutboxRepository.next_pending_alert) or alert
-                if not self._deliver(alert, deadline, report):
+                if not self.may_send() or (pacing > 0 and not self._wait(self.clock.monotonic() + pacing, deadline)):
                     report.backlog = True
                     return report
+                with self.db.transaction() as claim:
+                    alert = claim.outbox.claim_next_pending_alert()
+                    # None: another sender holds every pending alert (a takeover under way).
+                    if alert is None or not self._deliver(alert, claim, deadline, report):
+                        report.backlog = True
+                        return report
             return report
+
+    def _load_routes(self) -> dict[str, str]:
+        routes = self._outbox(OutboxRepository.chat_routes)
+        for chat_id, target in routes.items():
+            if chat_id in self.channel.chat_ids:
+                log.warning("Alerts for chat %s go to %s, the supergroup Telegram moved it to", chat_id, target)
+        return routes
 
     def _pacing_delay(self) -> float:
         """Seconds until some chat may get its next message (0 for an unpaced channel)."""
@@ -180,8 +218,9 @@ class TelegramNotifier:
         with self._lock:
             self.channel.close()
 
-    def _deliver(self, alert: dict, deadline: float, report: DrainReport) -> bool:
-        """Deliver `alert` to every chat still missing it; False when the drain must stop."""
+    def _deliver(self, alert: dict, claim: Tx, deadline: float, report: DrainReport) -> bool:
+        """Deliver `alert` (held by the `claim` transaction) to every chat still missing it, then
+        close it in that transaction; False when the drain must stop."""
         deliveries = self._outbox(OutboxRepository.alert_deliveries, alert["id"])
         for chat_id in self.channel.chat_ids:
             row = deliveries.get(chat_id)
@@ -189,7 +228,7 @@ class TelegramNotifier:
                 continue
             if not self._deliver_to(alert, chat_id, row["attempts"] if row else 0, deadline, report):
                 return False
-        status = self._outbox(OutboxRepository.finish_alert, alert["id"])
+        status = claim.outbox.finish_alert(alert["id"])
         if status == "failed":
             log.error("Alert %s (%s) reached no chat", alert["alert_key"], alert["alert_type"])
         return True
@@ -214,21 +253,21 @@ class TelegramNotifier:
         while True:
             if attempts >= GIVE_UP_ATTEMPTS:
                 # A long outage, or a message that crashes the process mid-send: stop resending it.
-                error = f"gave up after {attempts} attempts whose outcome is unknown"
-                self._outbox(OutboxRepository.mark_delivery_failed, alert_id, chat_id, error)
-                report.count(alert["alert_type"], "failed")
-                log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
+                self._fail(alert, chat_id, f"gave up after {attempts} attempts whose outcome is unknown", report)
                 return True
             if not self._wait(max(self._resume_at, self._retry_at.get(key, float("-inf"))), deadline):
                 return False
             if self.channel.paced and not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
                 return False
+            if not self.may_send():
+                return False
             outgoing = with_resend_notice(text, parse_mode) if attempts > 0 else text
             attempts = self._outbox(OutboxRepository.start_delivery_attempt, alert_id, chat_id)
             if self.channel.paced:
                 self.limiter.take(chat_id)
+            target = (self._routes or {}).get(chat_id, chat_id)
             try:
-                message_id = self.channel.send(chat_id, outgoing, parse_mode)
+                message_id = self.channel.send(target, outgoing, parse_mode)
             except RetryLater as error:
                 attempts -= 1
                 self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
@@ -245,6 +284,23 @@ class TelegramNotifier:
                     UNAVAILABLE_PAUSE_SECONDS,
                 )
                 return False
+            except ChatMoved as error:
+                attempts -= 1
+                self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
+                if error.new_chat_id == target:  # never seen; but it must not loop
+                    self._fail(alert, chat_id, str(error), report)
+                    return True
+                self._follow(chat_id, target, error.new_chat_id)
+                note = f"sent to the supergroup {error.new_chat_id}"
+                continue
+            except NotSent as error:
+                attempts -= 1
+                self._outbox(OutboxRepository.cancel_delivery_attempt, alert_id, chat_id, str(error))
+                tries = self._unsent[key] = self._unsent.get(key, 0) + 1
+                if tries % MAX_ATTEMPTS == 0:
+                    self._rest(alert_id, chat_id, tries, error)
+                    return False
+                self._back_off(key, tries, error, report)
             except PermanentFailure as error:
                 if error.reason == PARSE_ERROR and parse_mode is not None:
                     attempts -= 1
@@ -255,45 +311,22 @@ class TelegramNotifier:
                     note = f"sent as plain text: {error}"
                     text, parse_mode = to_plain(text, parse_mode), None
                     continue
-                self._outbox(OutboxRepository.mark_delivery_failed, alert_id, chat_id, str(error))
-                report.count(alert["alert_type"], "failed")
-                log.error("Alert %s not delivered to chat %s: %s", alert_id, chat_id, error)
+                self._fail(alert, chat_id, str(error), report)
+                if error.reason in (BLOCKED, CHAT_NOT_FOUND):
+                    self.broken_chats[chat_id] = str(error)
                 return True
             except TransientFailure as error:
                 self._outbox(OutboxRepository.record_delivery_error, alert_id, chat_id, str(error))
                 if attempts % MAX_ATTEMPTS == 0:
-                    # A round of attempts failed: the channel looks down. Rest it and keep the alert
-                    # (and the ones after it, in order) pending: a score must outlive an outage.
-                    self._retry_at.pop(key, None)
-                    self.problem = f"deliveries failing: {error}"
-                    self._resume_at = self.clock.monotonic() + OUTAGE_PAUSE_SECONDS
-                    log.error(
-                        "Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
-                        alert_id,
-                        chat_id,
-                        attempts,
-                        error,
-                        OUTAGE_PAUSE_SECONDS,
-                    )
+                    self._rest(alert_id, chat_id, attempts, error)
                     return False
-                report.retries += 1
-                in_round = attempts % MAX_ATTEMPTS
-                backoff = self.retry.wait(in_round, error, self.rng)
-                self._retry_at[key] = self.clock.monotonic() + backoff
-                log.warning(
-                    "Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
-                    alert_id,
-                    chat_id,
-                    error,
-                    in_round + 1,
-                    MAX_ATTEMPTS,
-                    backoff,
-                )
+                self._back_off(key, attempts, error, report)
             else:
                 self._outbox(OutboxRepository.mark_delivery_sent, alert_id, chat_id, self.clock.now(), message_id, note)
                 self._retry_at.pop(key, None)
+                self._unsent.pop(key, None)
                 report.count(alert["alert_type"], "sent")
-                self.problem = None
+                self._delivered(chat_id)
                 log.info(
                     "Alert %s (%s) delivered to chat %s (message %s)",
                     alert_id,
@@ -302,3 +335,81 @@ class TelegramNotifier:
                     message_id,
                 )
                 return True
+
+    def _fail(self, alert: dict, chat_id: str, error: str, report: DrainReport) -> None:
+        self._outbox(OutboxRepository.mark_delivery_failed, alert["id"], chat_id, error)
+        report.count(alert["alert_type"], "failed")
+        log.error("Alert %s not delivered to chat %s: %s", alert["id"], chat_id, error)
+
+    def _back_off(self, key: tuple[int, str], tries: int, error: Exception, report: DrainReport) -> None:
+        """Schedule the next try of a delivery within its round of MAX_ATTEMPTS."""
+        report.retries += 1
+        in_round = tries % MAX_ATTEMPTS
+        backoff = self.retry.wait(in_round, error, self.rng)
+        self._retry_at[key] = self.clock.monotonic() + backoff
+        log.warning(
+            "Alert %s to chat %s failed (%s); attempt %d of %d in %.1f s",
+            key[0],
+            key[1],
+            error,
+            in_round + 1,
+            MAX_ATTEMPTS,
+            backoff,
+        )
+
+    def _rest(self, alert_id: int, chat_id: str, tries: int, error: Exception) -> None:
+        """A round of tries failed: the channel looks down. Rest it and keep the alert (and the
+        ones after it, in order) pending: a score must outlive an outage."""
+        now = self.clock.monotonic()
+        self._retry_at.pop((alert_id, chat_id), None)
+        self.problem = f"deliveries failing: {error}"
+        self._resume_at = now + OUTAGE_PAUSE_SECONDS
+        if self._failing_since is None:
+            self._failing_since = now
+        self._failed_rounds += 1
+        log.error(
+            "Alert %s to chat %s failed %d times (%s); pausing deliveries %.0f s",
+            alert_id,
+            chat_id,
+            tries,
+            error,
+            OUTAGE_PAUSE_SECONDS,
+        )
+        if self._failed_rounds == OUTAGE_ROUNDS:
+            minutes = (now - self._failing_since) / 60
+            self._report_down(
+                f"{self.channel.description} is down: {OUTAGE_ROUNDS} rounds of deliveries failed in "
+                f"{minutes:.0f} min (last: {error}). Alerts wait, in order, and go out once it is back."
+            )
+
+    def _report_down(self, message: str) -> None:
+        """Say the channel is down where it can be seen: the log, the console (the channel itself
+        cannot carry it) and `on_channel_down` (the daemon records it in the outbox)."""
+        self.channel_down = message
+        log.critical(message)
+        if self.channel.name != ConsoleChannel.name:
+            ConsoleChannel("the alert channel is down").send("console", f"CRITICAL: {message}", None)
+        if self.on_channel_down is not None:
+            self.on_channel_down(message)
+
+    def _delivered(self, chat_id: str) -> None:
+        """A delivery went through: whatever outage there was is over."""
+        if self.channel_down is not None:
+            log.warning("%s is back: delivering what waited", self.channel.description)
+        self.problem = self.channel_down = self._failing_since = None
+        self._failed_rounds = 0
+        self.broken_chats.pop(chat_id, None)
+
+    def _follow(self, chat_id: str, old_target: str, new_target: str) -> None:
+        """Telegram moved the group to a supergroup: send there from now on, and remember it."""
+        assert self._routes is not None
+        self._routes[chat_id] = new_target
+        self._outbox(OutboxRepository.route_chat, chat_id, new_target, self.clock.now())
+        log.warning(
+            "Telegram moved the group %s to the supergroup %s: alerts for chat %s go there now "
+            "(recorded; put %s in TELEGRAM_CHAT_ID)",
+            old_target,
+            new_target,
+            chat_id,
+            new_target,
+        )

@@ -21,7 +21,7 @@ from nfl_sync.alerts.sender import DrainReport, TelegramNotifier
 from nfl_sync.alerts.telegram import TelegramChannel
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
-from nfl_sync.domain.events import Event
+from nfl_sync.domain.events import Event, system_event
 from nfl_sync.logging_setup import redact
 from nfl_sync.metrics import Metrics
 from nfl_sync.storage.manager import NFLDBManager
@@ -79,6 +79,7 @@ class AlertService:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._failure: str | None = None
+        notifier.on_channel_down = self._record_channel_down
 
     def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""
@@ -109,6 +110,13 @@ class AlertService:
     def health_checks(self) -> dict[str, Callable[[], None]]:
         return {"alerts": self._check}
 
+    def channel_problems(self) -> list[str]:
+        """What keeps alerts from their chats for good or for long (for /healthz): chats that
+        refuse the bot (blocked, not found), or the channel down for its outage rounds."""
+        notifier = self.notifier
+        problems = [f"chat {chat}: {error}" for chat, error in sorted(notifier.broken_chats.items())]
+        return problems + ([notifier.channel_down] if notifier.channel_down else [])
+
     def close(self, flush_seconds: float = 5.0) -> None:
         """Stop the sender, deliver what is pending within about `flush_seconds`, release the
         channel. A sender still stuck in a request after that is left to die with the process:
@@ -129,8 +137,8 @@ class AlertService:
             self.notifier.close()
 
     def _check(self) -> None:
-        problem = self._failure or self.notifier.problem
-        if problem is not None:
+        problem = self._failure or "; ".join(self.channel_problems()) or self.notifier.problem
+        if problem:
             raise RuntimeError(f"alert delivery: {problem}")
         if self._thread is not None and not self._thread.is_alive() and not self._stopping.is_set():
             raise RuntimeError("alert delivery: the sender thread has stopped")
@@ -154,6 +162,16 @@ class AlertService:
                 self._stopping.wait(min(1.0, self.idle_seconds))
                 self._wake.set()
 
+    def _record_channel_down(self, message: str) -> None:
+        """The channel-down message in the outbox too: in the history, and delivered once the
+        channel is back (the console and the log had it at once)."""
+        now = self.notifier.clock.now()
+        event = system_event("critical", "alerts", message, now, f"down:{now.isoformat()}")
+        try:
+            self.notifier.db.run(lambda tx: self.record(tx, [event], now))
+        except Exception:  # the database may be down as well; the log and console have it
+            log.exception("Could not record the channel-down alert")
+
     def _observe(self, report: DrainReport) -> None:
         if self.metrics is not None:
             for (alert_type, outcome), count in report.outcomes.items():
@@ -167,9 +185,11 @@ def build_notifier(
     *,
     console_only: bool = False,
     metrics: Metrics | None = None,
+    may_send: Callable[[], bool] = lambda: True,
 ) -> AlertService:
     """The daemon's alert service from the settings: Telegram when configured (the console when
-    not, or when `console_only`), the policy from the settings, pacing on `clock`."""
+    not, or when `console_only`), the policy from the settings, pacing on `clock`, sending only
+    while `may_send()` (the leader lease)."""
     return AlertService(
         AlertOutbox.from_settings(settings, console_only),
         TelegramNotifier(
@@ -178,6 +198,7 @@ def build_notifier(
             clock=clock,
             parse_mode=settings.telegram_parse_mode,
             timezone=settings.timezone,
+            may_send=may_send,
         ),
         metrics=metrics,
     )

@@ -16,18 +16,20 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+import httpx
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.request import HTTPXRequest
 
 from nfl_sync.alerts.channel import (
     BAD_REQUEST,
     BLOCKED,
     CHAT_NOT_FOUND,
-    MIGRATED,
     PARSE_ERROR,
     ChannelUnavailable,
+    ChatMoved,
     DeliveryError,
+    NotSent,
     PermanentFailure,
     RetryLater,
     TransientFailure,
@@ -49,6 +51,23 @@ def _retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+# httpx's errors raised before a byte of the request reached Telegram: the name did not resolve or
+# the connection was refused (ConnectError), the connection was not made in time (ConnectTimeout),
+# no pooled connection came free (PoolTimeout), a proxy refused the tunnel (ProxyError). Any
+# other error (a read or write timeout, a connection cut mid-request) may come after Telegram
+# took the message.
+NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+
+
+def _never_left(error: BaseException) -> bool:
+    """Whether PTB's NetworkError (or TimedOut) wraps an error from before the request left.
+
+    Relies on PTB's HTTPXRequest raising NetworkError / TimedOut `from` the httpx exception
+    (python-telegram-bot 22: `raise TimedOut(...) from err`, `raise NetworkError(...) from err`),
+    so the cause says what happened; without a cause the attempt counts as in doubt."""
+    return isinstance(error, NetworkError) and isinstance(error.__cause__, NEVER_LEFT)
+
+
 def _classify(error: BaseException, timeout: float) -> DeliveryError:
     """PTB's exceptions as delivery outcomes. Order matters: BadRequest and TimedOut are
     NetworkErrors, RetryAfter, Forbidden, InvalidToken and ChatMigrated are not."""
@@ -62,9 +81,7 @@ def _classify(error: BaseException, timeout: float) -> DeliveryError:
     if isinstance(error, InvalidToken):
         return ChannelUnavailable(text)
     if isinstance(error, ChatMigrated):
-        return PermanentFailure(
-            f"the group is now the supergroup {error.new_chat_id}: put that id in TELEGRAM_CHAT_ID", MIGRATED
-        )
+        return ChatMoved(f"the group is now the supergroup {error.new_chat_id}", str(error.new_chat_id))
     if isinstance(error, BadRequest):
         lowered = text.lower()
         reason = (
@@ -75,6 +92,8 @@ def _classify(error: BaseException, timeout: float) -> DeliveryError:
             else BAD_REQUEST
         )
         return PermanentFailure(text, reason)
+    if _never_left(error):
+        return NotSent(f"{text} (the request never left)")
     return TransientFailure(text)
 
 

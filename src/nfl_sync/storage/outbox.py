@@ -16,6 +16,11 @@ from psycopg2.extras import RealDictCursor, RealDictRow
 
 from nfl_sync.storage.sql import one
 
+NEXT_PENDING = (
+    "SELECT * FROM nfl_alert_history WHERE status = 'pending' "
+    "ORDER BY (alert_type = 'score') DESC, (priority = 'high') DESC, id LIMIT 1"
+)
+
 
 @dataclass(frozen=True)
 class AlertRecord:
@@ -79,10 +84,16 @@ class OutboxRepository:
         """The outbox's next alert: scores first, then the other high-priority alerts, then the
         rest, oldest first within each. Telegram takes about one message a second per chat (20 a
         minute in a group), so when alerts queue, the one users bet on must not wait its turn."""
-        self.cur.execute(
-            "SELECT * FROM nfl_alert_history WHERE status = 'pending' "
-            "ORDER BY (alert_type = 'score') DESC, (priority = 'high') DESC, id LIMIT 1"
-        )
+        self.cur.execute(NEXT_PENDING)
+        return self.cur.fetchone()
+
+    def claim_next_pending_alert(self) -> RealDictRow | None:
+        """The next alert as `next_pending_alert` chooses it, locked until the caller's
+        transaction ends; alerts another transaction holds are skipped, so two senders never
+        take the same alert. The lock is FOR NO KEY UPDATE (the FOR UPDATE that lets the delivery
+        rows, whose foreign key takes a KEY SHARE lock on the alert, still be written from other
+        connections while the alert is held); `finish_alert` must then run in this transaction."""
+        self.cur.execute(NEXT_PENDING + " FOR NO KEY UPDATE SKIP LOCKED")
         return self.cur.fetchone()
 
     def alert_deliveries(self, alert_id: int) -> dict[str, RealDictRow]:
@@ -170,6 +181,20 @@ class OutboxRepository:
             (list(families),),
         )
         return {row["family"]: row["at"] for row in self.cur.fetchall()}
+
+    def chat_routes(self) -> dict[str, str]:
+        """The configured chat ids whose alerts go elsewhere now (a group moved to a supergroup)."""
+        self.cur.execute("SELECT chat_id, target_chat_id FROM nfl_alert_chat_routes")
+        return {row["chat_id"]: row["target_chat_id"] for row in self.cur.fetchall()}
+
+    def route_chat(self, chat_id: str, target_chat_id: str, at: datetime) -> None:
+        """Send the alerts of the configured `chat_id` to `target_chat_id` from now on."""
+        self.cur.execute(
+            "INSERT INTO nfl_alert_chat_routes (chat_id, target_chat_id, updated_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (chat_id) DO UPDATE SET target_chat_id = EXCLUDED.target_chat_id, "
+            "updated_at = EXCLUDED.updated_at",
+            (chat_id, target_chat_id, at),
+        )
 
     def alert_triggers(self) -> dict[str, RealDictRow]:
         self.cur.execute("SELECT * FROM nfl_alert_triggers")
