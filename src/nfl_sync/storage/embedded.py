@@ -47,6 +47,26 @@ def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool 
     return server.get_uri(database)
 
 
+def revive_embedded(data_dir: Path) -> bool:
+    """Start the embedded server in `data_dir` again if its process died; True when it did.
+
+    Called by the pool when a connection fails: a server killed (the OOM killer, an operator)
+    would otherwise stay down until the daemon restarts."""
+    import pgserver
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir.resolve())
+    if info is not None and info.is_running():
+        return False
+    log.warning("The embedded PostgreSQL in %s is not running; starting it again", data_dir)
+    server = pgserver.get_server(data_dir)
+    # pgserver serialises starts across processes with this lock; its constructor takes it too.
+    with server._lock:
+        server.ensure_postgres_running()
+    log.warning("The embedded PostgreSQL in %s is running again", data_dir)
+    return True
+
+
 def ensure_database(admin_url: str, database: str) -> None:
     """Create `database` on the server behind `admin_url` unless it exists."""
     conn = psycopg2.connect(admin_url)
