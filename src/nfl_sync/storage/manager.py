@@ -81,7 +81,7 @@ class ConnectionLimits:
 
 
 class DatabaseUnavailable(DatabaseError):
-    """The database is away (`retry`: the connection died, so one more try on a fresh one may work)."""
+    """The database is away (`retry`: the session was dropped, and one more try on a fresh one may work)."""
 
     def __init__(self, message: str, retry: bool = False):
         super().__init__(message)
@@ -177,16 +177,18 @@ class NFLDBManager:
             return self._pool
 
     def _revive_locked(self) -> None:
-        """Restart the embedded server if its process died (at most every REVIVE_EVERY_SECONDS)."""
+        """Restart the embedded server if its process died (a restart at most every
+        REVIVE_EVERY_SECONDS; looking costs a file read)."""
         if self.revive is None or time.monotonic() - self._revived_at < REVIVE_EVERY_SECONDS:
             return
-        self._revived_at = time.monotonic()
         try:
             revived = self.revive()
         except Exception as error:  # a failed restart is retried later; the lanes go on failing cleanly
+            self._revived_at = time.monotonic()
             log.error("Could not restart the embedded PostgreSQL: %s", _first_line(error))
             return
         if revived:
+            self._revived_at = time.monotonic()
             self._reset_locked()
 
     def _note_failure(self) -> None:
@@ -256,7 +258,8 @@ class NFLDBManager:
                 if lost:
                     self._note_failure()
                 self.available = False
-            raise DatabaseUnavailable(describe(error), retry=lost) from None
+            # A fresh session may work: the server is back, or a standby was promoted back.
+            raise DatabaseUnavailable(describe(error), retry=True) from None
         except BaseException:
             try:
                 conn.rollback()
@@ -283,7 +286,7 @@ class NFLDBManager:
         except DatabaseUnavailable as error:
             if not error.retry:
                 raise
-            log.warning("Database connection lost (%s); retrying on a new connection", error)
+            log.warning("Database session failed (%s); retrying on a new connection", error)
         with self.transaction() as tx:
             return fn(tx)
 
