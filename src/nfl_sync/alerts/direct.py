@@ -62,6 +62,12 @@ class DirectAlerts:
         with self._lock:
             return len(self._queue)
 
+    def unsent(self) -> int:
+        """Queued alerts some chat still misses (the rate limit's left out)."""
+        chats = set(self.channel.chat_ids)
+        with self._lock:
+            return sum(1 for item in self._queue if item.suppressed is None and not chats <= set(item.sent))
+
     def offer(self, events: Sequence[Event], now: datetime) -> bool:
         """Queue the critical system alerts among `events` for the channel; True when one was."""
         queued = False
