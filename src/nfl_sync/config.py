@@ -33,6 +33,19 @@ DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """The bounded waits of every database session (seconds; 0 switches a timeout off), so a
+    held lock, a runaway query or a silent network partition costs a step, never the loop."""
+
+    statement_timeout: float = 15.0
+    lock_timeout: float = 5.0
+    idle_in_transaction_timeout: float = 60.0
+    keepalives_idle: int = 30
+    keepalives_interval: int = 10
+    keepalives_count: int = 3
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None
     """A libpq URL for a configured server, or None to use the embedded PostgreSQL."""
@@ -40,14 +53,7 @@ class DatabaseSettings:
     pool_min: int
     pool_max: int
     connect_timeout: int
-    # Bounded waits on every pooled connection (seconds; 0 switches one off), so a held lock, a
-    # runaway query or a silent network partition costs a step, never the loop.
-    statement_timeout: float = 15.0
-    lock_timeout: float = 5.0
-    idle_in_transaction_timeout: float = 60.0
-    keepalives_idle: int = 30
-    keepalives_interval: int = 10
-    keepalives_count: int = 3
+    limits: ConnectionLimits = ConnectionLimits()
     unreachable_alert_after: float = 30.0
     """Seconds the database may stay unreachable before a critical alert goes out directly."""
     hold_dir: Path = PROJECT_ROOT / "data" / "held"
@@ -209,12 +215,14 @@ def _database(r: _Reader) -> DatabaseSettings:
         pool_min=pool_min,
         pool_max=pool_max,
         connect_timeout=r.integer("DB_CONNECT_TIMEOUT", 30, minimum=1),
-        statement_timeout=r.real("DB_STATEMENT_TIMEOUT", 15.0, allow_zero=True),
-        lock_timeout=r.real("DB_LOCK_TIMEOUT", 5.0, allow_zero=True),
-        idle_in_transaction_timeout=r.real("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60.0, allow_zero=True),
-        keepalives_idle=r.integer("DB_KEEPALIVES_IDLE", 30, minimum=1),
-        keepalives_interval=r.integer("DB_KEEPALIVES_INTERVAL", 10, minimum=1),
-        keepalives_count=r.integer("DB_KEEPALIVES_COUNT", 3, minimum=1),
+        limits=ConnectionLimits(
+            statement_timeout=r.real("DB_STATEMENT_TIMEOUT", 15.0, allow_zero=True),
+            lock_timeout=r.real("DB_LOCK_TIMEOUT", 5.0, allow_zero=True),
+            idle_in_transaction_timeout=r.real("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60.0, allow_zero=True),
+            keepalives_idle=r.integer("DB_KEEPALIVES_IDLE", 30, minimum=1),
+            keepalives_interval=r.integer("DB_KEEPALIVES_INTERVAL", 10, minimum=1),
+            keepalives_count=r.integer("DB_KEEPALIVES_COUNT", 3, minimum=1),
+        ),
         unreachable_alert_after=r.real("DB_UNREACHABLE_ALERT_SECONDS", 30.0),
         hold_dir=_project_path(r.text("DB_HOLD_DIR", "data/held")),
     )

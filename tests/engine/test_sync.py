@@ -545,7 +545,8 @@ def test_a_lock_held_on_the_alert_triggers_costs_one_step_then_the_score_goes_th
     the score with its alert, which says it is late."""
     import psycopg2
 
-    from nfl_sync.storage.manager import ConnectionLimits, NFLDBManager
+    from nfl_sync.config import ConnectionLimits
+    from nfl_sync.storage.manager import NFLDBManager
 
     sync = make_sync(
         NFLDBManager(database_url, pool_min=1, pool_max=4, limits=ConnectionLimits(lock_timeout=0.2)), world

@@ -142,7 +142,8 @@ def _show(db, setting: str) -> str:
 
 def test_every_session_has_bounded_waits_and_keeps_the_dsns_own_options(database_url):
     from helpers import fast_commit_url
-    from nfl_sync.storage.manager import ConnectionLimits
+    from nfl_sync.config import ConnectionLimits
+    from nfl_sync.storage.manager import connect_kwargs
 
     limits = ConnectionLimits(statement_timeout=12.5, lock_timeout=2, idle_in_transaction_timeout=45)
     db = NFLDBManager(fast_commit_url(database_url), pool_min=1, pool_max=1, limits=limits)
@@ -156,14 +157,14 @@ def test_every_session_has_bounded_waits_and_keeps_the_dsns_own_options(database
         assert _show(db, "synchronous_commit") == "off"  # the URL's own options still apply
     finally:
         db.close()
-    assert limits.connect_kwargs(database_url)["keepalives_idle"] == 30
+    assert connect_kwargs(limits, database_url)["keepalives_idle"] == 30
 
 
 def test_a_lock_held_by_another_session_costs_one_lock_timeout_then_the_write_goes_through(database_url):
     import psycopg2
 
+    from nfl_sync.config import ConnectionLimits
     from nfl_sync.domain.errors import DatabaseError
-    from nfl_sync.storage.manager import ConnectionLimits
 
     db = NFLDBManager(database_url, pool_min=1, pool_max=1, limits=ConnectionLimits(lock_timeout=0.2))
     operator = psycopg2.connect(database_url)

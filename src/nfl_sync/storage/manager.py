@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg2
@@ -28,7 +27,7 @@ import psycopg2.extras
 from psycopg2.extensions import parse_dsn
 from psycopg2.pool import PoolError, ThreadedConnectionPool
 
-from nfl_sync.config import Settings, redact_url
+from nfl_sync.config import ConnectionLimits, Settings, redact_url
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.storage.tx import Tx
 
@@ -51,33 +50,22 @@ CONNECTION_WAIT_SECONDS = 10.0
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ConnectionLimits:
-    """The bounded waits of every pooled session (seconds; 0 switches a timeout off)."""
-
-    statement_timeout: float = 15.0
-    lock_timeout: float = 5.0
-    idle_in_transaction_timeout: float = 60.0
-    keepalives_idle: int = 30
-    keepalives_interval: int = 10
-    keepalives_count: int = 3
-
-    def connect_kwargs(self, dsn: str) -> dict[str, Any]:
-        """libpq parameters for `dsn`: its own `options` kept, the timeouts added after them."""
-        timeouts = (
-            ("statement_timeout", self.statement_timeout),
-            ("lock_timeout", self.lock_timeout),
-            ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout),
-        )
-        options = " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in timeouts)
-        given = parse_dsn(dsn).get("options")
-        return {
-            "options": f"{given} {options}" if given else options,
-            "keepalives": 1,
-            "keepalives_idle": self.keepalives_idle,
-            "keepalives_interval": self.keepalives_interval,
-            "keepalives_count": self.keepalives_count,
-        }
+def connect_kwargs(limits: ConnectionLimits, dsn: str) -> dict[str, Any]:
+    """libpq parameters for `dsn` under `limits`: its own `options` kept, the timeouts added after."""
+    timeouts = (
+        ("statement_timeout", limits.statement_timeout),
+        ("lock_timeout", limits.lock_timeout),
+        ("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout),
+    )
+    options = " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in timeouts)
+    given = parse_dsn(dsn).get("options")
+    return {
+        "options": f"{given} {options}" if given else options,
+        "keepalives": 1,
+        "keepalives_idle": limits.keepalives_idle,
+        "keepalives_interval": limits.keepalives_interval,
+        "keepalives_count": limits.keepalives_count,
+    }
 
 
 class DatabaseUnavailable(DatabaseError):
@@ -145,16 +133,13 @@ class NFLDBManager:
         else:
             dsn = db.url
             log.info("Using PostgreSQL at %s", redact_url(dsn))
-        limits = ConnectionLimits(
-            statement_timeout=db.statement_timeout,
-            lock_timeout=db.lock_timeout,
-            idle_in_transaction_timeout=db.idle_in_transaction_timeout,
-            keepalives_idle=db.keepalives_idle,
-            keepalives_interval=db.keepalives_interval,
-            keepalives_count=db.keepalives_count,
-        )
         return cls(
-            dsn, pool_min=db.pool_min, pool_max=db.pool_max, connect_timeout=db.connect_timeout, limits=limits, **kwargs
+            dsn,
+            pool_min=db.pool_min,
+            pool_max=db.pool_max,
+            connect_timeout=db.connect_timeout,
+            limits=db.limits,
+            **kwargs,
         )
 
     # --- pool -----------------------------------------------------------------------------
@@ -168,7 +153,7 @@ class NFLDBManager:
                         self.dsn,
                         connect_timeout=self.connect_timeout,
                         application_name="nfl-realtime-sync",
-                        **self.limits.connect_kwargs(self.dsn),
+                        **connect_kwargs(self.limits, self.dsn),
                     )
                 except CONNECTION_ERRORS as error:
                     self._note_failure()
