@@ -289,7 +289,7 @@ def own_embedded_server(data_dir: Path, database: str = "nfl_own") -> Iterator[s
     from nfl_sync.storage.manager import NFLDBManager
     from nfl_sync.storage.migrations import apply_migrations
 
-    admin_url = start_embedded(data_dir, database="postgres")
+    admin_url = start_embedded(data_dir, database="postgres", stop_at_exit=False)  # stopped below
     ensure_database(admin_url, database)
     url = with_database(admin_url, database)
     db = NFLDBManager(url, pool_min=1, pool_max=1)
