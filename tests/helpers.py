@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,68 @@ def restart_postgres(pg_server, database_url: str) -> None:
 
     server = pgserver.get_server(data_dir)
     pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
+
+
+@contextmanager
+def own_embedded_server(data_dir: Path, database: str = "nfl_own") -> Iterator[str]:
+    """An embedded PostgreSQL of the test's own in `data_dir` (so a test may stop, kill or restart
+    it while the suite's server stays up), with `database` migrated; yields its URL, and stops
+    the server at the end whatever state the test left it in."""
+    from nfl_sync.storage.embedded import ensure_database, start_embedded
+    from nfl_sync.storage.manager import NFLDBManager
+    from nfl_sync.storage.migrations import apply_migrations
+
+    admin_url = start_embedded(data_dir, database="postgres", stop_at_exit=False)  # stopped below
+    ensure_database(admin_url, database)
+    url = with_database(admin_url, database)
+    db = NFLDBManager(url, pool_min=1, pool_max=1)
+    try:
+        apply_migrations(db)
+    finally:
+        db.close()
+    try:
+        yield url
+    finally:
+        pg_ctl_embedded(data_dir, "stop", "-m", "immediate", check=False)
+
+
+def pg_ctl_embedded(data_dir: Path, *args: str, check: bool = True) -> None:
+    """`pg_ctl -w ARGS` on the embedded server in `data_dir` (stop -m fast: the database goes away)."""
+    import subprocess
+
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    try:
+        pg_ctl(["-w", *args], pgdata=data_dir, user=pgserver.get_server(data_dir).system_user)
+    except subprocess.CalledProcessError:
+        if check:
+            raise
+
+
+@contextmanager
+def read_only_database(pg_server, database_url: str) -> Iterator[None]:
+    """The database read-only for every new session while the block runs (as a standby after a
+    failover is), writable again after it, whatever the block did."""
+    import psycopg2
+    from psycopg2 import sql
+
+    name = database_url.partition("?")[0].rsplit("/", 1)[1]
+    admin = psycopg2.connect(pg_server[0])
+    admin.autocommit = True
+
+    def switch(value: str) -> None:
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = " + value).format(sql.Identifier(name))
+            )
+
+    try:
+        switch("on")
+        yield
+    finally:
+        switch("off")
+        admin.close()
 
 
 def replay_daemon_settings(

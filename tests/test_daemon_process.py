@@ -149,6 +149,37 @@ def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tm
     assert "Received SIGTERM" in output and "Still busy after 5 s, exiting without them: lane-" in output
 
 
+def test_sigterm_during_a_database_outage_exits_0_without_a_traceback(tmp_path):
+    """The database goes away under a running daemon: the critical alert reaches the console by
+    the direct path, and SIGTERM still ends the process cleanly within 10 s."""
+    from helpers import own_embedded_server, pg_ctl_embedded
+
+    data_dir = tmp_path / "pg"
+    log_file = tmp_path / "logs" / "nfl_pipeline.log"
+    with (
+        own_embedded_server(data_dir) as url,
+        ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env,
+        daemon(
+            tmp_path,
+            url,
+            ESPN_BASE_URL=env.espn.base_url,
+            ESPN_CORE_BASE_URL=env.espn.base_url,
+            KALSHI_BASE_URL=env.kalshi.base_url,
+            WEATHER_INTERVAL="0",
+            IDLE_POLL_INTERVAL="1",  # the replay's game is not on yet: poll (and write) anyway
+            DB_UNREACHABLE_ALERT_SECONDS="1",
+        ) as process,
+    ):
+        wait_for(lambda: log_file.exists() and "Polling every" in log_file.read_text(), 30, "the daemon to start")
+        pg_ctl_embedded(data_dir, "stop", "-m", "fast")
+        wait_for(lambda: "has been unreachable" in log_file.read_text(), 30, "the critical alert on the console")
+        output, elapsed = sigterm(process)
+    assert process.returncode == 0, output
+    assert elapsed < 10
+    assert "Traceback" not in output and "Stopped cleanly" in output
+    assert "SYSTEM CRITICAL" in output  # printed by the console channel, straight from the lane
+
+
 # --- one active instance ----------------------------------------------------------------------------
 
 

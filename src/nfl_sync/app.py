@@ -12,6 +12,7 @@ from typing import Any
 from nfl_sync.alerts.service import build_notifier
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings
+from nfl_sync.domain.events import system_event
 from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
@@ -154,6 +155,11 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
         log.warning(
             "Still busy after %.0f s, exiting without them: %s", STOP_WAIT_SECONDS, ", ".join(sync.busy_lanes())
         )
+    if crashed:
+        # Said before the flush, which delivers it (straight to the channel if the outbox is away).
+        now = sync.clock.now()
+        text = f"the lanes {', '.join(crashed)} stopped unexpectedly; the daemon exits for its supervisor to restart it"
+        sync.runner.record_events([system_event("critical", "engine", text, now, now.isoformat())])
     close_sync(sync, flush_seconds=FLUSH_SECONDS)
     lease.close()
     if server is not None:

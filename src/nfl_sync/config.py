@@ -33,6 +33,19 @@ DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """The bounded waits of every database session (seconds; 0 switches a timeout off), so a
+    held lock, a runaway query or a silent network partition costs a step, never the loop."""
+
+    statement_timeout: float = 15.0
+    lock_timeout: float = 5.0
+    idle_in_transaction_timeout: float = 60.0
+    keepalives_idle: int = 30
+    keepalives_interval: int = 10
+    keepalives_count: int = 3
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None
     """A libpq URL for a configured server, or None to use the embedded PostgreSQL."""
@@ -40,6 +53,11 @@ class DatabaseSettings:
     pool_min: int
     pool_max: int
     connect_timeout: int
+    limits: ConnectionLimits = ConnectionLimits()
+    unreachable_alert_after: float = 30.0
+    """Seconds the database may stay unreachable before a critical alert goes out directly."""
+    hold_dir: Path = PROJECT_ROOT / "data" / "held"
+    """Where writes held during a database outage spill when they outgrow memory."""
 
 
 @dataclass(frozen=True)
@@ -186,9 +204,7 @@ def _database(r: _Reader) -> DatabaseSettings:
             user=r.text("DB_USER", "postgres"),
             password=r.optional("DB_PASSWORD"),
         )
-    embedded_dir = Path(r.text("EMBEDDED_PG_DIR", "data/postgres"))
-    if not embedded_dir.is_absolute():
-        embedded_dir = PROJECT_ROOT / embedded_dir
+    embedded_dir = _project_path(r.text("EMBEDDED_PG_DIR", "data/postgres"))
     pool_min = r.integer("DB_POOL_MIN", 2, minimum=1)
     pool_max = r.integer("DB_POOL_MAX", 10, minimum=1)
     if pool_max < pool_min:
@@ -199,7 +215,22 @@ def _database(r: _Reader) -> DatabaseSettings:
         pool_min=pool_min,
         pool_max=pool_max,
         connect_timeout=r.integer("DB_CONNECT_TIMEOUT", 30, minimum=1),
+        limits=ConnectionLimits(
+            statement_timeout=r.real("DB_STATEMENT_TIMEOUT", 15.0, allow_zero=True),
+            lock_timeout=r.real("DB_LOCK_TIMEOUT", 5.0, allow_zero=True),
+            idle_in_transaction_timeout=r.real("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60.0, allow_zero=True),
+            keepalives_idle=r.integer("DB_KEEPALIVES_IDLE", 30, minimum=1),
+            keepalives_interval=r.integer("DB_KEEPALIVES_INTERVAL", 10, minimum=1),
+            keepalives_count=r.integer("DB_KEEPALIVES_COUNT", 3, minimum=1),
+        ),
+        unreachable_alert_after=r.real("DB_UNREACHABLE_ALERT_SECONDS", 30.0),
+        hold_dir=_project_path(r.text("DB_HOLD_DIR", "data/held")),
     )
+
+
+def _project_path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def _libpq_url(host: str, port: int, name: str, user: str, password: str | None) -> str:

@@ -16,6 +16,7 @@ from helpers import (
     TelegramRig,
     alert_rows,
     delivery_rows,
+    wait_for,
 )
 from nfl_replay.telegram_server import FakeTelegramServer, Hold, telegram_error
 from nfl_sync.alerts.channel import PermanentFailure, RetryLater
@@ -88,8 +89,13 @@ def test_a_queue_goes_out_scores_first_then_high_priority_then_the_rest(db, rig)
 def test_a_score_recorded_during_a_drain_goes_next(db, rig):
     # While the first price move is on its way, the scoreboard lane records a score.
     record(db, [EVENTS["kalshi_price"], EVENTS["injury"]])
-    rig.server.script("sendMessage", Hold(0.3))
-    recorder = threading.Timer(0.1, record, args=(db, [SCORE]))
+    rig.server.script("sendMessage", Hold(1.0))
+
+    def record_once_the_first_arrived():  # it arrived and its answer is held: the drain is mid-send
+        wait_for(lambda: rig.server.messages, 30, "the first message")
+        record(db, [SCORE])
+
+    recorder = threading.Thread(target=record_once_the_first_arrived)
     recorder.start()
 
     assert rig.notifier(db).drain(60).sent == 3

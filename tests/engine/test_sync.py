@@ -535,3 +535,72 @@ def test_after_a_restart_a_renumbered_play_is_known_and_a_dropped_turnover_is_co
         assert [e.key for e in twice.events] == ["correction:play:401547417:401547417999002"]
     finally:
         close_sync(sync)
+
+
+def test_a_lock_held_on_the_alert_triggers_costs_one_step_then_the_score_goes_through_marked_late(
+    db, database_url, world
+):
+    """An operator's uncommitted UPDATE on nfl_alert_triggers: the score's write waits at most
+    the lock timeout, the step fails saying so, and the next cycle after the lock is gone stores
+    the score with its alert, which says it is late."""
+    import psycopg2
+
+    from nfl_sync.config import ConnectionLimits
+    from nfl_sync.storage.manager import NFLDBManager
+
+    sync = make_sync(
+        NFLDBManager(database_url, pool_min=1, pool_max=4, limits=ConnectionLimits(lock_timeout=0.2)), world
+    )
+    operator = psycopg2.connect(database_url)
+    try:
+        at(world, world.time_after_score(2))
+        assert sync.run_cycle().ok  # the baseline
+        at(world, world.time_after_score(3))
+        with operator.cursor() as cur:
+            cur.execute("UPDATE nfl_alert_triggers SET enabled = enabled")  # left open
+        held = sync.run_cycle()
+        assert "lock timeout" in held.failures["scoreboard"]
+        assert alerts(db, "score") == []
+        operator.rollback()
+        world.clock.advance(sync.settings.sync_interval)
+        assert sync.run_cycle().ok
+    finally:
+        operator.close()
+        close_sync(sync)
+    [(away, home)] = world.score_changes(world.time_after_score(2), world.time_after_score(3))
+    [score] = alerts(db, "score")
+    assert score["alert_key"] == f"score:{GAME}:0:{away}-{home}"
+    assert score["payload"]["held_seconds"] == sync.settings.sync_interval
+    assert "Delayed by a database outage" in score["message"]
+
+
+def test_a_read_only_database_fails_the_steps_without_stopping_the_loop_then_it_catches_up(
+    db, pg_server, database_url, world
+):
+    """A failover to a standby: every session read-only. The steps fail as database errors (the
+    critical "5 failed steps" alert goes to the console directly, since the outbox cannot take
+    it), and once the database is writable the score of the outage is stored and alerted."""
+    from helpers import read_only_database, wait_for
+    from nfl_sync.health import FAILED_STEPS_CRITICAL
+
+    sync = make_sync(db, world)
+    try:
+        at(world, world.time_after_score(2))
+        assert sync.run_cycle().ok
+        at(world, world.time_after_score(3))
+        with read_only_database(pg_server, database_url):
+            db.reset_pool()
+            for _ in range(FAILED_STEPS_CRITICAL):
+                report = sync.run_cycle()
+                assert "read-only" in report.failures["scoreboard"]
+                world.clock.advance(sync.settings.sync_interval)
+            wait_for(lambda: not sync.alerts.direct.unsent(), 10, "the critical alert sent directly")
+        assert sync.run_cycle().ok
+        wait_for(lambda: not len(sync.alerts.direct), 10, "the direct path recorded in the outbox")
+    finally:
+        close_sync(sync)
+    [(away, home)] = world.score_changes(world.time_after_score(2), world.time_after_score(3))
+    assert [r["alert_key"] for r in alerts(db, "score")] == [f"score:{GAME}:0:{away}-{home}"]
+    assert alerts(db, "score")[0]["payload"]["held_seconds"] > 0
+    system = [(r["alert_key"], r["status"]) for r in alerts(db, "system") if "read-only" in r["message"]]
+    assert ("system:scoreboard:" + world.time_after_score(3).isoformat(), "sent") in system

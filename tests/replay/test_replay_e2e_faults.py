@@ -144,7 +144,7 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
     with ReplayEnvironment(timelines) as env:
         env.clock.set(interception.visible_at - timedelta(minutes=1))
         sync = start_daemon(env, telegram, database_url, tmp_path)
-        fetch, run = sync.fetcher.get_play_by_play, sync.db.run
+        fetch, write = sync.fetcher.get_play_by_play, sync.runner.write
 
         def flaky_fetch(game_id, *args):
             if not injected and env.clock.now() >= interception.visible_at:
@@ -152,7 +152,7 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
                 raise SourceError("espn", "/summary", "server error", status=503, retryable=True)
             return fetch(game_id, *args)
 
-        def flaky_run(fn):
+        def flaky_write(events, now, fn):
             if (
                 len(injected) == 1
                 and fn.__qualname__.endswith("PlayByPlayLane._process.<locals>.write")
@@ -160,10 +160,10 @@ def test_a_play_whose_fetch_then_whose_write_failed_is_fetched_again(db, databas
             ):
                 injected.append(("write", env.clock.now()))
                 raise DatabaseError("database unavailable: injected")
-            return run(fn)
+            return write(events, now, fn)
 
         sync.fetcher.get_play_by_play = flaky_fetch
-        sync.db.run = flaky_run
+        sync.runner.write = flaky_write
         try:
             sync.run_forever(until=lambda: env.clock.now() >= window_end and drained(sync))
         finally:

@@ -135,3 +135,95 @@ def test_a_borrower_that_waits_too_long_gets_a_clear_database_error(database_url
         assert db.ping()
     finally:
         db.close()
+
+
+def _show(db, setting: str) -> str:
+    return db.run(lambda tx: (tx.cur.execute(f"SHOW {setting}"), tx.cur.fetchone())[1][setting])
+
+
+def test_every_session_has_bounded_waits_and_keeps_the_dsns_own_options(database_url):
+    from helpers import fast_commit_url
+    from nfl_sync.config import ConnectionLimits
+    from nfl_sync.storage.manager import connect_kwargs
+
+    limits = ConnectionLimits(statement_timeout=12.5, lock_timeout=2, idle_in_transaction_timeout=45)
+    db = NFLDBManager(fast_commit_url(database_url), pool_min=1, pool_max=1, limits=limits)
+    try:
+        shown = {s: _show(db, s) for s in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")}
+        assert shown == {
+            "statement_timeout": "12500ms",
+            "lock_timeout": "2s",
+            "idle_in_transaction_session_timeout": "45s",
+        }
+        assert _show(db, "synchronous_commit") == "off"  # the URL's own options still apply
+    finally:
+        db.close()
+    assert connect_kwargs(limits, database_url)["keepalives_idle"] == 30
+
+
+def test_a_lock_held_by_another_session_costs_one_lock_timeout_then_the_write_goes_through(database_url):
+    import psycopg2
+
+    from nfl_sync.config import ConnectionLimits
+    from nfl_sync.domain.errors import DatabaseError
+
+    db = NFLDBManager(database_url, pool_min=1, pool_max=1, limits=ConnectionLimits(lock_timeout=0.2))
+    operator = psycopg2.connect(database_url)
+    touch = "UPDATE nfl_alert_triggers SET last_triggered = now() WHERE alert_type = 'score'"
+    try:
+        with operator.cursor() as cur:
+            cur.execute("UPDATE nfl_alert_triggers SET enabled = enabled")  # left uncommitted
+        with pytest.raises(DatabaseError, match="lock timeout"):
+            db.run(lambda tx: tx.cur.execute(touch))
+        operator.rollback()
+        db.run(lambda tx: tx.cur.execute(touch))
+    finally:
+        operator.close()
+        db.close()
+
+
+def test_a_read_only_database_is_a_database_error_and_the_next_session_sees_it_writable(db, pg_server, database_url):
+    from helpers import read_only_database
+    from nfl_sync.domain.errors import DatabaseError
+
+    db.ping()  # a pooled session from before the switch
+    with read_only_database(pg_server, database_url):
+        db.reset_pool()  # the failover: every session is new, on a standby
+        with pytest.raises(DatabaseError, match="read-only"):
+            db.run(lambda tx: tx.games.upsert_game(game(home_score=3)))
+        assert not db.available
+    db.run(lambda tx: tx.games.upsert_game(game(home_score=3)))  # the read-only session was dropped
+    assert db.available and db.run(lambda tx: tx.games.game("401547417"))["home_score"] == 3
+
+
+def test_a_dead_embedded_server_is_started_again(tmp_path):
+    import os
+    import signal
+
+    from helpers import own_embedded_server, wait_for
+    from nfl_sync.domain.errors import DatabaseError
+    from nfl_sync.storage.embedded import revive_embedded
+
+    data_dir = tmp_path / "pg"
+    with own_embedded_server(data_dir) as url:
+        db = NFLDBManager(url, pool_min=1, pool_max=2, revive=lambda: revive_embedded(data_dir))
+
+        def postmaster() -> int:
+            return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+        def pings() -> bool:
+            try:
+                return db.ping()
+            except DatabaseError:  # the dead server found on a connection failure, and started again
+                return False
+
+        try:
+            db.ping()
+            killed = postmaster()
+            os.kill(killed, signal.SIGKILL)
+            # A session of the killed server may go on answering a while: new ones are what fail.
+            db.reset_pool()
+            # Only the pool's revive starts a new postmaster.
+            wait_for(lambda: pings() and postmaster() != killed, 30, "the server started again, the pool reconnected")
+        finally:
+            db.close()

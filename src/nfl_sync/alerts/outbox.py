@@ -17,7 +17,16 @@ from datetime import date, datetime
 from typing import Any
 
 from nfl_sync.config import Settings
-from nfl_sync.domain.alert_policy import DUPLICATE, Decision, History, PolicyConfig, day_start, decide
+from nfl_sync.domain.alert_policy import (
+    DUPLICATE,
+    SEND,
+    SUPPRESS,
+    Decision,
+    History,
+    PolicyConfig,
+    day_start,
+    decide,
+)
 from nfl_sync.domain.alert_templates import render, render_raw
 from nfl_sync.domain.events import ALERT_TYPES, PRIORITIES, Event
 from nfl_sync.domain.markup import valid_unicode
@@ -116,19 +125,51 @@ class AlertOutbox:
             disabled_types=frozenset(kind for kind, row in tx.outbox.alert_triggers().items() if not row["enabled"]),
         )
 
-    def _message(self, event: Event) -> str:
+    def record_direct(
+        self,
+        tx: Tx,
+        event: Event,
+        at: datetime,
+        sent: Mapping[str, str | None],
+        suppressed: str | None,
+        every_chat: bool,
+    ) -> None:
+        """Record a critical alert of the direct path (`alerts.direct`) once the database is back:
+        its deliveries to the chats in `sent` marked sent, and the alert closed when `every_chat`
+        got it, so the sender never sends it again (it serves the chats still missing it);
+        'suppressed' with the reason when the rate limit held it back. A key already recorded is
+        left alone."""
+        decision = Decision(SUPPRESS, suppressed) if suppressed else Decision(SEND)
+        alert_id = tx.outbox.insert_alert(self._record(event, decision, at))
+        if alert_id is None or not sent:
+            return
+        for chat_id, message_id in sent.items():
+            tx.outbox.start_delivery_attempt(alert_id, chat_id)
+            tx.outbox.mark_delivery_sent(alert_id, chat_id, at, message_id, "sent directly: the outbox was away")
+        if every_chat:
+            tx.outbox.finish_alert(alert_id)
+
+    def message(self, event: Event) -> str:
+        """The event's alert text in the outbox's parse mode."""
         try:
             return render(event, self.parse_mode, self.config.timezone)
         except (KeyError, ValueError, TypeError, ArithmeticError) as error:
             log.error("Alert %r could not be formatted (%s); it is sent with its raw fields", event.key, error)
             return render_raw(event, self.parse_mode, self.config.timezone)
 
+    def _payload(self, event: Event) -> dict[str, Any]:
+        payload = {"parse_mode": self.parse_mode, "data": _jsonable(event.fields())}
+        if event.held_since is not None:  # late: a database outage held it back
+            payload["held_since"] = event.held_since.isoformat()
+            payload["held_seconds"] = event.held_seconds
+        return payload
+
     def _record(self, event: Event, decision: Decision, now: datetime) -> AlertRecord:
         return AlertRecord(
             alert_key=event.key,
             alert_type=event.alert_type,
             priority=event.priority,
-            message=self._message(event),
+            message=self.message(event),
             channel=self.channel,
             status="pending" if decision.send else "suppressed",
             created_at=now,
@@ -136,7 +177,7 @@ class AlertOutbox:
             family=event.family,
             reason=decision.reason,
             event_time=event.occurred_at,
-            payload={"parse_mode": self.parse_mode, "data": _jsonable(event.fields())},
+            payload=self._payload(event),
         )
 
 

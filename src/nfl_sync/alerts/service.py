@@ -3,7 +3,8 @@
 `build_notifier(settings, db, clock)` gives an `AlertService`: `record(tx, events, now)` in the
 daemon's transactions, `wake()` after each commit, a sender thread that drains, and
 `close(flush_seconds)`. Telegram is used when configured; otherwise `ConsoleChannel` (stdout and
-the log) takes the same outbox.
+the log) takes the same outbox. Critical system alerts the outbox could not take go to the channel
+directly (`deliver_directly`, see `alerts.direct`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from datetime import datetime
 
 from nfl_sync.alerts.channel import Channel
 from nfl_sync.alerts.console import ConsoleChannel
+from nfl_sync.alerts.direct import DirectAlerts
 from nfl_sync.alerts.outbox import AlertOutbox, Recorded
 from nfl_sync.alerts.sender import DrainReport, TelegramNotifier
 from nfl_sync.alerts.telegram import TelegramChannel
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
+from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import Event, system_event
 from nfl_sync.logging_setup import redact
 from nfl_sync.metrics import Metrics
@@ -80,6 +83,7 @@ class AlertService:
         self._start_lock = threading.Lock()
         self._failure: str | None = None
         notifier.on_channel_down = self._record_channel_down
+        self.direct = DirectAlerts(outbox, notifier.channel, notifier.db)
 
     def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""
@@ -99,6 +103,12 @@ class AlertService:
                 self._thread = threading.Thread(target=self._run, name="alert-sender", daemon=True)
                 self._thread.start()
         self._wake.set()
+
+    def deliver_directly(self, events: Sequence[Event], now: datetime) -> None:
+        """Critical system alerts that could not be recorded (the database is away): sent straight
+        to the channel by the sender thread, recorded in the outbox once the database is back."""
+        if self.direct.offer(events, now):
+            self.wake()
 
     def describe(self) -> str:
         return self.notifier.channel.description
@@ -132,7 +142,13 @@ class AlertService:
                 )
                 return
         try:
+            self._direct_round()
+            if not self.notifier.db.available:
+                log.warning("The database is unavailable; pending alerts stay queued for the next start")
+                return
             self._observe(self.notifier.drain(max(0.0, flush_seconds - (time.monotonic() - started))))
+        except DatabaseError as error:
+            log.warning("Could not deliver the pending alerts (%s); they stay queued for the next start", error)
         finally:
             self.notifier.close()
 
@@ -149,10 +165,15 @@ class AlertService:
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            self._direct_round()
             try:
                 report = self.notifier.drain(self.drain_seconds)
                 self._failure = None
-            except Exception as error:  # a dead database must not kill the sender; it retries
+            except DatabaseError as error:  # the outbox is away: the direct path speaks meanwhile
+                self._failure = str(error)
+                log.warning("Alert sender: %s; retrying in %.0f s", error, self.idle_seconds)
+                continue
+            except Exception as error:  # a bug must not kill the sender; it retries
                 self._failure = redact(f"{type(error).__name__}: {error}")
                 log.exception("Alert sender failed; retrying in %.0f s", self.idle_seconds)
                 continue
@@ -171,6 +192,18 @@ class AlertService:
             self.notifier.db.run(lambda tx: self.record(tx, [event], now))
         except Exception:  # the database may be down as well; the log and console have it
             log.exception("Could not record the channel-down alert")
+
+    def _direct_round(self) -> None:
+        """Send the alerts of the direct path, and record them once the outbox answers."""
+        if not len(self.direct):
+            return
+        try:
+            self.direct.send()
+            self.direct.record()
+        except DatabaseError as error:
+            log.info("Critical alerts sent directly are recorded when the database is back (%s)", error)
+        except Exception:  # the direct path must never stop the sender
+            log.exception("The direct path for critical alerts failed")
 
     def _observe(self, report: DrainReport) -> None:
         if self.metrics is not None:

@@ -286,6 +286,9 @@ def _render_once(
 ) -> str:
     lines = template(data, m)
     lines.append("🕒 " + m.text(_local_time(event.occurred_at, tz)))
+    if event.held_since is not None:
+        late = f"first seen {_local_time(event.held_since, tz)}, {event.held_seconds:.0f} s late"
+        lines.append("⏳ " + m.italic(f"Delayed by a database outage ({late})"))
     return "\n".join(line for line in lines if line is not None)
 
 

@@ -146,6 +146,8 @@ class Event:
 
     `key` is the deduplication key: the same key is never alerted twice. `family` groups repeats
     that a cooldown may suppress (the same market spiking again); None means cooldowns never apply.
+    `held_since` is when the event was first detected, when a database outage kept it from being
+    recorded then: the alert goes out late, and says so.
     """
 
     alert_type: AlertType
@@ -155,6 +157,14 @@ class Event:
     data: AlertData
     game_id: str | None = None
     family: str | None = None
+    held_since: datetime | None = None
+
+    @property
+    def held_seconds(self) -> float | None:
+        """How late the outage made it, or None when it was recorded as soon as detected."""
+        if self.held_since is None:
+            return None
+        return max(0.0, (self.occurred_at - self.held_since).total_seconds())
 
     def fields(self) -> dict[str, Any]:
         """The data record as a mapping, for the templates and the stored payload: every required

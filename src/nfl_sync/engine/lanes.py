@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 
 from nfl_sync.domain.errors import DatabaseError, KalshiFormatError, SourceError
 from nfl_sync.domain.events import Event, system_event
+from nfl_sync.engine.outage import DatabaseWatch, HeldEvents
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
+from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,10 +71,13 @@ class Lane:
 
 
 class StepRunner:
-    """Runs steps with their bookkeeping: errors, health, metrics, system alerts, the sync log."""
+    """Runs steps with their bookkeeping: errors, health, metrics, system alerts, the sync log;
+    and the lanes' writes with their alerts (`write`), held back while the database is away."""
 
     def __init__(self, shell: Shell):
         self.shell = shell
+        self.database = DatabaseWatch(shell.settings.database.unreachable_alert_after)
+        self.held = HeldEvents()
         self.last_errors: dict[str, str | None] = {}  # lane -> error of its latest step, None if it worked
         self.totals: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
@@ -90,6 +95,9 @@ class StepRunner:
         except SourceError as exc:
             status, error = "failed", str(exc)
             log.warning("%s sync failed: %s", lane.name, exc)
+            if exc.source == "kalshi" and exc.status in (401, 403):
+                text = f"Kalshi rejected the credentials ({exc}); check KALSHI_API_KEY_ID and the private key"
+                self.record_events([system_event("critical", "kalshi_auth", text, started, started.date().isoformat())])
             if lane.throttled_by_errors:
                 self.record_events(shell.health.record_source_error(lane.name, str(exc), started))
         except KalshiFormatError as exc:
@@ -100,6 +108,7 @@ class StepRunner:
         except DatabaseError as exc:
             status, error = "failed", str(exc)
             log.error("%s sync failed: %s", lane.name, exc)
+            self.record_events(self.database.failed(started, str(exc)))
         except Exception as exc:  # a bug in one step must not stop the lane; it is logged in full
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             log.exception("%s sync failed unexpectedly", lane.name)
@@ -129,24 +138,45 @@ class StepRunner:
     def log_syncs(self, report: CycleReport) -> None:
         """The report's steps into nfl_data_sync_log, in one transaction; a failure is only logged."""
         steps = ", ".join(report.steps)
+        now = self.shell.clock.now()
         try:
             self.shell.db.run(lambda tx: tx.ops.log_syncs(report.sync_log))
         except DatabaseError as exc:
             log.error("Could not record the sync steps %s in nfl_data_sync_log: %s", steps, exc)
+            self.record_events(self.database.failed(now, str(exc)))
         except Exception:  # a bookkeeping row must never stop a lane
             log.exception("Could not record the sync steps %s in nfl_data_sync_log", steps)
+        else:
+            self.database.succeeded(now)
+
+    def write(self, events: Sequence[Event], now: datetime, fn: Callable[[Tx, Sequence[Event]], T]) -> T:
+        """`fn(tx, events)` in a transaction: a lane's state change with its alerts. Should the
+        database be away, the events are noted as held (the lane detects them again, since its
+        memory moves only after a commit), and once written their alerts say how late they are."""
+        marked = self.held.marked(events)
+        try:
+            result = self.shell.db.run(lambda tx: fn(tx, marked))
+        except DatabaseError:
+            self.held.hold(events, now)
+            raise
+        self.held.written(events)
+        return result
 
     def record_events(self, events: Sequence[Event]) -> None:
-        """Record events outside a state change (system alerts); a dead database only logs them."""
+        """Record events outside a state change (system alerts). With the database away, the
+        critical ones go straight to the channel (`AlertSink.deliver_directly`), the rest are
+        logged."""
         if not events:
             return
         shell = self.shell
         now = shell.clock.now()
         try:
             shell.db.run(lambda tx: shell.alerts.record(tx, events, now))
-        except DatabaseError as exc:
+        except Exception as exc:  # a database away, or worse: an alert must never stop a lane
+            critical = [event for event in events if event.fields().get("level") == "critical"]
             for event in events:
                 log.error("Could not record %s alert (%s): %s", event.alert_type, exc, event.fields().get("message"))
+            shell.alerts.deliver_directly(critical, now)
         shell.alerts.wake()
 
     def summarise(self, report: CycleReport, live_games: Callable[[], int]) -> None:

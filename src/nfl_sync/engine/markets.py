@@ -8,6 +8,7 @@ measures the move. A Kalshi that is slow or silent holds only this lane.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -16,6 +17,8 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from nfl_sync.domain.errors import DatabaseError
+from nfl_sync.domain.events import Event
 from nfl_sync.domain.markets import (
     PendingCorrelation,
     detect_price_spikes,
@@ -27,12 +30,15 @@ from nfl_sync.domain.markets import (
 )
 from nfl_sync.domain.models import KalshiMarket, MarketSnapshot, Play
 from nfl_sync.engine.board import GameBoard
-from nfl_sync.engine.lanes import Lane
+from nfl_sync.engine.held_prices import HeldSnapshots
+from nfl_sync.engine.lanes import Lane, StepRunner
 from nfl_sync.engine.protocols import FetchedMarkets
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.scheduling import poll_interval
 from nfl_sync.engine.shell import Shell
 from nfl_sync.storage.tx import Tx
+
+log = logging.getLogger(__name__)
 
 RECENT_PLAYS_WINDOW = timedelta(minutes=3)
 CORRELATION_EXPIRY = timedelta(seconds=60)
@@ -44,9 +50,14 @@ class MarketLane(Lane):
 
     name = "kalshi"
 
-    def __init__(self, shell: Shell, *, board: GameBoard, recent_plays: Callable[[str], Sequence[Play]]):
+    def __init__(
+        self, shell: Shell, *, board: GameBoard, recent_plays: Callable[[str], Sequence[Play]], runner: StepRunner
+    ):
         super().__init__(shell)
         self.board = board
+        self.runner = runner
+        # Prices polled while the database is away: a past price cannot be asked for again.
+        self.held = HeldSnapshots(shell.settings.database.hold_dir / "kalshi_prices.jsonl")
         self.recent_plays = recent_plays
         self.last_prices: dict[str, MarketSnapshot] = {}
         self.stored_prices: dict[str, MarketSnapshot] = {}
@@ -107,14 +118,24 @@ class MarketLane(Lane):
         correlations, reactions = resolve_correlations(due, slate.snapshots, games, now)
         spike_links = spike_correlations(spikes, recent, now)
 
-        def write(tx: Tx) -> int:
+        held = self.held.held() if len(self.held) else []
+
+        def write(tx: Tx, alerts: Sequence[Event]) -> int:
             tx.markets.upsert_markets(markets)
-            stored = tx.markets.insert_price_snapshots(snapshots)
+            stored = tx.markets.insert_price_snapshots(held + snapshots)
             tx.markets.insert_correlations(correlations + spike_links)
-            shell.alerts.record(tx, spikes + reactions, now)
+            shell.alerts.record(tx, alerts, now)
             return stored
 
-        report.snapshots = shell.db.run(write)
+        try:
+            report.snapshots = self.runner.write(spikes + reactions, now, write)
+        except DatabaseError:
+            self.held.hold(snapshots)
+            self.stored_prices.update({s.ticker: s for s in snapshots})  # as good as stored: they will be
+            raise
+        if held:
+            log.info("Wrote %d Kalshi price snapshots held during the database outage", len(held))
+            self.held.clear()
         self.known_markets.update({m.ticker: m for m in markets})
         self.stored_prices.update({s.ticker: s for s in snapshots})
         measured = {c.play_id for c in correlations}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +20,7 @@ from typing import Any
 
 from nfl_sync.domain.detection import TURNOVER_TAGS, ScoreMemory
 from nfl_sync.domain.errors import DatabaseError, SourceError
-from nfl_sync.domain.events import system_event
+from nfl_sync.domain.events import Event, system_event
 from nfl_sync.domain.models import Game, GameSummary, Play
 from nfl_sync.domain.play_classifier import with_significance
 from nfl_sync.domain.play_detection import PlayMemory, detect_plays
@@ -248,7 +248,7 @@ class PlayByPlayLane(Lane):
         update = detect_plays(self.memory.get(game_id), score, game, plays, now, fetch.revision)
         changed = self._changed_plays(game_id, plays)
 
-        def write(tx: Tx) -> int:
+        def write(tx: Tx, alerts: Sequence[Event]) -> int:
             new = tx.games.insert_plays(changed)
             tx.games.mark_plays_deleted(game_id, update.deleted, now)
             if changed:
@@ -257,10 +257,10 @@ class PlayByPlayLane(Lane):
                 tx.games.upsert_odds(summary.odds)
             if summary.player_stats:  # fetched when the request asked for the box score
                 tx.games.upsert_player_stats(summary.player_stats)
-            shell.alerts.record(tx, update.events, now)
+            shell.alerts.record(tx, alerts, now)
             return new
 
-        new_count = shell.db.run(write)
+        new_count = self.runner.write(update.events, now, write)
         # Only after the commit: a failed transaction leaves the old memory, so the next try redoes it.
         self.memory[game_id] = update.memory
         if game.is_final:  # its plays will not change much more: a late edit is just upserted again

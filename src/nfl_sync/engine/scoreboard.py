@@ -11,14 +11,14 @@ others go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from nfl_sync.domain.calendar import scoreboard_dates
 from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
 from nfl_sync.domain.errors import DatabaseError
-from nfl_sync.domain.events import system_event
+from nfl_sync.domain.events import Event, system_event
 from nfl_sync.domain.models import Game, GamePhase, GameState
 from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
@@ -130,11 +130,11 @@ class ScoreboardLane(Lane):
         events = [event for _, update in items for event in update.events]
         if changed:
 
-            def write(tx: Tx) -> None:
+            def write(tx: Tx, alerts: Sequence[Event]) -> None:
                 tx.games.upsert_games(changed)
-                shell.alerts.record(tx, events, now)
+                shell.alerts.record(tx, alerts, now)
 
-            shell.db.run(write)
+            self.runner.write(events, now, write)
             self.stored.update({game.game_id: game for game in changed})
             if events:
                 shell.alerts.wake()

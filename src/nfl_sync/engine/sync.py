@@ -70,7 +70,7 @@ class NFLRealtimeSync:
         self.runner = StepRunner(shell)
         self.board = GameBoard()
         self.recent = RecentPlays()
-        self.markets = MarketLane(shell, board=self.board, recent_plays=self.recent.of)
+        self.markets = MarketLane(shell, board=self.board, recent_plays=self.recent.of, runner=self.runner)
         self.scoreboard = ScoreboardLane(
             shell, self.board, self.runner, lambda game, first: self.plays.request(game, first)
         )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
@@ -18,6 +20,8 @@ from psycopg2 import sql
 from nfl_sync.domain.errors import EmbeddedDatabaseError
 
 log = logging.getLogger(__name__)
+
+REAP_WAIT_SECONDS = 10.0
 
 
 def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool = True) -> str:
@@ -45,6 +49,46 @@ def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool 
     ensure_database(admin_url, database)
     log.info("Embedded PostgreSQL running with its data in %s", data_dir)
     return server.get_uri(database)
+
+
+def revive_embedded(data_dir: Path) -> bool:
+    """Start the embedded server in `data_dir` again if its process died; True when it did.
+
+    Called by the pool when a connection fails: a server killed (the OOM killer, an operator)
+    would otherwise stay down until the daemon restarts."""
+    import pgserver
+
+    if _postmaster(data_dir) == "running":
+        return False
+    log.warning("The embedded PostgreSQL in %s is not running; starting it again", data_dir)
+    # A killed postmaster stays a zombie until its parent reaps it, and its pid file keeps a
+    # new server from starting meanwhile.
+    deadline = time.monotonic() + REAP_WAIT_SECONDS
+    while _postmaster(data_dir) == "zombie" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    server = pgserver.get_server(data_dir)
+    # pgserver serialises starts across processes with this lock; its constructor takes it too.
+    with server._lock:
+        server.ensure_postgres_running()
+    if _postmaster(data_dir) != "running":
+        raise EmbeddedDatabaseError(f"the embedded PostgreSQL in {data_dir} did not start; see {data_dir / 'log'}")
+    log.warning("The embedded PostgreSQL in %s is running again", data_dir)
+    return True
+
+
+def _postmaster(data_dir: Path) -> str:
+    """running, zombie (killed, not reaped yet) or dead: the process named in its pid file."""
+    import psutil  # type: ignore[import-untyped]  # pgserver's own dependency
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir.resolve())
+    process: Any = None if info is None else info.process  # a psutil.Process, though pgserver types it None
+    if process is None or not process.is_running():
+        return "dead"
+    try:
+        return "zombie" if process.status() == psutil.STATUS_ZOMBIE else "running"
+    except psutil.NoSuchProcess:
+        return "dead"
 
 
 def ensure_database(admin_url: str, database: str) -> None:

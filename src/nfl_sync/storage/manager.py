@@ -4,6 +4,12 @@ Work happens in a `Tx` (one transaction on one connection) whose repositories ho
 table family: `tx.games`, `tx.markets`, `tx.outbox`, `tx.ops`, `tx.analytics`. `db.run(fn)` runs
 `fn(tx)` and retries it once on a fresh connection when the old one turned out to be dead (the
 server restarted), which is safe because every write is an idempotent upsert.
+
+Every wait is bounded (`ConnectionLimits`: statement, lock and idle-in-transaction timeouts, TCP
+keepalives), and every way the database can be away (connection lost, a read-only standby after
+a failover, a timeout, an administrator's shutdown) reaches the caller as one `DatabaseError`.
+A connection that failed that way is discarded, so the next transaction gets a fresh session
+(a standby promoted back, or `default_transaction_read_only` reset, is seen at once).
 """
 
 from __future__ import annotations
@@ -16,20 +22,70 @@ from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extras
+from psycopg2.extensions import parse_dsn
 from psycopg2.pool import PoolError, ThreadedConnectionPool
 
-from nfl_sync.config import Settings, redact_url
+from nfl_sync.config import ConnectionLimits, Settings, redact_url
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# The database is away or refuses to work for now: reported as DatabaseError, the session dropped.
+UNAVAILABLE_ERRORS = (
+    *CONNECTION_ERRORS,
+    psycopg2.errors.ReadOnlySqlTransaction,
+    psycopg2.errors.IdleInTransactionSessionTimeout,
+)
+# A bounded wait ran out: the session is fine, and trying again at once would only wait again.
+TIMEOUT_ERRORS = (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable)
+# The embedded server is looked at (and restarted if its process died) at most this often.
+REVIVE_EVERY_SECONDS = 30.0
 # The lanes, the sender and the summary workers share the pool; a thread that finds every
 # connection in use waits its turn this long (transactions take milliseconds) rather than failing.
 CONNECTION_WAIT_SECONDS = 10.0
 T = TypeVar("T")
+
+
+def connect_kwargs(limits: ConnectionLimits, dsn: str) -> dict[str, Any]:
+    """libpq parameters for `dsn` under `limits`: its own `options` kept, the timeouts added after."""
+    timeouts = (
+        ("statement_timeout", limits.statement_timeout),
+        ("lock_timeout", limits.lock_timeout),
+        ("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout),
+    )
+    options = " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in timeouts)
+    given = parse_dsn(dsn).get("options")
+    return {
+        "options": f"{given} {options}" if given else options,
+        "keepalives": 1,
+        "keepalives_idle": limits.keepalives_idle,
+        "keepalives_interval": limits.keepalives_interval,
+        "keepalives_count": limits.keepalives_count,
+    }
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database is away (`retry`: the session was dropped, and one more try on a fresh one may work)."""
+
+    def __init__(self, message: str, retry: bool = False):
+        super().__init__(message)
+        self.retry = retry
+
+
+def describe(error: BaseException) -> str:
+    """What went wrong, in words an operator acts on; safe to log (no DSN, no password)."""
+    first = _first_line(error)
+    if isinstance(error, psycopg2.errors.ReadOnlySqlTransaction):
+        return f"the database is read-only (a standby after a failover?): {first}"
+    if isinstance(error, psycopg2.errors.LockNotAvailable):
+        return f"a lock was held longer than the lock timeout (another session's open transaction?): {first}"
+    if isinstance(error, psycopg2.errors.QueryCanceled):
+        return f"a statement ran past the statement timeout: {first}"
+    return f"database unavailable: {first}"
 
 
 class NFLDBManager:
@@ -44,8 +100,15 @@ class NFLDBManager:
         connect_timeout: int = 30,
         slow_query_seconds: float = 1.0,
         observer: Callable[[str, float], None] | None = None,
+        limits: ConnectionLimits | None = None,
+        revive: Callable[[], bool] | None = None,
     ):
         self.dsn = dsn
+        self.limits = limits or ConnectionLimits()
+        # Restarts the embedded server when its process died (True when it did); None otherwise.
+        self.revive = revive
+        self._revived_at = float("-inf")
+        self.available = True  # False from a failure that says the database is away until a commit
         self.pool_min = pool_min
         self.pool_max = pool_max
         self.connect_timeout = connect_timeout
@@ -63,13 +126,21 @@ class NFLDBManager:
         """Connect to the configured database, starting the embedded one when none is configured."""
         db = settings.database
         if db.url is None:
-            from nfl_sync.storage.embedded import start_embedded
+            from nfl_sync.storage.embedded import revive_embedded, start_embedded
 
             dsn = start_embedded(db.embedded_dir)
+            kwargs.setdefault("revive", lambda: revive_embedded(db.embedded_dir))
         else:
             dsn = db.url
             log.info("Using PostgreSQL at %s", redact_url(dsn))
-        return cls(dsn, pool_min=db.pool_min, pool_max=db.pool_max, connect_timeout=db.connect_timeout, **kwargs)
+        return cls(
+            dsn,
+            pool_min=db.pool_min,
+            pool_max=db.pool_max,
+            connect_timeout=db.connect_timeout,
+            limits=db.limits,
+            **kwargs,
+        )
 
     # --- pool -----------------------------------------------------------------------------
     def _get_pool(self) -> ThreadedConnectionPool:
@@ -82,13 +153,31 @@ class NFLDBManager:
                         self.dsn,
                         connect_timeout=self.connect_timeout,
                         application_name="nfl-realtime-sync",
+                        **connect_kwargs(self.limits, self.dsn),
                     )
                 except CONNECTION_ERRORS as error:
                     self._note_failure()
-                    raise DatabaseError(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
+                    self._revive_locked()
+                    raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
             return self._pool
 
+    def _revive_locked(self) -> None:
+        """Restart the embedded server if its process died (a restart at most every
+        REVIVE_EVERY_SECONDS; looking costs a file read)."""
+        if self.revive is None or time.monotonic() - self._revived_at < REVIVE_EVERY_SECONDS:
+            return
+        try:
+            revived = self.revive()
+        except Exception as error:  # a failed restart is retried later; the lanes go on failing cleanly
+            self._revived_at = time.monotonic()
+            log.error("Could not restart the embedded PostgreSQL: %s", _first_line(error))
+            return
+        if revived:
+            self._revived_at = time.monotonic()
+            self._reset_locked()
+
     def _note_failure(self) -> None:
+        self.available = False
         self.consecutive_failures += 1
         if self.consecutive_failures >= 3:
             log.warning("3 consecutive database connection failures: resetting the connection pool")
@@ -130,7 +219,8 @@ class NFLDBManager:
         except CONNECTION_ERRORS as error:
             with self._lock:
                 self._note_failure()
-            raise DatabaseError(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
+                self._revive_locked()
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
         except PoolError as error:
             raise DatabaseError(f"connection pool exhausted ({error})") from None
         broken = False
@@ -140,11 +230,21 @@ class NFLDBManager:
                 yield Tx(cur)
             conn.commit()
             self.consecutive_failures = 0
-        except CONNECTION_ERRORS:
+            self.available = True
+        except TIMEOUT_ERRORS as error:
+            with suppress(*CONNECTION_ERRORS):
+                conn.rollback()
+            broken = bool(conn.closed)
+            raise DatabaseUnavailable(describe(error)) from None
+        except UNAVAILABLE_ERRORS as error:
             broken = True
+            lost = bool(conn.closed) or isinstance(error, CONNECTION_ERRORS)
             with self._lock:
-                self._note_failure()
-            raise
+                if lost:
+                    self._note_failure()
+                self.available = False
+            # A fresh session may work: the server is back, or a standby was promoted back.
+            raise DatabaseUnavailable(describe(error), retry=True) from None
         except BaseException:
             try:
                 conn.rollback()
@@ -168,13 +268,12 @@ class NFLDBManager:
         try:
             with self.transaction() as tx:
                 return fn(tx)
-        except CONNECTION_ERRORS as error:
-            log.warning("Database connection lost (%s); retrying on a new connection", _first_line(error))
-        try:
-            with self.transaction() as tx:
-                return fn(tx)
-        except CONNECTION_ERRORS as error:
-            raise DatabaseError(f"database unavailable: {_first_line(error)}") from None
+        except DatabaseUnavailable as error:
+            if not error.retry:
+                raise
+            log.warning("Database session failed (%s); retrying on a new connection", error)
+        with self.transaction() as tx:
+            return fn(tx)
 
     def ping(self) -> bool:
         self.run(lambda tx: tx.cur.execute("SELECT 1"))
@@ -184,14 +283,22 @@ class NFLDBManager:
         """REFRESH ... CONCURRENTLY cannot run inside a transaction block, hence autocommit."""
         with self._slot():
             pool = self._get_pool()
-            conn = pool.getconn()
+            try:
+                conn = pool.getconn()
+            except CONNECTION_ERRORS as error:
+                raise DatabaseUnavailable(describe(error)) from None
+            broken = False
             try:
                 conn.autocommit = True
                 with conn.cursor() as cur:
                     cur.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY v_nfl_kalshi_opportunities")
+            except (*UNAVAILABLE_ERRORS, *TIMEOUT_ERRORS) as error:
+                broken = True
+                raise DatabaseUnavailable(describe(error)) from None
             finally:
-                conn.autocommit = False
-                pool.putconn(conn)
+                with suppress(*CONNECTION_ERRORS):
+                    conn.autocommit = False
+                pool.putconn(conn, close=broken or bool(conn.closed))
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

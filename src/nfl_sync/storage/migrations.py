@@ -24,6 +24,8 @@ def apply_migrations(db: NFLDBManager, directory: Path = MIGRATIONS_DIR) -> list
     applied: list[str] = []
     with db.transaction() as tx:
         cur = tx.cur
+        # A migration may rewrite a big table: the daemon's statement timeout is for its cycles.
+        cur.execute("SET LOCAL statement_timeout = 0")
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
