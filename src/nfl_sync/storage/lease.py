@@ -214,12 +214,16 @@ class LeaderLease:
             )
 
     def close(self) -> None:
-        """Stop the keeper and end the lock's session, which frees the lock."""
+        """Stop the keeper and free the lock: unlocked first, since the server ends a closed
+        session only a moment later and a standby must not find the lock still held then."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(self.retry_seconds + self.connect_timeout)
-        self._leader.clear()
         with self._conn_lock:
+            if self._leader.is_set() and self._conn is not None and not self._conn.closed:
+                with contextlib.suppress(psycopg2.Error), self._conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK,))
+            self._leader.clear()
             self._drop_connection()
 
 
