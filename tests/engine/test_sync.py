@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 import responses
 
-from helpers import FakeClock, fixture_json, fixture_path
+from helpers import FakeClock, fixture_json, fixture_path, rows
 from nfl_replay.espn_server import league_injuries
 from nfl_replay.timeline import load_game
 from nfl_sync.app import build_sync, close_sync
@@ -40,6 +40,7 @@ class World:
         self.summary_tweak = None
         self.fail_schedule = False
         self.kalshi_status = 200
+        self.listing = None  # edits the Kalshi listing (a list of market documents) when set
         self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/summary.*"), self._summary)
@@ -79,6 +80,8 @@ class World:
             return self.kalshi_status, {"Content-Type": "application/json"}, '{"error": "internal"}'
         home = self.timeline.win_probability_at(self.clock.now())
         markets = [self._market("ATL", home), self._market("GB", 1 - home)]
+        if self.listing:
+            markets = self.listing(markets)
         return 200, {"Content-Type": "application/json"}, json.dumps({"markets": markets, "cursor": ""})
 
     def _market(self, team: str, probability: Decimal) -> dict:
@@ -429,6 +432,35 @@ def test_kalshi_prices_map_to_a_game_first_seen_in_the_same_cycle(db, world):
             ("KXNFLGAME-23SEP17GBATL-ATL", GAME),
             ("KXNFLGAME-23SEP17GBATL-GB", GAME),
         ]
+    finally:
+        close_sync(sync)
+
+
+def test_markets_that_close_or_settle_leave_memory_and_are_not_restored(db, world):
+    atl, gb = "KXNFLGAME-23SEP17GBATL-ATL", "KXNFLGAME-23SEP17GBATL-GB"
+    at(world, world.time_after_score(1))
+    sync = make_sync(db, world)
+    try:
+        sync.run_cycle()
+        assert set(sync.markets.last_prices) == set(sync.markets.price_history) == {atl, gb}
+    finally:
+        close_sync(sync)
+    sync = make_sync(db, world)  # a restart while both trade restores both
+    try:
+        assert set(sync.markets.last_prices) == {atl, gb}
+        # ATL's market is listed settled; GB's is no longer in the listing of open markets.
+        world.listing = lambda markets: [dict(markets[0], status="finalized")]
+        world.clock.advance(10)
+        sync.run_cycle()
+        lane = sync.markets
+        assert not (lane.last_prices or lane.stored_prices or lane.price_history or lane.known_markets)
+        statuses = rows(db, "SELECT ticker, status FROM nfl_kalshi_markets ORDER BY ticker")
+        assert [(r["ticker"], r["status"]) for r in statuses] == [(atl, "finalized"), (gb, "closed")]
+    finally:
+        close_sync(sync)
+    sync = make_sync(db, world)
+    try:
+        assert sync.markets.last_prices == {}
     finally:
         close_sync(sync)
 

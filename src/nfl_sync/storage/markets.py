@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg2.extras import RealDictCursor
 
+from nfl_sync.domain.markets import TRADING_STATUSES
 from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
 from nfl_sync.storage.sql import execute_values
@@ -53,6 +54,16 @@ class MarketRepository:
             rows,
         )
         return len(rows)
+
+    def mark_closed(self, tickers: Iterable[str]) -> int:
+        """Markets that left Kalshi's listing of open markets are closed (or settled): said so, so
+        that a restart does not load them again. A market stored with a later status keeps it."""
+        self.cur.execute(
+            "UPDATE nfl_kalshi_markets SET status = 'closed', last_updated = now() "
+            "WHERE ticker = ANY(%s) AND status = ANY(%s)",
+            (sorted(tickers), sorted(TRADING_STATUSES)),
+        )
+        return self.cur.rowcount
 
     def insert_price_snapshots(self, snapshots: Iterable[MarketSnapshot]) -> int:
         """Store snapshots of stored markets (others are skipped, as are repeats of a ticker and
@@ -115,7 +126,8 @@ class MarketRepository:
         self.cur.execute(
             "SELECT p.*, m.event_ticker, m.market_kind FROM nfl_kalshi_markets m "
             "CROSS JOIN LATERAL (SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker "
-            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status IN ('active', 'initialized', 'inactive')"
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status = ANY(%s)",
+            (sorted(TRADING_STATUSES),),
         )
         return [_snapshot(row) for row in self.cur.fetchall()]
 
