@@ -1,4 +1,5 @@
-"""The slow lanes: the week's schedule, weather at kickoff, bookmakers' odds, and health checks.
+"""The slow lanes: the week's schedule, weather at kickoff, bookmakers' odds, health checks, and
+the retention of the tables that grow with every cycle.
 
 Each runs on its own cadence; a weather or odds host that is down or hangs delays only its lane.
 """
@@ -16,8 +17,18 @@ from nfl_sync.engine.lanes import Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
 from nfl_sync.health import run_checks
+from nfl_sync.storage.tx import Tx
 
 WEATHER_HORIZON = timedelta(hours=24)
+# Retention: rows deleted per statement, and statements per table and run (the rest waits an hour).
+PRUNE_BATCH = 5_000
+PRUNE_BATCHES_PER_RUN = 20
+# Candles are rolled up in windows of this width, a few per run (a first run catches up in steps).
+ROLLUP_WINDOW = timedelta(hours=6)
+ROLLUP_WINDOWS_PER_RUN = 8
+# Minutes already rolled up are rolled up again this far back: snapshots written late (after a
+# database outage) join their candles.
+ROLLUP_LOOKBACK = timedelta(hours=1)
 
 
 class ScheduleLane(Lane):
@@ -133,3 +144,66 @@ class HealthLane(Lane):
                 raise RuntimeError(error)
 
         return check
+
+
+def rollup_windows(start: datetime | None, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The [since, until) windows of the next roll-up: from ROLLUP_LOOKBACK before `start` (the
+    newest candle, else the oldest snapshot) to the last complete minute before `now`, at most
+    ROLLUP_WINDOWS_PER_RUN of ROLLUP_WINDOW each, on minute boundaries."""
+    if start is None:
+        return []
+    until = now.replace(second=0, microsecond=0)
+    since = (start - ROLLUP_LOOKBACK).replace(second=0, microsecond=0)
+    windows: list[tuple[datetime, datetime]] = []
+    while since < until and len(windows) < ROLLUP_WINDOWS_PER_RUN:
+        end = min(since + ROLLUP_WINDOW, until)
+        windows.append((since, end))
+        since = end
+    return windows
+
+
+class RetentionLane(Lane):
+    """Hourly, off the fast path: price snapshots rolled up into 1-minute candles (kept for
+    ever), then snapshots older than PRICE_RETENTION_DAYS and sync log rows older than
+    SYNC_LOG_RETENTION_DAYS deleted in small batches, each its own short transaction. A snapshot
+    is deleted only once its minute is rolled up. The clock decides what is old (replays too)."""
+
+    name = "retention"
+
+    def interval(self, now: datetime) -> float:
+        return self.shell.settings.retention_interval
+
+    def step(self, report: CycleReport) -> int:
+        settings = self.shell.settings
+        now = self.shell.clock.now()
+        candles, rolled_until = self._roll_up(now)
+        pruned = 0
+        if settings.price_retention_days and rolled_until is not None:
+            before = min(now - timedelta(days=settings.price_retention_days), rolled_until)
+            pruned += self._prune(lambda tx, limit: tx.markets.prune_prices(before, limit))
+        if settings.sync_log_retention_days:
+            before = now - timedelta(days=settings.sync_log_retention_days)
+            pruned += self._prune(lambda tx, limit: tx.ops.prune_sync_log(before, limit))
+        return candles + pruned
+
+    def _roll_up(self, now: datetime) -> tuple[int, datetime | None]:
+        """Roll the snapshots up to the last complete minute; returns the candles written and
+        the moment every snapshot before is rolled up (None when there are none)."""
+        db = self.shell.db
+        windows = rollup_windows(db.run(lambda tx: tx.markets.candles_from()), now)
+        written = 0
+        for since, until in windows:
+            written += self._roll_up_window(since, until)
+        return written, windows[-1][1] if windows else None
+
+    def _roll_up_window(self, since: datetime, until: datetime) -> int:
+        return self.shell.db.run(lambda tx: tx.markets.roll_up_candles(since, until))
+
+    def _prune(self, delete: Callable[[Tx, int], int]) -> int:
+        deleted = 0
+        for _ in range(PRUNE_BATCHES_PER_RUN):
+            batch = self.shell.db.run(lambda tx: delete(tx, PRUNE_BATCH))
+            deleted += batch
+            if batch < PRUNE_BATCH:
+                break
+        return deleted

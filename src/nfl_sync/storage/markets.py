@@ -11,7 +11,7 @@ from psycopg2.extras import RealDictCursor
 from nfl_sync.domain.markets import TRADING_STATUSES
 from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
-from nfl_sync.storage.sql import execute_values
+from nfl_sync.storage.sql import delete_older_than, execute_values
 
 
 class MarketRepository:
@@ -130,6 +130,44 @@ class MarketRepository:
             (sorted(TRADING_STATUSES),),
         )
         return [_snapshot(row) for row in self.cur.fetchall()]
+
+    def candles_from(self) -> datetime | None:
+        """Where the next roll-up into candles starts: the newest candle's minute, else the oldest
+        snapshot (None when there is none)."""
+        self.cur.execute(
+            "SELECT coalesce((SELECT max(minute) FROM nfl_kalshi_candles), "
+            "(SELECT date_trunc('minute', min(ts)) FROM nfl_kalshi_prices)) AS start"
+        )
+        row = self.cur.fetchone()
+        return row["start"] if row else None
+
+    def roll_up_candles(self, since: datetime, until: datetime) -> int:
+        """Upsert the 1-minute candles of every market from the snapshots in [since, until):
+        open/high/low/close of the mid (as `MarketSnapshot.mid`: the bid/ask midpoint, else the
+        last trade), the cumulative volume at the minute's last snapshot. Each candle is rebuilt
+        from all of its minute's snapshots, so rolling a minute up again changes nothing (and
+        takes in a snapshot written late). Pass minute boundaries. Returns the candles written."""
+        self.cur.execute(
+            "INSERT INTO nfl_kalshi_candles AS c (ticker, minute, open, high, low, close, volume, snapshots, game_id) "
+            "SELECT ticker, date_trunc('minute', ts), "
+            "(array_agg(mid ORDER BY ts) FILTER (WHERE mid IS NOT NULL))[1], max(mid), min(mid), "
+            "(array_agg(mid ORDER BY ts DESC) FILTER (WHERE mid IS NOT NULL))[1], "
+            "(array_agg(volume ORDER BY ts DESC) FILTER (WHERE volume IS NOT NULL))[1], count(*), "
+            "(array_agg(game_id ORDER BY ts DESC) FILTER (WHERE game_id IS NOT NULL))[1] "
+            "FROM (SELECT ticker, ts, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid, volume, game_id "
+            "FROM nfl_kalshi_prices WHERE ts >= %s AND ts < %s) p GROUP BY 1, 2 "
+            "ON CONFLICT (ticker, minute) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
+            "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, snapshots = EXCLUDED.snapshots, "
+            "game_id = EXCLUDED.game_id WHERE (c.open, c.high, c.low, c.close, c.volume, c.snapshots, c.game_id) "
+            "IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, "
+            "EXCLUDED.snapshots, EXCLUDED.game_id)",
+            (since, until),
+        )
+        return self.cur.rowcount
+
+    def prune_prices(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` snapshots taken before `before` (rolled up into candles first)."""
+        return delete_older_than(self.cur, "nfl_kalshi_prices", before, limit)
 
     def uncorrelated_plays(self, since: datetime) -> list[Play]:
         """Significant plays since `since` whose market reaction was not stored yet (a restart
