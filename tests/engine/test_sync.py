@@ -22,6 +22,7 @@ from nfl_replay.espn_server import league_injuries
 from nfl_replay.timeline import load_game
 from nfl_sync.app import build_sync, close_sync
 from nfl_sync.config import load_settings
+from nfl_sync.engine.report import CycleReport
 
 ESPN = "http://espn.test/apis/site/v2/sports/football/nfl"
 KALSHI = "http://kalshi.test/trade-api/v2"
@@ -41,6 +42,7 @@ class World:
         self.fail_schedule = False
         self.kalshi_status = 200
         self.listing = None  # edits the Kalshi listing (a list of market documents) when set
+        self.listed = True  # whether the scoreboard lists the game
         self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/summary.*"), self._summary)
@@ -62,7 +64,7 @@ class World:
         event = self.timeline.scoreboard_event(self.clock.now())
         if self.tweak:
             event = self.tweak(copy.deepcopy(event))
-        events = [event, *self.more_events]
+        events = [event, *self.more_events] if self.listed else list(self.more_events)
         document = {"leagues": [], "season": {"type": 2, "year": 2023}, "week": {"number": 2}, "events": events}
         return 200, {"Content-Type": "application/json"}, json.dumps(document)
 
@@ -461,6 +463,29 @@ def test_markets_that_close_or_settle_leave_memory_and_are_not_restored(db, worl
     sync = make_sync(db, world)
     try:
         assert sync.markets.last_prices == {}
+    finally:
+        close_sync(sync)
+
+
+def test_a_game_over_for_a_day_leaves_every_lane_s_memory(db, world):
+    at(world, world.timeline.end + timedelta(minutes=5))
+    sync = make_sync(db, world)
+    try:
+        sync.run_cycle()
+        assert GAME in sync.scoreboard.memory and GAME in sync.plays.memory and sync.recent.of(GAME) == []
+        sync.recent.extend(GAME, world.plays_visible(world.clock.now())[-3:])
+        at(world, world.timeline.end + timedelta(hours=12))
+        sync.run_cycle()
+        assert GAME in sync.scoreboard.memory and sync.board.get(GAME) is not None  # not a day after kickoff yet
+        world.listed = False  # the next day's scoreboard
+        at(world, world.timeline.kickoff + timedelta(hours=24))
+        sync.run_cycle()
+        assert sync.board.get(GAME) is None
+        assert GAME not in sync.scoreboard.memory and GAME not in sync.scoreboard.stored
+        sync.plays.step(CycleReport(started=world.clock.now()))  # the plays lane forgets at its next step
+        assert GAME not in sync.plays.memory and GAME not in sync.plays.classified
+        assert sync.recent.of(GAME) == []
+        assert len(alerts(db, "score")) == 0  # a game first seen final is a baseline, then forgotten quietly
     finally:
         close_sync(sync)
 
