@@ -5,17 +5,20 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+from datetime import datetime
+from pathlib import Path
 from types import FrameType
 
 from nfl_sync.alerts.service import build_notifier
 from nfl_sync.clock import Clock, SystemClock
-from nfl_sync.config import Settings
+from nfl_sync.config import Settings, env_file_exposure
 from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
 from nfl_sync.sources.kalshi.client import KalshiClient
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
+from nfl_sync.systemd import Watchdog, notify
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ def build_sync(
     Nothing is fetched until the first cycle."""
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
+    if db is None and settings.database.url is None:
+        private_dir(settings.database.embedded_dir.parent)
     if db is None:
         db = NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
     applied = apply_migrations(db)
@@ -58,6 +63,33 @@ def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
     sync.db.close()
 
 
+def private_dir(path: Path) -> None:
+    """Create `path` (the embedded database's folder, `data/` by default) readable by its owner
+    only: it holds every alert and the database files. An existing folder is left as it is."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True)
+        path.chmod(0o700)  # mkdir's mode passes through the umask; this one must not
+
+
+def health_answer(sync: NFLRealtimeSync) -> tuple[bool, dict]:
+    """/healthz: the scoreboard's last success within 3 polling intervals (idle ones when no
+    game is on), and, while a game is live, its polls no more than 3 live intervals late."""
+    settings = sync.settings
+    live = sum(1 for game in sync.board.snapshot().values() if game.is_live)
+    max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
+    return sync.health.healthy(sync.clock.now(), max_age, live_games=live, interval=settings.sync_interval)
+
+
+def watchdog(sync: NFLRealtimeSync, started: datetime) -> Watchdog:
+    """systemd's watchdog, fed while the scoreboard lane steps on its cadence (whatever ESPN says)."""
+
+    def on_time() -> bool:
+        now = sync.clock.now()
+        return sync.health.cycles_on_time(now, sync.scoreboard.interval(now), started)
+
+    return Watchdog(on_time)
+
+
 GC_GEN0_THRESHOLD = 20_000
 # SIGTERM to exit within 10 s: the lanes' current steps get this long, the outbox flush the rest.
 STOP_WAIT_SECONDS = 5.0
@@ -80,6 +112,9 @@ def tune_garbage_collection() -> None:
 def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False) -> int:
     """The daemon's lifecycle: build, run cycles until SIGTERM/SIGINT (or one cycle with `once`),
     then shut down within 10 s. Returns the exit status."""
+    exposure = env_file_exposure(settings.env_file)
+    if exposure:
+        log.warning("%s", exposure)
     sync = build_sync(settings, dry_run=dry_run)
     if once:
         report = sync.run_cycle()
@@ -95,9 +130,8 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
             signal.signal(getattr(signal, name), shutdown)
     server = None
     if settings.metrics_port:
-        max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
         server = MetricsServer(
-            sync.metrics, lambda: sync.health.healthy(sync.clock.now(), max_age), settings.metrics_port
+            sync.metrics, lambda: health_answer(sync), settings.metrics_port, settings.metrics_host
         ).start()
     log.info(
         "Polling every %.1f s (%.0f s when no game is on); alerts via %s",
@@ -106,10 +140,14 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
         sync.alerts.describe(),
     )
     tune_garbage_collection()
+    fed = watchdog(sync, sync.clock.now())
     sync.start()
+    notify("READY=1")
     crashed: list[str] = []
     while not sync.wait_for_stop(0.5) and not crashed:
         crashed = sync.dead_lanes()
+        fed.tick()
+    notify("STOPPING=1")
     sync.stop()
     # SIGTERM must end the process within 10 s: a lane stuck on a host that never answers is not
     # waited for (its thread dies with the process; what it did not commit is redone next start).
