@@ -13,7 +13,7 @@ from helpers import FakeClock, rows
 from nfl_sync.config import load_settings
 from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
 from nfl_sync.engine import periodic
-from nfl_sync.engine.periodic import RetentionLane, rollup_windows
+from nfl_sync.engine.periodic import RetentionLane
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
 from nfl_sync.health import HealthMonitor
@@ -127,12 +127,18 @@ def test_zero_days_keeps_everything(db, setting):
     assert len(rows(db, f"SELECT 1 FROM {table}")) == 1
 
 
-def test_rollup_windows_cover_complete_minutes_from_the_lookback_in_bounded_steps():
-    start = datetime(2026, 12, 1, 0, 0, 20, tzinfo=UTC)
-    windows = rollup_windows(start, datetime(2026, 12, 1, 3, 7, 45, tzinfo=UTC))
-    assert windows == [(datetime(2026, 11, 30, 23, 0, tzinfo=UTC), datetime(2026, 12, 1, 3, 7, tzinfo=UTC))]
-    many = rollup_windows(start, start + timedelta(days=30))
-    assert len(many) == periodic.ROLLUP_WINDOWS_PER_RUN
-    assert all(b - a == periodic.ROLLUP_WINDOW for a, b in many)
-    assert all(many[i][1] == many[i + 1][0] for i in range(len(many) - 1))
-    assert rollup_windows(None, start) == []
+def test_a_week_without_snapshots_does_not_hold_the_roll_up_back(db):
+    last_week = NOW - timedelta(days=7)
+    store(db, [snap(last_week, "0.40", "0.42")])
+    retention = lane(db)
+    retention.step(CycleReport(started=NOW))
+    # This week's game: one run more rolls it up, and a minute re-rolled within the lookback too.
+    store(
+        db, [snap(NOW - timedelta(minutes=30), "0.50", "0.52"), snap(last_week + timedelta(seconds=10), "0.44", "0.46")]
+    )
+    retention.step(CycleReport(started=NOW))
+    found = rows(db, "SELECT minute, snapshots FROM nfl_kalshi_candles ORDER BY minute")
+    assert [(r["minute"], r["snapshots"]) for r in found] == [
+        (last_week.replace(second=0), 2),
+        ((NOW - timedelta(minutes=30)).replace(second=0), 1),
+    ]

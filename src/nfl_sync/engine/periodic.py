@@ -146,22 +146,6 @@ class HealthLane(Lane):
         return check
 
 
-def rollup_windows(start: datetime | None, now: datetime) -> list[tuple[datetime, datetime]]:
-    """The [since, until) windows of the next roll-up: from ROLLUP_LOOKBACK before `start` (the
-    newest candle, else the oldest snapshot) to the last complete minute before `now`, at most
-    ROLLUP_WINDOWS_PER_RUN of ROLLUP_WINDOW each, on minute boundaries."""
-    if start is None:
-        return []
-    until = now.replace(second=0, microsecond=0)
-    since = (start - ROLLUP_LOOKBACK).replace(second=0, microsecond=0)
-    windows: list[tuple[datetime, datetime]] = []
-    while since < until and len(windows) < ROLLUP_WINDOWS_PER_RUN:
-        end = min(since + ROLLUP_WINDOW, until)
-        windows.append((since, end))
-        since = end
-    return windows
-
-
 class RetentionLane(Lane):
     """Hourly, off the fast path: price snapshots rolled up into 1-minute candles (kept for
     ever), then snapshots older than PRICE_RETENTION_DAYS and sync log rows older than
@@ -187,14 +171,27 @@ class RetentionLane(Lane):
         return candles + pruned
 
     def _roll_up(self, now: datetime) -> tuple[int, datetime | None]:
-        """Roll the snapshots up to the last complete minute; returns the candles written and
-        the moment every snapshot before is rolled up (None when there are none)."""
+        """Roll the snapshots up to the last complete minute, ROLLUP_WINDOW at a time (at most
+        ROLLUP_WINDOWS_PER_RUN), each window starting at the next snapshot (a week without a game
+        is skipped, not walked through). Returns the candles written and the moment every
+        snapshot before is rolled up (None when there is no snapshot)."""
         db = self.shell.db
-        windows = rollup_windows(db.run(lambda tx: tx.markets.candles_from()), now)
+        until = now.replace(second=0, microsecond=0)
+        start = db.run(lambda tx: tx.markets.candles_from(ROLLUP_LOOKBACK))
+        if start is None:
+            return 0, None
         written = 0
-        for since, until in windows:
-            written += self._roll_up_window(since, until)
-        return written, windows[-1][1] if windows else None
+        for _ in range(ROLLUP_WINDOWS_PER_RUN):
+            if start is None or start >= until:
+                break
+            end = min(start + ROLLUP_WINDOW, until)
+            written += self._roll_up_window(start, end)
+            start = self._next_snapshot(end)
+        # Nothing between a window's end and the next snapshot: all before `start` is rolled up.
+        return written, until if start is None else min(start, until)
+
+    def _next_snapshot(self, at: datetime) -> datetime | None:
+        return self.shell.db.run(lambda tx: tx.markets.snapshots_from(at))
 
     def _roll_up_window(self, since: datetime, until: datetime) -> int:
         return self.shell.db.run(lambda tx: tx.markets.roll_up_candles(since, until))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg2.extras import RealDictCursor
@@ -131,13 +131,21 @@ class MarketRepository:
         )
         return [_snapshot(row) for row in self.cur.fetchall()]
 
-    def candles_from(self) -> datetime | None:
-        """Where the next roll-up into candles starts: the newest candle's minute, else the oldest
-        snapshot (None when there is none)."""
+    def candles_from(self, lookback: timedelta) -> datetime | None:
+        """Where the next roll-up into candles starts: the minute of the oldest snapshot taken
+        at or after `lookback` before the newest candle (of all snapshots when there is no
+        candle yet); None when there is none."""
         self.cur.execute(
-            "SELECT coalesce((SELECT max(minute) FROM nfl_kalshi_candles), "
-            "(SELECT date_trunc('minute', min(ts)) FROM nfl_kalshi_prices)) AS start"
+            "SELECT date_trunc('minute', min(ts)) AS start FROM nfl_kalshi_prices WHERE ts >= "
+            "coalesce((SELECT max(minute) FROM nfl_kalshi_candles) - %s, '-infinity')",
+            (lookback,),
         )
+        row = self.cur.fetchone()
+        return row["start"] if row else None
+
+    def snapshots_from(self, at: datetime) -> datetime | None:
+        """The minute of the oldest snapshot taken at or after `at`; None when there is none."""
+        self.cur.execute("SELECT date_trunc('minute', min(ts)) AS start FROM nfl_kalshi_prices WHERE ts >= %s", (at,))
         row = self.cur.fetchone()
         return row["start"] if row else None
 
