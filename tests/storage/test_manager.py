@@ -33,9 +33,10 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
         "003_alerts_and_operations.sql",
         "004_views.sql",
         "005_game_phase_and_play_identity.sql",
+        "006_retention.sql",
     ]
     assert second == []
-    assert versions == ["001", "002", "003", "004", "005"]
+    assert versions == ["001", "002", "003", "004", "005", "006"]
 
 
 def test_the_phase_migration_reads_the_games_already_stored(pg_server, tmp_path):
@@ -61,7 +62,7 @@ def test_the_phase_migration_reads_the_games_already_stored(pg_server, tmp_path)
                 rows,
             )
         )
-        assert apply_migrations(db) == ["005_game_phase_and_play_identity.sql"]
+        assert apply_migrations(db)[0] == "005_game_phase_and_play_identity.sql"
         stored = db.run(
             lambda tx: (
                 tx.cur.execute("SELECT game_id, state, phase FROM nfl_games ORDER BY game_id"),
