@@ -39,7 +39,7 @@ from _slate_run import SharedClock
 from nfl_replay.espn_server import ESPN_PREFIX, FakeESPNServer
 from nfl_replay.http import FakeHTTPServer, Request, Response
 from nfl_replay.kalshi_server import KALSHI_PREFIX, FakeKalshiServer
-from nfl_replay.runner import PREGAME
+from nfl_replay.runner import PREGAME, ReplayEnvironment
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.domain import teams
 
@@ -95,6 +95,8 @@ def _serve_season(conn: Any, elapsed: Any) -> None:
 
 class SeasonServers:
     """The fake servers' process, and the clock it shares with the daemon."""
+
+    settings = ReplayEnvironment.settings
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -164,14 +166,8 @@ def main() -> int:
     curve: list[float] = []
     print("week  simulated day   RSS MB  " + "  ".join(f"{t} rows/MB" for t in TABLES) + "  held  wall s", flush=True)
     with SeasonServers() as env, open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        daemon = _replay_settings(
-            replace(
-                base,
-                espn_base_url=env.espn.base_url,
-                espn_core_base_url=env.espn.base_url,
-                kalshi_base_url=env.kalshi.base_url,
-            )
-        )
+        # The replays' settings for fake servers, but the daemon's own idle cadence (not 5 s).
+        daemon = replace(env.settings(base), idle_poll_interval=base.idle_poll_interval)
         sync = build_sync(daemon, clock=env.clock, restore=False)
         sync.restore_state()
         tune_garbage_collection()
@@ -198,23 +194,6 @@ def main() -> int:
             f"(goal <= {RSS_GOAL_MB:g} MB: {verdict(spread <= RSS_GOAL_MB)}); clock: simulated"
         )
     return 0
-
-
-def _replay_settings(daemon: Any) -> Any:
-    """What a replay changes for fake servers (no rate limits, no weather or odds hosts), but
-    the daemon's own idle cadence (300 s), not the replays' 5 s."""
-    from nfl_replay.runner import UNLIMITED
-
-    return replace(
-        daemon,
-        espn_rate_per_second=UNLIMITED,
-        espn_rate_per_minute=int(UNLIMITED),
-        kalshi_reads_per_second=UNLIMITED,
-        weather_interval=0.0,
-        odds_api_key=None,
-        kalshi_api_key_id=None,
-        kalshi_private_key_path=None,
-    )
 
 
 if __name__ == "__main__":
