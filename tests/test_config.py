@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nfl_sync.config import load_settings
+from nfl_sync.config import env_file_exposure, load_settings
 from nfl_sync.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,19 +70,73 @@ def test_each_bad_value_names_its_variable(env, message):
         load_settings(env)
 
 
+class _Asked(dict):
+    """An environment that remembers every variable the settings asked for."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def _numeric_variables() -> list[str]:
+    """Every variable the settings read as a number (those that refuse a word)."""
+    env = _Asked({"DB_HOST": "h"})
+    load_settings(env)
+    numeric = []
+    for name in sorted(env.asked):
+        try:
+            load_settings({"DB_HOST": "h", name: "abc"})
+        except ConfigError as error:
+            if "must be a number" in str(error):
+                numeric.append(name)
+    return numeric
+
+
+def test_every_number_refuses_nan_and_infinity():
+    names = _numeric_variables()
+    assert {"SYNC_INTERVAL", "HTTP_TIMEOUT", "DB_PORT", "METRICS_PORT", "PRICE_RETENTION_DAYS"} <= set(names)
+    for name in names:
+        for value in ("nan", "NaN", "inf", "-inf", "Infinity"):
+            with pytest.raises(ConfigError, match=f"{name} must be a (finite )?number, got '{value}'"):
+                load_settings({"DB_HOST": "h", name: value})
+
+
+def test_env_file_readable_by_others_is_reported(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=123456:SECRET\n")
+    env_file.chmod(0o644)
+    warning = env_file_exposure(env_file)
+    assert warning is not None and "mode 0644" in warning and f"chmod 600 {env_file}" in warning
+    assert "SECRET" not in warning
+    env_file.chmod(0o600)
+    assert env_file_exposure(env_file) is None
+    assert env_file_exposure(None) is None
+
+
 def test_secret_values_are_not_echoed_in_errors_or_repr():
     settings = load_settings({"TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN"})
     assert "SECRET-TOKEN" not in repr(settings)
 
 
-@pytest.mark.parametrize("script", ["src/nfl_db_manager.py", "src/nfl_realtime_sync.py"])
-def test_bad_value_stops_start_up_with_one_line_and_status_2(script, tmp_path):
+@pytest.mark.parametrize(
+    "script, setting, line",
+    [
+        ("src/nfl_db_manager.py", ("DB_PORT", "not-a-port"), "DB_PORT must be a number, got 'not-a-port'"),
+        ("src/nfl_realtime_sync.py", ("DB_PORT", "not-a-port"), "DB_PORT must be a number, got 'not-a-port'"),
+        ("src/nfl_realtime_sync.py", ("SYNC_INTERVAL", "nan"), "SYNC_INTERVAL must be a finite number, got 'nan'"),
+    ],
+)
+def test_bad_value_stops_start_up_with_one_line_and_status_2(script, setting, line, tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
         "DB_HOST": "localhost",
-        "DB_PORT": "not-a-port",
         "DB_PASSWORD": "hunter2",
         "HOME": str(tmp_path),
+        setting[0]: setting[1],
     }
     result = subprocess.run(
         [sys.executable, script, "--once"] if "sync" in script else [sys.executable, script],
@@ -94,5 +148,5 @@ def test_bad_value_stops_start_up_with_one_line_and_status_2(script, tmp_path):
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == ["configuration error: DB_PORT must be a number, got 'not-a-port'"]
+    assert lines == [f"configuration error: {line}"]
     assert "hunter2" not in result.stderr + result.stdout

@@ -85,9 +85,24 @@ def sigterm(process: subprocess.Popen) -> tuple[str, float]:
     return output, time.monotonic() - started
 
 
+def _datagrams(sock: socket.socket) -> list[str]:
+    """The datagrams waiting on `sock`."""
+    found = []
+    while True:
+        try:
+            found.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return found
+
+
 def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, tmp_path):
     port = free_port()
+    # systemd's side of Type=notify: a datagram socket the daemon reports to.
+    notify_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify_socket.bind(str(tmp_path / "notify"))
+    notify_socket.setblocking(False)
     with (
+        notify_socket,
         ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env,
         daemon(
             tmp_path,
@@ -98,6 +113,8 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
             WEATHER_INTERVAL="0",
             METRICS_PORT=str(port),
             TELEGRAM_BOT_TOKEN="123456789:AAsecretsecretsecretsecretsecretsecret",
+            NOTIFY_SOCKET=str(tmp_path / "notify"),
+            WATCHDOG_USEC="1000000",
         ) as process,
     ):
 
@@ -109,7 +126,11 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
         assert "nfl_sync_cycle_duration_seconds_count" in metrics
         assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
+        told: list[str] = []
+        wait_for(lambda: told.extend(_datagrams(notify_socket)) or "WATCHDOG=1" in told, 10, "the watchdog fed")
+        assert told[0] == "READY=1"
         output, elapsed = sigterm(process)
+        assert _datagrams(notify_socket)[-1:] == ["STOPPING=1"]
     assert process.returncode == 0, output
     assert elapsed < 10
     assert "Received SIGTERM" in output and "Stopped cleanly" in output

@@ -64,3 +64,31 @@ def test_failed_checks_become_hourly_warnings(tmp_path: Path):
     events = run_checks({"database": broken, "alerts": lambda: None}, [tmp_path], T0)
     assert [e.key for e in events] == ["system:database:check:2026112218"]
     assert "server closed the connection" in events[0].data.message
+
+
+def test_healthz_fails_when_a_live_game_s_poll_is_more_than_3_intervals_late_and_says_why():
+    monitor = HealthMonitor()
+    monitor.record_step("scoreboard", None, T0)
+    at = lambda seconds: T0 + timedelta(seconds=seconds)  # noqa: E731
+    # No game live: only the idle rule (15 minutes) applies.
+    assert monitor.healthy(at(600), 900, live_games=0, interval=5)[0] is True
+    assert monitor.healthy(at(20), 900, live_games=1, interval=5)[0] is True  # 15 s late: the limit
+    ok, detail = monitor.healthy(at(21), 900, live_games=1, interval=5)
+    assert not ok and detail["status"] == "late" and detail["live_games"] == 1
+    assert detail["reason"] == "scoreboard 16 s late while 1 game(s) are live (limit 15 s): no poll ran since"
+    monitor.record_step("scoreboard", "espn: HTTP 503", at(22))  # polls run, and fail
+    ok, detail = monitor.healthy(at(25), 900, live_games=1, interval=5)
+    assert not ok and detail["reason"].endswith("the polls since failed (last: espn: HTTP 503)")
+    monitor.record_step("scoreboard", None, at(26))
+    ok, detail = monitor.healthy(at(27), 900, live_games=1, interval=5)
+    assert ok and detail["status"] == "ok" and detail["reason"] is None
+
+
+def test_cycles_are_on_time_while_the_scoreboard_steps_whatever_their_outcome():
+    monitor = HealthMonitor()
+    assert monitor.cycles_on_time(T0 + timedelta(seconds=20), 5, since=T0)  # before the first step
+    assert not monitor.cycles_on_time(T0 + timedelta(seconds=21), 5, since=T0)
+    monitor.record_step("scoreboard", "espn: timed out", T0 + timedelta(seconds=30))
+    assert monitor.cycles_on_time(T0 + timedelta(seconds=45), 5, since=T0)  # failing, but stepping
+    assert not monitor.cycles_on_time(T0 + timedelta(seconds=51), 5, since=T0)
+    assert monitor.cycles_on_time(T0 + timedelta(seconds=1230), 300, since=T0)  # the idle cadence

@@ -6,12 +6,14 @@ import gc
 import logging
 import signal
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from nfl_sync.alerts.service import build_notifier
 from nfl_sync.clock import Clock, SystemClock
-from nfl_sync.config import Settings
+from nfl_sync.config import Settings, env_file_exposure
 from nfl_sync.domain.events import system_event
 from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
@@ -20,6 +22,7 @@ from nfl_sync.sources.kalshi.client import KalshiClient
 from nfl_sync.storage.lease import LeaderLease
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
+from nfl_sync.systemd import Watchdog, notify
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,38 @@ def build_sync(
 
 
 def connect_database(settings: Settings, metrics: Metrics) -> NFLDBManager:
-    """The configured database (or the embedded one), its transaction times observed."""
+    """The configured database (or the embedded one, in a folder of its owner's), its transaction
+    times observed."""
+    if settings.database.url is None:
+        private_dir(settings.database.embedded_dir.parent)
     return NFLDBManager.from_settings(settings, observer=lambda _name, seconds: metrics.db_time.observe(seconds))
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (the embedded database's folder, `data/` by default) readable by its owner
+    only: it holds every alert and the database files. An existing folder is left as it is."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True)
+        path.chmod(0o700)  # mkdir's mode passes through the umask; this one must not
+
+
+def health_answer(sync: NFLRealtimeSync) -> tuple[bool, dict]:
+    """The leader's health: the scoreboard's last success within 3 polling intervals (idle ones
+    when no game is on), and, while a game is live, its polls no more than 3 live intervals late."""
+    settings = sync.settings
+    live = sum(1 for game in sync.board.snapshot().values() if game.is_live)
+    max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
+    return sync.health.healthy(sync.clock.now(), max_age, live_games=live, interval=settings.sync_interval)
+
+
+def watchdog(sync: NFLRealtimeSync, started: datetime) -> Watchdog:
+    """systemd's watchdog, fed while the scoreboard lane steps on its cadence (whatever ESPN says)."""
+
+    def on_time() -> bool:
+        now = sync.clock.now()
+        return sync.health.cycles_on_time(now, sync.scoreboard.interval(now), started)
+
+    return Watchdog(on_time)
 
 
 def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
@@ -90,14 +123,15 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def daemon_health(sync: NFLRealtimeSync, lease: LeaderLease, max_age: float) -> tuple[bool, dict[str, Any]]:
+def daemon_health(sync: NFLRealtimeSync, lease: LeaderLease) -> tuple[bool, dict[str, Any]]:
     """The /healthz answer: a standby is healthy (it is doing its job: waiting); a leader whose
-    lease is lost is not; a leader is healthy while the scoreboard is polled and no chat refuses
-    the alerts (blocked bot, chat not found) nor is the channel down."""
+    lease is lost is not; a leader is healthy while the scoreboard is polled on time
+    (`health_answer`) and no chat refuses the alerts (blocked bot, chat not found) nor is the
+    channel down."""
     state = lease.state()
     if state != "leader":
         return state == "standby", {"status": state, "leader": lease.holder}
-    ok, detail = sync.health.healthy(sync.clock.now(), max_age)
+    ok, detail = health_answer(sync)
     problems = sync.alerts.channel_problems()
     if problems:
         detail["status"] = "ok, but alerts are not delivered" if ok else detail["status"]
@@ -110,6 +144,9 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     holds it), run cycles until SIGTERM/SIGINT (or one cycle with `once`), then shut down within
     10 s. Returns the exit status (EXIT_NOT_LEADER when another instance leads: `--once` at once,
     the daemon when it lost its lease to another one)."""
+    exposure = env_file_exposure(settings.env_file)
+    if exposure:
+        log.warning("%s", exposure)
     metrics = Metrics()
     db = connect_database(settings, metrics)
     lease = LeaderLease(db.dsn)
@@ -126,10 +163,14 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
             signal.signal(getattr(signal, name), shutdown)
     server = None
     if settings.metrics_port:
-        max_age = 3 * max(settings.sync_interval, settings.idle_poll_interval)
-        server = MetricsServer(sync.metrics, lambda: daemon_health(sync, lease, max_age), settings.metrics_port).start()
+        server = MetricsServer(
+            sync.metrics, lambda: daemon_health(sync, lease), settings.metrics_port, settings.metrics_host
+        ).start()
+    # A standby is a running service too: systemd hears READY before the lease is taken, and its
+    # watchdog is fed while the daemon stands by.
+    notify("READY=1")
     lease.start()
-    if not _wait_for_lease(sync, lease):
+    if not _wait_for_lease(sync, lease, Watchdog(lambda: True)):
         close_sync(sync)
         lease.close()
         if server is not None:
@@ -144,10 +185,13 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
         sync.alerts.describe(),
     )
     tune_garbage_collection()
+    fed = watchdog(sync, sync.clock.now())
     sync.start()
     crashed: list[str] = []
     while not sync.wait_for_stop(0.5) and not crashed and not lease.superseded.is_set():
         crashed = sync.dead_lanes()
+        fed.tick()
+    notify("STOPPING=1")
     sync.stop()
     # SIGTERM must end the process within 10 s: a lane stuck on a host that never answers is not
     # waited for (its thread dies with the process; what it did not commit is redone next start).
@@ -199,10 +243,12 @@ def _run_once(sync: NFLRealtimeSync, lease: LeaderLease) -> int:
         lease.close()
 
 
-def _wait_for_lease(sync: NFLRealtimeSync, lease: LeaderLease) -> bool:
+def _wait_for_lease(sync: NFLRealtimeSync, lease: LeaderLease, standby: Watchdog) -> bool:
     """Stand by until this instance leads (True) or is told to stop (False). The lease's keeper
     logs once that it stands by, and tries the lock every 2 s."""
     while not lease.wait_leader(0.5):
+        standby.tick()
         if sync.stopping:
+            notify("STOPPING=1")
             return False
     return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -84,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.interval is not None and args.interval <= 0:
-        parser.error("--interval must be > 0")
+    if args.interval is not None and not (math.isfinite(args.interval) and args.interval > 0):
+        parser.error("--interval must be a number > 0")
     if args.speed != "max":
         try:
-            if float(args.speed) <= 0:
+            if not (math.isfinite(float(args.speed)) and float(args.speed) > 0):
                 raise ValueError
         except ValueError:
             parser.error("--speed must be a positive number or max")

@@ -7,6 +7,7 @@ variable (`ConfigError`, exit status 2); secrets are never echoed back in those 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -110,6 +111,12 @@ class Settings:
     metrics_port: int
     log_level: str
     log_dir: Path
+    metrics_host: str = "127.0.0.1"
+    # Retention (days; 0 keeps everything) and how often it is applied (seconds)
+    sync_log_retention_days: float = 30.0
+    price_retention_days: float = 90.0
+    retention_interval: float = 3600.0
+    env_file: Path | None = None  # the .env file the settings were read from, if any
 
     @property
     def telegram_configured(self) -> bool:
@@ -152,6 +159,9 @@ class _Reader:
             number = kind(value)
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        # nan passes every comparison below (and makes a cadence a busy loop); inf is no cadence either.
+        if not math.isfinite(number):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
         if number < minimum or (not allow_zero and number == 0):
             bound = f">= {minimum}" if allow_zero else f"> {minimum}"
             raise ConfigError(f"{name} must be {bound}, got {value!r}")
@@ -283,11 +293,15 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
 
     Raises ConfigError for the first malformed value found.
     """
+    env_file = None
     if env is None:
         from dotenv import load_dotenv
 
-        load_dotenv(dotenv_path or PROJECT_ROOT / ".env", override=False)
+        env_file = dotenv_path or PROJECT_ROOT / ".env"
+        load_dotenv(env_file, override=False)
         env = os.environ
+        if not env_file.is_file():
+            env_file = None
     r = _Reader(env)
     parse_mode = r.text("TELEGRAM_PARSE_MODE", "HTML")
     if parse_mode not in ("HTML", "MarkdownV2"):
@@ -343,6 +357,28 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         metrics_port=metrics_port,
         log_level=log_level,
         log_dir=log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir,
+        metrics_host=r.text("METRICS_HOST", "127.0.0.1"),
+        sync_log_retention_days=r.real("SYNC_LOG_RETENTION_DAYS", 30.0, allow_zero=True),
+        price_retention_days=r.real("PRICE_RETENTION_DAYS", 90.0, allow_zero=True),
+        retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
+        env_file=env_file,
+    )
+
+
+def env_file_exposure(path: Path | None) -> str | None:
+    """A warning when the env file (which holds the bot token) can be read by other users than
+    its owner; None when it cannot, or there is none."""
+    if path is None:
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"{path} is readable by other users (mode {mode:04o}) and holds your secrets; "
+        f"restrict it with: chmod 600 {path}"
     )
 
 

@@ -6,7 +6,9 @@
   until its error count in the last hour falls below the threshold again. The scoreboard is
   never throttled this way (it backs off on consecutive failures only, see the engine).
 - Periodic checks (database, sources, alert channel, disk space) produce warnings.
-- /healthz is healthy while the scoreboard (the heartbeat) succeeded recently.
+- /healthz is healthy while the scoreboard (the heartbeat) succeeded recently, and, while a game
+  is live, while its polls are no more than 3 intervals late.
+- The systemd watchdog is fed while the scoreboard steps (whatever their outcome) keep their cadence.
 
 `HealthMonitor` holds counters only; the caller passes the time, so tests drive it directly.
 Lanes run on threads of their own, so every method takes the monitor's lock.
@@ -31,6 +33,7 @@ FAILED_STEPS_CRITICAL = 5
 API_ERRORS_PER_HOUR = 10
 MIN_FREE_DISK_BYTES = 1 << 30
 HEARTBEAT = "scoreboard"
+LATE_INTERVALS = 3  # a poll this many intervals overdue is a stall
 
 
 class HealthMonitor:
@@ -41,6 +44,8 @@ class HealthMonitor:
         self.consecutive_failures: dict[str, int] = {}
         self.failure_episode: dict[str, datetime] = {}
         self.last_success: dict[str, datetime] = {}
+        self.last_step: dict[str, datetime] = {}  # whatever its outcome
+        self.step_errors: dict[str, str] = {}  # the latest failed step's error, per lane
         self.source_errors: dict[str, deque[datetime]] = {}
         self.throttled: set[str] = set()
         self.last_error: dict[str, str] = {}
@@ -49,6 +54,7 @@ class HealthMonitor:
         """Count a finished step of `lane` (`error` None when it worked); returns the critical
         alert when its failures in a row reach the threshold (once per episode)."""
         with self._lock:
+            self.last_step[lane] = now
             if error is None:
                 if self.consecutive_failures.get(lane, 0) >= FAILED_STEPS_CRITICAL:
                     log.info("%s recovered after %d failed steps", lane, self.consecutive_failures[lane])
@@ -56,6 +62,7 @@ class HealthMonitor:
                 self.failure_episode.pop(lane, None)
                 self.last_success[lane] = now
                 return []
+            self.step_errors[lane] = error
             count = self.consecutive_failures.get(lane, 0) + 1
             self.consecutive_failures[lane] = count
             episode = self.failure_episode.setdefault(lane, now)
@@ -91,19 +98,51 @@ class HealthMonitor:
             errors.popleft()
         return errors
 
-    def healthy(self, now: datetime, max_age: float) -> tuple[bool, dict[str, Any]]:
-        """The /healthz answer: healthy while the scoreboard succeeded within `max_age` seconds."""
+    def healthy(
+        self, now: datetime, max_age: float, *, live_games: int = 0, interval: float | None = None
+    ) -> tuple[bool, dict[str, Any]]:
+        """The /healthz answer: healthy while the scoreboard succeeded within `max_age` seconds,
+        and, while `live_games` are on, while its next success is no more than LATE_INTERVALS
+        polling `interval`s overdue (a stall during a game must not wait out `max_age`)."""
         with self._lock:
             last = self.last_success.get(HEARTBEAT)
+            last_step = self.last_step.get(HEARTBEAT)
+            error = self.step_errors.get(HEARTBEAT)
             age = None if last is None else (now - last).total_seconds()
-            ok = age is not None and age <= max_age
-            return ok, {
-                "status": "ok" if ok else "stale",
+            status, reason = "ok", None
+            if age is None or age > max_age:
+                status = "stale"
+                reason = (
+                    "no successful scoreboard poll yet"
+                    if age is None
+                    else f"no successful scoreboard poll for {age:.0f} s"
+                )
+            late = None if age is None or interval is None else age - interval
+            if live_games and late is not None and interval is not None and late > LATE_INTERVALS * interval:
+                status = "late"
+                stalled = last_step is None or last is None or last_step <= last
+                cause = "no poll ran since" if stalled else f"the polls since failed (last: {error})"
+                reason = (
+                    f"scoreboard {late:.0f} s late while {live_games} game(s) are live "
+                    f"(limit {LATE_INTERVALS * interval:.0f} s): {cause}"
+                )
+            return status == "ok", {
+                "status": status,
+                "reason": reason,
                 "last_successful_cycle": last,
                 "seconds_since": age,
+                "live_games": live_games,
                 "consecutive_failures": dict(self.consecutive_failures),
                 "throttled_sources": sorted(self.throttled),
             }
+
+    def cycles_on_time(self, now: datetime, interval: float, since: datetime) -> bool:
+        """Whether the heartbeat lane stepped (whatever the outcome) within LATE_INTERVALS
+        `interval`s after it was due; `since` (the start) stands in before its first step. What
+        the systemd watchdog is fed on: a restart cures a stalled loop, not a failing ESPN."""
+        with self._lock:
+            last = self.last_step.get(HEARTBEAT, since)
+        return (now - last).total_seconds() - interval <= LATE_INTERVALS * interval
 
 
 def run_checks(checks: dict[str, Callable[[], None]], paths: list[Path], now: datetime) -> list[Event]:

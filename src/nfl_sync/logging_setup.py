@@ -7,8 +7,10 @@ record through the record factory, not only to our own messages or our own handl
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -18,6 +20,8 @@ from urllib.parse import quote
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 REDACTED = "<redacted>"
+LOG_FILE_MODE = 0o640
+LOG_DIR_MODE = 0o750
 # A Bot API token: the bot id, a colon, 35 characters. Caught even when it was never registered.
 _TOKEN_SHAPE = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
 _secrets: set[str] = set()
@@ -65,18 +69,32 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file created (and each rotation's new file too) with mode 0640, whatever
+    the umask: the log tells what the daemon watches and sends, so not every user of the machine
+    should read it."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_FILE_MODE)
+        if hasattr(os, "fchmod"):  # not on Windows, where the mode bits mean nothing
+            os.fchmod(fd, LOG_FILE_MODE)  # also a file an older version left 0644
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # rotating handlers append
+
+
 def configure_logging(level: str, log_dir: Path, secrets: Iterable[str] = (), console: bool = True) -> Path:
     """Console and `log_dir/nfl_pipeline.log` (10 MB x 5 rotations); returns the log file path."""
     for secret in secrets:
         register_secret(secret)
-    log_dir.mkdir(parents=True, exist_ok=True)
+    if not log_dir.exists():
+        log_dir.mkdir(mode=LOG_DIR_MODE, parents=True)
+        log_dir.chmod(LOG_DIR_MODE)  # mkdir's mode passes through the umask
     path = log_dir / "nfl_pipeline.log"
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+        PrivateRotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
     ]
     if console:
         handlers.append(logging.StreamHandler())

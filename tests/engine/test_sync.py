@@ -17,11 +17,12 @@ from decimal import Decimal
 import pytest
 import responses
 
-from helpers import FakeClock, fixture_json, fixture_path
+from helpers import FakeClock, fixture_json, fixture_path, rows
 from nfl_replay.espn_server import league_injuries
 from nfl_replay.timeline import load_game
 from nfl_sync.app import build_sync, close_sync
 from nfl_sync.config import load_settings
+from nfl_sync.engine.report import CycleReport
 
 ESPN = "http://espn.test/apis/site/v2/sports/football/nfl"
 KALSHI = "http://kalshi.test/trade-api/v2"
@@ -40,6 +41,8 @@ class World:
         self.summary_tweak = None
         self.fail_schedule = False
         self.kalshi_status = 200
+        self.listing = None  # edits the Kalshi listing (a list of market documents) when set
+        self.listed = True  # whether the scoreboard lists the game
         self.market = fixture_json("kalshi", "get_market", "kalshi_market_KXNFLGAME-26OCT12BUFLAR-LAR.json")["market"]
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/scoreboard.*"), self._scoreboard)
         rsps.add_callback(responses.GET, re.compile(re.escape(ESPN) + r"/summary.*"), self._summary)
@@ -61,7 +64,7 @@ class World:
         event = self.timeline.scoreboard_event(self.clock.now())
         if self.tweak:
             event = self.tweak(copy.deepcopy(event))
-        events = [event, *self.more_events]
+        events = [event, *self.more_events] if self.listed else list(self.more_events)
         document = {"leagues": [], "season": {"type": 2, "year": 2023}, "week": {"number": 2}, "events": events}
         return 200, {"Content-Type": "application/json"}, json.dumps(document)
 
@@ -79,6 +82,8 @@ class World:
             return self.kalshi_status, {"Content-Type": "application/json"}, '{"error": "internal"}'
         home = self.timeline.win_probability_at(self.clock.now())
         markets = [self._market("ATL", home), self._market("GB", 1 - home)]
+        if self.listing:
+            markets = self.listing(markets)
         return 200, {"Content-Type": "application/json"}, json.dumps({"markets": markets, "cursor": ""})
 
     def _market(self, team: str, probability: Decimal) -> dict:
@@ -429,6 +434,58 @@ def test_kalshi_prices_map_to_a_game_first_seen_in_the_same_cycle(db, world):
             ("KXNFLGAME-23SEP17GBATL-ATL", GAME),
             ("KXNFLGAME-23SEP17GBATL-GB", GAME),
         ]
+    finally:
+        close_sync(sync)
+
+
+def test_markets_that_close_or_settle_leave_memory_and_are_not_restored(db, world):
+    atl, gb = "KXNFLGAME-23SEP17GBATL-ATL", "KXNFLGAME-23SEP17GBATL-GB"
+    at(world, world.time_after_score(1))
+    sync = make_sync(db, world)
+    try:
+        sync.run_cycle()
+        assert set(sync.markets.last_prices) == set(sync.markets.price_history) == {atl, gb}
+    finally:
+        close_sync(sync)
+    sync = make_sync(db, world)  # a restart while both trade restores both
+    try:
+        assert set(sync.markets.last_prices) == {atl, gb}
+        # ATL's market is listed settled; GB's is no longer in the listing of open markets.
+        world.listing = lambda markets: [dict(markets[0], status="finalized")]
+        world.clock.advance(10)
+        sync.run_cycle()
+        lane = sync.markets
+        assert not (lane.last_prices or lane.stored_prices or lane.price_history or lane.known_markets)
+        statuses = rows(db, "SELECT ticker, status FROM nfl_kalshi_markets ORDER BY ticker")
+        assert [(r["ticker"], r["status"]) for r in statuses] == [(atl, "finalized"), (gb, "closed")]
+    finally:
+        close_sync(sync)
+    sync = make_sync(db, world)
+    try:
+        assert sync.markets.last_prices == {}
+    finally:
+        close_sync(sync)
+
+
+def test_a_game_over_for_a_day_leaves_every_lane_s_memory(db, world):
+    at(world, world.timeline.end + timedelta(minutes=5))
+    sync = make_sync(db, world)
+    try:
+        sync.run_cycle()
+        assert GAME in sync.scoreboard.memory and GAME in sync.plays.memory and sync.recent.of(GAME) == []
+        sync.recent.extend(GAME, world.plays_visible(world.clock.now())[-3:])
+        at(world, world.timeline.end + timedelta(hours=12))
+        sync.run_cycle()
+        assert GAME in sync.scoreboard.memory and sync.board.get(GAME) is not None  # not a day after kickoff yet
+        world.listed = False  # the next day's scoreboard
+        at(world, world.timeline.kickoff + timedelta(hours=24))
+        sync.run_cycle()
+        assert sync.board.get(GAME) is None
+        assert GAME not in sync.scoreboard.memory and GAME not in sync.scoreboard.stored
+        sync.plays.step(CycleReport(started=world.clock.now()))  # the plays lane forgets at its next step
+        assert GAME not in sync.plays.memory and GAME not in sync.plays.classified
+        assert sync.recent.of(GAME) == []
+        assert len(alerts(db, "score")) == 0  # a game first seen final is a baseline, then forgotten quietly
     finally:
         close_sync(sync)
 

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from nfl_sync.domain.events import AlertType, Event, MarketReactionData, PriceMoveData, Priority
-from nfl_sync.domain.models import Correlation, Game, MarketSnapshot, Play
+from nfl_sync.domain.models import Correlation, Game, KalshiMarket, MarketSnapshot, Play
 
+# Kalshi's statuses of a market that still trades (or will): the rest are closed or settled.
+TRADING_STATUSES = frozenset(("initialized", "inactive", "active"))
 SPIKE_WINDOW_SECONDS = 60
 SNAPSHOT_HEARTBEAT = timedelta(seconds=60)  # store an unchanged price at least this often
 STRONG_IMPACT = ("high", "extreme")
@@ -46,6 +48,15 @@ def worth_storing(snap: MarketSnapshot, last_stored: MarketSnapshot | None) -> b
         return True
     quote = (snap.yes_bid, snap.yes_ask, snap.last_price, snap.volume)
     return quote != (last_stored.yes_bid, last_stored.yes_ask, last_stored.last_price, last_stored.volume)
+
+
+def no_longer_trading(known: Iterable[str], listed: Iterable[KalshiMarket]) -> set[str]:
+    """The markets done with, among the `known` ones and a poll's `listed` markets: listed with a
+    status past trading (closed, settled), or known and left out of the listing (which holds the
+    open markets only). A market listed again later is simply new again."""
+    listed = list(listed)
+    trading = {m.ticker for m in listed if m.status in TRADING_STATUSES}
+    return {m.ticker for m in listed if m.ticker not in trading} | {t for t in known if t not in trading}
 
 
 def detect_price_spikes(

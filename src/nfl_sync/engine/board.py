@@ -9,10 +9,19 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from nfl_sync.domain.models import Game, Play
 
 RECENT_PLAYS_PER_GAME = 64
+# A game over this long after its kickoff is forgotten by the lanes: it is long off the scoreboard
+# (at least 12 hours after its final, like what `tx.ops.detection_state` reloads at a restart).
+FORGET_AFTER = timedelta(hours=24)
+
+
+def done_with(game: Game, now: datetime) -> bool:
+    """Whether nothing about `game` needs remembering any more: over, and kicked off long ago."""
+    return game.is_over and game.start_time is not None and now - game.start_time >= FORGET_AFTER
 
 
 class GameBoard:
@@ -48,6 +57,15 @@ class GameBoard:
         with self._lock:
             return self._games.get(game_id)
 
+    def forget_done(self, now: datetime) -> list[str]:
+        """Drop the games `done_with` at `now`, so a season does not pile up; returns their ids."""
+        with self._lock:
+            done = [game_id for game_id, game in self._games.items() if done_with(game, now)]
+            for game_id in done:
+                del self._games[game_id]
+                self._scheduled.discard(game_id)
+        return done
+
     def teams_in_play(self) -> frozenset[str]:
         """The teams of every game not over yet."""
         with self._lock:
@@ -65,6 +83,11 @@ class RecentPlays:
     def extend(self, game_id: str, plays: Iterable[Play]) -> None:
         with self._lock:
             self._plays[game_id].extend(plays)
+
+    def forget(self, game_ids: Iterable[str]) -> None:
+        with self._lock:
+            for game_id in game_ids:
+                self._plays.pop(game_id, None)
 
     def of(self, game_id: str) -> list[Play]:
         with self._lock:

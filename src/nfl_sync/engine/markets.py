@@ -22,6 +22,7 @@ from nfl_sync.domain.events import Event
 from nfl_sync.domain.markets import (
     PendingCorrelation,
     detect_price_spikes,
+    no_longer_trading,
     plays_before,
     prices_at_play,
     resolve_correlations,
@@ -107,6 +108,8 @@ class MarketLane(Lane):
         slate = shell.kalshi.map_to_games(fetched, list(games.values()))
         now = shell.clock.now()
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
+        with self._lock:
+            gone = no_longer_trading(self.last_prices.keys() | self.known_markets.keys(), slate.markets)
         snapshots = [s for s in slate.snapshots if worth_storing(s, self.stored_prices.get(s.ticker))]
         recent = self._recent_plays(now)
         threshold = Decimal(str(shell.settings.price_spike_pct))
@@ -123,6 +126,7 @@ class MarketLane(Lane):
         def write(tx: Tx, alerts: Sequence[Event]) -> int:
             tx.markets.upsert_markets(markets)
             stored = tx.markets.insert_price_snapshots(held + snapshots)
+            tx.markets.mark_closed(gone)
             tx.markets.insert_correlations(correlations + spike_links)
             shell.alerts.record(tx, alerts, now)
             return stored
@@ -142,6 +146,7 @@ class MarketLane(Lane):
         resolved = {id(job) for job in due if job.play.play_id in measured}
         with self._lock:
             self.last_prices.update({s.ticker: s for s in slate.snapshots})
+            self._forget(gone)
             self.pending_correlations = [
                 job
                 for job in self.pending_correlations
@@ -152,6 +157,13 @@ class MarketLane(Lane):
         if spikes or reactions:
             shell.alerts.wake()
         return len(slate.snapshots)
+
+    def _forget(self, tickers: set[str]) -> None:
+        """Drop what is kept of markets that closed or settled (their price history is ~47 KB
+        each): a season's markets would otherwise all stay in memory. Holds the lock."""
+        for ticker in tickers:
+            for held in (self.last_prices, self.stored_prices, self.price_history, self.known_markets):
+                held.pop(ticker, None)
 
     def schedule_correlation(self, play: Play, now: datetime) -> None:
         """Capture the game's prices as of the play; the reaction is read `correlation_delay`

@@ -130,6 +130,7 @@ class PlayByPlayLane(Lane):
         (sequential cycles) it waits for the fetches it started, as a cycle must.
         """
         handled = self._harvest(report)
+        self._forget_done()
         tick, now = self.shell.clock.monotonic(), self.shell.clock.now()
         with self._lock:
             room = self._budget() - len(self._in_flight)
@@ -149,6 +150,19 @@ class PlayByPlayLane(Lane):
             wait(started, timeout=self._fetch_timeout())
             handled += self._harvest(report, everything=True)
         return handled
+
+    def _forget_done(self) -> None:
+        """Drop what is kept of the games the board forgot (over for a day, see `board.done_with`)
+        and nobody asks about: a season of plays would otherwise stay in memory."""
+        with self._lock:
+            busy = self._queue.keys() | self._in_flight.keys()
+        kept = self.memory.keys() | self.stored_plays.keys() | self.classified.keys()
+        gone = [game_id for game_id in kept if game_id not in busy and self.board.get(game_id) is None]
+        for game_id in gone:
+            self.memory.pop(game_id, None)
+            self.stored_plays.pop(game_id, None)
+            self.classified.pop(game_id, None)
+        self.recent.forget(gone)
 
     def _fetch_timeout(self) -> float:
         return self.shell.settings.http_deadline + FETCH_SLACK

@@ -108,6 +108,10 @@ class ScoreboardLane(Lane):
             raise
         except Exception:
             self._store_each(quiet, now, report)
+        for game_id in self.board.forget_done(now):
+            self.memory.pop(game_id, None)
+            self.stored.pop(game_id, None)
+            self.game_failures.pop(game_id, None)
         return len(games)
 
     @property

@@ -23,7 +23,7 @@ from nfl_sync.engine.board import GameBoard, RecentPlays
 from nfl_sync.engine.injuries import InjuryLane
 from nfl_sync.engine.lanes import FetchThreads, Lane, LaneThreads, StepRunner
 from nfl_sync.engine.markets import MarketLane
-from nfl_sync.engine.periodic import HealthLane, OddsLane, ScheduleLane, WeatherLane
+from nfl_sync.engine.periodic import HealthLane, OddsLane, RetentionLane, ScheduleLane, WeatherLane
 from nfl_sync.engine.plays import PlayByPlayLane
 from nfl_sync.engine.protocols import AlertSink, GameSource, MarketSource
 from nfl_sync.engine.report import CycleReport
@@ -94,6 +94,7 @@ class NFLRealtimeSync:
             WeatherLane(shell, self.board),
             OddsLane(shell, self.board),
             HealthLane(shell, self.runner),
+            RetentionLane(shell),
         )
 
     # --- lifecycle -----------------------------------------------------------------------------

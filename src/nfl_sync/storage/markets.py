@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg2.extras import RealDictCursor
 
+from nfl_sync.domain.markets import TRADING_STATUSES
 from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
-from nfl_sync.storage.sql import execute_values
+from nfl_sync.storage.sql import delete_older_than, execute_values
 
 
 class MarketRepository:
@@ -53,6 +54,16 @@ class MarketRepository:
             rows,
         )
         return len(rows)
+
+    def mark_closed(self, tickers: Iterable[str]) -> int:
+        """Markets that left Kalshi's listing of open markets are closed (or settled): said so, so
+        that a restart does not load them again. A market stored with a later status keeps it."""
+        self.cur.execute(
+            "UPDATE nfl_kalshi_markets SET status = 'closed', last_updated = now() "
+            "WHERE ticker = ANY(%s) AND status = ANY(%s)",
+            (sorted(tickers), sorted(TRADING_STATUSES)),
+        )
+        return self.cur.rowcount
 
     def insert_price_snapshots(self, snapshots: Iterable[MarketSnapshot]) -> int:
         """Store snapshots of stored markets (others are skipped, as are repeats of a ticker and
@@ -115,9 +126,56 @@ class MarketRepository:
         self.cur.execute(
             "SELECT p.*, m.event_ticker, m.market_kind FROM nfl_kalshi_markets m "
             "CROSS JOIN LATERAL (SELECT * FROM nfl_kalshi_prices p WHERE p.ticker = m.ticker "
-            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status IN ('active', 'initialized', 'inactive')"
+            "ORDER BY p.ts DESC LIMIT 1) p WHERE m.status = ANY(%s)",
+            (sorted(TRADING_STATUSES),),
         )
         return [_snapshot(row) for row in self.cur.fetchall()]
+
+    def candles_from(self, lookback: timedelta) -> datetime | None:
+        """Where the next roll-up into candles starts: the minute of the oldest snapshot taken
+        at or after `lookback` before the newest candle (of all snapshots when there is no
+        candle yet); None when there is none."""
+        self.cur.execute(
+            "SELECT date_trunc('minute', min(ts)) AS start FROM nfl_kalshi_prices WHERE ts >= "
+            "coalesce((SELECT max(minute) FROM nfl_kalshi_candles) - %s, '-infinity')",
+            (lookback,),
+        )
+        row = self.cur.fetchone()
+        return row["start"] if row else None
+
+    def snapshots_from(self, at: datetime) -> datetime | None:
+        """The minute of the oldest snapshot taken at or after `at`; None when there is none."""
+        self.cur.execute("SELECT date_trunc('minute', min(ts)) AS start FROM nfl_kalshi_prices WHERE ts >= %s", (at,))
+        row = self.cur.fetchone()
+        return row["start"] if row else None
+
+    def roll_up_candles(self, since: datetime, until: datetime) -> int:
+        """Upsert the 1-minute candles of every market from the snapshots in [since, until):
+        open/high/low/close of the mid (as `MarketSnapshot.mid`: the bid/ask midpoint, else the
+        last trade), the cumulative volume at the minute's last snapshot. Each candle is rebuilt
+        from all of its minute's snapshots, so rolling a minute up again changes nothing (and
+        takes in a snapshot written late). Pass minute boundaries. Returns the candles written."""
+        self.cur.execute(
+            "INSERT INTO nfl_kalshi_candles AS c (ticker, minute, open, high, low, close, volume, snapshots, game_id) "
+            "SELECT ticker, date_trunc('minute', ts), "
+            "(array_agg(mid ORDER BY ts) FILTER (WHERE mid IS NOT NULL))[1], max(mid), min(mid), "
+            "(array_agg(mid ORDER BY ts DESC) FILTER (WHERE mid IS NOT NULL))[1], "
+            "(array_agg(volume ORDER BY ts DESC) FILTER (WHERE volume IS NOT NULL))[1], count(*), "
+            "(array_agg(game_id ORDER BY ts DESC) FILTER (WHERE game_id IS NOT NULL))[1] "
+            "FROM (SELECT ticker, ts, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid, volume, game_id "
+            "FROM nfl_kalshi_prices WHERE ts >= %s AND ts < %s) p GROUP BY 1, 2 "
+            "ON CONFLICT (ticker, minute) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
+            "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, snapshots = EXCLUDED.snapshots, "
+            "game_id = EXCLUDED.game_id WHERE (c.open, c.high, c.low, c.close, c.volume, c.snapshots, c.game_id) "
+            "IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, "
+            "EXCLUDED.snapshots, EXCLUDED.game_id)",
+            (since, until),
+        )
+        return self.cur.rowcount
+
+    def prune_prices(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` snapshots taken before `before` (rolled up into candles first)."""
+        return delete_older_than(self.cur, "nfl_kalshi_prices", before, limit)
 
     def uncorrelated_plays(self, since: datetime) -> list[Play]:
         """Significant plays since `since` whose market reaction was not stored yet (a restart

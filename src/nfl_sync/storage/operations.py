@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg2.extras import RealDictCursor
 
-from nfl_sync.storage.sql import execute_values, one
+from nfl_sync.storage.sql import delete_older_than, execute_values, one
 
 
 class OperationsRepository:
@@ -28,6 +28,10 @@ class OperationsRepository:
             "FROM (VALUES %s) AS v(sync_type, started_at, finished_at, status, records, error)",
             list(entries),
         )
+
+    def prune_sync_log(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` sync log rows started before `before`."""
+        return delete_older_than(self.cur, "nfl_data_sync_log", before, limit)
 
     # --- state for detection at start-up --------------------------------------------------
     def detection_state(self) -> dict[str, Any]:

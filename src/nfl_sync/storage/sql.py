@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
@@ -25,3 +26,18 @@ def one(cur: RealDictCursor) -> RealDictRow:
     if row is None:
         raise DatabaseError(f"expected a row from: {cur.query!r}")
     return row
+
+
+# The tables pruned by age, and the column that dates their rows (never taken from a caller).
+_DATED = {"nfl_kalshi_prices": "ts", "nfl_data_sync_log": "started_at"}
+
+
+def delete_older_than(cur: cursor, table: str, before: datetime, limit: int) -> int:
+    """Delete at most `limit` rows of `table` dated before `before`; returns how many. One small
+    batch per statement, so the rows locked and the WAL written at once stay small."""
+    column = _DATED[table]
+    cur.execute(
+        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE {column} < %s LIMIT %s))",
+        (before, limit),
+    )
+    return cur.rowcount
