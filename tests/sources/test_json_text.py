@@ -96,3 +96,20 @@ def test_storable_changes_only_what_postgresql_cannot_hold():
     value = {"a": "fine", "b": ["x\x00y", "\ud800"], "c\x00": 1.5, "d": None}
     assert json_text.storable(value) == {"a": "fine", "b": ["xy", "\ufffd"], "c": 1.5, "d": None}
     assert json_text.storable("\x00\udfff") == "\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("body", "walked"),
+    [
+        (rb'{"a": "\\u0000 is text"}', False),  # an escaped backslash, then plain text
+        (rb'{"a": "\\\u0000"}', True),  # an escaped backslash, then the NUL escape
+        (rb'{"a": "\/\u0000"}', True),
+        (rb'{"a": "no escapes"}', False),
+    ],
+)
+def test_only_a_document_holding_the_nul_escape_is_walked(monkeypatch, body, walked):
+    walks = []
+    walk = json_text.storable
+    monkeypatch.setattr(json_text, "storable", lambda value: walks.append(value) or walk(value))
+    data = json_text.loads(body)
+    assert bool(walks) == walked and "\x00" not in data["a"]

@@ -39,8 +39,19 @@ def loads(content: bytes) -> Any:
         data = orjson.loads(content)
     except orjson.JSONDecodeError as error:
         return storable(_lenient(content, error))
-    # The escape, or a key or string holding it escaped (`\\u0000`): a rare extra walk, no harm.
-    return storable(data) if b"\\u0000" in content else data
+    return storable(data) if _holds_nul_escape(content) else data
+
+
+def _holds_nul_escape(content: bytes) -> bool:
+    """Whether the JSON text holds the escape `\\u0000`, found from backslash to backslash: a
+    one-byte search runs at memory speed and JSON text has few escapes, where searching for the
+    six bytes costs a summary a twentieth of its decoding time."""
+    at = content.find(b"\\")
+    while at != -1:
+        if content.startswith(b"u0000", at + 1):
+            return True
+        at = content.find(b"\\", at + 2)  # past the escaped character: `\\\\u0000` is text, not NUL
+    return False
 
 
 def _lenient(content: bytes, refusal: orjson.JSONDecodeError) -> Any:
