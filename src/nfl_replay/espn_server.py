@@ -11,10 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-
 from nfl_replay.faults import FaultPlan
 from nfl_replay.http import FakeHTTPServer, Request, Response, encoded_json_response, json_response
+from nfl_replay.json_fragments import dumps
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.clock import Clock
 
@@ -122,7 +121,7 @@ class FakeESPNServer(FakeHTTPServer):
             document["week"] = {"number": reference.week}
         # Each event is encoded once per moment of its game (see GameTimeline.scoreboard_event_json);
         # `events` is the last member, so the document's encoding is completed with them.
-        head = orjson.dumps(document)
+        head = dumps(document)
         events = ",".join(game.scoreboard_event_json(now) for game in games)
         return encoded_json_response(head[:-1] + f',"events":[{events}]}}'.encode())
 

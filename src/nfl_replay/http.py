@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
+from nfl_replay.json_fragments import dumps
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class FaultHook(Protocol):
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A compact JSON response (the real APIs send minified JSON)."""
-    return encoded_json_response(orjson.dumps(data), status, headers)
+    return encoded_json_response(dumps(data), status, headers)
 
 
 def encoded_json_response(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

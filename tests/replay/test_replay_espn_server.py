@@ -13,6 +13,7 @@ from helpers import fixture_path
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.timeline import load_game
+from nfl_sync.sources.http import HttpSource, Reply
 
 pytest_plugins = ["replay_support"]
 
@@ -107,3 +108,22 @@ def test_core_injury_fallback_pages_are_served_empty():
             f"{server.base_url}/seasons/2023/teams/30/injuries", params={"limit": 100}, timeout=5
         ).json()
     assert body["items"] == [] and body["count"] == 0
+
+
+def test_a_recording_with_a_lone_surrogate_or_nan_is_served_as_recorded(tmp_path, session):
+    document = json.loads(fixture_path("espn", "summary_401547417.json").read_text())
+    play = document["drives"]["previous"][0]["plays"][0]
+    play["text"] = "recap \udc9d end"  # as json.load reads ESPN's escaped "\udc9d"
+    play["oddNumber"] = float("nan")
+    recording = tmp_path / "summary_401547417.json"
+    recording.write_text(json.dumps(document))
+    game = load_game(recording)
+    with FakeESPNServer([game], SimulatedClock(game.plays[0].visible_at)) as server:
+        summary = session.get(f"{server.base_url}/summary", params={"event": game.game_id})
+        board = session.get(f"{server.base_url}/scoreboard", params={"dates": "20230917"})
+    for reply in (summary, board):  # the play is in the summary and is the scoreboard's last play
+        assert reply.status_code == 200
+        assert b'"recap \\udc9d end"' in reply.content  # escaped as json.dumps escapes it
+    daemon = HttpSource("espn", "http://127.0.0.1")
+    decoded = daemon.decode(Reply(200, summary.headers, summary.content), "summary", dict)
+    assert game.plays[0].id in json.dumps(decoded) and "recap \ufffd end" in json.dumps(decoded, ensure_ascii=False)

@@ -5,6 +5,7 @@ parsed once while they do not change."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -282,3 +283,85 @@ def test_a_row_espn_does_not_flag_that_changes_the_score_far_from_any_scoring_pl
     data["scoringPlays"] = [s for s in data["scoringPlays"] if s["id"] != "4015474171123"]
     parsed = {p.play_id: p for p in parse_summary(data).plays}
     assert (parsed["4015474171123"].scoring_play, parsed["4015474171123"].score_value) == (True, 7)
+
+
+# Containment: a part that does not parse is left out and reported; the game and its plays count
+
+
+def _contained(data: dict) -> tuple:
+    problems = []
+    summary = parse_summary(data, on_bad_part=lambda error: problems.append(str(error)))
+    return summary, problems
+
+
+def test_a_malformed_play_is_left_out_with_its_path_and_the_rest_of_the_game_counts():
+    data = raw("summary_401547417.json")
+    whole = parse_summary(copy.deepcopy(data))
+    plays = data["drives"]["previous"][3]["plays"]
+    lost = {plays[2]["id"], plays[4]["id"], plays[5]["id"]}
+    del plays[2]["id"]
+    plays[4] = "not a play"
+    plays[5]["sequenceNumber"] = "abc"
+    summary, problems = _contained(data)
+    assert problems == [
+        "summary 401547417: drives.previous[3].plays[2]: no id",
+        "summary 401547417: drives.previous[3].plays[4]: expected an object, got str",
+        f"summary 401547417: drives.previous[3].plays[5]: play {plays[5]['id']} has no integer sequenceNumber",
+    ]
+    assert [p.play_id for p in summary.plays] == [p.play_id for p in whole.plays if p.play_id not in lost]
+    assert summary.game.status == whole.game.status
+    assert (summary.game.home_score, summary.game.away_score) == (whole.game.home_score, whole.game.away_score)
+    assert summary.player_stats == whole.player_stats
+
+
+def test_a_drive_that_is_not_an_object_costs_only_its_own_plays():
+    data = raw("summary_401547417.json")
+    whole = parse_summary(copy.deepcopy(data))
+    dropped = {p["id"] for p in data["drives"]["previous"][1]["plays"]}
+    data["drives"]["previous"][1] = 7
+    summary, problems = _contained(data)
+    assert problems == ["summary 401547417: drives.previous[1]: expected an object, got int"]
+    assert {p.play_id for p in summary.plays} == {p.play_id for p in whole.plays} - dropped
+
+
+@pytest.mark.parametrize(
+    ("section", "damage", "problem"),
+    [
+        ("boxscore", lambda d: d.update(boxscore="broken"), "boxscore: expected an object, got str"),
+        ("boxscore", lambda d: d["boxscore"].update(players={}), "boxscore.players: expected a list, got dict"),
+        ("odds", lambda d: d.update(pickcenter={"spread": 3}), "pickcenter: expected a list, got dict"),
+        ("weather", lambda d: d["gameInfo"].update(weather=[1]), "gameInfo.weather: expected an object, got list"),
+        ("win", lambda d: d.update(winprobability="x"), "winprobability: expected a list, got str"),
+        ("scoring", lambda d: d.update(scoringPlays=3), "scoringPlays: expected a list, got int"),
+        ("scoring", lambda d: d["scoringPlays"].insert(1, "x"), "scoringPlays[1]: expected an object, got str"),
+        ("scoring", lambda d: d["scoringPlays"][0].pop("id"), "scoringPlays[0].id: expected a non-empty string"),
+        ("injuries", lambda d: d.update(injuries={"a": 1}), "injuries: expected a list, got dict"),
+        ("injuries", lambda d: d["injuries"][0]["injuries"][0].pop("athlete"), "injuries[0].injuries[0]: injury"),
+    ],
+)
+def test_a_malformed_optional_section_is_left_out_and_reported(section, damage, problem):
+    data = raw("summary_401547417.json")
+    whole = parse_summary(copy.deepcopy(data))
+    damage(data)
+    summary, problems = _contained(data)
+    assert len(problems) == 1 and problems[0].startswith(f"summary 401547417: {problem}"), problems
+    assert summary.plays == whole.plays
+    assert summary.game == replace(whole.game, home_win_pct=summary.game.home_win_pct)  # which follows winprobability
+    kept = {
+        "boxscore": summary.player_stats == () and summary.odds == whole.odds,
+        "odds": summary.odds == whole.odds[1:] if len(whole.odds) > 1 else summary.odds == (),
+        "weather": summary.weather is None and summary.player_stats == whole.player_stats,
+        "win": summary.win_probabilities == () and summary.scoring_plays == whole.scoring_plays,
+        "scoring": summary.win_probabilities == whole.win_probabilities,
+        "injuries": summary.player_stats == whole.player_stats,
+    }
+    assert kept[section]
+    with pytest.raises(ParseError):  # without a taker of bad parts, the whole summary fails, as before
+        parse_summary(data)
+
+
+def test_what_identifies_the_game_still_fails_the_summary_with_a_taker_of_bad_parts():
+    data = raw("summary_401547417.json")
+    data["header"]["competitions"][0]["competitors"][0]["team"] = "x"
+    with pytest.raises(ParseError, match="competitors"):
+        _contained(data)

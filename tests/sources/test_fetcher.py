@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -130,6 +131,22 @@ def test_unusable_summary_is_a_source_error(fetcher):
     with pytest.raises(SourceError, match="unusable payload") as caught:
         fetcher.get_play_by_play("1")
     assert caught.value.path.endswith("/summary")
+
+
+@responses.activate
+def test_a_summary_with_a_bad_play_and_a_lone_surrogate_still_lands_and_the_play_is_said_once(fetcher, caplog):
+    data = fixture_json("espn", "summary_401547417.json")
+    del data["drives"]["previous"][3]["plays"][2]["id"]
+    data["article"]["story"] = "recap \udc9d"  # what json.dumps writes for a lone surrogate
+    body = json.dumps(data).replace("recap \\udc9d", "recap \\udc9d\\u0000")
+    responses.get(f"{SITE}/summary", body=body, content_type="application/json")
+    with caplog.at_level(logging.WARNING, logger="nfl_sync.sources.espn.site"):
+        first = fetcher.get_play_by_play("401547417")
+        again = fetcher.get_play_by_play("401547417")
+    assert len(first.plays) == len(again.plays) == 185  # 186 but the one without an id
+    assert [r.getMessage() for r in caplog.records] == [
+        "ESPN summary 401547417: drives.previous[3].plays[2]: no id (left out, the rest of the summary is used)"
+    ]
 
 
 @responses.activate

@@ -97,6 +97,13 @@ def test_batch_play_insert_twice_leaves_one_copy_and_counts_new_rows(db):
     assert stored[0]["text"] == "corrected text"
 
 
+def test_a_nul_in_a_play_from_anywhere_is_dropped_rather_than_failing_the_transaction(db):
+    db.run(lambda tx: tx.games.upsert_game(game()))
+    assert db.run(lambda tx: tx.games.insert_plays([play(text="Kelce\x00 catch", type="Pass\x00")])) == 1
+    stored = db.run(lambda tx: tx.games.plays("401547417"))[0]
+    assert (stored["text"], stored["type"]) == ("Kelce catch", "Pass")
+
+
 def test_explain_of_live_games_query_uses_the_partial_index(db):
     db.run(
         lambda tx: tx.games.upsert_games(

@@ -9,7 +9,6 @@ status, after a bounded number of tries with exponential backoff and jitter.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable, Hashable, Mapping
@@ -18,7 +17,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -27,6 +25,7 @@ from tenacity.stop import stop_base
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import ParseError, SourceError
+from nfl_sync.sources import json_text
 from nfl_sync.sources.limits import Limiter
 
 log = logging.getLogger(__name__)
@@ -277,13 +276,9 @@ class HttpSource:
         if "html" in content_type.lower() or content[:256].lstrip()[:1] == b"<":
             raise SourceError(self.name, shown, "returned an HTML page instead of JSON", status=reply.status)
         try:
-            # orjson: a summary is 0.2-0.4 MB and is fetched for every new play; it decodes
-            # in half the time of the json module. JSON is UTF-8 by its standard (RFC 8259).
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError as error:
-            raise SourceError(
-                self.name, shown, f"returned invalid JSON ({error.msg} at char {error.pos})", status=reply.status
-            ) from None
+            data = json_text.loads(content)
+        except json_text.InvalidJson as error:
+            raise SourceError(self.name, shown, f"returned invalid JSON ({error})", status=reply.status) from None
         if expect is not None and not isinstance(data, expect):
             raise SourceError(
                 self.name,
@@ -314,11 +309,12 @@ def _failure(state: RetryCallState) -> BaseException | None:
 
 def _short_body(body: bytes) -> Any:
     """An error body for the message: its JSON, or its first 200 characters."""
-    text = body.decode("utf-8-sig", "replace")  # as requests read it: a byte-order mark is skipped
     try:
-        return json.loads(text)
-    except ValueError:
-        return text[:200]
+        return json_text.loads(body)
+    except json_text.InvalidJson:
+        # As requests would read it: a byte-order mark is skipped. Storable, as the body's JSON
+        # is: the message may end up in the database.
+        return json_text.storable(body.decode("utf-8-sig", "replace")[:200])
 
 
 def _client_error_message(body: Any) -> str:

@@ -10,12 +10,24 @@ times slower per check and parsing a game makes tens of thousands of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from nfl_sync.domain.errors import ParseError
+
+T = TypeVar("T")
+# Takes a part of a document that does not parse (one play, one optional section), so the parser
+# can leave it out and go on; None means such a part fails the whole document.
+OnBadPart = Callable[[ParseError], None] | None
+
+
+def skip_or_raise(error: ParseError, on_bad_part: OnBadPart) -> None:
+    """Hand `error` to `on_bad_part`, after which the caller skips the part; raise it without one."""
+    if on_bad_part is None:
+        raise error
+    on_bad_part(error)
 
 
 def require_dict(value: Any, where: str) -> Mapping[str, Any]:
@@ -28,6 +40,13 @@ def require_list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise ParseError(f"{where}: expected a list, got {_kind(value)}")
     return value
+
+
+def optional(value: Any, kind: type[T], where: str) -> T | None:
+    """An optional part that must be a `kind` (dict or list) when present: None when absent or null."""
+    if value is None or isinstance(value, kind):
+        return value
+    raise ParseError(f"{where}: expected {'an object' if kind is dict else 'a list'}, got {_kind(value)}")
 
 
 def as_dict(value: Any) -> Mapping[str, Any]:

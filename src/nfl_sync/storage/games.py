@@ -201,9 +201,11 @@ class GameRepository:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerows(_play_row(p, array=_array_literal) for p in unique.values())
-        buffer.seek(0)
+        # PostgreSQL's text holds no NUL, and one would fail the game's transaction on every try.
+        # Decoding drops NUL from what comes over HTTP; one scan of the batch covers the rest.
+        rows = io.StringIO(buffer.getvalue().replace("\x00", ""))
         self.cur.execute(_STAGE_PLAYS)
-        self.cur.copy_expert(f"COPY nfl_plays_stage ({', '.join(_PLAY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        self.cur.copy_expert(f"COPY nfl_plays_stage ({', '.join(_PLAY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", rows)
         self.cur.execute(_MERGE_PLAYS)
         new = one(self.cur)["n"]
         # Emptied now so that a second call in this transaction does not merge these rows again.

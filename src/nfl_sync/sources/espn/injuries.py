@@ -13,7 +13,7 @@ from nfl_sync.domain import teams
 from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Injury
 from nfl_sync.sources.espn.common import team_of
-from nfl_sync.sources.parsing import as_dict, as_list, require_dict, to_datetime, to_str
+from nfl_sync.sources.parsing import OnBadPart, as_dict, as_list, require_dict, skip_or_raise, to_datetime, to_str
 
 
 def parse_injuries(data: Any) -> list[Injury]:
@@ -33,16 +33,26 @@ def parse_injuries(data: Any) -> list[Injury]:
     raise ParseError(f"injuries: expected an injuries object or list, got {type(data).__name__}")
 
 
-def injury_blocks(blocks: Any, game_id: str | None, where: str) -> list[Injury]:
+def injury_blocks(blocks: Any, game_id: str | None, where: str, on_bad_part: OnBadPart = None) -> list[Injury]:
     """The injuries of team blocks (`{team fields or "team": {...}, "injuries": [...]}`), the shape of
-    the league list and of a summary's `injuries`; entries whose team is not an NFL team are skipped."""
+    the league list and of a summary's `injuries`; entries whose team is not an NFL team are skipped.
+    A block or entry that does not parse is handed to `on_bad_part` and skipped; without one it
+    fails the whole list."""
     found = []
-    for index, block in enumerate(as_list(blocks)):
-        block = require_dict(block, f"{where}[{index}]")
+    for index, item in enumerate(as_list(blocks)):
+        try:
+            block = require_dict(item, f"{where}[{index}]")
+        except ParseError as error:
+            skip_or_raise(error, on_bad_part)
+            continue
         team = team_of(as_dict(block.get("team"))) or team_of(block)
         for position, entry in enumerate(as_list(block.get("injuries"))):
-            entry = require_dict(entry, f"{where}[{index}].injuries[{position}]")
-            injury = _injury(entry, team, game_id, f"{where}[{index}].injuries[{position}]")
+            path = f"{where}[{index}].injuries[{position}]"
+            try:
+                injury = _injury(require_dict(entry, path), team, game_id, path)
+            except ParseError as error:
+                skip_or_raise(error, on_bad_part)
+                continue
             if injury is not None:
                 found.append(injury)
     return found

@@ -18,7 +18,17 @@ from nfl_sync.domain import teams
 from nfl_sync.domain.errors import ParseError
 from nfl_sync.domain.models import Play
 from nfl_sync.sources.espn.common import Sides, non_negative, positive, spot_yard_line
-from nfl_sync.sources.parsing import as_dict, as_list, require_dict, require_str, to_bool, to_datetime, to_int, to_str
+from nfl_sync.sources.parsing import (
+    OnBadPart,
+    as_dict,
+    as_list,
+    require_dict,
+    skip_or_raise,
+    to_bool,
+    to_datetime,
+    to_int,
+    to_str,
+)
 
 # Clock-management and period markers: they never end a drive even when they come last in it.
 _ADMINISTRATIVE = frozenset(
@@ -41,37 +51,51 @@ _TURNOVER_TYPES = re.compile(
     re.IGNORECASE,
 )
 _SCORING_ABBREVIATIONS = {"TD": "TD", "FG": "FG", "SF": "SF", "XP": "XP", "PAT": "XP", "2PT": "2PT", "D2P": "2PT"}
+_RawPlay = tuple[str, Mapping[str, Any], Any]  # (path in the summary, its drive, the play as sent)
 
 
-def _raw_plays(root: Mapping[str, Any], where: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """(drive, play) pairs from drives.previous, then drives.current, then any top-level `plays`."""
+def _raw_plays(root: Mapping[str, Any], where: str, on_bad_part: OnBadPart) -> list[_RawPlay]:
+    """(path, drive, play) of drives.previous, then drives.current, then any top-level `plays`; a
+    drive that is not an object is handed to `on_bad_part` and skipped."""
     drives = as_dict(root.get("drives"))
-    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    found: list[_RawPlay] = []
     for index, drive in enumerate(as_list(drives.get("previous"))):
-        drive = require_dict(drive, f"{where}: drives.previous[{index}]")
-        pairs.extend((drive, play) for play in _drive_plays(drive, f"{where}: drives.previous[{index}].plays"))
+        path = f"drives.previous[{index}]"
+        try:
+            found.extend(_drive_plays(require_dict(drive, f"{where}: {path}"), path))
+        except ParseError as error:
+            skip_or_raise(error, on_bad_part)
     current = drives.get("current")
     if isinstance(current, dict):
-        pairs.extend((current, play) for play in _drive_plays(current, f"{where}: drives.current.plays"))
-    pairs.extend(({}, require_dict(play, f"{where}: plays[]")) for play in as_list(root.get("plays")))
-    return pairs
+        found.extend(_drive_plays(current, "drives.current"))
+    found.extend((f"plays[{index}]", {}, play) for index, play in enumerate(as_list(root.get("plays"))))
+    return found
 
 
-def _drive_plays(drive: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
-    return [require_dict(play, where) for play in as_list(drive.get("plays"))]
+def _drive_plays(drive: Mapping[str, Any], path: str) -> list[_RawPlay]:
+    return [(f"{path}.plays[{index}]", drive, play) for index, play in enumerate(as_list(drive.get("plays")))]
 
 
 RawPlays = list[tuple[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]]]  # (id, (sequence, drive, play))
 
 
-def ordered_plays(root: Mapping[str, Any], where: str) -> RawPlays:
-    """The raw plays, one per id, in sequence order."""
+def ordered_plays(root: Mapping[str, Any], where: str, on_bad_part: OnBadPart = None) -> RawPlays:
+    """The raw plays, one per id, in sequence order. A play that is not an object or lacks an id
+    or an integer sequenceNumber is handed to `on_bad_part` and left out (the others still
+    count); without `on_bad_part` it fails the whole summary."""
     latest: dict[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]] = {}
-    for drive, play in _raw_plays(root, where):
-        play_id = require_str(play.get("id"), f"{where}: play id")
-        sequence = to_int(play.get("sequenceNumber"))
-        if sequence is None:
-            raise ParseError(f"{where}: play {play_id} has no integer sequenceNumber")
+    for path, drive, item in _raw_plays(root, where, on_bad_part):
+        try:
+            play = require_dict(item, f"{where}: {path}")
+            play_id = to_str(play.get("id"))
+            if play_id is None:
+                raise ParseError(f"{where}: {path}: no id")
+            sequence = to_int(play.get("sequenceNumber"))
+            if sequence is None:
+                raise ParseError(f"{where}: {path}: play {play_id} has no integer sequenceNumber")
+        except ParseError as error:
+            skip_or_raise(error, on_bad_part)
+            continue
         # A play seen twice (previous and current drive during a transition): the later copy wins.
         latest[play_id] = (sequence, drive, play)
     return sorted(latest.items(), key=lambda item: (item[1][0], item[0]))

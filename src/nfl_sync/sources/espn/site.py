@@ -24,6 +24,10 @@ from nfl_sync.sources.limits import TTLCache
 
 log = logging.getLogger(__name__)
 
+# Parts of summaries said to be left out, remembered so each is said once rather than every poll;
+# forgotten all at once past this many (a part still bad is said once more then).
+_SAID_PARTS_LIMIT = 4096
+
 # A day, a (first, last) pair, ESPN's own "YYYYMMDD[-YYYYMMDD]" text, or None for today.
 DateRange = date | datetime | tuple[date | datetime, date | datetime] | str | None
 
@@ -39,6 +43,7 @@ class EspnSiteClient:
         self.background = background
         self.clock = clock
         self._teams_cache: TTLCache[list[Team]] = TTLCache(teams_ttl, clock, max_entries=4)
+        self._said_parts: set[str] = set()
 
     def fetch_scoreboard(self, when: DateRange = None, season_type: int | None = None) -> dict[str, Any]:
         """The raw `/scoreboard` JSON for a date, a (first, last) range or ESPN's "YYYYMMDD-YYYYMMDD"
@@ -77,7 +82,18 @@ class EspnSiteClient:
         """The game's `/summary`: header, plays (ordered, de-duplicated), scoring, win probability,
         and the box score's player stats unless `player_stats` is False."""
         data = self.summaries.get_json("summary", {"event": str(game_id)})
-        return self.summaries.parse("summary", lambda d: parse_summary(d, player_stats), data)
+        return self.summaries.parse("summary", lambda d: parse_summary(d, player_stats, self._bad_part), data)
+
+    def _bad_part(self, error: ParseError) -> None:
+        """A part of a summary that does not parse, left out: said once per game, part and problem
+        (the message names all three), not on every poll of the game."""
+        message = str(error)
+        if message in self._said_parts:
+            return
+        if len(self._said_parts) >= _SAID_PARTS_LIMIT:
+            self._said_parts.clear()
+        self._said_parts.add(message)
+        log.warning("ESPN %s (left out, the rest of the summary is used)", message)
 
     def get_teams(self) -> list[Team]:
         """`/teams`, cached for `teams_ttl` seconds."""

@@ -5,13 +5,13 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from nfl_sync.domain.errors import ParseError
-from nfl_sync.domain.models import Game, GameSummary, Play, PlayerStat, WinProbability
+from nfl_sync.domain.models import Game, GameSummary, OddsLine, Play, PlayerStat, Weather, WinProbability
 from nfl_sync.sources.espn.common import (
     Sides,
     espn_odds,
@@ -30,10 +30,24 @@ from nfl_sync.sources.espn.common import (
 )
 from nfl_sync.sources.espn.injuries import injury_blocks
 from nfl_sync.sources.espn.plays import build_plays, last_play_end, ordered_plays, scoring_type_of
-from nfl_sync.sources.parsing import as_dict, as_list, dicts, require_dict, require_str, to_datetime, to_int, to_str
+from nfl_sync.sources.parsing import (
+    OnBadPart,
+    as_dict,
+    as_list,
+    dicts,
+    optional,
+    require_dict,
+    require_str,
+    skip_or_raise,
+    to_datetime,
+    to_int,
+    to_str,
+)
+
+T = TypeVar("T")
 
 
-def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
+def parse_summary(data: Any, player_stats: bool = True, on_bad_part: OnBadPart = None) -> GameSummary:
     """A `/summary?event=` response (or a cdn game page / its `gamepackageJSON`) as a GameSummary.
 
     The header has no clock or period in recorded responses, so they come from the last play.
@@ -41,26 +55,37 @@ def parse_summary(data: Any, player_stats: bool = True) -> GameSummary:
     the first drive's id (a pre-kickoff value); it still counts for `Game.home_win_pct` when no
     later entry exists. `player_stats=False` leaves the box score out (a third of the parsing
     when only the plays are new).
+
+    Only what identifies the game (header, id, competitors, status) must parse. Any other part
+    that does not (a play, a scoringPlays entry, an injury, an optional section of the wrong
+    type) is handed to `on_bad_part`, its path in the message, and left out, so the plays,
+    scores and status still count; without `on_bad_part` it fails the whole summary.
     """
     root, competition, game_id, sides = _summary_parts(data)
     where = f"summary {game_id}"
-    ordered = ordered_plays(root, where)
+    ordered = ordered_plays(root, where, on_bad_part)
     plays = build_plays(ordered, game_id, sides, _listed_scores(root))
     game = _summary_game(root, competition, game_id, sides, plays, last_play_end(ordered), where)
-    weather_block = as_dict(as_dict(root.get("gameInfo")).get("weather"))
+
+    def part(build: Callable[[], T]) -> T | None:
+        try:
+            return build()
+        except ParseError as error:
+            skip_or_raise(error, on_bad_part)
+            return None
+
+    listed = part(lambda: optional(root.get("scoringPlays"), list, f"{where}: scoringPlays"))
+    injuries = part(lambda: optional(root.get("injuries"), list, f"{where}: injuries"))
     return GameSummary(
         game=game,
         plays=plays,
-        scoring_plays=_scoring_plays(root, plays, game_id, sides, where),
-        win_probabilities=_win_probabilities(root, plays, game_id),
-        player_stats=_player_stats(root, game_id) if player_stats else (),
-        odds=tuple(
-            line
-            for block in dicts(root.get("pickcenter")) + dicts(root.get("odds"))
-            if (line := espn_odds(block, sides, game_id, game.start_time)) is not None
-        ),
-        weather=espn_weather(weather_block, game_id, game.start_time, game.venue_id, sides) if weather_block else None,
-        injuries=tuple(injury_blocks(root.get("injuries"), game_id, "summary.injuries")),
+        scoring_plays=_scoring_plays(listed or [], plays, game_id, sides, where, on_bad_part),
+        win_probabilities=part(lambda: _win_probabilities(root, plays, game_id, where)) or (),
+        player_stats=(part(lambda: _player_stats(root, game_id, where)) or ()) if player_stats else (),
+        odds=(part(lambda: _odds(root, "pickcenter", sides, game, where)) or ())
+        + (part(lambda: _odds(root, "odds", sides, game, where)) or ()),
+        weather=part(lambda: _weather(root, sides, game, where)),
+        injuries=tuple(injury_blocks(injuries, game_id, f"{where}: injuries", on_bad_part)),
     )
 
 
@@ -141,18 +166,23 @@ def _summary_game(
 
 
 def _scoring_plays(
-    root: Mapping[str, Any], plays: tuple[Play, ...], game_id: str, sides: Sides, where: str
+    listed: list[Any], plays: tuple[Play, ...], game_id: str, sides: Sides, where: str, on_bad_part: OnBadPart
 ) -> tuple[Play, ...]:
     """The plays ESPN lists in `scoringPlays`, plus any play whose score delta says it scored.
 
     A listed id that matches no play (a trimmed or lagging play list) is built from the
-    scoringPlays entry itself so no score is lost.
+    scoringPlays entry itself so no score is lost; an entry without an id is handed to
+    `on_bad_part` and skipped.
     """
     by_id = {play.play_id: play for play in plays}
     chosen = {play.play_id: play for play in plays if play.scoring_play}
-    for index, entry in enumerate(as_list(root.get("scoringPlays"))):
-        entry = require_dict(entry, f"{where}: scoringPlays[{index}]")
-        play_id = require_str(entry.get("id"), f"{where}: scoringPlays[{index}].id")
+    for index, item in enumerate(listed):
+        try:
+            entry = require_dict(item, f"{where}: scoringPlays[{index}]")
+            play_id = require_str(entry.get("id"), f"{where}: scoringPlays[{index}].id")
+        except ParseError as error:
+            skip_or_raise(error, on_bad_part)
+            continue
         if play_id in by_id:
             chosen[play_id] = replace(by_id[play_id], scoring_play=True)
             continue
@@ -179,10 +209,12 @@ def _scoring_plays(
     return tuple(ordered)
 
 
-def _win_probabilities(root: Mapping[str, Any], plays: tuple[Play, ...], game_id: str) -> tuple[WinProbability, ...]:
+def _win_probabilities(
+    root: Mapping[str, Any], plays: tuple[Play, ...], game_id: str, where: str
+) -> tuple[WinProbability, ...]:
     play_ids = {play.play_id for play in plays}
     found = []
-    for entry in dicts(root.get("winprobability")):
+    for entry in dicts(optional(root.get("winprobability"), list, f"{where}: winprobability")):
         play_id = to_str(entry.get("playId"))
         home = probability(entry.get("homeWinPercentage"))
         if play_id in play_ids and home is not None:
@@ -198,9 +230,21 @@ def _latest_probability(root: Mapping[str, Any]) -> Decimal | None:
     return None
 
 
-def _player_stats(root: Mapping[str, Any], game_id: str) -> tuple[PlayerStat, ...]:
+def _odds(root: Mapping[str, Any], key: str, sides: Sides, game: Game, where: str) -> tuple[OddsLine, ...]:
+    """The lines of the `pickcenter` or `odds` list."""
+    blocks = dicts(optional(root.get(key), list, f"{where}: {key}"))
+    return tuple(line for block in blocks if (line := espn_odds(block, sides, game.game_id, game.start_time)))
+
+
+def _weather(root: Mapping[str, Any], sides: Sides, game: Game, where: str) -> Weather | None:
+    block = optional(as_dict(root.get("gameInfo")).get("weather"), dict, f"{where}: gameInfo.weather")
+    return espn_weather(block, game.game_id, game.start_time, game.venue_id, sides) if block else None
+
+
+def _player_stats(root: Mapping[str, Any], game_id: str, where: str) -> tuple[PlayerStat, ...]:
     found = []
-    for block in dicts(as_dict(root.get("boxscore")).get("players")):
+    boxscore = optional(root.get("boxscore"), dict, f"{where}: boxscore") or {}
+    for block in dicts(optional(boxscore.get("players"), list, f"{where}: boxscore.players")):
         team = team_of(as_dict(block.get("team")))
         if team is None:
             continue
