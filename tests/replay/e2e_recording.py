@@ -99,6 +99,7 @@ class Recording:
         sides = {c["homeAway"]: c for c in competition["competitors"]}
         self.final = (int(sides["away"]["score"]), int(sides["home"]["score"]))
         self.teams = (sides["away"]["team"]["abbreviation"], sides["home"]["team"]["abbreviation"])
+        self.scoring_ids = frozenset(str(entry["id"]) for entry in document.get("scoringPlays", []))
         raw = []
         for drive_index, drive in enumerate(document["drives"]["previous"]):
             plays = drive.get("plays", [])

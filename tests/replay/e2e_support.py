@@ -91,13 +91,16 @@ def arrivals(telegram: FakeTelegramServer, alerts: list[dict]) -> list[Arrival]:
 
 
 def assert_plays_stored(db, recording: Recording, until: datetime | None = None) -> None:
-    """Every play visible by `until` stored exactly once with its recorded sequence and score."""
+    """Every play visible by `until` stored exactly once with its recorded sequence and score,
+    and flagged a scoring play exactly when ESPN lists it in `scoringPlays`."""
     expected = {p.id: (p.sequence, p.away, p.home) for p in recording.visible(until)}
     rows = query(
         db,
-        "SELECT play_id, sequence_number, away_score, home_score FROM nfl_plays WHERE game_id = %s",
+        "SELECT play_id, sequence_number, away_score, home_score, scoring_play FROM nfl_plays WHERE game_id = %s",
         recording.game_id,
     )
+    scoring = {r["play_id"] for r in rows if r["scoring_play"]}
+    assert scoring == recording.scoring_ids & set(expected), f"game {recording.game_id}: scoring plays {scoring}"
     stored = Counter(r["play_id"] for r in rows)
     assert [p for p, n in stored.items() if n > 1] == []
     assert set(stored) == set(expected), (
