@@ -62,7 +62,8 @@ def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
         ({"QUIET_HOURS": "late"}, "QUIET_HOURS must look like 23:00-07:00"),
         ({"KALSHI_BASE_URL": "ftp://x"}, "KALSHI_BASE_URL must be an http(s) URL"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
-        ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "2"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
+        ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "4"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
+        ({"DB_POOL_MAX": "2"}, "DB_POOL_MAX"),
     ],
 )
 def test_each_bad_value_names_its_variable(env, message):

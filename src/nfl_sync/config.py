@@ -216,7 +216,9 @@ def _database(r: _Reader) -> DatabaseSettings:
         )
     embedded_dir = _project_path(r.text("EMBEDDED_PG_DIR", "data/postgres"))
     pool_min = r.integer("DB_POOL_MIN", 2, minimum=1)
-    pool_max = r.integer("DB_POOL_MAX", 10, minimum=1)
+    # The sender holds one connection for its claim while it records the attempt on another, and
+    # a lane writes meanwhile: fewer than 3 would have the sender wait on itself.
+    pool_max = r.integer("DB_POOL_MAX", 10, minimum=3)
     if pool_max < pool_min:
         raise ConfigError(f"DB_POOL_MAX must be >= DB_POOL_MIN ({pool_min}), got {pool_max}")
     return DatabaseSettings(

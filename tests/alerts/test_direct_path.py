@@ -53,3 +53,21 @@ def test_critical_alerts_reach_the_console_while_the_outbox_is_away_then_are_rec
     assert "sent directly" in delivery_rows(db)[0]["error"]
     # Recorded as sent: the sender has nothing left to deliver.
     assert TelegramNotifier(db, ConsoleChannel("test", stream)).drain(1.0).sent == 0
+
+
+def test_the_direct_path_reaches_a_group_that_became_a_supergroup(db, rig):
+    """While the database is away the stored route cannot be read: Telegram's answer is followed."""
+    rig.server.migrated_chats["-111"] = "-100111"
+    notifier = rig.notifier(db, chats=("-111",))
+    service = AlertService(AlertOutbox(CONFIG, "HTML", "telegram"), notifier, idle_seconds=0.05)
+    live = db.dsn
+    try:
+        db.dsn = DEAD
+        db.reset_pool()
+        service.deliver_directly([system_event("critical", "database", "unreachable for 30 s", NOW, "u:1")], NOW)
+        wait_for(lambda: rig.server.messages, 10, "the alert in the supergroup")
+    finally:
+        db.dsn = live
+        db.reset_pool()
+        service.close(1.0)
+    assert [m.chat_id for m in rig.server.messages] == ["-100111"]

@@ -153,6 +153,7 @@ def test_the_scoreboards_last_play_renumbered_by_espn_is_not_alerted_again():
         baseline(game(), NOW), game(last_play_id=interception.play_id, last_play=interception), LATER
     )
     assert len(first.events) == 1 and "interception" in first.events[0].data.tags
-    renumbered = replace(interception, play_id="401547417999002")
+    # Renumbered a poll later, with the game's clock run on since (the scoreboard shows that clock).
+    renumbered = replace(interception, play_id="401547417999002", clock="9:41")
     again = detect_scoreboard(first.memory, game(last_play_id=renumbered.play_id, last_play=renumbered), LATER)
     assert again.events == ()

@@ -70,6 +70,18 @@ def test_held_prices_spill_to_a_file_in_order_and_a_new_run_takes_them_over(tmp_
     assert not spill.exists() and len(held) == 0 and held.held() == []
 
 
+def test_a_standby_built_while_a_spill_existed_finds_it_gone_without_error(tmp_path):
+    """The standby's lane is built while the leader holds a spill; the leader writes it and dies."""
+    spill = tmp_path / "kalshi_prices.jsonl"
+    leader = HeldSnapshots(spill, memory_limit=1)
+    leader.hold([_snap(n) for n in range(3)])
+    standby = HeldSnapshots(spill)
+    leader.clear()
+    assert len(standby) == 0 and standby.held() == []
+    leader.hold([_snap(n) for n in range(3, 6)])  # another outage later, then the leader died
+    assert len(standby) == 3 and standby.held() == [_snap(3), _snap(4), _snap(5)]  # beyond memory: spilled
+
+
 def test_a_full_spill_file_drops_the_newest_and_keeps_the_rest(tmp_path):
     spill = tmp_path / "kalshi_prices.jsonl"
     held = HeldSnapshots(spill, memory_limit=1, file_limit=600)

@@ -661,3 +661,30 @@ def test_a_read_only_database_fails_the_steps_without_stopping_the_loop_then_it_
     assert alerts(db, "score")[0]["payload"]["held_seconds"] > 0
     system = [(r["alert_key"], r["status"]) for r in alerts(db, "system") if "read-only" in r["message"]]
     assert ("system:scoreboard:" + world.time_after_score(3).isoformat(), "sent") in system
+
+
+def test_after_a_restart_the_scoreboards_last_play_renumbered_is_not_alerted_again(db, world):
+    from factories import game, play
+    from nfl_sync.domain.detection import detect_scoreboard
+
+    interception = play(
+        n=2, type="Pass Interception Return", text="Love pass INTERCEPTED by Bates", significance=("interception",)
+    )
+    db.run(
+        lambda tx: (
+            tx.games.upsert_game(game(last_play_id=interception.play_id, last_play_text=interception.text)),
+            tx.games.insert_plays([play(n=1), interception]),
+        )
+    )
+    sync = make_sync(db, world)
+    try:
+        sync.scoreboard.restore(db.run(lambda tx: tx.ops.detection_state())["games"], world.clock.now())
+        renumbered = replace(interception, play_id="401547417999002", sequence_number=0, clock="9:12")
+        update = detect_scoreboard(
+            sync.scoreboard.memory[GAME],
+            game(last_play_id=renumbered.play_id, last_play=renumbered),
+            world.clock.now(),
+        )
+        assert update.events == ()
+    finally:
+        close_sync(sync)

@@ -57,6 +57,11 @@ def test_the_status_name_decides_the_phase_and_completed_decides_a_final(
     assert game.is_over == (daemon_state == GameState.POST)
 
 
+def test_a_suspended_game_is_not_over_but_not_live_either():
+    game = _game_with_status("STATUS_SUSPENDED", "post", False, 3)
+    assert not game.is_live and not game.is_over  # no live cadence for days; it may resume
+
+
 def test_a_postponed_game_is_not_live_and_has_no_final_score():
     game = _game_with_status("STATUS_POSTPONED", "post", False, 0)
     assert not game.is_live and not game.is_final

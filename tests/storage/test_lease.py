@@ -8,6 +8,7 @@ import logging
 import psycopg2
 import pytest
 
+from helpers import wait_for
 from nfl_sync.storage.lease import LeaderLease
 
 
@@ -87,6 +88,21 @@ def test_a_leader_whose_session_died_while_another_took_over_is_superseded(lease
     assert not first.is_leader() and first.superseded.is_set()
     assert "test-host:2" in first.holder
     assert second.is_leader()
+
+
+def test_a_leader_whose_old_session_still_holds_the_lock_is_not_superseded_by_itself(leases):
+    """The lock's connection failed on the client's side (a blip); the server has not ended the
+    old session yet, so the lock is held by this very instance: wait for it, never give up."""
+    lease = leases()
+    lease.try_acquire()
+    old_session, lease._conn = lease._conn, None  # the client lost it; the server still holds it
+    try:
+        lease.step()
+        assert not lease.superseded.is_set() and lease.holder_is_self and not lease.is_leader()
+    finally:
+        old_session.close()  # the server ends the old session at last
+    wait_for(lambda: (lease.step(), lease.is_leader())[1], 10, "the lease taken back")
+    assert not lease.superseded.is_set()
 
 
 def test_an_unreachable_database_leaves_a_standby_waiting(caplog):

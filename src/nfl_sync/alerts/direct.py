@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from nfl_sync.alerts.channel import Channel, DeliveryError
+from nfl_sync.alerts.channel import Channel, ChatMoved, DeliveryError
 from nfl_sync.alerts.outbox import AlertOutbox
 from nfl_sync.domain.events import AlertType, Event
 from nfl_sync.logging_setup import redact
@@ -48,10 +48,13 @@ class DirectAlerts:
     """Critical alerts the outbox could not take. `offer` from any thread; `send` and `record`
     from the sender thread (or after it stopped)."""
 
-    def __init__(self, outbox: AlertOutbox, channel: Channel, db: NFLDBManager):
+    def __init__(
+        self, outbox: AlertOutbox, channel: Channel, db: NFLDBManager, route: Callable[[str], str] = lambda chat: chat
+    ):
         self.outbox = outbox
         self.channel = channel
         self.db = db
+        self.route = route  # a configured chat -> where it moved (the sender's stored routes)
         self._lock = threading.Lock()
         self._queue: list[DirectAlert] = []
         self._seen: deque[str] = deque(maxlen=REMEMBERED_KEYS)
@@ -107,11 +110,18 @@ class DirectAlerts:
                 if chat_id in item.sent:
                     continue
                 try:
-                    item.sent[chat_id] = self.channel.send(chat_id, item.message, parse_mode)
+                    item.sent[chat_id] = self._send(self.route(chat_id), item.message, parse_mode)
                 except DeliveryError as error:
                     log.error("Critical alert %s not sent to chat %s: %s", item.event.key, chat_id, redact(str(error)))
                     continue
                 log.warning("Critical alert %s sent straight to chat %s (the outbox is away)", item.event.key, chat_id)
+
+    def _send(self, target: str, message: str, parse_mode: str | None) -> str | None:
+        """Send to `target`, or to the supergroup it became (the sender stores that route)."""
+        try:
+            return self.channel.send(target, message, parse_mode)
+        except ChatMoved as error:
+            return self.channel.send(error.new_chat_id, message, parse_mode)
 
     def record(self) -> None:
         """Write what the direct path did into the outbox; kept for later while the database is

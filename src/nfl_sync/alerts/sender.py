@@ -197,6 +197,10 @@ class TelegramNotifier:
                         return report
             return report
 
+    def route(self, chat_id: str) -> str:
+        """Where alerts for a configured chat go: the supergroup it became, once known."""
+        return (self._routes or {}).get(chat_id, chat_id)
+
     def _load_routes(self) -> dict[str, str]:
         routes = self._outbox(OutboxRepository.chat_routes)
         for chat_id, target in routes.items():
@@ -265,7 +269,7 @@ class TelegramNotifier:
             attempts = self._outbox(OutboxRepository.start_delivery_attempt, alert_id, chat_id)
             if self.channel.paced:
                 self.limiter.take(chat_id)
-            target = (self._routes or {}).get(chat_id, chat_id)
+            target = self.route(chat_id)
             try:
                 message_id = self.channel.send(target, outgoing, parse_mode)
             except RetryLater as error:

@@ -83,7 +83,7 @@ class AlertService:
         self._start_lock = threading.Lock()
         self._failure: str | None = None
         notifier.on_channel_down = self._record_channel_down
-        self.direct = DirectAlerts(outbox, notifier.channel, notifier.db)
+        self.direct = DirectAlerts(outbox, notifier.channel, notifier.db, notifier.route)
 
     def record(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
         """`AlertOutbox.record_events` in the caller's transaction; call `wake` after the commit."""

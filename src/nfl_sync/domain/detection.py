@@ -48,7 +48,7 @@ class ScoreMemory:
     phase: GamePhase
     first_seen: datetime  # when the daemon first saw the game: what happened before is history
     last_play_id: str | None = None
-    last_play_identity: PlayIdentity | None = None  # the same play renumbered is no news
+    last_play_identity: PlayIdentity | None = None  # the same play renumbered is no news (`last_play_identity`)
     alerted_total: int = 0  # points total of the newest score already alerted (or baselined)
     revision: int = 0  # corrections so far; part of score keys so a re-scored total alerts again
     pending_lower: tuple[int, int] | None = None  # a lower (away, home) score seen once, unconfirmed
@@ -79,6 +79,13 @@ def play_key(game_id: str, play_id: str) -> str:
     return f"play:{game_id}:{play_id}"
 
 
+def last_play_identity(play: Play) -> PlayIdentity:
+    """A last play's identity without its clock: the scoreboard shows the game's clock with it,
+    which runs on after the play."""
+    period, _, kind, text = play.identity
+    return (period, None, kind, text)
+
+
 def baseline(game: Game, now: datetime) -> ScoreMemory:
     """Knowledge of a game first seen now: everything already happened is history, not news."""
     points = total(game.home_score, game.away_score)
@@ -92,7 +99,7 @@ def baseline(game: Game, now: datetime) -> ScoreMemory:
         phase=game.phase,
         first_seen=now,
         last_play_id=game.last_play_id,
-        last_play_identity=game.last_play.identity if game.last_play is not None else None,
+        last_play_identity=last_play_identity(game.last_play) if game.last_play is not None else None,
         alerted_total=points,
         baseline_total=points,
     )
@@ -135,7 +142,7 @@ def detect_scoreboard(prev: ScoreMemory | None, game: Game, now: datetime, big_p
         alerted_total = new_total
 
     last = game.last_play
-    if last is not None and last.play_id != prev.last_play_id and last.identity != prev.last_play_identity:
+    if last is not None and last.play_id != prev.last_play_id and last_play_identity(last) != prev.last_play_identity:
         # Classified by the points ESPN gives the play itself (scoreValue): between two polls the
         # score may have moved on other plays too.
         play = with_significance([last], None, big_play_yards)[0]
@@ -161,7 +168,7 @@ def detect_scoreboard(prev: ScoreMemory | None, game: Game, now: datetime, big_p
         state=prev.state if final else game.state,
         phase=prev.phase if final else game.phase,
         last_play_id=game.last_play_id or prev.last_play_id,
-        last_play_identity=last.identity if last is not None else prev.last_play_identity,
+        last_play_identity=last_play_identity(last) if last is not None else prev.last_play_identity,
         alerted_total=alerted_total,
         revision=revision,
         pending_lower=pending_lower,

@@ -93,7 +93,8 @@ class Game:
 
     @property
     def is_live(self) -> bool:
-        return self.state == GameState.IN
+        """Under way and being played: a suspended game (resumed, maybe, days later) is not."""
+        return self.state == GameState.IN and self.phase != GamePhase.SUSPENDED
 
     @property
     def is_final(self) -> bool:

@@ -6,7 +6,7 @@ and writes them with its first poll that commits. They are held in memory up to 
 snapshots; beyond that they spill to a JSON-lines file (one plain record a line: readable by any
 later version and by a person, unlike pickle, which would also run code on load), up to
 `file_limit` bytes, after which new ones are dropped and said so. A file left by a daemon stopped
-during an outage is written by the next one.
+during an outage is written by the next one that leads.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ class HeldSnapshots:
         self.memory_limit = memory_limit
         self.file_limit = file_limit
         self._memory: list[MarketSnapshot] = []
-        self._spilled = self._count_spilled()
+        self._counted: tuple[int, int] = (0, 0)  # (file size, snapshots in it) when last counted
         self._dropped = 0
 
     def __len__(self) -> int:
-        return self._spilled + len(self._memory)
+        return self._spilled() + len(self._memory)
 
     def hold(self, snapshots: Sequence[MarketSnapshot]) -> None:
         """Keep `snapshots` (newer than everything held) until `clear`."""
@@ -56,7 +56,7 @@ class HeldSnapshots:
         """Everything held was written."""
         if self._dropped:
             log.error("%d Kalshi price snapshots of the database outage were dropped (spill file full)", self._dropped)
-        self._memory, self._spilled, self._dropped = [], 0, 0
+        self._memory, self._dropped = [], 0
         self.spill_path.unlink(missing_ok=True)
 
     def _spill(self) -> None:
@@ -69,20 +69,25 @@ class HeldSnapshots:
             self.spill_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self.spill_path.open("a", encoding="utf-8") as spill:
                 spill.write(lines)
-            self._spilled += len(self._memory)
-            log.warning("Database still away: %d Kalshi price snapshots spilled to %s", self._spilled, self.spill_path)
+            log.warning(
+                "Database still away: %d Kalshi price snapshots spilled to %s", self._spilled(), self.spill_path
+            )
         self._memory = []
 
-    def _count_spilled(self) -> int:
-        if not self.spill_path.exists():
-            return 0
-        with self.spill_path.open(encoding="utf-8") as spill:
-            count = sum(1 for line in spill if line.strip())
-        log.warning("%d Kalshi price snapshots held by an earlier run are written once the database answers", count)
-        return count
+    def _spilled(self) -> int:
+        """Snapshots in the spill file, whoever wrote it: it is counted anew when its size
+        changed (a standby's lane is built long before it leads, and a file left by a run that
+        stopped mid-outage is taken over), so it is read only while it grows or is taken over."""
+        size = self.spill_path.stat().st_size if self.spill_path.exists() else 0
+        if size == 0:
+            self._counted = (0, 0)
+        elif size != self._counted[0]:
+            with self.spill_path.open(encoding="utf-8") as spill:
+                self._counted = (size, sum(1 for line in spill if line.strip()))
+        return self._counted[1]
 
     def _read_spilled(self) -> list[MarketSnapshot]:
-        if not self._spilled:
+        if not self.spill_path.exists():  # none, or another run of the daemon wrote it meanwhile
             return []
         snapshots = []
         with self.spill_path.open(encoding="utf-8") as spill:

@@ -59,6 +59,7 @@ class MarketLane(Lane):
         self.runner = runner
         # Prices polled while the database is away: a past price cannot be asked for again.
         self.held = HeldSnapshots(shell.settings.database.hold_dir / "kalshi_prices.jsonl")
+        self.writes_failing = False
         self.recent_plays = recent_plays
         self.last_prices: dict[str, MarketSnapshot] = {}
         self.stored_prices: dict[str, MarketSnapshot] = {}
@@ -121,7 +122,9 @@ class MarketLane(Lane):
         correlations, reactions = resolve_correlations(due, slate.snapshots, games, now)
         spike_links = spike_correlations(spikes, recent, now)
 
-        held = self.held.held() if len(self.held) else []
+        # What was held is read (the spill file too) only once a write went through again: not
+        # on every poll of the outage.
+        held = self.held.held() if not self.writes_failing and len(self.held) else []
 
         def write(tx: Tx, alerts: Sequence[Event]) -> int:
             tx.markets.upsert_markets(markets)
@@ -134,9 +137,11 @@ class MarketLane(Lane):
         try:
             report.snapshots = self.runner.write(spikes + reactions, now, write)
         except DatabaseError:
+            self.writes_failing = True
             self.held.hold(snapshots)
             self.stored_prices.update({s.ticker: s for s in snapshots})  # as good as stored: they will be
             raise
+        self.writes_failing = False
         if held:
             log.info("Wrote %d Kalshi price snapshots held during the database outage", len(held))
             self.held.clear()

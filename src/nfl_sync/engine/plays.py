@@ -28,6 +28,7 @@ from nfl_sync.engine.board import GameBoard, RecentPlays
 from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.shell import Shell
+from nfl_sync.storage.games import play_of_row
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -318,23 +319,7 @@ class PlayByPlayLane(Lane):
 def _restored_memory(row: dict[str, Any]) -> PlayMemory:
     """A game's PlayMemory from its stored plays: every play known by id and identity, the
     alerted turnovers still listed, the dropped plays."""
-    plays = [
-        Play(
-            game_id=row["game_id"],
-            play_id=p["play_id"],
-            sequence_number=p["sequence_number"],
-            period=p["period"],
-            clock=p["clock"],
-            type=p["type"],
-            text=p["text"],
-            yards=None,
-            team=p["team"],
-            home_score=None,
-            away_score=None,
-            significance=tuple(p["significance"] or ()),
-        )
-        for p in row["plays"]
-    ]
+    plays = [play_of_row(p) for p in row["plays"]]
     deleted = frozenset(p["play_id"] for p in row["plays"] if p["deleted"])
     return PlayMemory(
         known_play_ids=frozenset(p.play_id for p in plays),

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from nfl_sync.domain.calendar import scoreboard_dates
-from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard
+from nfl_sync.domain.detection import ScoreMemory, ScoreUpdate, detect_scoreboard, last_play_identity
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import Event, system_event
 from nfl_sync.domain.models import Game, GamePhase, GameState
@@ -25,6 +25,7 @@ from nfl_sync.engine.lanes import SAY_SO_AFTER, Lane, StepRunner
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.engine.scheduling import poll_interval
 from nfl_sync.engine.shell import Shell
+from nfl_sync.storage.games import play_of_row
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class ScoreboardLane(Lane):
         """What the lane knew of each game before a restart (`tx.ops.detection_state`)."""
         for row in rows:
             points = (row["home_score"] or 0) + (row["away_score"] or 0)
+            last = next((play_of_row(p) for p in row["plays"] if p["play_id"] == row["last_play_id"]), None)
             self.memory[row["game_id"]] = ScoreMemory(
                 game_id=row["game_id"],
                 home_team=row["home_team"],
@@ -67,6 +69,7 @@ class ScoreboardLane(Lane):
                 phase=GamePhase(row["phase"]),
                 first_seen=now,
                 last_play_id=row["last_play_id"],
+                last_play_identity=last_play_identity(last) if last is not None else None,
                 alerted_total=points,
                 revision=row["corrections"],
                 baseline_total=points,

@@ -81,6 +81,8 @@ class LeaderLease:
         self.connect_timeout = connect_timeout
         # Shown to the standbys (the lock session's application_name): host and process id.
         self.identity = identity or f"{socket.gethostname()}:{os.getpid()}"
+        self._application_name = f"nfl-realtime-sync {self.identity}"[:63]
+        self.holder_is_self = False
         self.holder: str | None = None  # who leads instead of us, as far as we could tell
         self.superseded = threading.Event()
         self._leader = threading.Event()
@@ -121,6 +123,8 @@ class LeaderLease:
                     cur.execute(HOLDER_SQL, (LEADER_LOCK,))
                     row = cur.fetchone()
                     self.holder = _describe(row) if row else "another session"
+                    # Our own session of before a lost connection, which the server has not ended yet.
+                    self.holder_is_self = bool(row) and row[0] == self._application_name
             except psycopg2.Error as error:
                 self._drop_connection()
                 self.holder = None
@@ -139,7 +143,7 @@ class LeaderLease:
             conn = psycopg2.connect(
                 self.dsn,
                 connect_timeout=self.connect_timeout,
-                application_name=f"nfl-realtime-sync {self.identity}"[:63],
+                application_name=self._application_name,
                 **CLIENT_KEEPALIVES,
             )
             conn.autocommit = True
@@ -202,7 +206,7 @@ class LeaderLease:
             return
         if self.try_acquire():
             return
-        if self._was_leader and self.holder is not None:
+        if self._was_leader and self.holder is not None and not self.holder_is_self:
             self.superseded.set()
             log.error("Leader lease lost to %s: this instance stops", self.holder)
         elif not self._was_leader and self.holder is not None and not self._standby_logged:

@@ -43,9 +43,10 @@ class OperationsRepository:
         self.cur.execute(
             "SELECT g.game_id, g.state, g.phase, g.status, g.home_team, g.away_team, g.home_score, g.away_score, "
             "g.period, g.clock, g.last_play_id, "
-            "(SELECT coalesce(json_agg(json_build_object('play_id', p.play_id, 'sequence_number', "
-            "p.sequence_number, 'period', p.period, 'clock', p.clock, 'type', p.type, 'text', p.text, "
-            "'team', p.team, 'significance', p.significance, 'deleted', p.deleted_at IS NOT NULL)), '[]') "
+            "(SELECT coalesce(json_agg(json_build_object('game_id', p.game_id, 'play_id', p.play_id, "
+            "'sequence_number', p.sequence_number, 'period', p.period, 'clock', p.clock, 'type', p.type, "
+            "'text', p.text, 'yards', p.yards, 'team', p.team, 'home_score', p.home_score, 'away_score', "
+            "p.away_score, 'significance', p.significance, 'deleted', p.deleted_at IS NOT NULL)), '[]') "
             "FROM nfl_plays p WHERE p.game_id = g.game_id) AS plays, "
             "(SELECT p.home_score + p.away_score FROM v_nfl_plays p WHERE p.game_id = g.game_id "
             "ORDER BY p.sequence_number DESC LIMIT 1) AS plays_total, "
