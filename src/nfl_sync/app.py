@@ -227,14 +227,14 @@ def _run_once(sync: NFLRealtimeSync, lease: LeaderLease) -> int:
     """One cycle, if no other instance leads: beside a running daemon it would alert what the
     daemon alerts, so it says so and does nothing (EXIT_NOT_LEADER)."""
     try:
-        if not lease.try_acquire() and lease.holder is None:
+        if not lease.try_acquire() and lease.unreachable:
             log.error("--once could not reach the database to take the leader lease (logged above)")
             return 1
         if not lease.is_leader():
             log.error(
                 "Another instance is running on this database (%s) and sends the alerts: --once does nothing "
                 "beside it (exit status %d). Stop that instance first, or leave the work to it.",
-                lease.holder,
+                lease.holder or "another session",
                 EXIT_NOT_LEADER,
             )
             return EXIT_NOT_LEADER

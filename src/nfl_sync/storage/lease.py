@@ -103,6 +103,11 @@ class LeaderLease:
         """Wait at most `timeout` seconds to become leader; True once leader."""
         return self._leader.wait(timeout)
 
+    @property
+    def unreachable(self) -> bool:
+        """The last try could not reach the database."""
+        return self._unreachable
+
     def state(self) -> str:
         if self._leader.is_set():
             return "leader"
@@ -122,7 +127,8 @@ class LeaderLease:
                 if not acquired:
                     cur.execute(HOLDER_SQL, (LEADER_LOCK,))
                     row = cur.fetchone()
-                    self.holder = _describe(row) if row else "another session"
+                    # No row: the holder let go between the two queries; the next try takes it.
+                    self.holder = _describe(row) if row else None
                     # Our own session of before a lost connection, which the server has not ended yet.
                     self.holder_is_self = bool(row) and row[0] == self._application_name
             except psycopg2.Error as error:
