@@ -7,6 +7,7 @@ Prices and percentages are `Decimal`; times are timezone-aware UTC `datetime`s.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -149,9 +150,11 @@ class Play:
     def is_significant(self) -> bool:
         return bool(self.significance)
 
-    @property
+    @functools.cached_property
     def identity(self) -> PlayIdentity:
-        """The play's identity across ESPN's renumbering (case and spacing do not count)."""
+        """The play's identity across ESPN's renumbering (case and spacing do not count).
+        Remembered on the object: a summary repeats every play, and the parser and the lane hand
+        back the same object for a play that did not change."""
         return (self.period, self.clock, _words(self.type), _words(self.text))
 
 
