@@ -66,18 +66,19 @@ class HeldSnapshots:
             self._dropped += len(self._memory)
             log.error("Spill file %s is full: %d price snapshots dropped", self.spill_path, len(self._memory))
         else:
+            spilled = self._spilled() + len(self._memory)
             self.spill_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self.spill_path.open("a", encoding="utf-8") as spill:
                 spill.write(lines)
-            log.warning(
-                "Database still away: %d Kalshi price snapshots spilled to %s", self._spilled(), self.spill_path
-            )
+            # Counted as written, so the file is not read again to count what this run appended.
+            self._counted = (self.spill_path.stat().st_size, spilled)
+            log.warning("Database still away: %d Kalshi price snapshots spilled to %s", spilled, self.spill_path)
         self._memory = []
 
     def _spilled(self) -> int:
         """Snapshots in the spill file, whoever wrote it: it is counted anew when its size
         changed (a standby's lane is built long before it leads, and a file left by a run that
-        stopped mid-outage is taken over), so it is read only while it grows or is taken over."""
+        stopped mid-outage is taken over); what this run appends it counts as it writes."""
         size = self.spill_path.stat().st_size if self.spill_path.exists() else 0
         if size == 0:
             self._counted = (0, 0)
