@@ -77,6 +77,12 @@ def health(port: int) -> dict | None:
     return {**answer.json(), "http": answer.status_code}
 
 
+def leads(port: int) -> bool:
+    """The daemon leads and is healthy (a standby answers 200 too, but has not polled)."""
+    answer = health(port) or {}
+    return answer.get("http") == 200 and answer.get("status") != "standby"
+
+
 def sigterm(process: subprocess.Popen) -> tuple[str, float]:
     """Send SIGTERM; the process's output and the seconds it took to exit (at most 10)."""
     started = time.monotonic()
@@ -95,7 +101,8 @@ def _datagrams(sock: socket.socket) -> list[str]:
             return found
 
 
-def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, tmp_path):
+def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(db, tmp_path):
+    # `db` (not just its URL): empty tables, so a game an earlier test left final changes nothing.
     port = free_port()
     # systemd's side of Type=notify: a datagram socket the daemon reports to.
     notify_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -106,7 +113,7 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
         ReplayEnvironment(find_games([fixture_path("espn", "summary_401547417.json")])) as env,
         daemon(
             tmp_path,
-            database_url,
+            db.dsn,
             ESPN_BASE_URL=env.espn.base_url,
             ESPN_CORE_BASE_URL=env.espn.base_url,
             KALSHI_BASE_URL=env.kalshi.base_url,
@@ -117,12 +124,7 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
             WATCHDOG_USEC="1000000",
         ) as process,
     ):
-
-        def leading() -> bool:  # a standby is healthy too, but has not polled
-            answer = health(port) or {}
-            return answer.get("http") == 200 and answer.get("status") != "standby"
-
-        wait_for(leading, 30, "the daemon to lead and report healthy")
+        wait_for(lambda: leads(port), 30, "the daemon to lead and report healthy")
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
         assert "nfl_sync_cycle_duration_seconds_count" in metrics
         assert 'nfl_api_latency_seconds_count{source="espn"}' in metrics
@@ -139,7 +141,8 @@ def test_sigterm_finishes_the_cycle_and_exits_0_within_10_seconds(database_url, 
     assert "Stopped cleanly" in log_file and "secretsecret" not in log_file
 
 
-def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tmp_path):
+def test_sigterm_exits_within_10_seconds_while_every_host_hangs(db, tmp_path):
+    # `db` (not just its URL): empty tables, so a game an earlier test left final is asked for again.
     # ESPN's scoreboard answers (a game is on) but the game's play-by-play never does; ESPN's core
     # API, Kalshi and the weather host accept connections and never answer: lanes and fetches are
     # all inside a request when the signal comes.
@@ -148,7 +151,7 @@ def test_sigterm_exits_within_10_seconds_while_every_host_hangs(database_url, tm
         SilentHost() as host,
         daemon(
             tmp_path,
-            database_url,
+            db.dsn,
             ESPN_BASE_URL=stage.espn.base_url,
             ESPN_CORE_BASE_URL=host.base_url(),
             KALSHI_BASE_URL=host.base_url("/trade-api/v2"),
@@ -217,7 +220,7 @@ def test_once_beside_a_running_daemon_says_so_and_does_nothing(db, tmp_path):
             METRICS_PORT=str(port),
         ),
     ):
-        wait_for(lambda: (health(port) or {}).get("http") == 200, 30, "the daemon to lead and poll")
+        wait_for(lambda: leads(port), 30, "the daemon to lead and poll")
         with daemon(tmp_path, db.dsn, "--once", ESPN_BASE_URL=env.espn.base_url) as once:
             output, _ = once.communicate(timeout=30)
 
@@ -257,7 +260,7 @@ def test_two_daemons_the_leader_killed_mid_game_each_score_alerted_once(db, tmp_
             return not rows(db, "SELECT 1 FROM nfl_alert_history WHERE status = 'pending'")
 
         with daemon(tmp_path, db.dsn, output=tmp_path / "first.log", METRICS_PORT=str(ports[0]), **settings) as first:
-            wait_for(lambda: (health(ports[0]) or {}).get("http") == 200, 30, "the first daemon to lead")
+            wait_for(lambda: leads(ports[0]), 30, "the first daemon to lead")
             with daemon(
                 tmp_path, db.dsn, output=tmp_path / "second.log", METRICS_PORT=str(ports[1]), **settings
             ) as second:
