@@ -25,6 +25,8 @@ def test_no_configuration_means_embedded_database_and_console_alerts():
     assert settings.daily_alert_limit == 100
     assert str(settings.timezone) == "America/New_York"
     assert settings.kalshi_series == ("KXNFLGAME", "KXNFLSPREAD", "KXNFLTOTAL")
+    assert (settings.price_spike_pct, settings.price_spike_min_cents) == (10.0, 1.0)
+    assert load_settings({"PRICE_SPIKE_MIN_CENTS": "0"}).price_spike_min_cents == 0.0  # relative only
 
 
 def test_db_host_builds_a_url_with_the_default_database_and_escaped_password():
@@ -64,6 +66,7 @@ def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
         ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "4"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
         ({"DB_POOL_MAX": "2"}, "DB_POOL_MAX"),
+        ({"PRICE_SPIKE_MIN_CENTS": "-1"}, "PRICE_SPIKE_MIN_CENTS must be >= 0"),
     ],
 )
 def test_each_bad_value_names_its_variable(env, message):

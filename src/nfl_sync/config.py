@@ -112,6 +112,8 @@ class Settings:
     log_level: str
     log_dir: Path
     metrics_host: str = "127.0.0.1"
+    # A price move alerts when it is >= price_spike_pct percent AND >= this many cents.
+    price_spike_min_cents: float = 1.0
     # Retention (days; 0 keeps everything) and how often it is applied (seconds)
     sync_log_retention_days: float = 30.0
     price_retention_days: float = 90.0
@@ -360,6 +362,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         log_level=log_level,
         log_dir=log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir,
         metrics_host=r.text("METRICS_HOST", "127.0.0.1"),
+        price_spike_min_cents=r.real("PRICE_SPIKE_MIN_CENTS", 1.0, allow_zero=True),
         sync_log_retention_days=r.real("SYNC_LOG_RETENTION_DAYS", 30.0, allow_zero=True),
         price_retention_days=r.real("PRICE_RETENTION_DAYS", 90.0, allow_zero=True),
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),

@@ -19,7 +19,7 @@ from telegram.helpers import escape_markdown
 from helpers import HOSTILE, alert_events
 from nfl_replay.telegram_server import EntityError, parse_entities
 from nfl_sync.domain.alert_templates import render, render_raw
-from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
+from nfl_sync.domain.events import AlertType, Event, InjuryData, LinkedPlay, PlayData, Priority, ScoreData
 from nfl_sync.domain.markup import (
     BODY_LIMIT,
     MAX_MESSAGE_LENGTH,
@@ -120,14 +120,72 @@ def test_a_reversed_turnover_says_so_with_the_play_it_takes_back():
     assert text.startswith("⚠️ TURNOVER REVERSED") and "Love pass INTERCEPTED by Bates" in text
 
 
-def test_price_template_shows_cents_change_volume_and_ticker():
-    rising = render(EVENTS["kalshi_price"], None, NEW_YORK)
+def test_price_template_says_what_moved_the_game_and_the_linked_plays():
+    event = alert_events(NOW, "Bills")["kalshi_price"]
+    rising = render(event, None, NEW_YORK)
     falling = render(EVENTS["market_reaction"], None, NEW_YORK)
 
-    assert rising.startswith("📈 KALSHI PRICE MOVEMENT")
-    assert "Price: 45¢ → 52¢ (+15.6%) in 5 s\nVolume: 124,500 contracts\nTicker: KXNFLGAME-26NOV24KCBUF-KC" in rising
+    assert rising.splitlines() == [
+        "📈 KALSHI PRICE MOVEMENT",
+        "",
+        "Will Bills win? — Kansas City",
+        "🏟️ KC 21 @ BUF Bills 17 · Q3 - 8:24",
+        "Price: 45¢ → 52¢ (+15.6%) in 5 s",
+        "Volume: 124,500 contracts",
+        "Linked plays:",
+        "• Q3 - 8:31 · interception · impact high: J.Allen pass deep left INTERCEPTED by Bills at KC 30.",
+        "• Q3 - 8:24 · by time, move high: P.Mahomes kneels",
+        "Ticker: KXNFLGAME-26NOV24KCBUF-KC",
+        "🕒 Tue Nov 24, 1:05 PM EST",
+    ]
     assert falling.startswith("🔥 MARKET REACTION: EXTREME")
     assert "Price: 55¢ → 40¢ (-27.3%) within 5 s" in falling
+
+
+@pytest.mark.parametrize(
+    ("title", "subtitle", "line", "shown"),
+    [
+        (
+            "Los Angeles R at Dallas: winner?",
+            "Los Angeles R",
+            None,
+            ["Los Angeles R at Dallas: winner? — Los Angeles R"],
+        ),
+        ("Los Angeles R wins", "Los Angeles R", None, ["Los Angeles R wins"]),  # the title says it already
+        (
+            "Dallas wins by over 3.5 points?",
+            "Dallas wins by over 3.5 points",
+            "DAL −3.5",
+            ["Dallas wins by over 3.5 points?", "Line: DAL −3.5"],
+        ),
+        (
+            "Full Game: over 44.5 points scored?",
+            "Over 44.5 points",
+            "Over 44.5",
+            ["Full Game: over 44.5 points scored? — Over 44.5 points", "Line: Over 44.5"],
+        ),
+        (None, "Over 44.5 points", "Over 44.5", ["Over 44.5 points", "Line: Over 44.5"]),
+    ],
+)
+def test_price_alert_states_the_question_and_the_line(title, subtitle, line, shown):
+    event = with_data(EVENTS["kalshi_price"], title=title, subtitle=subtitle, line=line)
+    lines = render(event, None, NEW_YORK).splitlines()
+    assert lines[2 : 2 + len(shown)] == shown
+    for parse_mode in MODES:
+        assert parse_entities(render(event, parse_mode, NEW_YORK), parse_mode) == "\n".join(lines)
+
+
+@pytest.mark.parametrize("parse_mode", MODES)
+def test_five_long_linked_plays_are_cut_and_the_message_fits(parse_mode):
+    play = {"play_id": "p", "text": "<&> a.(-)! " * 500, "impact_level": "extreme", "period": 4, "clock": "0:02"}
+    event = with_data(EVENTS["kalshi_price"], linked_plays=(LinkedPlay(**play),) * 5)
+
+    text = render(event, parse_mode, NEW_YORK)
+
+    assert text_length(text) <= BODY_LIMIT
+    visible = parse_entities(text, parse_mode)
+    cut = [line for line in visible.splitlines() if line.startswith("• Q4 - 0:02 · by time, move extreme: <&>")]
+    assert len(cut) == 5 and all(line.endswith("…") and len(line) < 220 for line in cut)
 
 
 def test_prices_read_back_from_json_strings_render_the_same():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from nfl_sync.domain.events import AlertType, Event, Priority, ScoreData
+from nfl_sync.domain.events import AlertType, Event, LinkedPlay, PriceMoveData, Priority, ScoreData
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
@@ -29,3 +30,21 @@ def test_a_flag_set_by_detection_is_kept():
     event = Event(AlertType.SCORE, "final:401547417", Priority.HIGH, NOW, data, "401547417")
 
     assert event.fields()["final"] is True and "correction" not in event.fields()
+
+
+def test_linked_plays_are_handed_over_as_mappings_like_the_fields_around_them():
+    play = LinkedPlay("p1", "Interception", "high", measured=True, period=3, clock="8:24", tags=("interception",))
+    data = PriceMoveData("T", Decimal("0.4"), Decimal("0.5"), Decimal("25"), linked_plays=(play,))
+    event = Event(AlertType.KALSHI_PRICE, "price:T:1", Priority.MEDIUM, NOW, data)
+
+    assert event.fields()["linked_plays"] == (
+        {
+            "play_id": "p1",
+            "text": "Interception",
+            "impact_level": "high",
+            "measured": True,
+            "period": 3,
+            "clock": "8:24",
+            "tags": ("interception",),
+        },
+    )

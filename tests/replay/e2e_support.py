@@ -20,7 +20,7 @@ from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.telegram_server import FakeTelegramServer
 from nfl_replay.timeline import load_game
 from nfl_sync.app import build_sync
-from nfl_sync.domain.markup import RESEND_NOTICE
+from nfl_sync.domain.markup import RESEND_NOTICE, clean, to_plain
 from nfl_sync.storage.manager import NFLDBManager
 
 # A poll every 5 s, the fetch in the same cycle: an alert this long after its play is late.
@@ -250,3 +250,28 @@ def assert_telegram_exactly_once(arrived: list[Arrival], alerts: list[dict]) -> 
     sent = {r["alert_key"] for r in alerts if r["status"] == "sent"}
     assert set(copies) == sent
     assert {r["status"] for r in alerts} <= {"sent", "suppressed"}
+
+
+def assert_price_alerts_say_what_moved(db, alerts: list[dict]) -> None:
+    """Every delivered price alert names its game with the score as stored, and at least one
+    names a play of that game that the pipeline linked to the move, with its impact level."""
+    sent = [r for r in alerts if r["alert_type"] == "kalshi_price" and r["status"] == "sent"]
+    assert sent, "no price alert was delivered"
+    named_plays = 0
+    for row in sent:
+        data, message = row["payload"]["data"], to_plain(row["message"], row["payload"]["parse_mode"])
+        assert f"{data['away_team']} {data['away_score']} @ {data['home_team']} {data['home_score']}" in message
+        for linked in data.get("linked_plays", ()):
+            stored = query(
+                db,
+                "SELECT p.text, c.impact_level FROM nfl_plays p "
+                "JOIN nfl_kalshi_correlations c USING (game_id, play_id) "
+                "WHERE p.game_id = %s AND p.play_id = %s AND c.ticker = %s AND c.event_type = 'price_spike'",
+                row["game_id"],
+                linked["play_id"],
+                data["ticker"],
+            )
+            assert stored, f"{row['alert_key']}: play {linked['play_id']} listed but not linked in the database"
+            assert clean(stored[0]["text"])[:40] in message and linked["impact_level"] in message
+            named_plays += 1
+    assert named_plays, "no delivered price alert named a linked play"

@@ -26,6 +26,7 @@ from e2e_support import (  # noqa: E402
     assert_on_time,
     assert_play_alerts,
     assert_plays_stored,
+    assert_price_alerts_say_what_moved,
     assert_score_alerts,
     assert_telegram_exactly_once,
     drained,
@@ -98,6 +99,7 @@ def test_two_whole_games_every_play_score_and_alert_exactly_once(db, database_ur
         assert_game_order([a for a in arrived if a.alert["game_id"] == recording.game_id], recording)
         assert_on_time(alerts, recording)
     assert not [r for r in alerts if r["alert_key"].startswith("correction:")]
+    assert_price_alerts_say_what_moved(db, alerts)
 
 
 @pytest.mark.e2e

@@ -12,6 +12,7 @@ import pytest
 from helpers import fixture_json
 from kalshi_support import NFL_MARKET_FILES, nfl_market
 from nfl_sync.domain.errors import KalshiFormatError
+from nfl_sync.domain.markets import market_line
 from nfl_sync.sources.kalshi import parser as kp
 from nfl_sync.sources.kalshi.records import OHLC, ExchangeStatus, PriceLevel
 from nfl_sync.sources.kalshi.statuses import filter_status, response_statuses
@@ -61,6 +62,24 @@ def test_game_market_quote_and_snapshot_values():
     assert snap.implied_probability == Decimal("0.545")
     assert parsed.quote.yes_bid_size == Decimal("13044.00")
     assert parsed.quote.previous_price == Decimal("0.52")
+
+
+@pytest.mark.parametrize(
+    ("ticker", "subtitle", "line"),
+    [
+        ("KXNFLGAME-26OCT12BUFLAR-LAR", "Los Angeles R", None),
+        ("KXNFLSPREAD-26OCT08TBDAL-TB8", "TB Buccaneers wins by over 7.5 points", "TB −7.5"),
+        ("KXNFLTOTAL-26OCT08TBDAL-69", "Over 68.5 points", "Over 68.5"),
+        ("KXNFL1HSPREAD-26OCT05ATLNO-NO8", "NO Saints wins by over 7.5 points", "1H NO −7.5"),
+        ("KXNFL1HTOTAL-26OCT05ATLNO-8", "Over 7.5 points", "1H Over 7.5"),
+        ("KXNFL1H-26OCT05ATLNO-TIE", "Tie", None),
+    ],
+)
+def test_recorded_markets_say_their_side_and_line(ticker, subtitle, line):
+    """The line comes from floor_strike (68.5), not the ticker's rounded suffix (69)."""
+    market = kp.parse_market(nfl_market(ticker)).market
+    assert market.subtitle == subtitle
+    assert market_line(market) == line
 
 
 def test_empty_sides_and_untraded_markets_are_none_not_zero():

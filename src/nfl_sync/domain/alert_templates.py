@@ -18,7 +18,9 @@ fields are required, the others are left out of the message when None:
   tags (classifier tags: touchdown, interception, fumble_lost, turnover_on_downs, safety,
   big_play ...), period, clock; `correction` (True when an alerted turnover was taken back).
 - injury: player*, status*, position, team, injury, previous_status, return_date.
-- kalshi_price: ticker*, price_before*, price_after*, title, change_pct, volume, seconds.
+- kalshi_price: ticker*, price_before*, price_after*, title, subtitle, line, change_pct, volume,
+  seconds, home_team, away_team, home_score, away_score, period, clock, linked_plays (each a
+  mapping: impact_level*, measured, text, period, clock, tags).
 - market_reaction: ticker*, impact_level*, price_before, price_after, change_pct, seconds_after,
   play_text, tags, home_team, away_team, period, clock.
 - system: level* (critical / warning / info), component*, message*.
@@ -204,17 +206,54 @@ def _injury(data: Mapping[str, Any], m: Markup) -> Lines:
     ]
 
 
+# A linked play's text is cut to this many characters: five of them must leave the message room.
+_LINKED_PLAY_TEXT = 160
+
+
+def _question(data: Mapping[str, Any]) -> str | None:
+    """'Los Angeles R at Dallas: winner? — Los Angeles R': Kalshi's title, and its subtitle (the
+    YES side) unless the title is just that side: the subtitle itself, or Kalshi's game-winner
+    title '<side> wins'."""
+    title = clean(data["title"]) if _present(data.get("title")) else ""
+    subtitle = clean(data["subtitle"]) if _present(data.get("subtitle")) else ""
+    said = title.rstrip("?").casefold()
+    if subtitle and said not in (subtitle.casefold(), f"{subtitle} wins".casefold()):
+        return f"{title} — {subtitle}" if title else subtitle
+    return title or None
+
+
+def _linked_play(play: Mapping[str, Any]) -> str:
+    """'Q3 - 8:24 · interception · impact high: J.Love pass ... INTERCEPTED'; a play whose own
+    reaction is not measured yet is linked by time, with the move's level."""
+    level = ("impact " if play.get("measured") else "by time, move ") + clean(play["impact_level"])
+    tags = ", ".join(clean(tag).replace("_", " ") for tag in play.get("tags") or ())
+    head = " · ".join(part for part in (_game_clock(play), tags, level) if part)
+    text = clean(play.get("text") or "")
+    if len(text) > _LINKED_PLAY_TEXT:
+        text = text[: _LINKED_PLAY_TEXT - 1] + "…"
+    return f"• {head}: {text}" if text else f"• {head}"
+
+
 def _kalshi_price(data: Mapping[str, Any], m: Markup) -> Lines:
     rising = _decimal(data["price_after"]) >= _decimal(data["price_before"])
     seconds = f" in {_count(data['seconds'])} s" if data.get("seconds") is not None else ""
-    return [
+    situation = " · ".join(part for part in (_matchup(data), _game_clock(data)) if part)
+    question = _question(data)
+    plays = data.get("linked_plays") or ()
+    lines: Lines = [
         ("📈 " if rising else "📉 ") + m.bold("KALSHI PRICE MOVEMENT"),
         "",
-        m.bold(data["title"]) if _present(data.get("title")) else None,
+        m.bold(question) if question else None,
+        m.text(f"Line: {clean(data['line'])}") if _present(data.get("line")) else None,
+        "🏟️ " + m.text(situation) if situation else None,
         m.text(f"Price: {_price_move(data)}{seconds}"),
         m.text(f"Volume: {_count(data['volume'])} contracts") if data.get("volume") is not None else None,
-        m.text("Ticker:") + " " + m.code(data["ticker"]),
     ]
+    if plays:
+        lines.append(m.text("Linked plays:"))
+        lines.extend(m.text(_linked_play(play)) for play in plays)
+    lines.append(m.text("Ticker:") + " " + m.code(data["ticker"]))
+    return lines
 
 
 def _market_reaction(data: Mapping[str, Any], m: Markup) -> Lines:

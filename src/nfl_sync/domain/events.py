@@ -7,7 +7,7 @@ Prices are `Decimal` dollars between 0 and 1, percentages `Decimal` (15.6 means 
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -92,8 +92,27 @@ class InjuryData:
 
 
 @dataclass(frozen=True)
+class LinkedPlay:
+    """A play of the moving market's game in the minutes before the move, linked to it.
+
+    `impact_level` is the play's own market reaction on this market when the lane had measured it
+    by the time of the move (`measured`); otherwise the play is a candidate linked by time, and
+    the level is the move's (what its `price_spike` correlation row says)."""
+
+    play_id: str
+    text: str | None
+    impact_level: str
+    measured: bool = False
+    period: int | None = None
+    clock: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PriceMoveData:
-    """A market's price moving more than the spike threshold between two polls."""
+    """A market's price moving past the spike thresholds between two polls: what the market asks
+    (`title`, `subtitle` as Kalshi gives them; `line` such as "DAL −3.5" or "Over 44.5" for
+    spreads and totals), its game as the board showed it at the move, and the linked plays."""
 
     ticker: str
     price_before: Decimal | None
@@ -103,7 +122,15 @@ class PriceMoveData:
     title: str | None = None
     volume: Decimal | None = None
     seconds: float | None = None
-    recent_plays: tuple[str | None, ...] = ()
+    subtitle: str | None = None
+    line: str | None = None
+    home_team: str | None = None
+    away_team: str | None = None
+    home_score: int | None = None
+    away_score: int | None = None
+    period: int | None = None
+    clock: str | None = None
+    linked_plays: tuple[LinkedPlay, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,13 +195,23 @@ class Event:
 
     def fields(self) -> dict[str, Any]:
         """The data record as a mapping, for the templates and the stored payload: every required
-        field, and the optional ones detection set (a field still at its default says nothing)."""
+        field, and the optional ones detection set (a field still at its default says nothing);
+        nested records as mappings too."""
         values = {}
         for f in fields(self.data):
             value = getattr(self.data, f.name)
             if f.default is MISSING or value != f.default:
-                values[f.name] = value
+                values[f.name] = _plain(value)
         return values
+
+
+def _plain(value: Any) -> Any:
+    """Nested records (a price move's linked plays) as mappings, like the fields around them."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, tuple) and any(is_dataclass(item) for item in value):
+        return tuple(_plain(item) for item in value)
+    return value
 
 
 def system_event(

@@ -3,6 +3,12 @@
 A significant play schedules a `PendingCorrelation` holding its game's prices as of the play; a
 poll `delay` seconds later resolves it into `Correlation` rows and, for a strong move, a
 `market_reaction` event. A price spike is linked to the plays of its game in the minutes before.
+
+The order within one poll: the play reactions that came due are resolved first, then the spikes
+are detected, so a spike's alert lists each linked play with its own measured impact when it has
+one; a play too recent to be measured yet (its reaction is read `delay` seconds after it) is
+listed at once as a candidate linked by time, with the move's impact level. The alert never
+waits for a measurement; the measurement is stored when it comes due, as for any play.
 Nothing here does I/O or reads a clock: the loop passes `now` and the snapshots it polled.
 """
 
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from nfl_sync.domain.events import AlertType, Event, MarketReactionData, PriceMoveData, Priority
+from nfl_sync.domain.events import AlertType, Event, LinkedPlay, MarketReactionData, PriceMoveData, Priority
 from nfl_sync.domain.models import Correlation, Game, KalshiMarket, MarketSnapshot, Play
 
 # Kalshi's statuses of a market that still trades (or will): the rest are closed or settled.
@@ -59,30 +65,110 @@ def no_longer_trading(known: Iterable[str], listed: Iterable[KalshiMarket]) -> s
     return {m.ticker for m in listed if m.ticker not in trading} | {t for t in known if t not in trading}
 
 
+def is_spike(before: Decimal, after: Decimal, threshold_pct: Decimal, min_cents: Decimal) -> bool:
+    """Whether a move from `before` to `after` (dollars) is a spike: at least `threshold_pct`
+    percent of the price before AND at least `min_cents` cents. Both tests are exact Decimal
+    arithmetic (no rounded percentage), so a move exactly at a threshold counts. The floor keeps
+    half-cent wiggles of a cheap market's mid quiet; the percentage keeps a 1-cent step of a
+    60-cent market quiet."""
+    if before <= 0:
+        return False
+    cents = abs(after - before) * 100
+    return cents >= threshold_pct * before and cents >= min_cents
+
+
+def _number(value: Decimal) -> str:
+    """7.50 -> '7.5', 70 -> '70' (never '7E+1')."""
+    return f"{value.normalize():f}"
+
+
+def market_line(market: KalshiMarket) -> str | None:
+    """The line a spread or total market prices, as a bettor writes it: a spread market's YES
+    side "TB wins by over 7.5 points" is "TB −7.5", a total's "over 68.5 points" is "Over 68.5";
+    a half or quarter market is prefixed with its segment ("1H NO −7.5"). The line is Kalshi's
+    `floor_strike` (the ticker's suffix is only rounded), the team the ticker's; None for a game
+    winner market or when either is missing."""
+    if market.line is None:
+        return None
+    if market.market_kind == "spread" and market.team:
+        text = f"{market.team} {'−' if market.line >= 0 else '+'}{_number(abs(market.line))}"
+    elif market.market_kind == "total":
+        text = f"Over {_number(market.line)}"
+    else:
+        return None
+    return f"{market.segment} {text}" if market.segment else text
+
+
+MAX_LINKED_PLAYS = 5
+
+
+def linked_plays(
+    plays: Sequence[Play], ticker: str, move_impact: str, measured: Mapping[tuple[str, str], str]
+) -> tuple[LinkedPlay, ...]:
+    """The newest MAX_LINKED_PLAYS of `plays` (its game's plays in the window before the move),
+    oldest first. A play whose own reaction on `ticker` is in `measured` ((play id, ticker) ->
+    impact level) carries that level; the others are candidates linked by time, labelled with
+    the move's `move_impact`."""
+    linked = []
+    for play in plays[-MAX_LINKED_PLAYS:]:
+        level = measured.get((play.play_id, ticker))
+        linked.append(
+            LinkedPlay(
+                play_id=play.play_id,
+                text=play.text,
+                impact_level=level or move_impact,
+                measured=level is not None,
+                period=play.period,
+                clock=play.clock,
+                tags=tuple(play.significance),
+            )
+        )
+    return tuple(linked)
+
+
+def _no_plays(game_id: str) -> Sequence[Play]:
+    return ()
+
+
+@dataclass(frozen=True)
+class MoveContext:
+    """What a price alert says beside the move, as the Kalshi lane knows it at the poll: the
+    markets (ticker -> market) and games (game id -> game) of the poll, the plays of a game in
+    the minutes before (`recent_plays(game_id)`, asked only for the markets that moved), and the
+    play reactions measured so far ((play id, ticker) -> impact level)."""
+
+    markets: Mapping[str, KalshiMarket] = field(default_factory=dict)
+    games: Mapping[str, Game] = field(default_factory=dict)
+    recent_plays: Callable[[str], Sequence[Play]] = _no_plays
+    measured: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
 def detect_price_spikes(
     previous: Mapping[str, MarketSnapshot],
     snapshots: Iterable[MarketSnapshot],
     threshold_pct: Decimal,
-    min_move: Decimal,
-    recent_plays: Callable[[str], Sequence[Play]] = lambda game_id: (),
+    min_cents: Decimal,
+    context: MoveContext | None = None,
 ) -> list[Event]:
-    """A `kalshi_price` event per market whose mid moved more than `threshold_pct` since the last
-    snapshot (and by at least `min_move` dollars, so one-cent wiggles in cheap markets are not
-    spikes). The plays of the market's game in the minutes before (`recent_plays(game_id)`, asked
-    only for the markets that moved) are attached for context.
+    """A `kalshi_price` event per market whose mid moved past both thresholds (`is_spike`) since
+    the last snapshot, saying what the market asks, its game's score and clock, and the plays of
+    the game in the minutes before (`linked_plays`).
     Markets of one Kalshi event share a key per minute, so the outbox keeps the first of them.
     """
+    context = context or MoveContext()
     events = []
     for snap in snapshots:
         old = previous.get(snap.ticker)
         if old is None:
             continue
         before, after = old.mid, snap.mid
-        pct = change_pct(before, after)
-        if pct is None or before is None or after is None or abs(pct) < threshold_pct or abs(after - before) < min_move:
+        if before is None or after is None or not is_spike(before, after, threshold_pct, min_cents):
             continue
+        pct = change_pct(before, after)
         window = int(snap.ts.timestamp()) // SPIKE_WINDOW_SECONDS
-        plays = list(recent_plays(snap.game_id or ""))
+        market = context.markets.get(snap.ticker)
+        game = context.games.get(snap.game_id or "")
+        plays = list(context.recent_plays(snap.game_id or ""))
         data = PriceMoveData(
             ticker=snap.ticker,
             price_before=before,
@@ -91,7 +177,16 @@ def detect_price_spikes(
             game_id=snap.game_id,
             volume=snap.volume,
             seconds=(snap.ts - old.ts).total_seconds(),
-            recent_plays=tuple(p.text for p in plays[-3:]),
+            title=market.title if market else None,
+            subtitle=market.subtitle if market else None,
+            line=market_line(market) if market else None,
+            home_team=game.home_team if game else None,
+            away_team=game.away_team if game else None,
+            home_score=game.home_score if game else None,
+            away_score=game.away_score if game else None,
+            period=game.period if game else None,
+            clock=game.clock if game else None,
+            linked_plays=linked_plays(plays, snap.ticker, impact_level(pct), context.measured),
         )
         # Keyed by event: both sides of a game-winner market move together and are one piece of news.
         event = snap.event_ticker or snap.ticker

@@ -254,6 +254,7 @@ class KalshiMarket:
     close_time: datetime | None = None
     game_id: str | None = None  # ESPN game id once mapped
     segment: str | None = None  # part of the game priced: 1H, 2H, 1Q..4Q; None for the full game
+    subtitle: str | None = None  # Kalshi's yes_sub_title: the side YES is on ("Los Angeles R")
 
 
 @dataclass(frozen=True)

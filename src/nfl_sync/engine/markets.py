@@ -20,6 +20,7 @@ from decimal import Decimal
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import Event
 from nfl_sync.domain.markets import (
+    MoveContext,
     PendingCorrelation,
     detect_price_spikes,
     no_longer_trading,
@@ -29,7 +30,7 @@ from nfl_sync.domain.markets import (
     spike_correlations,
     worth_storing,
 )
-from nfl_sync.domain.models import KalshiMarket, MarketSnapshot, Play
+from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.held_prices import HeldSnapshots
 from nfl_sync.engine.lanes import Lane, StepRunner
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 RECENT_PLAYS_WINDOW = timedelta(minutes=3)
 CORRELATION_EXPIRY = timedelta(seconds=60)
-MIN_SPIKE_MOVE = Decimal("0.02")  # dollars: one-cent wiggles in cheap markets are not spikes
 
 
 class MarketLane(Lane):
@@ -66,6 +66,9 @@ class MarketLane(Lane):
         self.price_history: dict[str, deque[MarketSnapshot]] = defaultdict(lambda: deque(maxlen=64))
         self.known_markets: dict[str, KalshiMarket] = {}
         self.pending_correlations: list[PendingCorrelation] = []
+        # (play id, ticker) -> (impact level, when measured): the play reactions a price alert
+        # may name, kept for as long as a play counts as recent.
+        self.measured: dict[tuple[str, str], tuple[str, datetime]] = {}
         # The play-by-play lane schedules correlations while this lane reads prices.
         self._lock = threading.Lock()
         self.prefetched: Future[FetchedMarkets] | None = None  # a fetch started early (sequential cycles)
@@ -113,13 +116,18 @@ class MarketLane(Lane):
             gone = no_longer_trading(self.last_prices.keys() | self.known_markets.keys(), slate.markets)
         snapshots = [s for s in slate.snapshots if worth_storing(s, self.stored_prices.get(s.ticker))]
         recent = self._recent_plays(now)
-        threshold = Decimal(str(shell.settings.price_spike_pct))
-        spikes = detect_price_spikes(self.last_prices, slate.snapshots, threshold, MIN_SPIKE_MOVE, recent)
         with self._lock:
             for snap in slate.snapshots:
                 self.price_history[snap.ticker].append(snap)
             due = [job for job in self.pending_correlations if job.due_at <= now]
+        # Reactions first, so a spike's alert gives a play measured by this poll its own impact.
         correlations, reactions = resolve_correlations(due, slate.snapshots, games, now)
+        impacts = {key: level for key, (level, _) in self.measured.items()}
+        impacts.update({(c.play_id, c.ticker): c.impact_level for c in correlations})
+        context = MoveContext({m.ticker: m for m in slate.markets}, games, recent, impacts)
+        settings = shell.settings
+        thresholds = Decimal(str(settings.price_spike_pct)), Decimal(str(settings.price_spike_min_cents))
+        spikes = detect_price_spikes(self.last_prices, slate.snapshots, *thresholds, context)
         spike_links = spike_correlations(spikes, recent, now)
 
         # What was held is read (the spill file too) only once a write went through again: not
@@ -147,6 +155,7 @@ class MarketLane(Lane):
             self.held.clear()
         self.known_markets.update({m.ticker: m for m in markets})
         self.stored_prices.update({s.ticker: s for s in snapshots})
+        self._remember_measured(correlations, now)
         measured = {c.play_id for c in correlations}
         resolved = {id(job) for job in due if job.play.play_id in measured}
         with self._lock:
@@ -162,6 +171,11 @@ class MarketLane(Lane):
         if spikes or reactions:
             shell.alerts.wake()
         return len(slate.snapshots)
+
+    def _remember_measured(self, correlations: Sequence[Correlation], now: datetime) -> None:
+        """Keep the impact of each stored play reaction while its play is recent; drop older ones."""
+        self.measured.update({(c.play_id, c.ticker): (c.impact_level, now) for c in correlations})
+        self.measured = {key: seen for key, seen in self.measured.items() if now - seen[1] <= RECENT_PLAYS_WINDOW}
 
     def _forget(self, tickers: set[str]) -> None:
         """Drop what is kept of markets that closed or settled (their price history is ~47 KB

@@ -230,6 +230,7 @@ def parse_market(payload: Any, series_ticker: str | None = None) -> ParsedMarket
         game_date=event.game_date.isoformat() if event else None,
         team=nfl.team if nfl else None,
         line=_strike(payload.get("floor_strike")) if event and event.kind != "game" else None,
+        subtitle=_text(payload, "yes_sub_title") or _text(payload, "subtitle"),
     )
     return ParsedMarket(market, quote)
 
