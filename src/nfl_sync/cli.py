@@ -1,8 +1,9 @@
-"""The command line: `python src/nfl_realtime_sync.py [run|db|telegram] ...`.
+"""The command line: `python src/nfl_realtime_sync.py [run|db|telegram|report] ...`.
 
 With no sub-command it runs the daemon, so the options users already know (`--once`,
 `--interval`, `--dry-run`, `--replay`) work as they always did. `db migrate` applies the schema;
-`telegram --test` checks the bot token and every chat. Settings come from the environment and
+`telegram --test` checks the bot token and every chat; `report [--date YYYY-MM-DD]` prints a
+day's figures from the database (read only). Settings come from the environment and
 `.env`; a malformed one ends the command with one line and exit status 2.
 
 `--replay` is served by the replay tooling, a package of its own that imports the daemon (never
@@ -14,8 +15,10 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,7 +61,7 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfl_realtime_sync.py",
-        usage="%(prog)s [run] [options] | db migrate | telegram --test",
+        usage="%(prog)s [run] [options] | db migrate | telegram --test | report [--date YYYY-MM-DD]",
         parents=[_run_options(defaults=True)],
         description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
         epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
@@ -66,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error, 3 when another instance leads on the same database (--once did nothing, or "
         "the daemon lost its lease to it).",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram,report}")
     commands.add_parser("run", parents=[_run_options(defaults=False)], help="run the daemon (the default)")
     db = commands.add_parser("db", help="database commands")
     db.add_subparsers(dest="db_command", required=True, metavar="{migrate}").add_parser(
@@ -79,7 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="check the bot token (getMe) and send a test message to every TELEGRAM_CHAT_ID",
     )
+    report = commands.add_parser(
+        "report",
+        help="print a day's sync performance, alerts, market-move statistics and current opportunities",
+    )
+    report.add_argument(
+        "--date",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the day (New York's) to report on; default today",
+    )
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -103,6 +123,8 @@ def main(argv: Sequence[str] | None = None, replay: ReplayRunner | None = None) 
         return migrate()
     if args.command == "telegram":
         return telegram_test()
+    if args.command == "report":
+        return report(args.date)
     return run(args, replay)
 
 
@@ -159,6 +181,31 @@ def telegram_test() -> int:
     finally:
         channel.close()
     return 0 if ok else 1
+
+
+def report(day: date | None) -> int:
+    """Print New York's `day` (default today) in figures from the configured (or embedded)
+    database; exit 1 when the database cannot be read."""
+    from nfl_sync.clock import SystemClock
+    from nfl_sync.domain.calendar import eastern_date
+    from nfl_sync.domain.daily_report import format_report
+    from nfl_sync.domain.errors import DatabaseError
+    from nfl_sync.storage.manager import NFLDBManager
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings_or_exit()
+    now = SystemClock().now()
+    day = day or eastern_date(now)
+    db = NFLDBManager.from_settings(settings)
+    try:
+        figures = db.run(lambda tx: tx.analytics.daily_report(day))
+    except DatabaseError as error:
+        print(f"report: cannot read the database: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(format_report(figures, settings.timezone, now))
+    return 0
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -1,10 +1,25 @@
-"""Read-only questions about the stored data: live games, scoring, market moves, sync health."""
+"""Read-only questions about the stored data: live games, scoring, market moves, sync health,
+and the `report` command's day."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from psycopg2.extras import RealDictCursor, RealDictRow
+
+from nfl_sync.domain.daily_report import (
+    AlertCount,
+    DailyReport,
+    ImpactStat,
+    Opportunity,
+    SyncStat,
+    day_bounds,
+)
+from nfl_sync.domain.errors import DatabaseError
+
+# The opportunities the report lists, largest gap first.
+REPORT_OPPORTUNITIES = 20
 
 
 class AnalyticsRepository:
@@ -43,3 +58,89 @@ class AnalyticsRepository:
             "SELECT * FROM v_nfl_kalshi_opportunities WHERE abs(edge) >= %s ORDER BY abs(edge) DESC", (min_edge,)
         )
         return self.cur.fetchall()
+
+    def daily_report(self, day: date) -> DailyReport:
+        """New York's `day` (`day_bounds`) in figures, read in one read-only transaction so the
+        parts agree with each other and nothing can be written by mistake."""
+        self.cur.execute("SET TRANSACTION READ ONLY")
+        self.cur.execute("SELECT to_regclass('nfl_data_sync_log') IS NOT NULL AS present")
+        row = self.cur.fetchone()
+        if row is None or not row["present"]:
+            raise DatabaseError("the database has no pipeline tables yet: run `db migrate`, or start the daemon once")
+        start, end = day_bounds(day)
+        self.cur.execute(
+            "SELECT sync_type, count(*) AS runs, count(*) FILTER (WHERE sync_status = 'failed') AS failures, "
+            "round(avg(duration_ms), 1) AS mean_ms, "
+            "round(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::numeric, 1) AS p95_ms, "
+            "max(started_at) AS last_run, max(started_at) FILTER (WHERE sync_status = 'failed') AS last_failure "
+            "FROM nfl_data_sync_log WHERE started_at >= %s AND started_at < %s "
+            "GROUP BY sync_type ORDER BY sync_type",
+            (start, end),
+        )
+        sync = tuple(
+            SyncStat(
+                r["sync_type"],
+                r["runs"],
+                r["failures"],
+                r["mean_ms"],
+                r["p95_ms"],
+                r["last_run"],
+                r["last_failure"],
+            )
+            for r in self.cur.fetchall()
+        )
+        self.cur.execute(
+            "SELECT alert_type, status, count(*) AS n FROM nfl_alert_history "
+            "WHERE created_at >= %s AND created_at < %s GROUP BY alert_type, status ORDER BY alert_type, status",
+            (start, end),
+        )
+        alerts = tuple(AlertCount(r["alert_type"], r["status"], r["n"]) for r in self.cur.fetchall())
+        self.cur.execute(
+            "SELECT CASE WHEN event_type = 'price_spike' THEN 'price spike' ELSE 'play reaction' END AS kind, "
+            "impact_level, count(*) AS n, round(avg(abs(change_pct)), 2) AS mean_move, "
+            "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(change_pct))::numeric, 2) AS median_move, "
+            "round(avg(seconds_after), 2) AS mean_seconds, "
+            "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_after)::numeric, 2) AS median_seconds "
+            "FROM nfl_kalshi_correlations WHERE created_at >= %s AND created_at < %s "
+            "GROUP BY 1, impact_level ORDER BY 1, impact_level",
+            (start, end),
+        )
+        impacts = tuple(
+            ImpactStat(
+                r["kind"],
+                r["impact_level"],
+                r["n"],
+                r["mean_move"],
+                r["median_move"],
+                r["mean_seconds"],
+                r["median_seconds"],
+            )
+            for r in self.cur.fetchall()
+        )
+        return DailyReport(day, sync, alerts, impacts, self.current_opportunities())
+
+    def current_opportunities(self, limit: int = REPORT_OPPORTUNITIES) -> tuple[Opportunity, ...]:
+        """The view's rows, largest gap first; none while it was never populated (a view created
+        WITH NO DATA cannot be read before its first refresh)."""
+        self.cur.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = 'v_nfl_kalshi_opportunities'")
+        row = self.cur.fetchone()
+        if row is None or not row["ispopulated"]:
+            return ()
+        self.cur.execute(
+            "SELECT ticker, away_team, home_team, team, market_prob, espn_prob, edge, price_time "
+            "FROM v_nfl_kalshi_opportunities ORDER BY abs(edge) DESC NULLS LAST, ticker LIMIT %s",
+            (limit,),
+        )
+        return tuple(
+            Opportunity(
+                r["ticker"],
+                r["away_team"],
+                r["home_team"],
+                r["team"],
+                r["market_prob"],
+                r["espn_prob"],
+                r["edge"],
+                r["price_time"],
+            )
+            for r in self.cur.fetchall()
+        )
