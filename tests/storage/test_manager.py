@@ -228,3 +228,26 @@ def test_a_dead_embedded_server_is_started_again(tmp_path):
             wait_for(lambda: pings() and postmaster() != killed, 30, "the server started again, the pool reconnected")
         finally:
             db.close()
+
+
+def test_nothing_configured_uses_the_embedded_server_and_says_so_in_one_line(pg_server, caplog):
+    import logging
+    from dataclasses import replace
+
+    from nfl_sync.config import load_settings
+
+    _, data_dir = pg_server
+    if data_dir is None:
+        pytest.skip("TEST_DATABASE_URL names a server: no embedded one to start")
+    settings = load_settings({})
+    settings = replace(settings, database=replace(settings.database, embedded_dir=data_dir))
+    with caplog.at_level(logging.INFO, logger="nfl_sync.storage"):
+        db = NFLDBManager.from_settings(settings)
+    try:
+        assert db.run(lambda tx: (tx.cur.execute("SELECT current_database() AS name"), tx.cur.fetchone())[1])[
+            "name"
+        ] == "magnus"
+    finally:
+        db.close()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database:")]
+    assert said == [f"Database: embedded PostgreSQL at {data_dir}"]
