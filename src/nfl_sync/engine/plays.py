@@ -269,7 +269,7 @@ class PlayByPlayLane(Lane):
             if changed:
                 ids = {p.play_id for p in changed}
                 tx.games.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
-                tx.games.upsert_odds(summary.odds)
+                tx.games.upsert_odds(summary.odds, now)
             if summary.player_stats:  # fetched when the request asked for the box score
                 tx.games.upsert_player_stats(summary.player_stats)
             shell.alerts.record(tx, alerts, now)

@@ -342,7 +342,10 @@ class GameRepository:
             ),
         )
 
-    def upsert_odds(self, lines: Iterable[OddsLine]) -> int:
+    def upsert_odds(self, lines: Iterable[OddsLine], seen_at: datetime) -> int:
+        """The latest line per game and provider, and each market's change kept in
+        nfl_odds_history (a repeat of the latest stored line writes nothing there)."""
+        lines = [o for o in lines if o.game_id]
         rows = [
             (
                 o.game_id,
@@ -357,7 +360,6 @@ class GameRepository:
                 o.details,
             )
             for o in lines
-            if o.game_id
         ]
         execute_values(
             self.cur,
@@ -373,7 +375,36 @@ class GameRepository:
             "away_moneyline = EXCLUDED.away_moneyline, details = EXCLUDED.details, updated_at = now()",
             rows,
         )
+        self._odds_history(lines, seen_at)
         return len(rows)
+
+    def _odds_history(self, lines: Sequence[OddsLine], seen_at: datetime) -> None:
+        markets = [
+            (o.game_id, o.provider, market, line, home, away, seen_at)
+            for o in lines
+            for market, line, home, away in (
+                ("spread", o.spread, None, None),
+                ("total", o.over_under, None, None),
+                ("moneyline", None, o.home_moneyline, o.away_moneyline),
+            )
+            if line is not None or home is not None or away is not None
+        ]
+        # One row per market and provider: a line listed twice in one answer is one observation.
+        markets = list({row[:3]: row for row in markets}.values())
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_odds_history (game_id, provider, market, line, home_moneyline, away_moneyline, "
+            "observed_at) SELECT v.game_id, v.provider, v.market, v.line::numeric, v.home::integer, "
+            "v.away::integer, v.observed_at::timestamptz FROM (VALUES %s) AS v(game_id, provider, market, line, "
+            "home, away, observed_at) JOIN nfl_games g ON g.game_id = v.game_id "
+            "LEFT JOIN LATERAL (SELECT h.line, h.home_moneyline, h.away_moneyline FROM nfl_odds_history h "
+            "WHERE h.game_id = v.game_id AND h.provider = v.provider AND h.market = v.market "
+            "ORDER BY h.observed_at DESC LIMIT 1) latest ON true "
+            "WHERE (latest.line, latest.home_moneyline, latest.away_moneyline) "
+            "IS DISTINCT FROM (v.line::numeric, v.home::integer, v.away::integer) "
+            "ON CONFLICT (game_id, provider, market, observed_at) DO NOTHING",
+            markets,
+        )
 
 
 def play_of_row(row: dict[str, Any]) -> Play:
