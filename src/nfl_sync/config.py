@@ -133,6 +133,8 @@ class Settings:
     sync_log_retention_days: float = 30.0
     price_retention_days: float = 90.0
     retention_interval: float = 3600.0
+    # Seconds between box-score refreshes of a live game (0: only at first sight and at the end)
+    player_stats_interval: float = 180.0
     env_file: Path | None = None  # the .env file the settings were read from, if any
 
     @property
@@ -375,6 +377,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         sync_log_retention_days=r.real("SYNC_LOG_RETENTION_DAYS", 30.0, allow_zero=True),
         price_retention_days=r.real("PRICE_RETENTION_DAYS", 90.0, allow_zero=True),
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
+        player_stats_interval=r.real("PLAYER_STATS_INTERVAL", 180.0, allow_zero=True),
         env_file=env_file,
     )
 

@@ -176,7 +176,7 @@ def _store_summary(db, data: Any) -> dict[str, str]:
         tx.games.upsert_game(summary.game)
         tx.games.insert_plays(with_significance(list(summary.plays)))
         tx.games.insert_win_probabilities(summary.win_probabilities)
-        tx.games.upsert_player_stats(summary.player_stats)
+        tx.games.upsert_player_stats(summary.player_stats, SEEN_AT)
         tx.games.upsert_odds(summary.odds, SEEN_AT)
         tx.games.upsert_injuries(summary.injuries, SEEN_AT)
         if summary.weather is not None:

@@ -254,15 +254,17 @@ class GameRepository:
         )
         return len(rows)
 
-    def upsert_player_stats(self, stats: Iterable[PlayerStat]) -> int:
+    def upsert_player_stats(self, stats: Iterable[PlayerStat], seen_at: datetime) -> int:
+        """The box score as of `seen_at` (each row's `updated_at`)."""
         rows = [
-            (s.game_id, s.player_id, s.category, s.player, s.team, psycopg2.extras.Json(dict(s.stats))) for s in stats
+            (s.game_id, s.player_id, s.category, s.player, s.team, psycopg2.extras.Json(dict(s.stats)), seen_at)
+            for s in stats
         ]
         execute_values(
             self.cur,
-            "INSERT INTO nfl_player_stats (game_id, player_id, category, player, team, stats) VALUES %s "
-            "ON CONFLICT (game_id, player_id, category) DO UPDATE SET player = EXCLUDED.player, "
-            "team = EXCLUDED.team, stats = EXCLUDED.stats, updated_at = now()",
+            "INSERT INTO nfl_player_stats (game_id, player_id, category, player, team, stats, updated_at) "
+            "VALUES %s ON CONFLICT (game_id, player_id, category) DO UPDATE SET player = EXCLUDED.player, "
+            "team = EXCLUDED.team, stats = EXCLUDED.stats, updated_at = EXCLUDED.updated_at",
             rows,
         )
         return len(rows)
