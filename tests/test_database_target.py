@@ -86,7 +86,7 @@ def test_db_password_and_port_make_the_daemon_try_localhost_magnus_as_postgres_a
     assert server.parameters["user"] == "postgres" and server.parameters["database"] == "magnus"
     # Refused: one line that names the server, no traceback, status 1 for the supervisor.
     assert result.returncode == 1
-    assert f"Could not start: cannot connect to PostgreSQL" in output and f"({target})" in output
+    assert "Could not start: cannot connect to PostgreSQL" in output and f"({target})" in output
     assert "Traceback" not in output
     assert PASSWORD not in output
     assert PASSWORD not in (tmp_path / "logs" / "nfl_pipeline.log").read_text()

@@ -245,9 +245,10 @@ def test_nothing_configured_uses_the_embedded_server_and_says_so_in_one_line(pg_
     with caplog.at_level(logging.INFO, logger="nfl_sync.storage"):
         db = NFLDBManager.from_settings(settings)
     try:
-        assert db.run(lambda tx: (tx.cur.execute("SELECT current_database() AS name"), tx.cur.fetchone())[1])[
-            "name"
-        ] == "magnus"
+        assert (
+            db.run(lambda tx: (tx.cur.execute("SELECT current_database() AS name"), tx.cur.fetchone())[1])["name"]
+            == "magnus"
+        )
     finally:
         db.close()
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database:")]
