@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg2.extras
@@ -277,15 +277,28 @@ class GameRepository:
         self.cur.execute("SELECT * FROM nfl_plays WHERE game_id = %s ORDER BY sequence_number", (game_id,))
         return self.cur.fetchall()
 
+    def unseen_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
+        """The reports `upsert_injuries` would store as new (player+status+date not stored yet)."""
+        injuries = _one_report_per_key(injuries, seen_at)
+        keys = [_injury_key(i, seen_at) for i in injuries]
+        known = self._existing("nfl_injuries", ("player_key", "status", "report_date"), keys)
+        return [i for i, key in zip(injuries, keys, strict=True) if key not in known]
+
+    def injury_statuses(self, player_keys: Iterable[str]) -> dict[str, str]:
+        """Each player's latest stored status (of the newest report date), by player key."""
+        self.cur.execute(
+            "SELECT DISTINCT ON (player_key) player_key, status FROM nfl_injuries WHERE player_key = ANY(%s) "
+            "ORDER BY player_key, report_date DESC, last_seen_at DESC",
+            (sorted(set(player_keys)),),
+        )
+        return {row["player_key"]: row["status"] for row in self.cur.fetchall()}
+
     def upsert_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
         """Store injury reports; returns the ones not seen before (new player+status+date)."""
-        # One row per key: ON CONFLICT cannot touch the same row twice in one statement.
-        injuries = list(
-            {(i.player_id or i.player, i.status, (i.reported_at or seen_at).date()): i for i in injuries}.values()
-        )
+        injuries = _one_report_per_key(injuries, seen_at)
         rows = [
             (
-                i.player_id or i.player,
+                i.player_key,
                 i.player_id,
                 i.player,
                 i.team,
@@ -301,7 +314,7 @@ class GameRepository:
             )
             for i in injuries
         ]
-        keys = [(row[0], row[5], row[8]) for row in rows]
+        keys = [_injury_key(i, seen_at) for i in injuries]
         known = self._existing("nfl_injuries", ("player_key", "status", "report_date"), keys)
         execute_values(
             self.cur,
@@ -407,6 +420,16 @@ class GameRepository:
             "ON CONFLICT (game_id, provider, market, observed_at) DO NOTHING",
             markets,
         )
+
+
+def _injury_key(injury: Injury, seen_at: datetime) -> tuple[str, str, date]:
+    """nfl_injuries' natural key: player, status, and the report's date."""
+    return injury.player_key, injury.status, (injury.reported_at or seen_at).date()
+
+
+def _one_report_per_key(injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
+    """The last report of each key: ON CONFLICT cannot touch the same row twice in one statement."""
+    return list({_injury_key(i, seen_at): i for i in injuries}.values())
 
 
 def play_of_row(row: dict[str, Any]) -> Play:
