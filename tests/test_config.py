@@ -34,6 +34,41 @@ def test_db_host_builds_a_url_with_the_default_database_and_escaped_password():
     assert settings.database.url == "postgresql://postgres:p%40ss%3Aword%2F1@db.internal:5432/magnus"
 
 
+def test_db_password_alone_selects_localhost_5432_magnus_as_postgres():
+    settings = load_settings({"DB_PASSWORD": "hunter2"})
+    assert settings.database.url == "postgresql://postgres:hunter2@localhost:5432/magnus"
+    assert settings.database.describe() == "PostgreSQL at localhost:5432, database magnus, user postgres"
+    assert "hunter2" not in settings.database.describe()
+
+
+@pytest.mark.parametrize(
+    "env, described",
+    [
+        ({"DB_NAME": "trading"}, "PostgreSQL at localhost:5432, database trading, user postgres"),
+        ({"DB_USER": "nfl"}, "PostgreSQL at localhost:5432, database magnus, user nfl"),
+        ({"DB_PORT": "6543"}, "PostgreSQL at localhost:6543, database magnus, user postgres"),
+        ({"DB_HOST": "db.internal", "DB_NAME": "n f"}, "PostgreSQL at db.internal:5432, database n f, user postgres"),
+        ({"DATABASE_URL": "postgresql://u:pw@h:7/db"}, "PostgreSQL at h:7, database db, user u"),
+    ],
+)
+def test_each_db_part_is_honoured_and_described_without_the_password(env, described):
+    database = load_settings(env).database
+    assert database.describe() == described
+    assert database.overridden == ()
+
+
+def test_nothing_configured_is_the_embedded_database_and_blank_parts_select_nothing():
+    database = load_settings({"DB_PASSWORD": "", "DB_HOST": "  "}).database
+    assert database.url is None
+    assert database.describe() == f"embedded PostgreSQL at {ROOT / 'data' / 'postgres'}"
+
+
+def test_database_url_wins_over_db_parts_and_names_them():
+    database = load_settings({"DATABASE_URL": "postgresql://u@h/db", "DB_PASSWORD": "x", "DB_NAME": "magnus"}).database
+    assert database.url == "postgresql://u@h/db"
+    assert database.overridden == ("DB_NAME", "DB_PASSWORD")
+
+
 def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
     settings = load_settings(
         {

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
+from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,13 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
         return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
-    return run_daemon(settings, once=args.once, dry_run=args.dry_run)
+    try:
+        return run_daemon(settings, once=args.once, dry_run=args.dry_run)
+    except DatabaseError as error:
+        # Before its first step the daemon has nothing to hold writes for: one line naming the
+        # database beats a traceback, and the supervisor starts it again.
+        log.error("Could not start: %s (%s)", error, settings.database.describe())
+        return 1
 
 
 def migrate() -> int:

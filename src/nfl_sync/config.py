@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nfl_sync.domain.errors import ConfigError
@@ -59,6 +59,23 @@ class DatabaseSettings:
     """Seconds the database may stay unreachable before a critical alert goes out directly."""
     hold_dir: Path = PROJECT_ROOT / "data" / "held"
     """Where writes held during a database outage spill when they outgrow memory."""
+    overridden: tuple[str, ...] = ()
+    """The DB_* variables set beside DATABASE_URL, which wins over them (said at start-up)."""
+
+    def describe(self) -> str:
+        """Which database is in use, for the start-up line: host, port, name and user of a
+        configured server (never its password), or the embedded server's folder."""
+        if self.url is None:
+            return f"embedded PostgreSQL at {self.embedded_dir}"
+        parts = urlsplit(self.url)
+        try:
+            port = parts.port or 5432
+        except ValueError:  # libpq reads the URL, and says what is wrong with it
+            port = 5432
+        host = parts.hostname or "localhost (Unix socket)"
+        name = unquote(parts.path.lstrip("/")) or "(the user's)"
+        user = unquote(parts.username) if parts.username else "(the login user)"
+        return f"PostgreSQL at {host}:{port}, database {name}, user {user}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,8 @@ class Settings:
     sync_log_retention_days: float = 30.0
     price_retention_days: float = 90.0
     retention_interval: float = 3600.0
+    # Seconds between box-score refreshes of a live game (0: only at first sight and at the end)
+    player_stats_interval: float = 180.0
     env_file: Path | None = None  # the .env file the settings were read from, if any
 
     @property
@@ -200,17 +219,22 @@ class _Reader:
         return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
+# Any of these selects a configured server, with the specification's defaults for the others.
+DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+
+
 def _database(r: _Reader) -> DatabaseSettings:
     url = r.optional("DATABASE_URL")
-    host = r.optional("DB_HOST")
+    parts = tuple(name for name in DB_PARTS if r.optional(name) is not None)
     if url is not None and not re.match(r"^postgres(ql)?://", url):
         raise ConfigError("DATABASE_URL must start with postgresql://")
-    if url is None and host:
+    overridden = parts if url is not None else ()
+    if url is None and parts:
         port = r.integer("DB_PORT", 5432, minimum=1)
         if port > 65535:
             raise ConfigError(f"DB_PORT must be between 1 and 65535, got {port}")
         url = _libpq_url(
-            host=host,
+            host=r.text("DB_HOST", "localhost"),
             port=port,
             name=r.text("DB_NAME", "magnus"),
             user=r.text("DB_USER", "postgres"),
@@ -239,6 +263,7 @@ def _database(r: _Reader) -> DatabaseSettings:
         ),
         unreachable_alert_after=r.real("DB_UNREACHABLE_ALERT_SECONDS", 30.0),
         hold_dir=_project_path(r.text("DB_HOLD_DIR", "data/held")),
+        overridden=overridden,
     )
 
 
@@ -248,21 +273,10 @@ def _project_path(value: str) -> Path:
 
 
 def _libpq_url(host: str, port: int, name: str, user: str, password: str | None) -> str:
-    from urllib.parse import quote
-
     auth = quote(user, safe="")
     if password:
         auth += ":" + quote(password, safe="")
     return f"postgresql://{auth}@{host}:{port}/{quote(name, safe='')}"
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _quiet_hours(r: _Reader) -> tuple[time, time] | None:
@@ -366,6 +380,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         sync_log_retention_days=r.real("SYNC_LOG_RETENTION_DAYS", 30.0, allow_zero=True),
         price_retention_days=r.real("PRICE_RETENTION_DAYS", 90.0, allow_zero=True),
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
+        player_stats_interval=r.real("PLAYER_STATS_INTERVAL", 180.0, allow_zero=True),
         env_file=env_file,
     )
 

@@ -6,8 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from factories import game, play
-from nfl_sync.domain.detection import baseline, detect_scoreboard, injury_events
-from nfl_sync.domain.models import Injury
+from nfl_sync.domain.detection import baseline, detect_scoreboard
 
 NOW = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=5)
@@ -91,17 +90,6 @@ def test_a_turnover_or_a_long_gain_on_the_last_play_alerts_at_once_and_once():
     assert [(e.key, e.priority) for e in long.events] == [(f"play:401547417:{run.play_id}", "medium")]
     punt = last_play(7, type="Punt", text="Pinion punts 47 yards", yards=47)
     assert detect_scoreboard(long.memory, game(last_play=punt, last_play_id=punt.play_id), LATER).events == ()
-
-
-def test_only_new_out_injuries_of_teams_in_play_alert():
-    out = Injury("1", "Player One", "ATL", "WR", "Out", "Knee", NOW)
-    events = injury_events(
-        [out, replace(out, player_id="2", status="Questionable"), replace(out, player_id="3", team="DAL")],
-        frozenset({"ATL", "GB"}),
-        NOW,
-    )
-    assert [e.key for e in events] == ["injury:1:out:2023-09-17"]
-    assert events[0].family == "injury:1"
 
 
 def test_a_postponed_game_gets_its_own_alert_and_no_final_then_its_real_final_later():

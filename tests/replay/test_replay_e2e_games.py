@@ -121,3 +121,34 @@ def test_turnover_known_only_from_its_drive_result_is_alerted(db, database_url, 
     assert stored[0]["significance"] == ["turnover_on_downs"]  # the play is tagged once its drive is over
     keys = {r["alert_key"] for r in alert_rows(db)}
     assert f"play:{GB_ATL}:{downs.id}" in keys  # and alerted then
+
+
+@pytest.mark.e2e
+def test_player_stats_are_refreshed_while_the_game_is_live(db, database_url, telegram, tmp_path):
+    """GB @ ATL's first 25 minutes: the box score is stored again every PLAYER_STATS_INTERVAL
+    (180 s) of the game's clock, not only at first sight (and at the final whistle)."""
+    timelines, recordings = replayed([GB_ATL])
+    recording = recordings[GB_ATL]
+    window_end = recording.kickoff + timedelta(minutes=25)
+    stored_at: set = set()
+
+    def watch(sync) -> bool:
+        rows = query(db, "SELECT max(updated_at) AS at FROM nfl_player_stats WHERE game_id = %s", GB_ATL)
+        if rows[0]["at"] is not None:
+            stored_at.add(rows[0]["at"])
+        return env.clock.now() >= window_end and drained(sync)
+
+    with ReplayEnvironment(timelines) as env:
+        env.clock.set(recording.kickoff - timedelta(minutes=1))
+        sync = start_daemon(env, telegram, database_url, tmp_path)
+        try:
+            sync.run_forever(until=lambda: watch(sync))
+        finally:
+            close_sync(sync)
+    times = sorted(stored_at)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) >= 6, times  # first sight, then about every 3 minutes of the 25
+    assert min(gaps) >= 180 - 1e-6, gaps  # never more often than the interval
+    assert times[-1] >= window_end - timedelta(seconds=180 + 60), times
+    rows = query(db, "SELECT count(*) AS n, count(DISTINCT updated_at) AS times FROM nfl_player_stats")
+    assert rows[0]["n"] > 0 and rows[0]["times"] == 1  # one upsert per row, each time the whole box score

@@ -176,8 +176,8 @@ def _store_summary(db, data: Any) -> dict[str, str]:
         tx.games.upsert_game(summary.game)
         tx.games.insert_plays(with_significance(list(summary.plays)))
         tx.games.insert_win_probabilities(summary.win_probabilities)
-        tx.games.upsert_player_stats(summary.player_stats)
-        tx.games.upsert_odds(summary.odds)
+        tx.games.upsert_player_stats(summary.player_stats, SEEN_AT)
+        tx.games.upsert_odds(summary.odds, SEEN_AT)
         tx.games.upsert_injuries(summary.injuries, SEEN_AT)
         if summary.weather is not None:
             tx.games.upsert_weather(summary.game.game_id, summary.weather)
@@ -193,7 +193,7 @@ def _store_scoreboard(db, data: Any) -> dict[str, str]:
 
     def write(tx):
         tx.games.upsert_games(games)
-        tx.games.upsert_odds(parse_scoreboard_odds(data))
+        tx.games.upsert_odds(parse_scoreboard_odds(data), SEEN_AT)
         for weather in parse_scoreboard_weather(data):
             tx.games.upsert_weather(weather.game_id, weather)
         return {game.game_id: tx.games.game(game.game_id) for game in games}

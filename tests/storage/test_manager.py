@@ -35,9 +35,10 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
         "005_game_phase_and_play_identity.sql",
         "006_alert_chat_routes.sql",
         "007_retention.sql",
+        "008_g_odds_history.sql",
     ]
     assert second == []
-    assert versions == ["001", "002", "003", "004", "005", "006", "007"]
+    assert versions == ["001", "002", "003", "004", "005", "006", "007", "008"]
 
 
 def test_the_phase_migration_reads_the_games_already_stored(pg_server, tmp_path):
@@ -228,3 +229,27 @@ def test_a_dead_embedded_server_is_started_again(tmp_path):
             wait_for(lambda: pings() and postmaster() != killed, 30, "the server started again, the pool reconnected")
         finally:
             db.close()
+
+
+def test_nothing_configured_uses_the_embedded_server_and_says_so_in_one_line(pg_server, caplog):
+    import logging
+    from dataclasses import replace
+
+    from nfl_sync.config import load_settings
+
+    _, data_dir = pg_server
+    if data_dir is None:
+        pytest.skip("TEST_DATABASE_URL names a server: no embedded one to start")
+    settings = load_settings({})
+    settings = replace(settings, database=replace(settings.database, embedded_dir=data_dir))
+    with caplog.at_level(logging.INFO, logger="nfl_sync.storage"):
+        db = NFLDBManager.from_settings(settings)
+    try:
+        assert (
+            db.run(lambda tx: (tx.cur.execute("SELECT current_database() AS name"), tx.cur.fetchone())[1])["name"]
+            == "magnus"
+        )
+    finally:
+        db.close()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Database:")]
+    assert said == [f"Database: embedded PostgreSQL at {data_dir}"]

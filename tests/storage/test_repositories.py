@@ -156,6 +156,41 @@ def test_injury_upsert_reports_only_new_player_status_dates(db):
     assert db.run(lambda tx: tx.games.upsert_injuries([next_day], seen + timedelta(days=1))) == [next_day]
 
 
+def test_odds_history_keeps_each_change_of_each_market_and_no_repeat(db):
+    from decimal import Decimal
+
+    from nfl_sync.domain.models import OddsLine
+
+    db.run(lambda tx: tx.games.upsert_game(game()))
+    opening = OddsLine("ESPN BET", "ATL", "GB", "401547417", spread=Decimal("1.5"), over_under=Decimal("40.5"))
+    opening = replace(opening, home_moneyline=-110, away_moneyline=-110)
+    spread_moves = replace(opening, spread=Decimal("2.5"))
+    total_moves = replace(spread_moves, over_under=Decimal("41.5"))
+    polls = [opening, opening, spread_moves, spread_moves, total_moves]
+    start = datetime(2023, 9, 17, 16, 0, tzinfo=UTC)
+    for minute, line in enumerate(polls):
+        db.run(lambda tx, line=line, minute=minute: tx.games.upsert_odds([line], start + timedelta(minutes=minute)))
+    db.run(lambda tx: tx.games.upsert_odds([total_moves], start + timedelta(minutes=4)))  # the same poll again
+
+    def history(tx):
+        tx.cur.execute(
+            "SELECT market, line, home_moneyline, away_moneyline, observed_at FROM nfl_odds_history "
+            "ORDER BY market, observed_at"
+        )
+        return [tuple(row.values()) for row in tx.cur.fetchall()]
+
+    at = [start + timedelta(minutes=m) for m in range(5)]
+    assert db.run(history) == [
+        ("moneyline", None, -110, -110, at[0]),
+        ("spread", Decimal("1.50"), None, None, at[0]),
+        ("spread", Decimal("2.50"), None, None, at[2]),
+        ("total", Decimal("40.50"), None, None, at[0]),
+        ("total", Decimal("41.50"), None, None, at[4]),
+    ]
+    latest = db.run(lambda tx: (tx.cur.execute("SELECT spread, over_under FROM nfl_odds"), tx.cur.fetchall())[1])
+    assert [tuple(r.values()) for r in latest] == [(Decimal("2.50"), Decimal("41.50"))]
+
+
 def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
     from decimal import Decimal
 

@@ -17,7 +17,8 @@ fields are required, the others are left out of the message when None:
 - significant_play: play_text*, home_team, away_team, home_score, away_score, team, yards,
   tags (classifier tags: touchdown, interception, fumble_lost, turnover_on_downs, safety,
   big_play ...), period, clock; `correction` (True when an alerted turnover was taken back).
-- injury: player*, status*, position, team, injury, previous_status, return_date.
+- injury: player*, status*, position, team, injury, previous_status, return_date; `starter` (True
+  for a player first on his team's depth chart), and the team's game: opponent, home, kickoff.
 - kalshi_price: ticker*, price_before*, price_after*, title, subtitle, line, change_pct, volume,
   seconds, home_team, away_team, home_score, away_score, period, clock, linked_plays (each a
   mapping: impact_level*, measured, text, period, clock, tags).
@@ -189,17 +190,21 @@ def _significant_play(data: Mapping[str, Any], m: Markup) -> Lines:
     ]
 
 
-def _injury(data: Mapping[str, Any], m: Markup) -> Lines:
+def _injury(data: Mapping[str, Any], m: Markup, tz: tzinfo) -> Lines:
     player = clean(data["player"])
-    name = m.bold(player) + (" " + m.text(f"({clean(data['position'])})") if _present(data.get("position")) else "")
+    role = [clean(data["position"])] if _present(data.get("position")) else []
+    if data.get("starter"):
+        role.append("starter")
+    name = m.bold(player) + (" " + m.text(f"({', '.join(role)})") if role else "")
     status = clean(data["status"])
     if _present(data.get("previous_status")):
         status = f"{clean(data['previous_status'])} → {status}"
     return [
-        "🚑 " + m.bold("INJURY UPDATE"),
+        "🚑 " + m.bold("STARTER INJURY" if data.get("starter") else "INJURY UPDATE"),
         "",
         name,
         m.text(f"Team: {clean(data['team'])}") if _present(data.get("team")) else None,
+        m.text(f"Game: {_injury_game(data, tz)}") if _present(data.get("opponent")) else None,
         m.text(f"Status: {status}"),
         m.text(f"Injury: {clean(data['injury'])}") if _present(data.get("injury")) else None,
         m.text(f"Expected return: {clean(data['return_date'])}") if _present(data.get("return_date")) else None,
@@ -232,6 +237,19 @@ def _linked_play(play: Mapping[str, Any]) -> str:
     if len(text) > _LINKED_PLAY_TEXT:
         text = text[: _LINKED_PLAY_TEXT - 1] + "…"
     return f"• {head}: {text}" if text else f"• {head}"
+
+
+def _injury_game(data: Mapping[str, Any], tz: tzinfo) -> str:
+    """'GB @ ATL, kickoff Sun Sep 17, 1:00 PM EDT' (away @ home), or 'vs ATL' when the side is unknown."""
+    team, opponent, home = clean(data.get("team") or ""), clean(data["opponent"]), data.get("home")
+    game = f"vs {opponent}"
+    if team and home is not None:
+        game = f"{opponent} @ {team}" if home else f"{team} @ {opponent}"
+    kickoff = data.get("kickoff")
+    if kickoff is None:
+        return game
+    moment = kickoff if isinstance(kickoff, datetime) else datetime.fromisoformat(str(kickoff))
+    return f"{game}, kickoff {_local_time(moment, tz)}"
 
 
 def _kalshi_price(data: Mapping[str, Any], m: Markup) -> Lines:
@@ -294,7 +312,6 @@ _REQUIRED = {
 _TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup], Lines]] = {
     "score": _score,
     "significant_play": _significant_play,
-    "injury": _injury,
     "kalshi_price": _kalshi_price,
     "market_reaction": _market_reaction,
     "system": _system,
@@ -304,6 +321,10 @@ _TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup], Lines]] = {
 # Bounds that keep the field names of a raw listing well inside BODY_LIMIT.
 _RAW_FIELDS = 40
 _RAW_KEY_LENGTH = 60
+
+
+# Templates that show a time of their own (in the zone the alerts are read in).
+_ZONED_TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup, tzinfo], Lines]] = {"injury": _injury}
 
 
 def _raw_fields(event: Event) -> Callable[[Mapping[str, Any], Markup], Lines]:
@@ -337,14 +358,20 @@ def render(event: Event, parse_mode: str | None, tz: tzinfo) -> str:
     Raises ValueError for an unknown alert type or parse mode, and KeyError when a required
     data key is missing.
     """
-    if event.alert_type not in _TEMPLATES:
+    template: Callable[[Mapping[str, Any], Markup], Lines]
+    if event.alert_type in _ZONED_TEMPLATES:
+        zoned = _ZONED_TEMPLATES[event.alert_type]
+        template = lambda data, m: zoned(data, m, tz)  # noqa: E731
+    elif event.alert_type in _TEMPLATES:
+        template = _TEMPLATES[event.alert_type]
+    else:
         raise ValueError(f"no template for alert type {event.alert_type!r}")
     m = markup(parse_mode)
     data = event.fields()
     missing = [key for key in _REQUIRED[event.alert_type] if data.get(key) is None]
     if missing:
         raise KeyError(f"{event.alert_type} alert {event.key!r} lacks {', '.join(missing)}")
-    return _fit(event, data, m, tz, _TEMPLATES[event.alert_type])
+    return _fit(event, data, m, tz, template)
 
 
 def render_raw(event: Event, parse_mode: str | None, tz: tzinfo) -> str:

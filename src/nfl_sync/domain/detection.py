@@ -3,7 +3,7 @@
 This is the fast lane's detection: a score change, a correction, the final whistle, and a
 turnover, safety or long gain that the scoreboard's last play shows, all from one poll and
 without waiting for the game's play-by-play (`play_detection.py` catches what the last play
-cannot show). Injury news is here too. Nothing here does I/O or reads a clock: the loop passes
+cannot show). Injury news is in `injuries.py`. Nothing here does I/O or reads a clock: the loop passes
 `now`. Every event carries the key that makes it alert at most once, whichever lane sees it
 first, so the same detection run twice (a restart, a repeated response) yields the same keys and
 the outbox drops the repeats.
@@ -11,19 +11,17 @@ the outbox drops the repeats.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from nfl_sync.domain.events import AlertType, Event, InjuryData, PlayData, Priority, ScoreData
+from nfl_sync.domain.events import AlertType, Event, PlayData, Priority, ScoreData
 from nfl_sync.domain.models import (
     FINAL_PHASES,
     INTERRUPTED_PHASES,
     Game,
     GamePhase,
     GameState,
-    Injury,
     Play,
     PlayIdentity,
 )
@@ -32,7 +30,6 @@ from nfl_sync.domain.play_classifier import with_significance
 # Tags of plays that deserve their own alert; scores are alerted as `score` events.
 ALERT_TAGS = frozenset({"interception", "fumble_lost", "turnover_on_downs", "safety", "big_play"})
 TURNOVER_TAGS = frozenset({"interception", "fumble_lost", "turnover_on_downs"})
-ALERT_INJURY_STATUSES = frozenset({"out"})
 
 
 @dataclass(frozen=True)
@@ -307,39 +304,3 @@ def reversed_play_event(game: Game, alerted: Play, now: datetime) -> Event:
     data = _play_data(game, alerted, home_score=game.home_score, away_score=game.away_score, correction=True)
     key = f"correction:{play_key(game.game_id, alerted.play_id)}"
     return Event(AlertType.SIGNIFICANT_PLAY, key, Priority.HIGH, now, data, game.game_id)
-
-
-# --- injuries ------------------------------------------------------------------------------
-
-
-def injury_events(new_injuries: Iterable[Injury], teams_in_play: frozenset[str] | None, now: datetime) -> list[Event]:
-    """An `injury` event per newly reported "Out", for teams on the current slate."""
-    events = []
-    for injury in new_injuries:
-        if injury.status.lower() not in ALERT_INJURY_STATUSES:
-            continue
-        if teams_in_play is not None and injury.team not in teams_in_play:
-            continue
-        player_key = injury.player_id or injury.player
-        day = (injury.reported_at or now).date().isoformat()
-        data = InjuryData(
-            player=injury.player,
-            status=injury.status,
-            position=injury.position,
-            team=injury.team,
-            injury=injury.injury,
-            return_date=injury.return_date,
-            reported_at=injury.reported_at,
-        )
-        events.append(
-            Event(
-                AlertType.INJURY,
-                f"injury:{player_key}:{injury.status.lower()}:{day}",
-                Priority.MEDIUM,
-                now,
-                data,
-                injury.game_id,
-                family=f"injury:{player_key}",
-            )
-        )
-    return events

@@ -89,6 +89,10 @@ class InjuryData:
     return_date: str | None = None
     reported_at: datetime | None = None
     previous_status: str | None = None
+    starter: bool = False  # first on the team's depth chart at his position
+    opponent: str | None = None  # the team's game on the slate: the other team,
+    home: bool | None = None  # whether the player's team is at home,
+    kickoff: datetime | None = None  # and when it starts
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,20 @@ class Injury:
     game_id: str | None = None
     return_date: str | None = None
 
+    @property
+    def player_key(self) -> str:
+        """Who the report is about: ESPN's athlete id, or the name when ESPN gives none."""
+        return self.player_id or self.player
+
+
+@dataclass(frozen=True)
+class DepthChart:
+    """Who starts for a team: each athlete first on ESPN's depth chart at a position, by athlete
+    id, with that position's abbreviation."""
+
+    team: str  # abbreviation
+    starters: Mapping[str, str]
+
 
 @dataclass(frozen=True)
 class PlayerStat:

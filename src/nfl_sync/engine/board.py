@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from nfl_sync.domain.models import Game, Play
 
@@ -66,11 +66,12 @@ class GameBoard:
                 self._scheduled.discard(game_id)
         return done
 
-    def teams_in_play(self) -> frozenset[str]:
-        """The teams of every game not over yet."""
+    def games_by_team(self) -> dict[str, Game]:
+        """Each team's next game not over yet (its earliest, should the board hold two)."""
         with self._lock:
-            games = list(self._games.values())
-        return frozenset(t for g in games if not g.is_over for t in (g.home_team, g.away_team))
+            games = [g for g in self._games.values() if not g.is_over]
+        games.sort(key=lambda g: g.start_time or datetime.max.replace(tzinfo=UTC), reverse=True)
+        return {team: game for game in games for team in (game.home_team, game.away_team)}
 
 
 class RecentPlays:

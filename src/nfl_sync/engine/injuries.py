@@ -1,4 +1,6 @@
-"""The injury lane: ESPN's league injury list every INJURY_INTERVAL, and new "Out"s alerted.
+"""The injury lane: ESPN's league injury list every INJURY_INTERVAL, and its news alerted ("Out",
+"Doubtful", a change to "Questionable"; high priority for a starter, by the team's depth chart,
+fetched once per team and week when the team has news).
 
 When the league list fails, the core API's per-team lists stand in. That round takes one team per
 step, spread over the injury cadence (32 teams in 5 minutes), so it never bursts into ESPN's
@@ -12,9 +14,10 @@ import logging
 from datetime import datetime
 
 from nfl_sync.domain import teams
-from nfl_sync.domain.detection import injury_events
+from nfl_sync.domain.calendar import season_year
 from nfl_sync.domain.errors import SourceError
-from nfl_sync.domain.models import Injury
+from nfl_sync.domain.injuries import InjuryContext, injury_events, injury_news
+from nfl_sync.domain.models import DepthChart, Game, Injury
 from nfl_sync.domain.teams import Team
 from nfl_sync.engine.board import GameBoard
 from nfl_sync.engine.lanes import Lane
@@ -37,6 +40,8 @@ class InjuryLane(Lane):
         self._round: list[Team] = []  # teams still to ask in a core-API round
         self._round_failures = 0
         self._round_found = 0  # reports the round has read so far
+        # team -> (season, season type, week) of the depth chart kept, and the chart
+        self._depth_charts: dict[str, tuple[tuple[int | None, int | None, int | None], DepthChart]] = {}
 
     def interval(self, now: datetime) -> float | None:
         interval = self.shell.settings.injury_interval
@@ -73,15 +78,15 @@ class InjuryLane(Lane):
         return self._store(injuries, report, whole_list_found=not self._round and self._round_found > 0)
 
     def _store(self, injuries: list[Injury], report: CycleReport, whole_list_found: bool) -> int:
-        """Store the reports; alert the new "Out"s of teams on the slate once a whole list was
-        ever stored (the first one is the baseline: those reports are not news)."""
+        """Store the reports; alert the news of teams on the slate (`domain.injuries`) once a
+        whole list was ever stored (the first one is the baseline: those reports are not news)."""
         now = self.shell.clock.now()
-        teams_in_play = self.board.teams_in_play()
         baseline = self.baseline
+        context = self._context(injuries, now) if baseline else None
 
         def write(tx: Tx) -> int:
             new = tx.games.upsert_injuries(injuries, now)
-            events = injury_events(new, teams_in_play, now) if baseline else []
+            events = injury_events(new, context, now) if context is not None else []
             self.shell.alerts.record(tx, events, now)
             report.events.extend(events)
             return len(new)
@@ -91,3 +96,37 @@ class InjuryLane(Lane):
             self.shell.alerts.wake()
         self.baseline = self.baseline or whole_list_found
         return new_count
+
+    def _context(self, injuries: list[Injury], now: datetime) -> InjuryContext:
+        """The slate, the statuses stored before, and the depth charts of the teams with news."""
+        games = self.board.games_by_team()
+
+        def read(tx: Tx) -> tuple[list[Injury], dict[str, str]]:
+            new = tx.games.unseen_injuries(injuries, now)
+            return new, tx.games.injury_statuses(i.player_key for i in new)
+
+        new, previous = self.shell.db.run(read)
+        context = InjuryContext(games, previous)
+        teams_with_news = {i.team for i in injury_news(new, context)}
+        charts = {team: chart for team in teams_with_news if (chart := self._depth_chart(team, games[team]))}
+        return InjuryContext(games, previous, charts)
+
+    def _depth_chart(self, team: str, game: Game) -> DepthChart | None:
+        """The team's depth chart for its game's week: fetched once per team and week, off the
+        fast lane; None when ESPN fails (its players are then not known starters, and the chart
+        is asked for again at the next news)."""
+        week = (game.season, game.season_type, game.week)
+        cached = self._depth_charts.get(team)
+        if cached is not None and cached[0] == week:
+            return cached[1]
+        found = teams.resolve(team)
+        if found is None:
+            return None
+        season = game.season or season_year(self.shell.clock.now())
+        try:
+            chart = self.shell.fetcher.get_depth_chart(found, season)
+        except SourceError as error:
+            log.warning("%s; %s's injury news goes out without knowing its starters", error, team)
+            return None
+        self._depth_charts[team] = (week, chart)
+        return chart

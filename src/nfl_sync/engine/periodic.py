@@ -104,7 +104,8 @@ class OddsLane(Lane):
 
     def step(self, report: CycleReport) -> int:
         lines = self.shell.fetcher.get_odds(list(self.board.snapshot().values()))
-        return self.shell.db.run(lambda tx: tx.games.upsert_odds(lines))
+        now = self.shell.clock.now()
+        return self.shell.db.run(lambda tx: tx.games.upsert_odds(lines, now))
 
 
 class HealthLane(Lane):

@@ -82,6 +82,7 @@ class PlayByPlayLane(Lane):
         self.memory: dict[str, PlayMemory] = {}
         self.stored_plays: dict[str, dict[str, Play]] = defaultdict(dict)  # game -> play id -> as stored
         self.classified: dict[str, dict[str, _Classified]] = {}  # game -> play id -> classification
+        self.stats_at: dict[str, float] = {}  # game -> when the box score stored last was asked for (monotonic)
         self._lock = threading.Lock()
         self._queue: dict[str, _Request] = {}  # in the order the games changed
         self._in_flight: dict[str, _Fetch] = {}  # at most one fetch per game
@@ -95,8 +96,8 @@ class PlayByPlayLane(Lane):
 
     def request(self, game: Game, first_sight: bool) -> None:
         """Fetch the game's summary as soon as the budget allows (with its box score at first
-        sight and at the end); any thread."""
-        box_score = first_sight or game.is_final or game.game_id not in self.memory
+        sight, every PLAYER_STATS_INTERVAL while live, and at the end); any thread."""
+        box_score = first_sight or game.is_final or game.game_id not in self.memory or self._stats_due(game)
         with self._lock:
             request = self._queue.get(game.game_id)
             if request is None:
@@ -105,6 +106,13 @@ class PlayByPlayLane(Lane):
                 request.box_score = request.box_score or box_score
                 request.version += 1
         self.wake.set()
+
+    def _stats_due(self, game: Game) -> bool:
+        """Whether a live game's box score was last stored PLAYER_STATS_INTERVAL ago or more."""
+        interval = self.shell.settings.player_stats_interval
+        if not interval or not game.is_live:
+            return False
+        return self.shell.clock.monotonic() - self.stats_at.get(game.game_id, float("-inf")) >= interval
 
     def wait_time(self, tick: float, now: datetime) -> float | None:
         with self._lock:
@@ -163,6 +171,7 @@ class PlayByPlayLane(Lane):
             self.memory.pop(game_id, None)
             self.stored_plays.pop(game_id, None)
             self.classified.pop(game_id, None)
+            self.stats_at.pop(game_id, None)
         self.recent.forget(gone)
 
     def _fetch_timeout(self) -> float:
@@ -269,15 +278,17 @@ class PlayByPlayLane(Lane):
             if changed:
                 ids = {p.play_id for p in changed}
                 tx.games.insert_win_probabilities([w for w in summary.win_probabilities if w.play_id in ids])
-                tx.games.upsert_odds(summary.odds)
+                tx.games.upsert_odds(summary.odds, now)
             if summary.player_stats:  # fetched when the request asked for the box score
-                tx.games.upsert_player_stats(summary.player_stats)
+                tx.games.upsert_player_stats(summary.player_stats, now)
             shell.alerts.record(tx, alerts, now)
             return new
 
         new_count = self.runner.write(update.events, now, write)
         # Only after the commit: a failed transaction leaves the old memory, so the next try redoes it.
         self.memory[game_id] = update.memory
+        if summary.player_stats:
+            self.stats_at[game_id] = fetch.started
         if game.is_final:  # its plays will not change much more: a late edit is just upserted again
             self.stored_plays.pop(game_id, None)
             self.classified.pop(game_id, None)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from nfl_sync.domain.events import Event
-from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.domain.models import DepthChart, Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.kalshi.client import NFLSlate
 from nfl_sync.sources.kalshi.records import ParsedMarket
@@ -32,6 +32,8 @@ class GameSource(Protocol):
     def get_injuries(self) -> list[Injury]: ...
 
     def get_team_injuries(self, team: Team) -> list[Injury]: ...
+
+    def get_depth_chart(self, team: Team, season: int) -> DepthChart: ...
 
     def get_weather_for_game(self, game: Game) -> Weather | None: ...
 

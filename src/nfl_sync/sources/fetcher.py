@@ -24,7 +24,7 @@ from typing import Any
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings
 from nfl_sync.domain.backoff import RetryPolicy
-from nfl_sync.domain.models import Game, GameSummary, Injury, OddsLine, Weather
+from nfl_sync.domain.models import DepthChart, Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.espn.core import EspnCoreClient
 from nfl_sync.sources.espn.site import DateRange, EspnSiteClient
@@ -114,6 +114,10 @@ class NFLDataFetcher:
     def get_team_injuries(self, team: Team) -> list[Injury]:
         """One team's newest injury records from the core API, for when the league list fails."""
         return self._core.get_team_injuries(team)
+
+    def get_depth_chart(self, team: Team, season: int) -> DepthChart:
+        """Who starts for `team` (the core API's depth chart), at background priority."""
+        return self._core.get_depth_chart(team, season)
 
     # -- Weather and odds ------------------------------------------------------------------------
 

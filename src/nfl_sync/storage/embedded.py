@@ -36,7 +36,7 @@ def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool 
         raise EmbeddedDatabaseError(
             f"no database is configured and the embedded PostgreSQL (pgserver) is not installed for "
             f"Python {sys.version_info.major}.{sys.version_info.minor} (its wheels cover 3.9-3.12). "
-            f"Set DATABASE_URL (or DB_HOST) to a PostgreSQL server, or run with Python 3.11/3.12."
+            f"Set DATABASE_URL (or DB_HOST, DB_PASSWORD, ...) to a PostgreSQL server, or run with Python 3.11/3.12."
         ) from None
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -47,7 +47,7 @@ def start_embedded(data_dir: Path, database: str = "magnus", stop_at_exit: bool 
         ) from error
     admin_url = server.get_uri()
     ensure_database(admin_url, database)
-    log.info("Embedded PostgreSQL running with its data in %s", data_dir)
+    log.debug("Embedded PostgreSQL running with its data in %s", data_dir)
     return server.get_uri(database)
 
 

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg2.extras
@@ -254,15 +254,17 @@ class GameRepository:
         )
         return len(rows)
 
-    def upsert_player_stats(self, stats: Iterable[PlayerStat]) -> int:
+    def upsert_player_stats(self, stats: Iterable[PlayerStat], seen_at: datetime) -> int:
+        """The box score as of `seen_at` (each row's `updated_at`)."""
         rows = [
-            (s.game_id, s.player_id, s.category, s.player, s.team, psycopg2.extras.Json(dict(s.stats))) for s in stats
+            (s.game_id, s.player_id, s.category, s.player, s.team, psycopg2.extras.Json(dict(s.stats)), seen_at)
+            for s in stats
         ]
         execute_values(
             self.cur,
-            "INSERT INTO nfl_player_stats (game_id, player_id, category, player, team, stats) VALUES %s "
-            "ON CONFLICT (game_id, player_id, category) DO UPDATE SET player = EXCLUDED.player, "
-            "team = EXCLUDED.team, stats = EXCLUDED.stats, updated_at = now()",
+            "INSERT INTO nfl_player_stats (game_id, player_id, category, player, team, stats, updated_at) "
+            "VALUES %s ON CONFLICT (game_id, player_id, category) DO UPDATE SET player = EXCLUDED.player, "
+            "team = EXCLUDED.team, stats = EXCLUDED.stats, updated_at = EXCLUDED.updated_at",
             rows,
         )
         return len(rows)
@@ -275,15 +277,28 @@ class GameRepository:
         self.cur.execute("SELECT * FROM nfl_plays WHERE game_id = %s ORDER BY sequence_number", (game_id,))
         return self.cur.fetchall()
 
+    def unseen_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
+        """The reports `upsert_injuries` would store as new (player+status+date not stored yet)."""
+        injuries = _one_report_per_key(injuries, seen_at)
+        keys = [_injury_key(i, seen_at) for i in injuries]
+        known = self._existing("nfl_injuries", ("player_key", "status", "report_date"), keys)
+        return [i for i, key in zip(injuries, keys, strict=True) if key not in known]
+
+    def injury_statuses(self, player_keys: Iterable[str]) -> dict[str, str]:
+        """Each player's latest stored status (of the newest report date), by player key."""
+        self.cur.execute(
+            "SELECT DISTINCT ON (player_key) player_key, status FROM nfl_injuries WHERE player_key = ANY(%s) "
+            "ORDER BY player_key, report_date DESC, last_seen_at DESC",
+            (sorted(set(player_keys)),),
+        )
+        return {row["player_key"]: row["status"] for row in self.cur.fetchall()}
+
     def upsert_injuries(self, injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
         """Store injury reports; returns the ones not seen before (new player+status+date)."""
-        # One row per key: ON CONFLICT cannot touch the same row twice in one statement.
-        injuries = list(
-            {(i.player_id or i.player, i.status, (i.reported_at or seen_at).date()): i for i in injuries}.values()
-        )
+        injuries = _one_report_per_key(injuries, seen_at)
         rows = [
             (
-                i.player_id or i.player,
+                i.player_key,
                 i.player_id,
                 i.player,
                 i.team,
@@ -299,7 +314,7 @@ class GameRepository:
             )
             for i in injuries
         ]
-        keys = [(row[0], row[5], row[8]) for row in rows]
+        keys = [_injury_key(i, seen_at) for i in injuries]
         known = self._existing("nfl_injuries", ("player_key", "status", "report_date"), keys)
         execute_values(
             self.cur,
@@ -342,7 +357,10 @@ class GameRepository:
             ),
         )
 
-    def upsert_odds(self, lines: Iterable[OddsLine]) -> int:
+    def upsert_odds(self, lines: Iterable[OddsLine], seen_at: datetime) -> int:
+        """The latest line per game and provider, and each market's change kept in
+        nfl_odds_history (a repeat of the latest stored line writes nothing there)."""
+        lines = [o for o in lines if o.game_id]
         rows = [
             (
                 o.game_id,
@@ -357,7 +375,6 @@ class GameRepository:
                 o.details,
             )
             for o in lines
-            if o.game_id
         ]
         execute_values(
             self.cur,
@@ -373,7 +390,46 @@ class GameRepository:
             "away_moneyline = EXCLUDED.away_moneyline, details = EXCLUDED.details, updated_at = now()",
             rows,
         )
+        self._odds_history(lines, seen_at)
         return len(rows)
+
+    def _odds_history(self, lines: Sequence[OddsLine], seen_at: datetime) -> None:
+        markets = [
+            (o.game_id, o.provider, market, line, home, away, seen_at)
+            for o in lines
+            for market, line, home, away in (
+                ("spread", o.spread, None, None),
+                ("total", o.over_under, None, None),
+                ("moneyline", None, o.home_moneyline, o.away_moneyline),
+            )
+            if line is not None or home is not None or away is not None
+        ]
+        # One row per market and provider: a line listed twice in one answer is one observation.
+        markets = list({row[:3]: row for row in markets}.values())
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_odds_history (game_id, provider, market, line, home_moneyline, away_moneyline, "
+            "observed_at) SELECT v.game_id, v.provider, v.market, v.line::numeric, v.home::integer, "
+            "v.away::integer, v.observed_at::timestamptz FROM (VALUES %s) AS v(game_id, provider, market, line, "
+            "home, away, observed_at) JOIN nfl_games g ON g.game_id = v.game_id "
+            "LEFT JOIN LATERAL (SELECT h.line, h.home_moneyline, h.away_moneyline FROM nfl_odds_history h "
+            "WHERE h.game_id = v.game_id AND h.provider = v.provider AND h.market = v.market "
+            "ORDER BY h.observed_at DESC LIMIT 1) latest ON true "
+            "WHERE (latest.line, latest.home_moneyline, latest.away_moneyline) "
+            "IS DISTINCT FROM (v.line::numeric, v.home::integer, v.away::integer) "
+            "ON CONFLICT (game_id, provider, market, observed_at) DO NOTHING",
+            markets,
+        )
+
+
+def _injury_key(injury: Injury, seen_at: datetime) -> tuple[str, str, date]:
+    """nfl_injuries' natural key: player, status, and the report's date."""
+    return injury.player_key, injury.status, (injury.reported_at or seen_at).date()
+
+
+def _one_report_per_key(injuries: Iterable[Injury], seen_at: datetime) -> list[Injury]:
+    """The last report of each key: ON CONFLICT cannot touch the same row twice in one statement."""
+    return list({_injury_key(i, seen_at): i for i in injuries}.values())
 
 
 def play_of_row(row: dict[str, Any]) -> Play:

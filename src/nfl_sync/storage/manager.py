@@ -27,7 +27,7 @@ import psycopg2.extras
 from psycopg2.extensions import parse_dsn
 from psycopg2.pool import PoolError, ThreadedConnectionPool
 
-from nfl_sync.config import ConnectionLimits, Settings, redact_url
+from nfl_sync.config import ConnectionLimits, Settings
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.storage.tx import Tx
 
@@ -125,6 +125,11 @@ class NFLDBManager:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> NFLDBManager:
         """Connect to the configured database, starting the embedded one when none is configured."""
         db = settings.database
+        # Said before the first connection, so an unreachable server's errors follow the line
+        # that names it.
+        log.info("Database: %s", db.describe())
+        if db.overridden:
+            log.warning("DATABASE_URL is set and wins: %s ignored", ", ".join(db.overridden))
         if db.url is None:
             from nfl_sync.storage.embedded import revive_embedded, start_embedded
 
@@ -132,7 +137,6 @@ class NFLDBManager:
             kwargs.setdefault("revive", lambda: revive_embedded(db.embedded_dir))
         else:
             dsn = db.url
-            log.info("Using PostgreSQL at %s", redact_url(dsn))
         return cls(
             dsn,
             pool_min=db.pool_min,

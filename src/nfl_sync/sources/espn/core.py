@@ -1,6 +1,7 @@
 """ESPN's core API over HTTP: one team's injury list and its newest records, read when the site
-API's league list fails. The calls share ESPN's budget at background priority; the engine spreads
-a round over the league (one team per step), so they never come in a burst.
+API's league list fails, and a team's depth chart (who starts), read for its injury news. The
+calls share ESPN's budget at background priority; the engine spreads a round over the league (one
+team per step), so they never come in a burst.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from nfl_sync.clock import Clock
 from nfl_sync.config import DEFAULT_ESPN_CORE_BASE_URL
 from nfl_sync.domain.calendar import season_year
 from nfl_sync.domain.errors import ParseError, SourceError
-from nfl_sync.domain.models import Injury
+from nfl_sync.domain.models import DepthChart, Injury
 from nfl_sync.domain.teams import Team
+from nfl_sync.sources.espn.depth_chart import parse_depth_chart
 from nfl_sync.sources.espn.injuries import parse_core_injury
 from nfl_sync.sources.http import HttpSource
 
@@ -49,6 +51,16 @@ class EspnCoreClient:
             except ParseError as error:
                 log.warning("espn-core %s: unusable injury record (%s)", urlsplit(url).path, error)
         return found
+
+    def get_depth_chart(self, team: Team, season: int) -> DepthChart:
+        """Who starts for `team` in `season` (a SourceError when ESPN fails or the answer is
+        unusable: the caller goes without)."""
+        path = f"seasons/{season}/teams/{team.espn_id}/depthcharts"
+        data = self.http.get_json(path)
+        try:
+            return parse_depth_chart(data, team.abbr)
+        except ParseError as error:
+            raise SourceError("espn-core", path, f"unusable depth chart ({error})") from error
 
     def _url(self, ref: str) -> str | None:
         """A core `$ref` pointed at the configured core base, or None for links we must not follow."""

@@ -94,8 +94,8 @@ def parse_core_injury(record: Any, team: str | None = None, player: str | None =
     record = require_dict(record, "core injury")
     athlete_ref = to_str(as_dict(record.get("athlete")).get("$ref")) or ""
     team_ref = to_str(as_dict(record.get("team")).get("$ref")) or ""
-    player_id = _ref_id(athlete_ref, "athletes")
-    found = teams.by_espn_id(_ref_id(team_ref, "teams")) or (teams.resolve(team) if team else None)
+    player_id = ref_id(athlete_ref, "athletes")
+    found = teams.by_espn_id(ref_id(team_ref, "teams")) or (teams.resolve(team) if team else None)
     if found is None:
         raise ParseError("core injury: team is not an NFL team")
     details = as_dict(record.get("details"))
@@ -121,6 +121,7 @@ def _injury_status(entry: Mapping[str, Any], where: str) -> str:
     return status
 
 
-def _ref_id(ref: str, collection: str) -> str | None:
+def ref_id(ref: str, collection: str) -> str | None:
+    """The numeric id after `/{collection}/` in a core-API `$ref` link, or None."""
     match = re.search(rf"/{collection}/(\d+)", ref)
     return match.group(1) if match else None
