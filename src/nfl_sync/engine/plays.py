@@ -276,6 +276,7 @@ class PlayByPlayLane(Lane):
             return new
 
         new_count = self.runner.write(update.events, now, write)
+        self.board.note_summary_probability(game_id, summary.game.home_win_pct, now)
         # Only after the commit: a failed transaction leaves the old memory, so the next try redoes it.
         self.memory[game_id] = update.memory
         if game.is_final:  # its plays will not change much more: a late edit is just upserted again
