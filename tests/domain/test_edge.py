@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from factories import game
+from factories import game, game_market
 from nfl_sync.domain.edge import (
     PROBABILITY_MAX_AGE,
     EdgeConfig,
@@ -20,7 +20,7 @@ from nfl_sync.domain.edge import (
     is_game_winner,
 )
 from nfl_sync.domain.events import AlertType, EdgeData, Priority
-from nfl_sync.domain.models import BookLevels, KalshiMarket, MarketSnapshot
+from nfl_sync.domain.models import BookLevels, MarketSnapshot
 
 T0 = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
 POLL = timedelta(seconds=5)
@@ -28,33 +28,16 @@ CONFIG = EdgeConfig(Decimal(15), timedelta(minutes=15))
 GAME = game(home_score=14, away_score=10, period=3, clock="8:24")  # GB @ ATL
 
 
-def market(team: str, **changes) -> KalshiMarket:
-    values = {
-        "ticker": f"KXNFLGAME-23SEP17GBATL-{team}",
-        "event_ticker": "KXNFLGAME-23SEP17GBATL",
-        "series_ticker": "KXNFLGAME",
-        "title": f"{team} wins",
-        "status": "active",
-        "market_kind": "game",
-        "away_team": "GB",
-        "home_team": "ATL",
-        "team": team,
-        "game_id": GAME.game_id,
-    }
-    values.update(changes)
-    return KalshiMarket(**values)
-
-
 def quote(team: str, bid: str | None, ask: str | None, at: datetime) -> EdgeQuote:
     snap = MarketSnapshot(
-        market(team).ticker,
+        game_market(team).ticker,
         at,
         None if bid is None else Decimal(bid),
         None if ask is None else Decimal(ask),
         None,
         None,
     )
-    return EdgeQuote(GAME, market(team), snap)
+    return EdgeQuote(GAME, game_market(team), snap)
 
 
 def espn(home: str, at: datetime, source: str = "scoreboard") -> ProbabilityReading:
@@ -161,7 +144,7 @@ def test_a_one_sided_book_or_no_probability_is_no_edge():
 
 def test_a_big_edge_is_high_priority_and_carries_the_book_top():
     book = BookLevels(
-        market("ATL").ticker,
+        game_market("ATL").ticker,
         T0,
         ((Decimal("0.30"), Decimal("1200")), (Decimal("0.29"), Decimal("50"))),
         ((Decimal("0.68"), Decimal("340")),),
@@ -182,7 +165,7 @@ def test_a_big_edge_is_high_priority_and_carries_the_book_top():
 
 
 def test_only_full_game_winner_markets_count():
-    assert is_game_winner(market("ATL"))
-    assert not is_game_winner(market("ATL", segment="1H", series_ticker="KXNFL1H"))
-    assert not is_game_winner(market("ATL", market_kind="spread"))
-    assert not is_game_winner(replace(market("ATL"), team=None))
+    assert is_game_winner(game_market("ATL"))
+    assert not is_game_winner(game_market("ATL", segment="1H", series_ticker="KXNFL1H"))
+    assert not is_game_winner(game_market("ATL", market_kind="spread"))
+    assert not is_game_winner(replace(game_market("ATL"), team=None))

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from factories import KICKOFF, game, play
+from factories import KICKOFF, game, game_market, play
 from helpers import FakeClock
 from nfl_sync.app import build_sync, close_sync
 from nfl_sync.config import load_settings
-from nfl_sync.domain.models import KalshiMarket, MarketSnapshot, WinProbability
+from nfl_sync.domain.models import MarketSnapshot, WinProbability
 from nfl_sync.engine.opportunities import REFRESH_INTERVAL, OpportunitiesLane
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.storage.manager import NFLDBManager
@@ -44,18 +44,7 @@ def _run(sync, lane: OpportunitiesLane, clock: FakeClock) -> CycleReport:
 
 
 def _price(db, at, bid: str) -> None:
-    market = KalshiMarket(
-        "KXNFLGAME-23SEP17GBATL-ATL",
-        "KXNFLGAME-23SEP17GBATL",
-        "KXNFLGAME",
-        "ATL wins",
-        "active",
-        market_kind="game",
-        away_team="GB",
-        home_team="ATL",
-        team="ATL",
-        game_id=GAME,
-    )
+    market = game_market("ATL")
     ask = str(Decimal(bid) + Decimal("0.02"))
     db.run(lambda tx: tx.markets.upsert_markets([market]))
     snap = MarketSnapshot(market.ticker, at, Decimal(bid), Decimal(ask), None, Decimal(1), game_id=GAME)

@@ -5,25 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from factories import KICKOFF, game, play
+from factories import KICKOFF, game, game_market, play
 from nfl_sync.domain.models import BookLevels, KalshiMarket, MarketSnapshot, WinProbability
 
 GAME = "401547417"
-
-
-def _market(team: str) -> KalshiMarket:
-    return KalshiMarket(
-        f"KXNFLGAME-23SEP17GBATL-{team}",
-        "KXNFLGAME-23SEP17GBATL",
-        "KXNFLGAME",
-        f"{team} wins",
-        "active",
-        market_kind="game",
-        away_team="GB",
-        home_team="ATL",
-        team=team,
-        game_id=GAME,
-    )
 
 
 def _snap(market: KalshiMarket, at, bid: str, ask: str) -> MarketSnapshot:
@@ -49,7 +34,7 @@ def test_the_view_prices_each_market_against_espn_as_of_its_price_and_refreshes_
             [WinProbability(GAME, p.play_id, Decimal(pct)) for p, pct in zip(plays, ("0.5", "0.6", "0.9"), strict=True)]
         )
     )
-    atl, gb = _market("ATL"), _market("GB")
+    atl, gb = game_market("ATL"), game_market("GB")
     db.run(lambda tx: tx.markets.upsert_markets([atl, gb]))
     priced = KICKOFF + timedelta(seconds=75)  # after play 2, before play 3
     db.run(
@@ -80,7 +65,7 @@ def test_the_view_prices_each_market_against_espn_as_of_its_price_and_refreshes_
 
 def test_order_book_tops_are_stored_with_their_snapshot_idempotently(db):
     db.run(lambda tx: tx.games.upsert_game(game()))
-    atl = _market("ATL")
+    atl = game_market("ATL")
     db.run(lambda tx: tx.markets.upsert_markets([atl]))
     stored_at = KICKOFF + timedelta(minutes=1)
     db.run(lambda tx: tx.markets.insert_price_snapshots([_snap(atl, stored_at, "0.40", "0.42")]))
