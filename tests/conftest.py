@@ -57,6 +57,7 @@ def db(database_url):
     conn = psycopg2.connect(database_url)
     with conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {_DATA_TABLES} RESTART IDENTITY CASCADE")
+        cur.execute("REFRESH MATERIALIZED VIEW v_nfl_kalshi_opportunities")  # a view keeps rows TRUNCATE took
         cur.execute("UPDATE nfl_alert_triggers SET enabled = true, cooldown_seconds = 300, last_triggered = NULL")
     conn.close()
     manager = NFLDBManager(database_url, pool_min=1, pool_max=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from nfl_sync.domain.models import Game, GamePhase, Play
+from nfl_sync.domain.models import Game, GamePhase, KalshiMarket, Play
 
 KICKOFF = datetime(2023, 9, 17, 17, 0, tzinfo=UTC)
 _PHASE_OF_STATE = {"pre": GamePhase.SCHEDULED, "in": GamePhase.IN_PROGRESS, "post": GamePhase.FINAL}
@@ -48,3 +48,21 @@ def play(game_id: str = "401547417", n: int = 1, **changes) -> Play:
     }
     values.update(changes)
     return Play(**values)
+
+
+def game_market(team: str, game_id: str = "401547417", **changes) -> KalshiMarket:
+    """`team`'s game-winner market of GB @ ATL (the `game()` default)."""
+    values = {
+        "ticker": f"KXNFLGAME-23SEP17GBATL-{team}",
+        "event_ticker": "KXNFLGAME-23SEP17GBATL",
+        "series_ticker": "KXNFLGAME",
+        "title": f"{team} wins",
+        "status": "active",
+        "market_kind": "game",
+        "away_team": "GB",
+        "home_team": "ATL",
+        "team": team,
+        "game_id": game_id,
+    }
+    values.update(changes)
+    return KalshiMarket(**values)

@@ -86,6 +86,14 @@ def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
     assert settings.telegram_chat_ids == ("1", "-1002")
 
 
+def test_edge_alert_settings_and_the_policy_keeps_the_edge_cooldown():
+    assert (load_settings({}).edge_alert_points, load_settings({}).cooldowns["edge"]) == (15.0, 900)
+    settings = load_settings(
+        {"EDGE_ALERT_POINTS": "12.5", "EDGE_ALERT_COOLDOWN": "600", "ALERT_COOLDOWN_SECONDS": "60"}
+    )
+    assert (settings.edge_alert_points, settings.edge_alert_cooldown, settings.cooldowns["edge"]) == (12.5, 600.0, 600)
+
+
 @pytest.mark.parametrize(
     "env, message",
     [
@@ -102,6 +110,8 @@ def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
         ({"DB_POOL_MIN": "5", "DB_POOL_MAX": "4"}, "DB_POOL_MAX must be >= DB_POOL_MIN"),
         ({"DB_POOL_MAX": "2"}, "DB_POOL_MAX"),
         ({"PRICE_SPIKE_MIN_CENTS": "-1"}, "PRICE_SPIKE_MIN_CENTS must be >= 0"),
+        ({"EDGE_ALERT_POINTS": "0"}, "EDGE_ALERT_POINTS must be > 0"),
+        ({"EDGE_ALERT_POINTS": "150"}, "EDGE_ALERT_POINTS must be at most 100"),
     ],
 )
 def test_each_bad_value_names_its_variable(env, message):

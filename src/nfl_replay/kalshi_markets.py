@@ -3,9 +3,11 @@
 Kalshi's prices for past games are not recorded anywhere we can replay, so each game gets a
 KXNFLGAME event whose two markets are priced from ESPN's recorded win probability as it stood
 `lag` earlier (markets react to plays, not ahead of them), plus small seeded noise and a 1-2 cent
-spread. The documents have the real schema (copied from recorded `GET /markets/{ticker}`
-responses) so the daemon's Kalshi client and parser run unchanged; `rules_secondary` says the
-market is synthetic. Everything here is pure: a seed and an instant give the same prices.
+spread; a `bias` moves the home team's price away from that probability while the game is on (a
+market that disagrees with ESPN, for edge tests), the away team's the other way. The documents
+have the real schema (copied from recorded `GET /markets/{ticker}` responses) so the daemon's
+Kalshi client and parser run unchanged; `rules_secondary` says the market is synthetic.
+Everything here is pure: a seed and an instant give the same prices.
 """
 
 from __future__ import annotations
@@ -112,10 +114,13 @@ class SyntheticMarkets:
     previous day's quote too).
     """
 
-    def __init__(self, listings: Sequence[Listing], lag: timedelta, noise: Decimal, seed: int):
+    def __init__(
+        self, listings: Sequence[Listing], lag: timedelta, noise: Decimal, seed: int, bias: Decimal = Decimal(0)
+    ):
         self.lag = lag
         self.noise = noise
         self.seed = seed
+        self.bias = bias  # dollars added to the home team's probability before the game is over
         self.by_ticker = {listing.ticker(side): (listing, side) for listing in listings for side in SIDES}
         self._templates: dict[str, dict[str, Any]] = {}  # ticker -> its market's unchanging fields
         self._recent_books: dict[tuple[str, datetime], TopOfBook] = {}
@@ -143,7 +148,7 @@ class SyntheticMarkets:
             # The winner is known: the book sits at the final probability, without noise.
             probability = game.win_probability_at(at)
         else:
-            probability = game.win_probability_at(at - self.lag) + jitter
+            probability = game.win_probability_at(at - self.lag) + jitter + self.bias
         probability = min(Decimal("0.99"), max(Decimal("0.01"), probability))
         mid = int((probability * 100).to_integral_value(ROUND_HALF_UP))
         spread = rng.choice((1, 2))

@@ -88,6 +88,7 @@ class FakeKalshiServer(FakeHTTPServer):
         noise: Decimal = Decimal("0.01"),
         seed: int = 0,
         faults: FaultPlan | None = None,
+        bias_cents: int = 0,
     ):
         super().__init__("kalshi", KALSHI_PREFIX, faults)
         self.clock = clock
@@ -103,7 +104,9 @@ class FakeKalshiServer(FakeHTTPServer):
                 continue
             seen.add(listing.event_ticker)
             self.listings.append(listing)
-        self.markets = SyntheticMarkets(self.listings, timedelta(seconds=lag_seconds), Decimal(noise), seed)
+        self.markets = SyntheticMarkets(
+            self.listings, timedelta(seconds=lag_seconds), Decimal(noise), seed, Decimal(bias_cents) / 100
+        )
         self._event_order = {listing.event_ticker: index for index, listing in enumerate(self.listings)}
         self._market_order = {
             listing.ticker(side): 2 * index + offset

@@ -53,12 +53,20 @@ class ReplayEnvironment:
     speed: float | None = None
     espn_faults: FaultPlan | None = None
     kalshi_faults: FaultPlan | None = None
+    kalshi_lag_seconds: float = 30
+    kalshi_bias_cents: int = 0  # the home team's synthetic price above ESPN's probability
 
     def __post_init__(self) -> None:
         start = min(g.kickoff for g in self.games) - PREGAME
         self.clock = SimulatedClock(start, self.speed)
         self.espn = FakeESPNServer(self.games, self.clock, self.espn_faults)
-        self.kalshi = FakeKalshiServer(self.games, self.clock, faults=self.kalshi_faults)
+        self.kalshi = FakeKalshiServer(
+            self.games,
+            self.clock,
+            self.kalshi_lag_seconds,
+            faults=self.kalshi_faults,
+            bias_cents=self.kalshi_bias_cents,
+        )
 
     def __enter__(self) -> ReplayEnvironment:
         self.espn.start()

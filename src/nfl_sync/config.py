@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nfl_sync.domain.errors import ConfigError
-from nfl_sync.domain.events import ALERT_TYPES
+from nfl_sync.domain.events import ALERT_TYPES, AlertType
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,6 +138,10 @@ class Settings:
     # Seconds between box-score refreshes of a live game (0: only at first sight and at the end)
     player_stats_interval: float = 180.0
     env_file: Path | None = None  # the .env file the settings were read from, if any
+    # Edge alerts: a game-winner market this many percentage points below ESPN's win probability,
+    # and the seconds before the same side is alerted again
+    edge_alert_points: float = 15.0
+    edge_alert_cooldown: float = 900.0
 
     @property
     def telegram_configured(self) -> bool:
@@ -301,9 +305,13 @@ def _timezone(r: _Reader) -> ZoneInfo:
         raise ConfigError(f"TIMEZONE must be an IANA time zone such as America/New_York, got {name!r}") from None
 
 
-def _cooldowns(r: _Reader) -> dict[str, int]:
+def _cooldowns(r: _Reader, edge_cooldown: float) -> dict[str, int]:
     default = r.integer("ALERT_COOLDOWN_SECONDS", 300)
-    return {kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
+    cooldowns: dict[str, int] = {kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
+    # EDGE_ALERT_COOLDOWN is the policy's too: it holds a side's cooldown across a restart, which
+    # forgets the detector's.
+    cooldowns[AlertType.EDGE] = math.ceil(edge_cooldown)
+    return cooldowns
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
@@ -332,6 +340,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         raise ConfigError(f"METRICS_PORT must be between 0 and 65535, got {metrics_port}")
     key_path = r.optional("KALSHI_PRIVATE_KEY_PATH")
     log_dir = Path(r.text("LOG_DIR", "logs"))
+    edge_cooldown = r.real("EDGE_ALERT_COOLDOWN", 900.0, allow_zero=True)
+    edge_points = r.real("EDGE_ALERT_POINTS", 15.0)
+    if edge_points > 100:
+        raise ConfigError(f"EDGE_ALERT_POINTS must be at most 100 (percentage points), got {edge_points:g}")
     return Settings(
         database=_database(r),
         espn_base_url=r.url("ESPN_BASE_URL", DEFAULT_ESPN_BASE_URL),
@@ -368,7 +380,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         pbp_workers=r.integer("PBP_WORKERS", 4, minimum=1),
         big_play_yards=r.integer("BIG_PLAY_YARDS", 20, minimum=1),
         price_spike_pct=r.real("PRICE_SPIKE_PCT", 10.0),
-        cooldowns=_cooldowns(r),
+        cooldowns=_cooldowns(r, edge_cooldown),
         daily_alert_limit=r.integer("DAILY_ALERT_LIMIT", 100),
         quiet_hours=_quiet_hours(r),
         timezone=_timezone(r),
@@ -382,6 +394,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
         player_stats_interval=r.real("PLAYER_STATS_INTERVAL", 180.0, allow_zero=True),
         env_file=env_file,
+        edge_alert_points=edge_points,
+        edge_alert_cooldown=edge_cooldown,
     )
 
 

@@ -201,6 +201,25 @@ def test_prices_read_back_from_json_strings_render_the_same():
     assert render(as_strings, "HTML", NEW_YORK) == render(event, "HTML", NEW_YORK)
 
 
+def test_edge_template_shows_both_numbers_the_game_the_spread_and_the_depth():
+    text = render(EVENTS["edge"], None, NEW_YORK)
+
+    assert text.splitlines()[0] == "💰 EDGE: KC CHEAP VS ESPN"
+    for shown in (
+        "KC 21 @ BUF",
+        "Q3 - 8:24",
+        "Kalshi: 52.5¢ (bid 52¢ / ask 53¢, spread 1¢)",
+        "ESPN win probability: 71.2% (scoreboard)",
+        "Edge: +18.7 points",
+        "Top of book: 1,200 at the bid, 340 at the ask (contracts)",
+        "Ticker: KXNFLGAME-26NOV24KCBUF-KC",
+    ):
+        assert shown in text
+    bare = with_data(EVENTS["edge"], bid_size=None, ask_size=None, yes_bid=None, yes_ask=None, spread=None)
+    assert "Top of book" not in render(bare, None, NEW_YORK)
+    assert "Kalshi: 52.5¢\n" in render(bare, None, NEW_YORK)
+
+
 def test_injury_template_shows_player_position_team_status_and_injury():
     event = Event(
         AlertType.INJURY,

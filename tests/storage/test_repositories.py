@@ -245,12 +245,13 @@ def test_price_snapshots_of_stored_markets_once_each_with_known_games_only(db):
 def test_analytics_queries_and_the_opportunities_view(db):
     from decimal import Decimal
 
-    from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot
+    from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, WinProbability
 
     t = datetime(2023, 9, 17, 18, 0, tzinfo=UTC)
     db.run(lambda tx: tx.games.upsert_game(game(home_score=7, away_score=0, home_win_pct=Decimal("0.700000"))))
     td = play(n=5, home_score=7, scoring_play=True, score_value=7, text="Robinson 5 yd run", team="ATL")
     db.run(lambda tx: tx.games.insert_plays([play(n=4), td]))
+    db.run(lambda tx: tx.games.insert_win_probabilities([WinProbability("401547417", td.play_id, Decimal("0.7"))]))
     market = KalshiMarket(
         "KXNFLGAME-23SEP17GBATL-ATL",
         "KXNFLGAME-23SEP17GBATL",

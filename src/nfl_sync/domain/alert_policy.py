@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
+from decimal import Decimal
 
 from nfl_sync.domain.events import AlertType, Event, Priority
 
@@ -98,6 +99,12 @@ def in_quiet_hours(now: datetime, quiet_hours: tuple[time, time] | None, tz: tzi
     if start <= end:
         return start <= local < end
     return local >= start or local < end
+
+
+def edge_priority(points: Decimal, threshold: Decimal) -> Priority:
+    """An edge twice the alert threshold (30 points by default) is high priority, so quiet hours
+    and the daily limit do not hold it back; a smaller one is medium."""
+    return Priority.HIGH if points >= 2 * threshold else Priority.MEDIUM
 
 
 def decide(event: Event, history: History, now: datetime, config: PolicyConfig) -> Decision:

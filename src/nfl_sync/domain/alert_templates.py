@@ -25,6 +25,9 @@ fields are required, the others are left out of the message when None:
 - market_reaction: ticker*, impact_level*, price_before, price_after, change_pct, seconds_after,
   play_text, tags, home_team, away_team, period, clock.
 - system: level* (critical / warning / info), component*, message*.
+- edge: ticker*, team*, market_price*, espn_probability*, edge_points*, home_team, away_team,
+  home_score, away_score, period, clock, title, yes_bid, yes_ask, spread, bid_size, ask_size,
+  probability_source.
 
 Prices are Decimal dollars between 0 and 1 (shown in cents), `change_pct` a Decimal percent
 (15.6 means +15.6 %), volumes Decimal contracts. Numbers may also arrive as strings (a payload
@@ -291,6 +294,39 @@ def _market_reaction(data: Mapping[str, Any], m: Markup) -> Lines:
     ]
 
 
+def _probability(value: Any) -> str:
+    return f"{_decimal(value) * 100:.1f}%"
+
+
+def _edge(data: Mapping[str, Any], m: Markup) -> Lines:
+    situation = " · ".join(part for part in (_matchup(data), _game_clock(data)) if part)
+    quote = None
+    if data.get("yes_bid") is not None and data.get("yes_ask") is not None:
+        quote = f"bid {_cents(data['yes_bid'])} / ask {_cents(data['yes_ask'])}"
+        if data.get("spread") is not None:
+            quote += f", spread {_cents(data['spread'])}"
+    depth = None
+    if data.get("bid_size") is not None or data.get("ask_size") is not None:
+        sizes = [
+            f"{_count(data[key])} at the {side}"
+            for key, side in (("bid_size", "bid"), ("ask_size", "ask"))
+            if data.get(key) is not None
+        ]
+        depth = "Top of book: " + ", ".join(sizes) + " (contracts)"
+    source = f" ({clean(data['probability_source'])})" if _present(data.get("probability_source")) else ""
+    return [
+        "💰 " + m.bold(f"EDGE: {clean(data['team'])} CHEAP VS ESPN"),
+        "",
+        m.text(situation) if situation else None,
+        m.bold(data["title"]) if _present(data.get("title")) else None,
+        m.text(f"Kalshi: {_cents(data['market_price'])}" + (f" ({quote})" if quote else "")),
+        m.text(f"ESPN win probability: {_probability(data['espn_probability'])}{source}"),
+        m.text(f"Edge: {_decimal(data['edge_points']):+.1f} points"),
+        m.text(depth) if depth else None,
+        m.text("Ticker:") + " " + m.code(data["ticker"]),
+    ]
+
+
 _SYSTEM_HEADERS = {"critical": ("🚨", "SYSTEM CRITICAL"), "warning": ("⚠️", "SYSTEM WARNING")}
 
 
@@ -307,6 +343,7 @@ _REQUIRED = {
     "kalshi_price": ("ticker", "price_before", "price_after"),
     "market_reaction": ("ticker", "impact_level"),
     "system": ("level", "component", "message"),
+    "edge": ("ticker", "team", "market_price", "espn_probability", "edge_points"),
 }
 
 _TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup], Lines]] = {
@@ -315,6 +352,7 @@ _TEMPLATES: dict[str, Callable[[Mapping[str, Any], Markup], Lines]] = {
     "kalshi_price": _kalshi_price,
     "market_reaction": _market_reaction,
     "system": _system,
+    "edge": _edge,
 }
 
 

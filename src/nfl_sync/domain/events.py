@@ -21,6 +21,7 @@ class AlertType(StrEnum):
     KALSHI_PRICE = "kalshi_price"
     MARKET_REACTION = "market_reaction"
     SYSTEM = "system"
+    EDGE = "edge"
 
 
 class Priority(StrEnum):
@@ -160,6 +161,33 @@ class MarketReactionData:
 
 
 @dataclass(frozen=True)
+class EdgeData:
+    """A game-winner market priced `edge_points` percentage points below ESPN's live win
+    probability of its team (`team` is the cheap side): both numbers, the game's situation, and
+    what the book offers (spread, contracts at the best bid and ask)."""
+
+    game_id: str
+    ticker: str
+    team: str
+    home_team: str
+    away_team: str
+    market_price: Decimal  # mid of YES bid and ask, dollars
+    espn_probability: Decimal  # ESPN's win probability of `team`, 0-1
+    edge_points: Decimal  # (espn_probability - market_price) * 100
+    probability_source: str  # scoreboard / summary
+    home_score: int | None = None
+    away_score: int | None = None
+    period: int | None = None
+    clock: str | None = None
+    title: str | None = None
+    yes_bid: Decimal | None = None
+    yes_ask: Decimal | None = None
+    spread: Decimal | None = None
+    bid_size: Decimal | None = None  # contracts at the best YES bid
+    ask_size: Decimal | None = None  # contracts at the best YES ask (the best NO bid)
+
+
+@dataclass(frozen=True)
 class SystemData:
     """A message about the pipeline itself."""
 
@@ -168,7 +196,7 @@ class SystemData:
     message: str
 
 
-AlertData = ScoreData | PlayData | InjuryData | PriceMoveData | MarketReactionData | SystemData
+AlertData = ScoreData | PlayData | InjuryData | PriceMoveData | MarketReactionData | SystemData | EdgeData
 
 
 @dataclass(frozen=True)

@@ -304,6 +304,28 @@ class MarketSnapshot:
 
 
 @dataclass(frozen=True)
+class BookLevels:
+    """The best levels of a market's order book at one moment, stored beside its price snapshot.
+
+    Kalshi's book holds bids only: `yes_bids` and `no_bids` are (price, contracts), best first;
+    a YES ask is the complement of a NO bid, so the contracts offered at the best YES ask are
+    the best NO bid's."""
+
+    ticker: str
+    ts: datetime
+    yes_bids: tuple[tuple[Decimal, Decimal], ...] = ()
+    no_bids: tuple[tuple[Decimal, Decimal], ...] = ()
+
+    @property
+    def bid_size(self) -> Decimal | None:
+        return self.yes_bids[0][1] if self.yes_bids else None
+
+    @property
+    def ask_size(self) -> Decimal | None:
+        return self.no_bids[0][1] if self.no_bids else None
+
+
+@dataclass(frozen=True)
 class Correlation:
     """A market's move measured after a play (or linked to a price spike), as stored in
     nfl_kalshi_correlations."""

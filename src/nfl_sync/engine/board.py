@@ -10,7 +10,9 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from nfl_sync.domain.edge import ProbabilityReading
 from nfl_sync.domain.models import Game, Play
 
 RECENT_PLAYS_PER_GAME = 64
@@ -32,13 +34,34 @@ class GameBoard:
         self._lock = threading.Lock()
         self._games: dict[str, Game] = {}
         self._scheduled: set[str] = set()  # games known only from the schedule
+        self._probabilities: dict[str, ProbabilityReading] = {}  # game -> ESPN's freshest win probability
 
-    def update(self, games: Iterable[Game]) -> None:
-        """The scoreboard's entries, newest wins."""
+    def update(self, games: Iterable[Game], seen_at: datetime | None = None) -> None:
+        """The scoreboard's entries, newest wins; polled at `seen_at`, their win probabilities
+        (`situation.lastPlay.probability`) are noted as read then."""
         with self._lock:
             for game in games:
                 self._games[game.game_id] = game
                 self._scheduled.discard(game.game_id)
+                if seen_at is not None and game.home_win_pct is not None:
+                    self._note(game.game_id, ProbabilityReading(game.home_win_pct, seen_at, "scoreboard"))
+
+    def note_summary_probability(self, game_id: str, home_win_pct: Decimal | None, at: datetime) -> None:
+        """The latest `winprobability` entry of a summary asked for at `at`, unless ESPN's
+        scoreboard said something more recently."""
+        if home_win_pct is not None:
+            with self._lock:
+                self._note(game_id, ProbabilityReading(home_win_pct, at, "summary"))
+
+    def _note(self, game_id: str, reading: ProbabilityReading) -> None:
+        known = self._probabilities.get(game_id)
+        if known is None or reading.at >= known.at:
+            self._probabilities[game_id] = reading
+
+    def probability(self, game_id: str) -> ProbabilityReading | None:
+        """ESPN's freshest win probability of the game, with when it was read."""
+        with self._lock:
+            return self._probabilities.get(game_id)
 
     def schedule(self, games: Iterable[Game]) -> list[Game]:
         """The schedule's entries of the games the scoreboard has not shown; returns them."""
@@ -64,6 +87,7 @@ class GameBoard:
             for game_id in done:
                 del self._games[game_id]
                 self._scheduled.discard(game_id)
+                self._probabilities.pop(game_id, None)
         return done
 
     def games_by_team(self) -> dict[str, Game]:

@@ -32,6 +32,7 @@ from nfl_sync.domain.markets import (
 )
 from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.engine.board import GameBoard
+from nfl_sync.engine.edges import EdgeWatch
 from nfl_sync.engine.held_prices import HeldSnapshots
 from nfl_sync.engine.lanes import Lane, StepRunner
 from nfl_sync.engine.protocols import FetchedMarkets
@@ -69,6 +70,7 @@ class MarketLane(Lane):
         # (play id, ticker) -> (impact level, when measured): the play reactions a price alert
         # may name, kept for as long as a play counts as recent.
         self.measured: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.edges = EdgeWatch(shell, board)
         # The play-by-play lane schedules correlations while this lane reads prices.
         self._lock = threading.Lock()
         self.prefetched: Future[FetchedMarkets] | None = None  # a fetch started early (sequential cycles)
@@ -114,7 +116,12 @@ class MarketLane(Lane):
         markets = [m for m in slate.markets if self.known_markets.get(m.ticker) != m]
         with self._lock:
             gone = no_longer_trading(self.last_prices.keys() | self.known_markets.keys(), slate.markets)
-        snapshots = [s for s in slate.snapshots if worth_storing(s, self.stored_prices.get(s.ticker))]
+        edge_quotes = self.edges.quotes(slate, games)
+        books = self.edges.read_books(edge_quotes, now)
+        # A snapshot whose book was read is stored with it.
+        snapshots = [
+            s for s in slate.snapshots if s.ticker in books or worth_storing(s, self.stored_prices.get(s.ticker))
+        ]
         recent = self._recent_plays(now)
         with self._lock:
             for snap in slate.snapshots:
@@ -129,6 +136,7 @@ class MarketLane(Lane):
         thresholds = Decimal(str(settings.price_spike_pct)), Decimal(str(settings.price_spike_min_cents))
         spikes = detect_price_spikes(self.last_prices, slate.snapshots, *thresholds, context)
         spike_links = spike_correlations(spikes, recent, now)
+        edges, edge_sides = self.edges.detect(edge_quotes, books, now)
 
         # What was held is read (the spill file too) only once a write went through again: not
         # on every poll of the outage.
@@ -137,13 +145,14 @@ class MarketLane(Lane):
         def write(tx: Tx, alerts: Sequence[Event]) -> int:
             tx.markets.upsert_markets(markets)
             stored = tx.markets.insert_price_snapshots(held + snapshots)
+            tx.markets.upsert_book_levels(books.values())
             tx.markets.mark_closed(gone)
             tx.markets.insert_correlations(correlations + spike_links)
             shell.alerts.record(tx, alerts, now)
             return stored
 
         try:
-            report.snapshots = self.runner.write(spikes + reactions, now, write)
+            report.snapshots = self.runner.write(spikes + reactions + edges, now, write)
         except DatabaseError:
             self.writes_failing = True
             self.held.hold(snapshots)
@@ -156,6 +165,7 @@ class MarketLane(Lane):
         self.known_markets.update({m.ticker: m for m in markets})
         self.stored_prices.update({s.ticker: s for s in snapshots})
         self._remember_measured(correlations, now)
+        self.edges.commit(edge_sides)
         measured = {c.play_id for c in correlations}
         resolved = {id(job) for job in due if job.play.play_id in measured}
         with self._lock:
@@ -167,8 +177,8 @@ class MarketLane(Lane):
                 if id(job) not in resolved and now - job.due_at < CORRELATION_EXPIRY
             ]
         report.correlations += len(correlations)
-        report.events.extend(spikes + reactions)
-        if spikes or reactions:
+        report.events.extend(spikes + reactions + edges)
+        if spikes or reactions or edges:
             shell.alerts.wake()
         return len(slate.snapshots)
 
@@ -183,6 +193,7 @@ class MarketLane(Lane):
         for ticker in tickers:
             for held in (self.last_prices, self.stored_prices, self.price_history, self.known_markets):
                 held.pop(ticker, None)
+        self.edges.forget(tickers)
 
     def schedule_correlation(self, play: Play, now: datetime) -> None:
         """Capture the game's prices as of the play; the reaction is read `correlation_delay`

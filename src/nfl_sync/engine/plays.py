@@ -285,6 +285,7 @@ class PlayByPlayLane(Lane):
             return new
 
         new_count = self.runner.write(update.events, now, write)
+        self.board.note_summary_probability(game_id, summary.game.home_win_pct, now)
         # Only after the commit: a failed transaction leaves the old memory, so the next try redoes it.
         self.memory[game_id] = update.memory
         if summary.player_stats:

@@ -14,7 +14,7 @@ from nfl_sync.domain.events import Event
 from nfl_sync.domain.models import DepthChart, Game, GameSummary, Injury, OddsLine, Weather
 from nfl_sync.domain.teams import Team
 from nfl_sync.sources.kalshi.client import NFLSlate
-from nfl_sync.sources.kalshi.records import ParsedMarket
+from nfl_sync.sources.kalshi.records import Orderbook, ParsedMarket
 from nfl_sync.storage.tx import Tx
 
 FetchedMarkets = list[tuple[ParsedMarket, datetime]]
@@ -48,6 +48,8 @@ class MarketSource(Protocol):
     def fetch_nfl_markets(self) -> FetchedMarkets: ...
 
     def map_to_games(self, fetched: Sequence[tuple[ParsedMarket, datetime]], games: Sequence[Game]) -> NFLSlate: ...
+
+    def get_orderbook(self, ticker: str, depth: int = 0) -> Orderbook: ...
 
     def close(self) -> None: ...
 

@@ -94,7 +94,7 @@ class ScoreboardLane(Lane):
         report.games = len(games)
         report.live_games = sum(1 for g in games if g.is_live)
         shell.metrics.live_games.set(report.live_games)
-        self.board.update(games)
+        self.board.update(games, seen_at=now)
         updates: list[tuple[Game, ScoreUpdate]] = []
         for game in games:
             try:

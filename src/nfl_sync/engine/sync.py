@@ -23,6 +23,7 @@ from nfl_sync.engine.board import GameBoard, RecentPlays
 from nfl_sync.engine.injuries import InjuryLane
 from nfl_sync.engine.lanes import FetchThreads, Lane, LaneThreads, StepRunner
 from nfl_sync.engine.markets import MarketLane
+from nfl_sync.engine.opportunities import OpportunitiesLane
 from nfl_sync.engine.periodic import HealthLane, OddsLane, RetentionLane, ScheduleLane, WeatherLane
 from nfl_sync.engine.plays import PlayByPlayLane
 from nfl_sync.engine.protocols import AlertSink, GameSource, MarketSource
@@ -90,6 +91,7 @@ class NFLRealtimeSync:
             self.scoreboard,
             self.plays,
             self.markets,
+            OpportunitiesLane(shell, self.board),
             self.injuries,
             WeatherLane(shell, self.board),
             OddsLane(shell, self.board),

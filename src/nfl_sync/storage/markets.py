@@ -9,7 +9,7 @@ from typing import Any
 from psycopg2.extras import RealDictCursor
 
 from nfl_sync.domain.markets import TRADING_STATUSES
-from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, Play
+from nfl_sync.domain.models import BookLevels, Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
 from nfl_sync.storage.sql import delete_older_than, execute_values
 
@@ -90,6 +90,38 @@ class MarketRepository:
             "LEFT JOIN nfl_games g ON g.game_id = v.game_id "
             "ON CONFLICT (ticker, ts) DO NOTHING",
             [list(column) for column in columns],
+        )
+        return self.cur.rowcount
+
+    def upsert_book_levels(self, books: Iterable[BookLevels]) -> int:
+        """Store the top of each book beside its snapshot (one whose snapshot is not stored is
+        skipped); a repeat changes nothing, a different book for the same moment replaces it."""
+        rows = [
+            (
+                b.ticker,
+                b.ts,
+                [price for price, _ in b.yes_bids],
+                [size for _, size in b.yes_bids],
+                [price for price, _ in b.no_bids],
+                [size for _, size in b.no_bids],
+            )
+            for b in books
+        ]
+        if not rows:
+            return 0
+        execute_values(
+            self.cur,
+            "INSERT INTO nfl_kalshi_orderbook (ticker, ts, yes_price, yes_size, no_price, no_size) "
+            "SELECT v.ticker, v.ts::timestamptz, v.yes_price::numeric[], v.yes_size::numeric[], "
+            "v.no_price::numeric[], v.no_size::numeric[] "
+            "FROM (VALUES %s) AS v(ticker, ts, yes_price, yes_size, no_price, no_size) "
+            "JOIN nfl_kalshi_prices p ON p.ticker = v.ticker AND p.ts = v.ts::timestamptz "
+            "ON CONFLICT (ticker, ts) DO UPDATE SET yes_price = EXCLUDED.yes_price, yes_size = EXCLUDED.yes_size, "
+            "no_price = EXCLUDED.no_price, no_size = EXCLUDED.no_size "
+            "WHERE (nfl_kalshi_orderbook.yes_price, nfl_kalshi_orderbook.yes_size, nfl_kalshi_orderbook.no_price, "
+            "nfl_kalshi_orderbook.no_size) IS DISTINCT FROM "
+            "(EXCLUDED.yes_price, EXCLUDED.yes_size, EXCLUDED.no_price, EXCLUDED.no_size)",
+            rows,
         )
         return self.cur.rowcount
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from nfl_sync.domain.models import KalshiMarket, MarketSnapshot
+from nfl_sync.domain.models import BookLevels, KalshiMarket, MarketSnapshot
 
 ONE = Decimal(1)
 
@@ -95,6 +95,15 @@ class Orderbook:
     def no_ask(self) -> Decimal | None:
         best = self.best_yes_bid
         return None if best is None else ONE - best.price
+
+    def levels(self, ts: datetime, depth: int) -> BookLevels:
+        """The best `depth` levels of each side at `ts`, best first, as stored with a snapshot."""
+        return BookLevels(
+            self.ticker,
+            ts,
+            tuple((level.price, level.size) for level in reversed(self.yes_bids[-depth:])),
+            tuple((level.price, level.size) for level in reversed(self.no_bids[-depth:])),
+        )
 
     def top(self, ts: datetime) -> MarketSnapshot:
         """Top of book as a snapshot (no trade data), for its mid, spread and implied probability."""
