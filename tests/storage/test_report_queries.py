@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from factories import game, play
+from factories import KICKOFF, game, play
 from helpers import with_database
 from nfl_sync.cli import main
 from nfl_sync.domain.daily_report import AlertCount, ImpactStat, Opportunity, SyncStat, day_bounds
 from nfl_sync.domain.errors import DatabaseError
-from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot
+from nfl_sync.domain.models import Correlation, KalshiMarket, MarketSnapshot, WinProbability
 from nfl_sync.storage.embedded import ensure_database
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.outbox import AlertRecord
@@ -79,11 +79,14 @@ def market_rows(db):
     def write(tx):
         tx.games.upsert_game(game(home_win_pct=Decimal("0.70")))
         tx.games.insert_plays(plays)
+        # The view compares a price with ESPN's probability as of the last play before it.
+        tx.games.insert_win_probabilities([WinProbability("401547417", p.play_id, Decimal("0.70")) for p in plays])
         tx.markets.upsert_markets(markets)
+        priced = KICKOFF + timedelta(minutes=10)
         tx.markets.insert_price_snapshots(
             [
-                MarketSnapshot(atl, NOON, Decimal("0.50"), Decimal("0.52"), None, Decimal(10), game_id="401547417"),
-                MarketSnapshot(gb, NOON, Decimal("0.25"), Decimal("0.27"), None, Decimal(10), game_id="401547417"),
+                MarketSnapshot(atl, priced, Decimal("0.50"), Decimal("0.52"), None, Decimal(10), game_id="401547417"),
+                MarketSnapshot(gb, priced, Decimal("0.25"), Decimal("0.27"), None, Decimal(10), game_id="401547417"),
             ]
         )
         tx.markets.insert_correlations(

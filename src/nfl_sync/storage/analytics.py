@@ -120,15 +120,16 @@ class AnalyticsRepository:
         return DailyReport(day, sync, alerts, impacts, self.current_opportunities())
 
     def current_opportunities(self, limit: int = REPORT_OPPORTUNITIES) -> tuple[Opportunity, ...]:
-        """The view's rows, largest gap first; none while it was never populated (a view created
-        WITH NO DATA cannot be read before its first refresh)."""
+        """The view's rows of live games, largest gap first (the view keeps finished games too);
+        none while it was never populated (a view created WITH NO DATA cannot be read before its
+        first refresh)."""
         self.cur.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = 'v_nfl_kalshi_opportunities'")
         row = self.cur.fetchone()
         if row is None or not row["ispopulated"]:
             return ()
         self.cur.execute(
             "SELECT ticker, away_team, home_team, team, market_prob, espn_prob, edge, price_time "
-            "FROM v_nfl_kalshi_opportunities ORDER BY abs(edge) DESC NULLS LAST, ticker LIMIT %s",
+            "FROM v_nfl_kalshi_opportunities WHERE state = 'in' ORDER BY abs(edge) DESC NULLS LAST, ticker LIMIT %s",
             (limit,),
         )
         return tuple(
