@@ -1,10 +1,11 @@
-"""A fake Kalshi market-data API serving SYNTHETIC game-winner markets for the replayed games.
+"""A fake Kalshi market-data API serving game-winner markets for the replayed games.
 
 Point the daemon's Kalshi base URL at `FakeKalshiServer.base_url`; it answers Kalshi's public
 market-data routes (`/markets`, `/markets/{ticker}`, its order book, `/events`, the exchange
 status) with their query filters, limits, cursor pagination and error bodies. The markets and
-their prices are `kalshi_markets.SyntheticMarkets`; the server logs a warning when it starts that
-they are not Kalshi data.
+their prices are `kalshi_markets.SyntheticMarkets`: Kalshi's recorded ones for the games whose
+downloaded history it is given, synthetic for the others, which the server names in a warning
+when it starts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Self, TypeVar
@@ -20,6 +21,7 @@ from typing import Self, TypeVar
 from nfl_replay.faults import FaultPlan
 from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
 from nfl_replay.kalshi_markets import SERIES, SIDES, Listing, SyntheticMarkets
+from nfl_replay.price_history import MarketHistory
 from nfl_replay.recording import RecordedGame
 from nfl_sync.clock import Clock
 
@@ -88,6 +90,7 @@ class FakeKalshiServer(FakeHTTPServer):
         noise: Decimal = Decimal("0.01"),
         seed: int = 0,
         faults: FaultPlan | None = None,
+        history: Mapping[str, MarketHistory] | None = None,
     ):
         super().__init__("kalshi", KALSHI_PREFIX, faults)
         self.clock = clock
@@ -103,7 +106,7 @@ class FakeKalshiServer(FakeHTTPServer):
                 continue
             seen.add(listing.event_ticker)
             self.listings.append(listing)
-        self.markets = SyntheticMarkets(self.listings, timedelta(seconds=lag_seconds), Decimal(noise), seed)
+        self.markets = SyntheticMarkets(self.listings, timedelta(seconds=lag_seconds), Decimal(noise), seed, history)
         self._event_order = {listing.event_ticker: index for index, listing in enumerate(self.listings)}
         self._market_order = {
             listing.ticker(side): 2 * index + offset
@@ -118,13 +121,23 @@ class FakeKalshiServer(FakeHTTPServer):
 
     def start(self) -> Self:
         super().start()
-        log.warning(
-            "fake Kalshi server at %s: market prices are SYNTHETIC, derived from ESPN win probability "
-            "%s s earlier plus noise of up to %s; they are not Kalshi data",
-            self.base_url,
-            self.markets.lag.total_seconds(),
-            self.markets.noise,
-        )
+        recorded = self.markets.recorded_games
+        synthetic = [listing.game.game_id for listing in self.listings if listing.game.game_id not in recorded]
+        if recorded:
+            log.info(
+                "fake Kalshi server at %s: Kalshi's recorded prices for game(s) %s",
+                self.base_url,
+                ", ".join(sorted(recorded)),
+            )
+        if synthetic:
+            log.warning(
+                "fake Kalshi server at %s: market prices of game(s) %s are SYNTHETIC, derived from ESPN win "
+                "probability %s s earlier plus noise of up to %s; they are not Kalshi data",
+                self.base_url,
+                ", ".join(synthetic),
+                self.markets.lag.total_seconds(),
+                self.markets.noise,
+            )
         return self
 
     def not_found(self, request: Request) -> Response:

@@ -8,8 +8,8 @@ game is final and the outbox is drained, then prints a short report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from nfl_replay.clock import SimulatedClock
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
 from nfl_replay.kalshi_server import FakeKalshiServer
+from nfl_replay.price_history import HISTORY_FOLDER, MarketHistory, load_history
 from nfl_replay.timeline import GameTimeline, load_game
 from nfl_sync.config import Settings
 
@@ -45,20 +46,36 @@ def find_games(paths: Iterable[Path]) -> list[GameTimeline]:
     return playable
 
 
+def history_folders(paths: Iterable[Path], kalshi_history: Path | None = None) -> list[Path]:
+    """Where the replay looks for downloaded Kalshi history: `kalshi_history` when given, else a
+    `kalshi_history` folder beside the summaries (inside a folder given, beside a file given)."""
+    if kalshi_history is not None:
+        if not kalshi_history.is_dir():
+            raise FileNotFoundError(f"no such Kalshi history folder: {kalshi_history}")
+        return [kalshi_history]
+    beside = {(path if path.is_dir() else path.parent) / HISTORY_FOLDER for path in paths}
+    return sorted(folder for folder in beside if folder.is_dir())
+
+
 @dataclass
 class ReplayEnvironment:
-    """Fake ESPN and Kalshi servers for `games` on one simulated clock (speed None = max)."""
+    """Fake ESPN and Kalshi servers for `games` on one simulated clock (speed None = max); the
+    Kalshi markets quote `price_history` (ticker -> downloaded history) where it has a game's
+    markets."""
 
     games: Sequence[GameTimeline]
     speed: float | None = None
     espn_faults: FaultPlan | None = None
     kalshi_faults: FaultPlan | None = None
+    price_history: Mapping[str, MarketHistory] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         start = min(g.kickoff for g in self.games) - PREGAME
         self.clock = SimulatedClock(start, self.speed)
         self.espn = FakeESPNServer(self.games, self.clock, self.espn_faults)
-        self.kalshi = FakeKalshiServer(self.games, self.clock, faults=self.kalshi_faults)
+        self.kalshi = FakeKalshiServer(self.games, self.clock, faults=self.kalshi_faults, history=self.price_history)
+        # The games whose Kalshi prices are real (from the history), not synthetic.
+        self.real_price_games: frozenset[str] = self.kalshi.markets.recorded_games
 
     def __enter__(self) -> ReplayEnvironment:
         self.espn.start()
@@ -95,16 +112,19 @@ class ReplayEnvironment:
         return sync.caught_up(self.game_ids) and sync.alerts.pending_count() == 0
 
 
-def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -> int:
+def run_replay(
+    settings: Settings, paths: Sequence[Path], speed: float | None, *, kalshi_history: Path | None = None
+) -> int:
     """The `--replay` command. Returns the exit status."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     try:
         games = find_games(paths)
+        history = load_history(history_folders(paths, kalshi_history))
     except (FileNotFoundError, ValueError) as error:
         log.error("%s", error)
         return 2
-    with ReplayEnvironment(games, speed) as env:
+    with ReplayEnvironment(games, speed, price_history=history) as env:
         replay_settings = env.settings(settings)
         log.info(
             "Replaying %d game(s) at %s: %s",
