@@ -5,8 +5,8 @@ With no sub-command it runs the daemon, so the options users already know (`--on
 `telegram --test` checks the bot token and every chat. Settings come from the environment and
 `.env`; a malformed one ends the command with one line and exit status 2.
 
-`--replay` is served by the replay tooling, a package of its own that imports the daemon (never
-the reverse): the entry script hands its runner to `main`.
+`--replay` and `download` are served by the replay tooling, a package of its own that imports the
+daemon (never the reverse): the entry script hands its runners to `main`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
@@ -25,8 +26,18 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
-ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
+
+class ReplayRunner(Protocol):
+    """Runs a replay: (settings, the recordings, game-seconds per second or None for max, the
+    Kalshi history folder if given) -> exit status."""
+
+    def __call__(
+        self, settings: Settings, paths: Sequence[Path], speed: float | None, *, kalshi_history: Path | None = None
+    ) -> int: ...
+
+
+# Runs `download ...`: (settings, the words after `download`) -> exit status.
+DownloadRunner = Callable[[Settings, Sequence[str]], int]
 
 
 def _run_options(defaults: bool) -> argparse.ArgumentParser:
@@ -52,13 +63,19 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         help="replay speed: N game-seconds per second, or max (default 60)",
         default="60" if defaults else argparse.SUPPRESS,
     )
+    options.add_argument(
+        "--kalshi-history",
+        metavar="DIR",
+        type=Path,
+        help="Kalshi price history for --replay (default: a kalshi_history folder beside the summaries)",
+    )
     return options
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfl_realtime_sync.py",
-        usage="%(prog)s [run] [options] | db migrate | telegram --test",
+        usage="%(prog)s [run] [options] | db migrate | telegram --test | download {espn,kalshi} ...",
         parents=[_run_options(defaults=True)],
         description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
         epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
@@ -66,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error, 3 when another instance leads on the same database (--once did nothing, or "
         "the daemon lost its lease to it).",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram,download}")
     commands.add_parser("run", parents=[_run_options(defaults=False)], help="run the daemon (the default)")
     db = commands.add_parser("db", help="database commands")
     db.add_subparsers(dest="db_command", required=True, metavar="{migrate}").add_parser(
@@ -78,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         required=True,
         help="check the bot token (getMe) and send a test message to every TELEGRAM_CHAT_ID",
+    )
+    # Listed for --help only: `main` hands the words after `download` to the replay tooling.
+    commands.add_parser(
+        "download", help="save past games for backtests: ESPN summaries of a season, Kalshi price history (--help)"
     )
     return parser
 
@@ -96,9 +117,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None, replay: ReplayRunner | None = None) -> int:
-    """The command; `replay` runs `--replay` (the entry script passes the replay tooling's)."""
-    args = parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None, replay: ReplayRunner | None = None, download: DownloadRunner | None = None
+) -> int:
+    """The command; `replay` runs `--replay` and `download` the downloads (the entry script passes
+    the replay tooling's)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["download"]:
+        return run_download(words[1:], download)
+    args = parse_args(words)
     if args.command == "db":
         return migrate()
     if args.command == "telegram":
@@ -123,8 +150,18 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+        speed = None if args.speed == "max" else float(args.speed)
+        return replay(settings, args.replay, speed, kalshi_history=args.kalshi_history)
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
+
+
+def run_download(words: Sequence[str], download: DownloadRunner | None) -> int:
+    """`download ...`: the replay tooling parses its own options."""
+    if download is None:
+        print("download needs the replay tooling: run src/nfl_realtime_sync.py", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return download(load_settings_or_exit(), words)
 
 
 def migrate() -> int:
