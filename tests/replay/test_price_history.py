@@ -14,7 +14,8 @@ import pytest
 from helpers import FIXTURES
 from nfl_replay.kalshi_markets import Listing, SyntheticMarkets
 from nfl_replay.kalshi_server import FakeKalshiServer
-from nfl_replay.price_history import CANDLES_SUFFIX, load_history, market_history
+from nfl_replay.price_history import CANDLES_SUFFIX, HISTORY_FOLDER, load_history, market_history
+from nfl_replay.runner import history_folders
 from nfl_sync.sources.kalshi.parser import parse_market, parse_orderbook
 
 pytest_plugins = ["replay_support"]
@@ -148,3 +149,15 @@ def test_a_game_with_one_market_recorded_stays_synthetic(gb_atl, clock):
     assert server.markets.recorded_games == frozenset()
     at = gb_atl.kickoff + timedelta(minutes=40)
     assert "SYNTHETIC" in server.markets.market(server.listings[0], "home", at)["rules_secondary"]
+
+
+def test_the_replay_finds_the_history_beside_the_summaries_or_where_told(tmp_path):
+    season = tmp_path / "season"
+    (season / HISTORY_FOLDER).mkdir(parents=True)
+    summary = season / "summary_1.json"
+    elsewhere = tmp_path / "elsewhere"
+    assert history_folders([season]) == history_folders([summary]) == [season / HISTORY_FOLDER]
+    assert history_folders([elsewhere / "summary_2.json"]) == []  # none there: synthetic prices
+    assert history_folders([season], HISTORY) == [HISTORY]
+    with pytest.raises(FileNotFoundError, match="no such Kalshi history folder"):
+        history_folders([season], elsewhere)
