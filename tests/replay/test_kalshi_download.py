@@ -25,6 +25,9 @@ EVENT = "KXNFLGAME-25SEP14GBATL"
 SPREAD_EVENT = "KXNFLSPREAD-25SEP14GBATL"
 ATL, GB, SPREAD = f"{EVENT}-ATL", f"{EVENT}-GB", f"{SPREAD_EVENT}-ATL4"
 GAME_2025 = "401772999"
+# ATL's trades saved once each: the archive's three pages, then the live page, whose "boundary"
+# trade (at the cutoff's second) the archive listed too.
+ALL_ATL_TRADES = ["old-5", "old-4", "old-3", "old-2", "boundary", "old-1", "live-1"]
 
 
 @pytest.fixture
@@ -142,6 +145,10 @@ def _iso(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).isoformat().replace("+00:00", "Z")
 
 
+def saved_trade_ids(history: Path) -> list[str]:
+    return [t["trade_id"] for t in json.loads((history / EVENT / f"{ATL}.trades.json").read_text())["trades"]]
+
+
 def download(games: Path, clock: FakeClock, **env: str) -> int:
     settings = load_settings({"KALSHI_SERIES": "KXNFLGAME,KXNFLSPREAD", "HTTP_MAX_TRIES": "2", **env})
     return run_download(settings, ["kalshi", "--games", str(games)], clock=clock)
@@ -171,16 +178,7 @@ def test_a_game_is_downloaded_by_cutoff_and_pages_and_a_2023_game_is_skipped(gam
         ),
         ("markets/trades", {"ticker": ATL, "min_ts": str(kalshi.trades_cut), "max_ts": str(end), "limit": "1000"}),
     ]
-    saved = json.loads((history / EVENT / f"{ATL}.trades.json").read_text())
-    assert [t["trade_id"] for t in saved["trades"]] == [
-        "old-5",
-        "old-4",
-        "old-3",
-        "old-2",
-        "boundary",
-        "old-1",
-        "live-1",
-    ]
+    assert saved_trade_ids(history) == ALL_ATL_TRADES
     assert not (history / EVENT / f"{ATL}.trades.partial").exists()
     atl_candles = json.loads((history / EVENT / f"{ATL}.candles.json").read_text())
     assert atl_candles["candlesticks"] == candles(historical=True)
@@ -228,14 +226,5 @@ def test_an_interrupted_download_resumes_from_its_saved_cursor(games, game_2025,
         ("markets/trades", ATL, None),
         (f"historical/markets/{GB}/candlesticks", None, None),
     ]
-    saved = json.loads((games / HISTORY_FOLDER / EVENT / f"{ATL}.trades.json").read_text())
-    assert [t["trade_id"] for t in saved["trades"]] == [
-        "old-5",
-        "old-4",
-        "old-3",
-        "old-2",
-        "boundary",
-        "old-1",
-        "live-1",
-    ]
+    assert saved_trade_ids(games / HISTORY_FOLDER) == ALL_ATL_TRADES
     assert not partial.exists()
