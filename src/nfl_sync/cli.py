@@ -50,7 +50,8 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         nargs="+",
         metavar="PATH",
         type=Path,
-        help="replay recorded ESPN game summaries (files or folders) through the whole pipeline",
+        help="replay recorded ESPN game summaries (files or folders), or sessions recorded with --record "
+        "(their folders), through the whole pipeline",
     )
     options.add_argument(
         "--speed",

@@ -93,6 +93,7 @@ def test_a_file_per_utc_day(tmp_path):
     recorder.record(exchange(after, b'{"n":2}'))
     assert recorder.close().files == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-12-01.ndjson.gz", "2026-12-02.ndjson.gz"]
+    assert not any(p.stat().st_mode & 0o007 for p in tmp_path.iterdir())  # other users read nothing
     assert [(e.at, e.body) for e in read_folder(tmp_path)] == [(before, b'{"n":1}'), (after, b'{"n":2}')]
 
 

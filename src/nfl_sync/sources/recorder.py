@@ -21,6 +21,7 @@ import base64
 import contextlib
 import gzip
 import logging
+import os
 import queue
 import threading
 import time
@@ -133,7 +134,8 @@ def day_file(folder: Path, at: datetime) -> Path:
 
 
 def _append(path: Path) -> BinaryIO:
-    return path.open("ab")
+    # Readable by the owner and group only, as the logs are.
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640), "ab")
 
 
 class ResponseRecorder:
