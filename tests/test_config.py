@@ -151,3 +151,15 @@ def test_bad_value_stops_start_up_with_one_line_and_status_2(script, setting, li
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [f"configuration error: {line}"]
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_recording_is_off_unless_a_folder_is_given(tmp_path):
+    """RECORD_DIR (or --record, which cli.run puts there): a relative folder is the project's."""
+    from nfl_sync.cli import parse_args
+
+    assert load_settings({}).record_dir is None
+    assert load_settings({"RECORD_DIR": "data/recordings"}).record_dir == ROOT / "data" / "recordings"
+    assert load_settings({"RECORD_DIR": str(tmp_path)}).record_dir == tmp_path
+    assert parse_args(["--record", "sunday"]).record == Path("sunday")
+    assert parse_args(["run", "--record", "sunday"]).record == Path("sunday")
+    assert parse_args([]).record is None

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nfl_replay.clock import SimulatedClock
+from nfl_replay.environment import PREGAME, replay_settings
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
 from nfl_replay.kalshi_server import FakeKalshiServer
 from nfl_replay.price_history import HISTORY_FOLDER, MarketHistory, load_history
+from nfl_replay.session import is_recording
+from nfl_replay.session_replay import SessionReplayEnvironment
 from nfl_replay.timeline import GameTimeline, load_game
 from nfl_sync.config import Settings
 
 log = logging.getLogger(__name__)
-
-PREGAME = timedelta(minutes=2)
-UNLIMITED = 1e9  # rate limits and cadences that do not apply to local fake servers
 
 
 def find_games(paths: Iterable[Path]) -> list[GameTimeline]:
@@ -90,21 +89,16 @@ class ReplayEnvironment:
     def game_ids(self) -> list[str]:
         return [g.game_id for g in self.games]
 
+    def describe(self) -> str:
+        return f"{len(self.games)} game(s): " + ", ".join(f"{g.matchup} ({g.game_id})" for g in self.games)
+
     def settings(self, base: Settings) -> Settings:
-        """`base` pointed at the fake servers; sources that have no fake (weather, odds) are off."""
-        return replace(
+        """`base` pointed at the fake servers (see `environment.replay_settings`)."""
+        return replay_settings(
             base,
             espn_base_url=self.espn.base_url,
             espn_core_base_url=self.espn.base_url,
             kalshi_base_url=self.kalshi.base_url,
-            espn_rate_per_second=UNLIMITED,
-            espn_rate_per_minute=int(UNLIMITED),
-            kalshi_reads_per_second=UNLIMITED,
-            weather_interval=0.0,
-            odds_api_key=None,
-            kalshi_api_key_id=None,
-            kalshi_private_key_path=None,
-            idle_poll_interval=base.sync_interval,
         )
 
     def finished(self, sync) -> bool:
@@ -118,20 +112,23 @@ def run_replay(
     """The `--replay` command. Returns the exit status."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
+    # Folders of a recorded session (--record) and finished summaries can be given together.
+    recordings = [path for path in paths if is_recording(path)]
+    summaries = [path for path in paths if path not in recordings]
+    env: ReplayEnvironment | SessionReplayEnvironment
     try:
-        games = find_games(paths)
-        history = load_history(history_folders(paths, kalshi_history))
+        games = find_games(summaries) if summaries or not recordings else []
+        if recordings:
+            env = SessionReplayEnvironment(recordings, games, speed)
+        else:
+            history = load_history(history_folders(paths, kalshi_history))
+            env = ReplayEnvironment(games, speed, price_history=history)
     except (FileNotFoundError, ValueError) as error:
         log.error("%s", error)
         return 2
-    with ReplayEnvironment(games, speed, price_history=history) as env:
+    with env:
         replay_settings = env.settings(settings)
-        log.info(
-            "Replaying %d game(s) at %s: %s",
-            len(games),
-            "max speed" if speed is None else f"{speed:g}x",
-            ", ".join(f"{g.matchup} ({g.game_id})" for g in games),
-        )
+        log.info("Replaying %s at %s", env.describe(), "max speed" if speed is None else f"{speed:g}x")
         sync = build_sync(replay_settings, clock=env.clock, restore=False)
         sync.db.run(lambda tx: tx.ops.forget_games(env.game_ids))
         sync.restore_state()

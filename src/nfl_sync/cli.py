@@ -1,7 +1,7 @@
 """The command line: `python src/nfl_realtime_sync.py [run|db|telegram] ...`.
 
 With no sub-command it runs the daemon, so the options users already know (`--once`,
-`--interval`, `--dry-run`, `--replay`) work as they always did. `db migrate` applies the schema;
+`--interval`, `--dry-run`, `--record`, `--replay`) work as they always did. `db migrate` applies the schema;
 `telegram --test` checks the bot token and every chat. Settings come from the environment and
 `.env`; a malformed one ends the command with one line and exit status 2.
 
@@ -51,11 +51,18 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
     options.add_argument("--dry-run", action="store_true", help="send alerts to the console only, never to Telegram")
     options.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default LOG_LEVEL, INFO")
     options.add_argument(
+        "--record",
+        metavar="DIR",
+        type=Path,
+        help="keep every ESPN and Kalshi response in DIR, one compressed file per UTC day (default RECORD_DIR)",
+    )
+    options.add_argument(
         "--replay",
         nargs="+",
         metavar="PATH",
         type=Path,
-        help="replay recorded ESPN game summaries (files or folders) through the whole pipeline",
+        help="replay recorded ESPN game summaries (files or folders), or sessions recorded with --record "
+        "(their folders), through the whole pipeline",
     )
     options.add_argument(
         "--speed",
@@ -143,6 +150,8 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         overrides["sync_interval"] = args.interval
     if args.log_level:
         overrides["log_level"] = args.log_level
+    if args.record is not None:
+        overrides["record_dir"] = args.record.resolve()
     settings = replace(settings, **overrides)
     log_file = configure_logging(settings.log_level, settings.log_dir, _secrets(settings))
     log.info("NFL real-time sync starting (log file %s)", log_file)

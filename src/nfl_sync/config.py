@@ -117,6 +117,7 @@ class Settings:
     price_retention_days: float = 90.0
     retention_interval: float = 3600.0
     env_file: Path | None = None  # the .env file the settings were read from, if any
+    record_dir: Path | None = None  # --record: where ESPN's and Kalshi's responses are kept (off: None)
 
     @property
     def telegram_configured(self) -> bool:
@@ -364,6 +365,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         price_retention_days=r.real("PRICE_RETENTION_DAYS", 90.0, allow_zero=True),
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
         env_file=env_file,
+        record_dir=_project_path(record_dir) if (record_dir := r.optional("RECORD_DIR")) else None,
     )
 
 

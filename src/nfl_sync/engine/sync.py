@@ -31,6 +31,7 @@ from nfl_sync.engine.scoreboard import ScoreboardLane
 from nfl_sync.engine.shell import Shell
 from nfl_sync.health import HealthMonitor
 from nfl_sync.metrics import Metrics
+from nfl_sync.sources.recorder import ResponseRecorder
 from nfl_sync.storage.manager import NFLDBManager
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class NFLRealtimeSync:
         alerts: AlertSink,
         metrics: Metrics,
         health: HealthMonitor | None = None,
+        recorder: ResponseRecorder | None = None,
     ):
         self.settings = settings
         self.clock = clock
@@ -60,6 +62,7 @@ class NFLRealtimeSync:
         self.alerts = alerts
         self.metrics = metrics
         self.health = health or HealthMonitor()
+        self.recorder = recorder  # --record: the sources' responses, closed after them
         self.cycles = 0
         self._stop = threading.Event()
         self._threads: LaneThreads | None = None
