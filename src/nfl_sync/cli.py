@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
@@ -25,8 +25,20 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
-ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
+
+class ReplayRunner(Protocol):
+    """Runs a replay: (settings, the recordings, game-seconds per second or None for max, where to
+    write the report as JSON, an earlier report to compare with) -> exit status."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        paths: Sequence[Path],
+        speed: float | None,
+        *,
+        report_json: Path | None = None,
+        compare: Path | None = None,
+    ) -> int: ...
 
 
 def _run_options(defaults: bool) -> argparse.ArgumentParser:
@@ -52,7 +64,25 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         help="replay speed: N game-seconds per second, or max (default 60)",
         default="60" if defaults else argparse.SUPPRESS,
     )
+    _backtest_options(options)
     return options
+
+
+def _backtest_options(options: argparse.ArgumentParser) -> None:
+    """The options of a replay used as a backtest: settings tried, and reports kept and compared."""
+    options.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="replay only: override a setting by its environment name, e.g. PRICE_SPIKE_PCT=8 (repeatable)",
+    )
+    options.add_argument("--report-json", type=Path, metavar="FILE", help="replay only: also write the report as JSON")
+    options.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="replay only: print what changed from the report an earlier --report-json wrote",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +123,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 raise ValueError
         except ValueError:
             parser.error("--speed must be a positive number or max")
+    if not args.replay and (args.set or args.report_json or args.compare):
+        parser.error("--set, --report-json and --compare apply to --replay only")
     return args
 
 
@@ -110,7 +142,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
     """The daemon (or one cycle of it, or a replay) with the command line's overrides."""
     from nfl_sync.app import run_daemon
 
-    settings = load_settings_or_exit()
+    settings = load_settings_or_exit(args.set or ())
     overrides: dict[str, Any] = {}
     if args.interval is not None:
         overrides["sync_interval"] = args.interval
@@ -123,7 +155,8 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+        speed = None if args.speed == "max" else float(args.speed)
+        return replay(settings, args.replay, speed, report_json=args.report_json, compare=args.compare)
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
 
 
