@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nfl_sync.config import env_file_exposure, load_settings
+from nfl_sync.config import env_file_exposure, load_settings, parse_overrides
 from nfl_sync.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,31 @@ def test_database_url_wins_and_per_type_cooldowns_and_quiet_hours_are_read():
     assert settings.cooldowns["score"] == 60 and settings.cooldowns["kalshi_price"] == 900
     assert settings.quiet_hours == (time(23, 30), time(7, 0))
     assert settings.telegram_chat_ids == ("1", "-1002")
+
+
+def test_overrides_win_over_the_environment_and_are_validated_like_it():
+    settings = load_settings(
+        {"PRICE_SPIKE_PCT": "10", "ALERT_COOLDOWN_SECONDS": "60"},
+        overrides=parse_overrides(["PRICE_SPIKE_PCT=8", "ALERT_COOLDOWN_KALSHI_PRICE=0"]),
+    )
+    assert settings.price_spike_pct == 8.0
+    assert settings.cooldowns["kalshi_price"] == 0 and settings.cooldowns["score"] == 60
+    assert settings.overrides == {"PRICE_SPIKE_PCT": "8", "ALERT_COOLDOWN_KALSHI_PRICE": "0"}
+    assert load_settings({"PRICE_SPIKE_PCT": "10"}).overrides == {}
+    assert parse_overrides(["QUIET_HOURS=23:00-07:00", "TELEGRAM_CHAT_ID=a=b"])["TELEGRAM_CHAT_ID"] == "a=b"
+    with pytest.raises(ConfigError, match="PRICE_SPIKE_PCT must be a finite number, got 'inf'"):
+        load_settings({}, overrides={"PRICE_SPIKE_PCT": "inf"})
+    with pytest.raises(ConfigError, match=r"PRICE_SPIKE is not a setting this configuration reads"):
+        load_settings({}, overrides={"PRICE_SPIKE": "8"})
+    # DB_PORT is read only beside DB_HOST: next to no database host it would change nothing.
+    with pytest.raises(ConfigError, match="DB_PORT is not a setting this configuration reads"):
+        load_settings({}, overrides={"DB_PORT": "5433"})
+    assert (
+        load_settings({"DB_HOST": "h"}, overrides={"DB_PORT": "5433"}).database.url
+        == "postgresql://postgres@h:5433/magnus"
+    )
+    with pytest.raises(ConfigError, match="--set takes KEY=VALUE"):
+        parse_overrides(["=8"])
 
 
 @pytest.mark.parametrize(

@@ -29,4 +29,7 @@ def replay_settings(base: Settings, *, espn_base_url: str, espn_core_base_url: s
         kalshi_private_key_path=None,
         idle_poll_interval=base.sync_interval,
         record_dir=None,
+        # The report measures market reactions on the stored prices: a replay spanning months of
+        # simulated time must not prune the first games' prices.
+        price_retention_days=0.0,
     )

@@ -2,11 +2,13 @@
 
 `ReplayEnvironment` starts the fake ESPN and Kalshi servers on a shared simulated clock and gives
 the settings that point the daemon at them; `run_replay` is the command: it replays until every
-game is final and the outbox is drained, then prints a short report.
+game is final and the outbox is drained, then prints the backtest report (`report.py`), writes it
+as JSON and compares it with an earlier run's when asked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
 from nfl_replay.kalshi_server import FakeKalshiServer
 from nfl_replay.price_history import HISTORY_FOLDER, MarketHistory, load_history
+from nfl_replay.report import backtest_report, compare_reports, format_report, read_report, report_to_json
 from nfl_replay.session import is_recording
 from nfl_replay.session_replay import SessionReplayEnvironment
 from nfl_replay.timeline import GameTimeline, load_game
@@ -107,9 +110,16 @@ class ReplayEnvironment:
 
 
 def run_replay(
-    settings: Settings, paths: Sequence[Path], speed: float | None, *, kalshi_history: Path | None = None
+    settings: Settings,
+    paths: Sequence[Path],
+    speed: float | None,
+    *,
+    kalshi_history: Path | None = None,
+    report_json: Path | None = None,
+    compare: Path | None = None,
 ) -> int:
-    """The `--replay` command. Returns the exit status."""
+    """The `--replay` command: the report is printed, written to `report_json` as JSON, and
+    compared with the report in `compare`, as asked. Returns the exit status."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     # Folders of a recorded session (--record) and finished summaries can be given together.
@@ -123,6 +133,9 @@ def run_replay(
         else:
             history = load_history(history_folders(paths, kalshi_history))
             env = ReplayEnvironment(games, speed, price_history=history)
+        baseline = read_report(compare) if compare is not None else None
+        if report_json is not None and not report_json.parent.is_dir():
+            raise FileNotFoundError(f"no folder for --report-json: {report_json.parent}")
     except (FileNotFoundError, ValueError) as error:
         log.error("%s", error)
         return 2
@@ -135,22 +148,14 @@ def run_replay(
         tune_garbage_collection()
         try:
             sync.run_forever(until=lambda: env.finished(sync))
-            report = sync.db.run(lambda tx: tx.ops.replay_report(env.game_ids))
+            report = backtest_report(sync.db, env.game_ids, env.real_price_games, replay_settings)
         finally:
             close_sync(sync)
     print(format_report(report))
+    if report_json is not None:
+        report_json.write_text(report_to_json(report) + "\n", encoding="utf-8")
+        print(f"\nReport written to {report_json}")
+    if baseline is not None:
+        print(f"\nChanges from {compare}:")
+        print("\n".join(compare_reports(baseline, json.loads(report_to_json(report)))))
     return 0
-
-
-def format_report(report: dict) -> str:
-    lines = ["", "Replay report"]
-    for g in report["games"]:
-        lines.append(
-            f"  {g['away_team']} {g['away_score']} @ {g['home_team']} {g['home_score']} ({g['state']}), "
-            f"{g['plays']} plays stored  [game {g['game_id']}]"
-        )
-    alerts = ", ".join(f"{a['alert_type']} {a['status']}: {a['n']}" for a in report["alerts"]) or "none"
-    lines.append(f"  alerts: {alerts}")
-    correlations = ", ".join(f"{c['impact_level']}: {c['n']}" for c in report["correlations"]) or "none"
-    lines.append(f"  play-to-price correlations: {correlations} (Kalshi prices are SYNTHETIC in replays)")
-    return "\n".join(lines)

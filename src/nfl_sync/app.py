@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any
 
 from nfl_sync.alerts.service import build_notifier
-from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.clock import Clock, PacingClock, SystemClock
 from nfl_sync.config import Settings, env_file_exposure
 from nfl_sync.domain.events import system_event
 from nfl_sync.engine.sync import NFLRealtimeSync
@@ -54,7 +54,7 @@ def build_sync(
     fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api, recorder=recorder)
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api, recorder=recorder)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
-    alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics, may_send=may_send)
+    alerts = build_notifier(settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send)
     sync = NFLRealtimeSync(
         settings,
         clock=clock,

@@ -28,11 +28,19 @@ log = logging.getLogger(__name__)
 
 
 class ReplayRunner(Protocol):
-    """Runs a replay: (settings, the recordings, game-seconds per second or None for max, the
-    Kalshi history folder if given) -> exit status."""
+    """Runs a replay: (settings, the recordings, game-seconds per second or None for max; the
+    Kalshi history folder if given, where to write the report as JSON, an earlier report to
+    compare with) -> exit status."""
 
     def __call__(
-        self, settings: Settings, paths: Sequence[Path], speed: float | None, *, kalshi_history: Path | None = None
+        self,
+        settings: Settings,
+        paths: Sequence[Path],
+        speed: float | None,
+        *,
+        kalshi_history: Path | None = None,
+        report_json: Path | None = None,
+        compare: Path | None = None,
     ) -> int: ...
 
 
@@ -76,7 +84,25 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         type=Path,
         help="Kalshi price history for --replay (default: a kalshi_history folder beside the summaries)",
     )
+    _backtest_options(options)
     return options
+
+
+def _backtest_options(options: argparse.ArgumentParser) -> None:
+    """The options of a replay used as a backtest: settings tried, and reports kept and compared."""
+    options.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="replay only: override a setting by its environment name, e.g. PRICE_SPIKE_PCT=8 (repeatable)",
+    )
+    options.add_argument("--report-json", type=Path, metavar="FILE", help="replay only: also write the report as JSON")
+    options.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="replay only: print what changed from the report an earlier --report-json wrote",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +147,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 raise ValueError
         except ValueError:
             parser.error("--speed must be a positive number or max")
+    if not args.replay and (args.set or args.report_json or args.compare):
+        parser.error("--set, --report-json and --compare apply to --replay only")
     return args
 
 
@@ -144,7 +172,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
     """The daemon (or one cycle of it, or a replay) with the command line's overrides."""
     from nfl_sync.app import run_daemon
 
-    settings = load_settings_or_exit()
+    settings = load_settings_or_exit(args.set or ())
     overrides: dict[str, Any] = {}
     if args.interval is not None:
         overrides["sync_interval"] = args.interval
@@ -160,7 +188,14 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
         speed = None if args.speed == "max" else float(args.speed)
-        return replay(settings, args.replay, speed, kalshi_history=args.kalshi_history)
+        return replay(
+            settings,
+            args.replay,
+            speed,
+            kalshi_history=args.kalshi_history,
+            report_json=args.report_json,
+            compare=args.compare,
+        )
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -118,6 +118,8 @@ class Settings:
     retention_interval: float = 3600.0
     env_file: Path | None = None  # the .env file the settings were read from, if any
     record_dir: Path | None = None  # --record: where ESPN's and Kalshi's responses are kept (off: None)
+    # What the command line's `--set` changed, by environment name (a backtest report names them).
+    overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def telegram_configured(self) -> bool:
@@ -136,8 +138,10 @@ class _Reader:
 
     def __init__(self, env: Mapping[str, str]):
         self.env = env
+        self.asked: set[str] = set()  # every name read, to tell an override of no setting
 
     def raw(self, name: str) -> str | None:
+        self.asked.add(name)
         value = self.env.get(name)
         if value is None:
             return None
@@ -291,10 +295,13 @@ def _cooldowns(r: _Reader) -> dict[str, int]:
     return {kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
 
 
-def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-    """Build the settings from `env` (default: the process environment after loading `.env`).
+def load_settings(
+    env: Mapping[str, str] | None = None, dotenv_path: Path | None = None, overrides: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from `env` (default: the process environment after loading `.env`),
+    with `overrides` (environment names, as `--set KEY=VALUE` gives them) winning over it.
 
-    Raises ConfigError for the first malformed value found.
+    Raises ConfigError for the first malformed value found, or an override that names no setting.
     """
     env_file = None
     if env is None:
@@ -305,7 +312,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         env = os.environ
         if not env_file.is_file():
             env_file = None
-    r = _Reader(env)
+    r = _Reader({**env, **overrides} if overrides else env)
     parse_mode = r.text("TELEGRAM_PARSE_MODE", "HTML")
     if parse_mode not in ("HTML", "MarkdownV2"):
         raise ConfigError(f"TELEGRAM_PARSE_MODE must be HTML or MarkdownV2, got {parse_mode!r}")
@@ -317,7 +324,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         raise ConfigError(f"METRICS_PORT must be between 0 and 65535, got {metrics_port}")
     key_path = r.optional("KALSHI_PRIVATE_KEY_PATH")
     log_dir = Path(r.text("LOG_DIR", "logs"))
-    return Settings(
+    settings = Settings(
         database=_database(r),
         espn_base_url=r.url("ESPN_BASE_URL", DEFAULT_ESPN_BASE_URL),
         espn_core_base_url=r.url("ESPN_CORE_BASE_URL", DEFAULT_ESPN_CORE_BASE_URL),
@@ -366,7 +373,13 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         retention_interval=r.real("RETENTION_INTERVAL", 3600.0),
         env_file=env_file,
         record_dir=_project_path(record_dir) if (record_dir := r.optional("RECORD_DIR")) else None,
+        overrides=dict(overrides or {}),
     )
+    # A name never read is a typo or a setting this configuration ignores (DB_PORT beside DATABASE_URL).
+    unknown = sorted(set(overrides or ()) - r.asked)
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a setting this configuration reads (see .env.example)")
+    return settings
 
 
 def env_file_exposure(path: Path | None) -> str | None:
@@ -386,12 +399,25 @@ def env_file_exposure(path: Path | None) -> str | None:
     )
 
 
-def load_settings_or_exit() -> Settings:
-    """`load_settings()` for a command: a malformed value ends the process with one line and status 2."""
+def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings (the command line's `--set`) as a mapping of environment names."""
+    overrides = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            # Not echoed: what was meant as a value may be a secret.
+            raise ConfigError("--set takes KEY=VALUE, an environment name such as PRICE_SPIKE_PCT and its value")
+        overrides[name.strip()] = value
+    return overrides
+
+
+def load_settings_or_exit(overrides: Iterable[str] = ()) -> Settings:
+    """`load_settings()` for a command, with the `--set KEY=VALUE` `overrides`: a malformed value
+    ends the process with one line and status 2."""
     import sys
 
     try:
-        return load_settings()
+        return load_settings(overrides=parse_overrides(overrides))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
