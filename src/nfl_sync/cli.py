@@ -25,8 +25,9 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
-ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
+# Runs a replay: (settings, the recordings, game-seconds per second or None for max, worker
+# processes) -> exit status.
+ReplayRunner = Callable[[Settings, Sequence[Path], float | None, int], int]
 
 
 def _run_options(defaults: bool) -> argparse.ArgumentParser:
@@ -51,6 +52,13 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         metavar="N|max",
         help="replay speed: N game-seconds per second, or max (default 60)",
         default="60" if defaults else argparse.SUPPRESS,
+    )
+    options.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="replay in N processes, each taking whole dates of games (default 1)",
+        default=1 if defaults else argparse.SUPPRESS,
     )
     return options
 
@@ -93,6 +101,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 raise ValueError
         except ValueError:
             parser.error("--speed must be a positive number or max")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.workers > 1 and not args.replay:
+        parser.error("--workers is for --replay; the daemon runs in one process")
     return args
 
 
@@ -123,7 +135,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed), args.workers)
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
 
 
