@@ -14,7 +14,9 @@ the database):
            so every id and Kalshi ticker is unique), --workers 2; goal < 10 min
 
 Wall time is measured on the real clock (time.perf_counter), from the call that starts the
-replay to its report, building the games (in memory) excluded. Run by hand:
+replay to its report, building the games (in memory) excluded; beside it the CPU of the replay's
+processes and of PostgreSQL, and the load average (other work on the machine stretches the wall
+time). Run by hand:
 
     .venv/bin/python bench/backtest.py [seasons|slate|season ...] [--workers N]
 """
@@ -24,13 +26,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import sys
 import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from _figures import verdict
-from _slate import SLATE_GAMES, embedded_database, recordings, retarget, settings, slate
+from _slate import SLATE_GAMES, embedded_database, postgres_cpu_seconds, recordings, retarget, settings, slate
 from nfl_replay.runner import by_date, replay_games
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.domain import teams
@@ -78,24 +81,34 @@ def run(name: str, workers: int | None) -> bool:
     workers = workers or default_workers
     games = build()
     groups = by_date(games, workers)
-    base = settings({"DATABASE_URL": embedded_database(f"bench_{name}"), "LOG_LEVEL": "WARNING"})
+    url = embedded_database(f"bench_{name}")
+    base = settings({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     print(
         f"{name}: {len(games)} games on {len({g.eastern_date for g in games})} date(s), "
         f"{len(groups)} worker(s) of {', '.join(str(len(g)) for g in groups)} game(s)",
         flush=True,
     )
-    started = time.perf_counter()
+    started, cpu, database_cpu = time.perf_counter(), _cpu_seconds(), postgres_cpu_seconds(url)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the report and console alerts
         outcome = replay_games(base, games, None, workers)
     wall = time.perf_counter() - started
+    cpu, database_cpu = _cpu_seconds() - cpu, postgres_cpu_seconds(url) - database_cpu
     game_hours = sum((g.end - g.kickoff).total_seconds() for g in games) / 3600
     print(
         f"  wall {wall:.1f} s (real clock) for {game_hours:.1f} game-hours; cycles per worker "
         f"{outcome.cycles}; {'all final' if not outcome.failed else f'{outcome.failed} worker(s) FAILED'}\n"
+        f"  CPU: replay processes {cpu:.1f} s, PostgreSQL {database_cpu:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end\n"
         f"  goal < {goal:g} s: {verdict(wall < goal and not outcome.failed)}",
         flush=True,
     )
     return not outcome.failed
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process and of its reaped children (the workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -103,7 +116,8 @@ def main() -> int:
     parser.add_argument("backtests", nargs="*", choices=list(BACKTESTS), default=list(BACKTESTS))
     parser.add_argument("--workers", type=int, help="worker processes (default: each backtest's own)")
     args = parser.parse_args()
-    return 0 if all([run(name, args.workers) for name in args.backtests]) else 1
+    results = [run(name, args.workers) for name in args.backtests]  # every one, even after a failure
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
