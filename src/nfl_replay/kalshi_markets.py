@@ -202,6 +202,16 @@ class SyntheticMarkets:
 
     # -- documents ----------------------------------------------------------------------------
 
+    @staticmethod
+    def status(listing: Listing, at: datetime) -> str:
+        """The game's markets' status at `at`: listed LISTED_BEFORE_KICKOFF before kickoff (a
+        backtest of a season does not see every later game's markets open at once), trading
+        until the game is over, then settled."""
+        game = listing.game
+        if at < game.kickoff - LISTED_BEFORE_KICKOFF:
+            return "initialized"
+        return "finalized" if game.state_at(at) == "post" else "active"
+
     def market(self, listing: Listing, side: str, at: datetime) -> dict[str, Any]:
         """The market document at `at`: its template (built once) with the quote, volume and
         status of the moment filled in."""
@@ -219,7 +229,7 @@ class SyntheticMarkets:
         else:
             quote: Quote = recorded.quote(at)
             volume, day_before, interest = quote.volume, recorded.quote(at - DAY).volume, quote.open_interest
-        settled = game.state_at(at) == "post"
+        status = self.status(listing, at)
         market = dict(template)
         market.update(
             {
@@ -230,7 +240,7 @@ class SyntheticMarkets:
                 "previous_price_dollars": _dollars(previous.last),
                 "previous_yes_ask_dollars": _dollars(previous.ask),
                 "previous_yes_bid_dollars": _dollars(previous.bid),
-                "status": "finalized" if settled else "active",
+                "status": status,
                 "volume_24h_fp": _contracts(volume - day_before),
                 "volume_fp": _contracts(volume),
                 "yes_ask_dollars": _dollars(book.ask),
@@ -239,7 +249,7 @@ class SyntheticMarkets:
                 "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
             }
         )
-        if settled:
+        if status == "finalized":
             home_points, away_points = game.final_score
             mine, theirs = (home_points, away_points) if side == "home" else (away_points, home_points)
             if mine == theirs:

@@ -152,16 +152,16 @@ class FakeKalshiServer(FakeHTTPServer):
         now = self.clock.now()
         series, event = request.arg("series_ticker"), request.arg("event_ticker")
         wanted = {t.strip() for t in (request.arg("tickers") or "").split(",") if t.strip()}
+        # The status is judged before a document is built: a season lists hundreds of games.
         markets = [
             self.markets.market(listing, side, now)
             for listing in self.listings
-            for side in SIDES
             if (not series or series == SERIES)
             and (not event or event == listing.event_ticker)
-            and (not wanted or listing.ticker(side) in wanted)
+            and (statuses is None or self.markets.status(listing, now) in statuses)
+            for side in SIDES
+            if not wanted or listing.ticker(side) in wanted
         ]
-        if statuses is not None:
-            markets = [market for market in markets if market["status"] in statuses]
         try:
             page, cursor = _page(markets, lambda m: m["ticker"], self._market_order, limit, request.arg("cursor"))
         except (KeyError, ValueError):
@@ -197,11 +197,7 @@ class FakeKalshiServer(FakeHTTPServer):
         listings = [listing for listing in self.listings if not series or series == SERIES]
         if statuses is not None:
             # An event matches when any of its markets does.
-            listings = [
-                listing
-                for listing in listings
-                if any(self.markets.market(listing, side, now)["status"] in statuses for side in SIDES)
-            ]
+            listings = [listing for listing in listings if self.markets.status(listing, now) in statuses]
         try:
             page, cursor = _page(
                 listings, lambda listing: listing.event_ticker, self._event_order, limit, request.arg("cursor")

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class ReplayRunner(Protocol):
     """Runs a replay: (settings, the recordings, game-seconds per second or None for max; the
     Kalshi history folder if given, where to write the report as JSON, an earlier report to
-    compare with) -> exit status."""
+    compare with, worker processes) -> exit status."""
 
     def __call__(
         self,
@@ -41,6 +41,7 @@ class ReplayRunner(Protocol):
         kalshi_history: Path | None = None,
         report_json: Path | None = None,
         compare: Path | None = None,
+        workers: int = 1,
     ) -> int: ...
 
 
@@ -83,6 +84,13 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         help="Kalshi price history for --replay (default: a kalshi_history folder beside the summaries)",
+    )
+    options.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="replay in N processes, each taking whole dates of games, or a share of one date's (default 1)",
+        default=1 if defaults else argparse.SUPPRESS,
     )
     _backtest_options(options)
     return options
@@ -149,6 +157,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--speed must be a positive number or max")
     if not args.replay and (args.set or args.report_json or args.compare):
         parser.error("--set, --report-json and --compare apply to --replay only")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.workers > 1 and not args.replay:
+        parser.error("--workers is for --replay; the daemon runs in one process")
     return args
 
 
@@ -195,6 +207,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
             kalshi_history=args.kalshi_history,
             report_json=args.report_json,
             compare=args.compare,
+            workers=args.workers,
         )
     return run_daemon(settings, once=args.once, dry_run=args.dry_run)
 

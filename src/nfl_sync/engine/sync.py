@@ -168,8 +168,12 @@ class NFLRealtimeSync:
         return self._threads.alive() if self._threads is not None else []
 
     # --- sequential cycles (tests, --once, replays) ----------------------------------------------
-    def run_forever(self, until: Callable[[], bool] | None = None) -> None:
-        """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
+    def run_forever(self, until: Callable[[], bool] | None = None, idle: Callable[[], None] | None = None) -> None:
+        """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once.
+
+        `idle` is called between cycles, once the wait for the next one is over; it may move a
+        simulated clock forward (a replay skipping the hours between two games), and the
+        schedule goes on from the new time."""
         interval = self.settings.sync_interval
         deadline = self.clock.monotonic()
         while not self._stop.is_set():
@@ -184,8 +188,11 @@ class NFLRealtimeSync:
                 if elapsed > interval:
                     log.warning("Sync cycle took %.2f s, longer than the %.1f s interval", elapsed, interval)
                 deadline = now
-                continue
-            self._sleep_until(deadline)
+            else:
+                self._sleep_until(deadline)
+            if idle is not None:
+                idle()
+                deadline = max(deadline, self.clock.monotonic())
 
     def _sleep_until(self, deadline: float) -> None:
         # Short steps keep shutdown prompt with any clock (a simulated one advances per step).
