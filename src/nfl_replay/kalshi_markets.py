@@ -30,8 +30,12 @@ SIDES = ("away", "home")
 LISTED_BEFORE_KICKOFF = timedelta(days=14)
 EXPECTED_EXPIRATION_AFTER_KICKOFF = timedelta(hours=3)
 CLOSE_AFTER_KICKOFF = timedelta(hours=48)
-# Quotes (noise, spread, sizes) change every QUOTE_SECONDS of replayed time, like a live book.
+# Quotes (noise, spread, sizes) change every QUOTE_SECONDS of replayed time during the game, like
+# a live book; before kickoff, when a real book sits nearly still, every PRE_GAME_QUOTE_SECONDS (a
+# season's backtest has two weeks of upcoming games listed: quotes that moved every poll made most
+# of its database writes).
 QUOTE_SECONDS = 5
+PRE_GAME_QUOTE_SECONDS = 900
 BOOK_LEVELS = 5
 # Synthetic trading activity, in contracts.
 PRE_GAME_VOLUME_PER_HOUR = Decimal(40)
@@ -164,7 +168,7 @@ class SyntheticMarkets:
 
     def _home_book(self, listing: Listing, at: datetime) -> TopOfBook:
         game = listing.game
-        tick = int(at.timestamp() // QUOTE_SECONDS)
+        tick = _quote_tick(game, at)
         rng = random.Random(f"{self.seed}:{listing.event_ticker}:{tick}")
         jitter = self.noise * Decimal(str(round(rng.uniform(-1, 1), 4)))
         if game.state_at(at) == "post":
@@ -193,7 +197,7 @@ class SyntheticMarkets:
             yes = [[_dollars(book.bid), _contracts(Decimal(book.bid_size))]] if book.bid > 0 else []
             no = [[_dollars(100 - book.ask), _contracts(Decimal(book.ask_size))]] if book.ask < 100 else []
             return {"yes_dollars": yes, "no_dollars": no}
-        rng = random.Random(f"{self.seed}:{ticker}:{int(at.timestamp() // QUOTE_SECONDS)}:depth")
+        rng = random.Random(f"{self.seed}:{ticker}:{_quote_tick(listing.game, at)}:depth")
         yes = _levels(book.bid, book.bid_size, rng)
         no = _levels(100 - book.ask, book.ask_size, rng)
         if depth > 0:
@@ -285,8 +289,17 @@ class SyntheticMarkets:
         return event
 
 
+def _quote_tick(game: RecordedGame, at: datetime) -> str:
+    """The quote period `at` falls in: QUOTE_SECONDS long from kickoff on, PRE_GAME_QUOTE_SECONDS before."""
+    seconds = QUOTE_SECONDS if at >= game.kickoff else PRE_GAME_QUOTE_SECONDS
+    return f"{seconds}:{int(at.timestamp() // seconds)}"
+
+
 def _volume(game: RecordedGame, at: datetime) -> Decimal:
-    """Contracts traded by `at`: a trickle while listed before the game, a stream during it."""
+    """Contracts traded by `at`: a trickle while listed before the game (in steps, as its quotes
+    change), a stream during it."""
+    if at < game.kickoff:
+        at = datetime.fromtimestamp(at.timestamp() // PRE_GAME_QUOTE_SECONDS * PRE_GAME_QUOTE_SECONDS, UTC)
     listed = game.kickoff - LISTED_BEFORE_KICKOFF
     pre_hours = max(0.0, (min(at, game.kickoff) - listed).total_seconds() / 3600)
     live_minutes = max(0.0, (min(at, game.end) - game.kickoff).total_seconds() / 60)

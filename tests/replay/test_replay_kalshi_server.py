@@ -172,6 +172,22 @@ def test_volume_grows_during_the_game_and_stops_after_it(kalshi, gb_atl, clock, 
     assert volumes[0] < volumes[1] < volumes[2] < volumes[3] == volumes[4]
 
 
+def test_before_kickoff_the_book_changes_every_15_minutes_and_every_5_seconds_in_the_game(gb_atl, clock):
+    markets = FakeKalshiServer([gb_atl], clock).markets
+    listing, _ = markets.by_ticker[f"{GB_ATL}-ATL"]
+
+    def quotes(start, step, n):
+        moments = [start + step * i for i in range(n)]
+        return [(markets.book(f"{GB_ATL}-ATL", at), markets.market(listing, "home", at)["volume_fp"]) for at in moments]
+
+    period = gb_atl.kickoff - timedelta(hours=2)  # a 15-minute boundary: kickoff is on the hour
+    still = quotes(period, timedelta(seconds=5), 180)
+    assert len(set(still)) == 1  # 15 minutes of pre-game polls: one quote, one volume
+    assert quotes(period + timedelta(minutes=15), timedelta(seconds=5), 1)[0] != still[0]
+    live = quotes(gb_atl.kickoff + timedelta(minutes=10), timedelta(seconds=5), 12)
+    assert len({book for book, _ in live}) > 6 and len({volume for _, volume in live}) == 12
+
+
 def test_prices_are_deterministic_for_a_seed(gb_atl, clock):
     at = gb_atl.plays[50].visible_at
     servers = [FakeKalshiServer([gb_atl], clock, seed=seed) for seed in (7, 7, 8)]
