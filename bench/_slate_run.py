@@ -19,7 +19,7 @@ from typing import Any
 from _figures import peak_rss_mb, rss_mb
 from _slate import SLATE_GAMES, configure_logging, embedded_database, postgres_cpu_seconds, settings, slate
 from nfl_replay.clock import SimulatedClock
-from nfl_replay.runner import PREGAME, ReplayEnvironment
+from nfl_replay.runner import PREGAME, ReplayEnvironment, ReplayProgress
 
 WINDOW_HOURS = 3.0
 
@@ -95,7 +95,7 @@ def _serve_slate(conn: Any, games: int, stagger_minutes: float, elapsed: Any) ->
     clock = SharedClock(min(g.kickoff for g in timelines) - PREGAME, elapsed)
     espn, kalshi = FakeESPNServer(timelines, clock), FakeKalshiServer(timelines, clock)
     with espn, kalshi:
-        conn.send((espn.base_url, kalshi.base_url, [g.game_id for g in timelines], clock.start))
+        conn.send((espn.base_url, kalshi.base_url, {g.game_id: g.kickoff for g in timelines}, clock.start))
         conn.recv()  # stop
     usage = resource.getrusage(resource.RUSAGE_SELF)
     conn.send((usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, request_counts(espn, kalshi)))
@@ -131,7 +131,8 @@ class RemoteServers:
 
     def __enter__(self) -> RemoteServers:
         self._process.start()
-        espn_url, kalshi_url, self.game_ids, start = self._conn.recv()
+        espn_url, kalshi_url, kickoffs, start = self._conn.recv()
+        self.game_ids, self.progress = list(kickoffs), ReplayProgress(kickoffs)
         self.espn, self.kalshi = SimpleNamespace(base_url=espn_url), SimpleNamespace(base_url=kalshi_url)
         self.clock = SharedClock(start, self._elapsed)
         return self

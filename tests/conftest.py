@@ -51,15 +51,20 @@ def database_url(pg_server):
     return url
 
 
-@pytest.fixture
-def db(database_url):
-    """An NFLDBManager on empty tables (the schema stays)."""
+def empty_tables(database_url: str) -> None:
+    """Every data table of the database emptied, the alert triggers as the schema made them."""
     conn = psycopg2.connect(database_url)
     with conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {_DATA_TABLES} RESTART IDENTITY CASCADE")
         cur.execute("REFRESH MATERIALIZED VIEW v_nfl_kalshi_opportunities")  # a view keeps rows TRUNCATE took
         cur.execute("UPDATE nfl_alert_triggers SET enabled = true, cooldown_seconds = 300, last_triggered = NULL")
     conn.close()
+
+
+@pytest.fixture
+def db(database_url):
+    """An NFLDBManager on empty tables (the schema stays)."""
+    empty_tables(database_url)
     manager = NFLDBManager(database_url, pool_min=1, pool_max=4)
     yield manager
     manager.close()

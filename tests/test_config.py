@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nfl_sync.config import env_file_exposure, load_settings
+from nfl_sync.config import env_file_exposure, load_settings, parse_overrides
 from nfl_sync.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,32 @@ def test_edge_alert_settings_and_the_policy_keeps_the_edge_cooldown():
         {"EDGE_ALERT_POINTS": "12.5", "EDGE_ALERT_COOLDOWN": "600", "ALERT_COOLDOWN_SECONDS": "60"}
     )
     assert (settings.edge_alert_points, settings.edge_alert_cooldown, settings.cooldowns["edge"]) == (12.5, 600.0, 600)
+
+
+def test_overrides_win_over_the_environment_and_are_validated_like_it():
+    settings = load_settings(
+        {"PRICE_SPIKE_PCT": "10", "ALERT_COOLDOWN_SECONDS": "60"},
+        overrides=parse_overrides(["PRICE_SPIKE_PCT=8", "ALERT_COOLDOWN_KALSHI_PRICE=0"]),
+    )
+    assert settings.price_spike_pct == 8.0
+    assert settings.cooldowns["kalshi_price"] == 0 and settings.cooldowns["score"] == 60
+    assert settings.overrides == {"PRICE_SPIKE_PCT": "8", "ALERT_COOLDOWN_KALSHI_PRICE": "0"}
+    assert load_settings({"PRICE_SPIKE_PCT": "10"}).overrides == {}
+    assert parse_overrides(["QUIET_HOURS=23:00-07:00", "TELEGRAM_CHAT_ID=a=b"])["TELEGRAM_CHAT_ID"] == "a=b"
+    with pytest.raises(ConfigError, match="PRICE_SPIKE_PCT must be a finite number, got 'inf'"):
+        load_settings({}, overrides={"PRICE_SPIKE_PCT": "inf"})
+    with pytest.raises(ConfigError, match=r"PRICE_SPIKE is not a setting this configuration reads"):
+        load_settings({}, overrides={"PRICE_SPIKE": "8"})
+    # Any DB_* setting selects a configured server, one given by --set too.
+    assert (
+        load_settings({}, overrides={"DB_PORT": "5433"}).database.url == "postgresql://postgres@localhost:5433/magnus"
+    )
+    assert (
+        load_settings({"DB_HOST": "h"}, overrides={"DB_PORT": "5433"}).database.url
+        == "postgresql://postgres@h:5433/magnus"
+    )
+    with pytest.raises(ConfigError, match="--set takes KEY=VALUE"):
+        parse_overrides(["=8"])
 
 
 @pytest.mark.parametrize(
@@ -199,3 +225,15 @@ def test_bad_value_stops_start_up_with_one_line_and_status_2(script, setting, li
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [f"configuration error: {line}"]
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_recording_is_off_unless_a_folder_is_given(tmp_path):
+    """RECORD_DIR (or --record, which cli.run puts there): a relative folder is the project's."""
+    from nfl_sync.cli import parse_args
+
+    assert load_settings({}).record_dir is None
+    assert load_settings({"RECORD_DIR": "data/recordings"}).record_dir == ROOT / "data" / "recordings"
+    assert load_settings({"RECORD_DIR": str(tmp_path)}).record_dir == tmp_path
+    assert parse_args(["--record", "sunday"]).record == Path("sunday")
+    assert parse_args(["run", "--record", "sunday"]).record == Path("sunday")
+    assert parse_args([]).record is None

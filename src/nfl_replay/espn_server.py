@@ -8,7 +8,7 @@ Point the daemon's ESPN base URL at `FakeESPNServer.base_url`; the paths under i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from nfl_replay.faults import FaultPlan
@@ -35,6 +35,10 @@ def _parse_dates(text: str) -> tuple[date, date]:
     if end < start:
         raise ValueError(f"date range ends before it starts: {text}")
     return start, end
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _league_identity(league: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +81,11 @@ class FakeESPNServer(FakeHTTPServer):
         if not self.timelines:
             raise ValueError("FakeESPNServer needs at least one game")
         self._by_kickoff = sorted(self.timelines.values(), key=lambda game: (game.kickoff, game.game_id))
+        # A date's scoreboard lists the games of that New York date only, so games of any dates
+        # and seasons replay in one run; a season's worth of games is looked up, not scanned.
+        self._by_date: dict[date, list[GameTimeline]] = {}
+        for game in self._by_kickoff:
+            self._by_date.setdefault(game.eastern_date, []).append(game)
         self.route("GET", "/scoreboard", self._scoreboard)
         self.route("GET", "/summary", self.summary)
         self.route("GET", "/injuries", self.injuries)
@@ -111,7 +120,7 @@ class FakeESPNServer(FakeHTTPServer):
                 first, last = _parse_dates(dates)
             except ValueError:
                 return _error(400, f"invalid dates parameter: {dates}")
-            games = [game for game in games if first <= game.eastern_date <= last]
+            games = [game for day in _days(first, last) for game in self._by_date.get(day, ())]
         now = self.clock.now()
         reference = games[0] if games else next(iter(self.timelines.values()))
         document: dict[str, Any] = {"leagues": [self._league(reference)]}

@@ -1,25 +1,27 @@
-"""SYNTHETIC Kalshi game-winner markets for replayed games: their listing, prices and documents.
+"""Kalshi game-winner markets for replayed games: their listing, prices and documents.
 
-Kalshi's prices for past games are not recorded anywhere we can replay, so each game gets a
-KXNFLGAME event whose two markets are priced from ESPN's recorded win probability as it stood
-`lag` earlier (markets react to plays, not ahead of them), plus small seeded noise and a 1-2 cent
-spread; a `bias` moves the home team's price away from that probability while the game is on (a
-market that disagrees with ESPN, for edge tests), the away team's the other way. The documents
-have the real schema (copied from recorded `GET /markets/{ticker}` responses) so the daemon's
-Kalshi client and parser run unchanged; `rules_secondary` says the market is synthetic.
-Everything here is pure: a seed and an instant give the same prices.
+Each game gets a KXNFLGAME event with its two markets. When Kalshi's history of both markets was
+downloaded (`price_history`), they quote Kalshi's real prices of the moment. Otherwise they are
+SYNTHETIC: priced from ESPN's recorded win probability as it stood `lag` earlier (markets react
+to plays, not ahead of them), plus small seeded noise and a 1-2 cent spread; a `bias` moves the
+home team's synthetic price away from that probability while the game is on (a market that
+disagrees with ESPN, for edge tests), the away team's the other way. The documents have
+the real schema (copied from recorded `GET /markets/{ticker}` responses) so the daemon's Kalshi
+client and parser run unchanged; `rules_secondary` says where the prices come from. Everything
+here is pure: a seed, the history and an instant give the same prices.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from nfl_replay.price_history import MarketHistory, Quote
 from nfl_replay.recording import RecordedGame
 from nfl_sync.domain import teams
 
@@ -30,14 +32,20 @@ SIDES = ("away", "home")
 LISTED_BEFORE_KICKOFF = timedelta(days=14)
 EXPECTED_EXPIRATION_AFTER_KICKOFF = timedelta(hours=3)
 CLOSE_AFTER_KICKOFF = timedelta(hours=48)
-# Quotes (noise, spread, sizes) change every QUOTE_SECONDS of replayed time, like a live book.
+# Quotes (noise, spread, sizes) change every QUOTE_SECONDS of replayed time during the game, like
+# a live book; before kickoff, when a real book sits nearly still, every PRE_GAME_QUOTE_SECONDS (a
+# season's backtest has two weeks of upcoming games listed: quotes that moved every poll made most
+# of its database writes).
 QUOTE_SECONDS = 5
+PRE_GAME_QUOTE_SECONDS = 900
 BOOK_LEVELS = 5
 # Synthetic trading activity, in contracts.
 PRE_GAME_VOLUME_PER_HOUR = Decimal(40)
 IN_GAME_VOLUME_PER_MINUTE = Decimal(250)
 OPEN_INTEREST_SHARE = Decimal("0.6")
 DAY = timedelta(days=1)
+# The history has no depth: each side of a recorded book shows one level of this size.
+RECORDED_LEVEL_SIZE = 1
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _CENT = Decimal("0.01")
@@ -45,6 +53,12 @@ _SYNTHETIC_NOTE = (
     "SYNTHETIC replay market: prices are derived from ESPN's recorded win probability "
     "(lagged, with noise), not from Kalshi trading.\n\n"
 )
+_RECORDED_NOTE = "Replay of Kalshi's recorded prices (trades and 1-minute candlesticks).\n\n"
+
+
+def _cents(price: Decimal) -> int:
+    # Kalshi's NFL game markets tick in whole cents (their `price_ranges` step is 0.01).
+    return int((price * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def _dollars(cents: int) -> str:
@@ -107,7 +121,8 @@ class Listing:
 
 
 class SyntheticMarkets:
-    """The two markets of each listed game at any instant: quotes, volume, status, settlement.
+    """The two markets of each listed game at any instant: quotes, volume, status, settlement;
+    recorded where `history` has both markets of the game, synthetic elsewhere.
 
     The documents are built for the instant asked; a market's unchanging fields are kept once
     built, and so are the most recent books (a poll prices both markets of an event, and the
@@ -115,13 +130,24 @@ class SyntheticMarkets:
     """
 
     def __init__(
-        self, listings: Sequence[Listing], lag: timedelta, noise: Decimal, seed: int, bias: Decimal = Decimal(0)
+        self,
+        listings: Sequence[Listing],
+        lag: timedelta,
+        noise: Decimal,
+        seed: int,
+        history: Mapping[str, MarketHistory] | None = None,
+        bias: Decimal = Decimal(0),
     ):
         self.lag = lag
         self.noise = noise
         self.seed = seed
         self.bias = bias  # dollars added to the home team's probability before the game is over
         self.by_ticker = {listing.ticker(side): (listing, side) for listing in listings for side in SIDES}
+        known = history or {}
+        # Both markets or neither: one real and one synthetic would quote an impossible pair.
+        recorded = [listing for listing in listings if all(listing.ticker(side) in known for side in SIDES)]
+        self.history = {listing.ticker(side): known[listing.ticker(side)] for listing in recorded for side in SIDES}
+        self.recorded_games = frozenset(listing.game.game_id for listing in recorded)
         self._templates: dict[str, dict[str, Any]] = {}  # ticker -> its market's unchanging fields
         self._recent_books: dict[tuple[str, datetime], TopOfBook] = {}
 
@@ -129,6 +155,11 @@ class SyntheticMarkets:
 
     def book(self, ticker: str, at: datetime) -> TopOfBook:
         """The YES book of market `ticker` at `at`."""
+        recorded = self.history.get(ticker)
+        if recorded is not None:
+            quote = recorded.quote(at)
+            bid, ask = _cents(quote.yes_bid), _cents(quote.yes_ask)
+            return TopOfBook(bid, ask, _cents(quote.last_price), RECORDED_LEVEL_SIZE, RECORDED_LEVEL_SIZE)
         listing, side = self.by_ticker[ticker]
         # Both markets of an event are priced from one book: computed once for the pair.
         key = (listing.event_ticker, at)
@@ -141,7 +172,7 @@ class SyntheticMarkets:
 
     def _home_book(self, listing: Listing, at: datetime) -> TopOfBook:
         game = listing.game
-        tick = int(at.timestamp() // QUOTE_SECONDS)
+        tick = _quote_tick(game, at)
         rng = random.Random(f"{self.seed}:{listing.event_ticker}:{tick}")
         jitter = self.noise * Decimal(str(round(rng.uniform(-1, 1), 4)))
         if game.state_at(at) == "post":
@@ -165,7 +196,12 @@ class SyntheticMarkets:
         if listing.game.state_at(at) == "post":
             return {"yes_dollars": [], "no_dollars": []}
         book = self.book(ticker, at)
-        rng = random.Random(f"{self.seed}:{ticker}:{int(at.timestamp() // QUOTE_SECONDS)}:depth")
+        if ticker in self.history:
+            # A bid of 0 or an ask of 1 dollar is a side with no order.
+            yes = [[_dollars(book.bid), _contracts(Decimal(book.bid_size))]] if book.bid > 0 else []
+            no = [[_dollars(100 - book.ask), _contracts(Decimal(book.ask_size))]] if book.ask < 100 else []
+            return {"yes_dollars": yes, "no_dollars": no}
+        rng = random.Random(f"{self.seed}:{ticker}:{_quote_tick(listing.game, at)}:depth")
         yes = _levels(book.bid, book.bid_size, rng)
         no = _levels(100 - book.ask, book.ask_size, rng)
         if depth > 0:
@@ -174,30 +210,46 @@ class SyntheticMarkets:
 
     # -- documents ----------------------------------------------------------------------------
 
+    @staticmethod
+    def status(listing: Listing, at: datetime) -> str:
+        """The game's markets' status at `at`: listed LISTED_BEFORE_KICKOFF before kickoff (a
+        backtest of a season does not see every later game's markets open at once), trading
+        until the game is over, then settled."""
+        game = listing.game
+        if at < game.kickoff - LISTED_BEFORE_KICKOFF:
+            return "initialized"
+        return "finalized" if game.state_at(at) == "post" else "active"
+
     def market(self, listing: Listing, side: str, at: datetime) -> dict[str, Any]:
         """The market document at `at`: its template (built once) with the quote, volume and
         status of the moment filled in."""
         ticker = listing.ticker(side)
+        recorded = self.history.get(ticker)
         template = self._templates.get(ticker)
         if template is None:
-            template = self._templates[ticker] = _market_template(listing, side)
+            template = self._templates[ticker] = _market_template(listing, side, recorded is not None)
         game = listing.game
         book = self.book(ticker, at)
         previous = self.book(ticker, at - DAY)
-        volume = _volume(game, at)
-        settled = game.state_at(at) == "post"
+        if recorded is None:
+            volume, day_before = _volume(game, at), _volume(game, at - DAY)
+            interest = volume * OPEN_INTEREST_SHARE
+        else:
+            quote: Quote = recorded.quote(at)
+            volume, day_before, interest = quote.volume, recorded.quote(at - DAY).volume, quote.open_interest
+        status = self.status(listing, at)
         market = dict(template)
         market.update(
             {
                 "last_price_dollars": _dollars(book.last),
                 "no_ask_dollars": _dollars(100 - book.bid),
                 "no_bid_dollars": _dollars(100 - book.ask),
-                "open_interest_fp": _contracts(volume * OPEN_INTEREST_SHARE),
+                "open_interest_fp": _contracts(interest),
                 "previous_price_dollars": _dollars(previous.last),
                 "previous_yes_ask_dollars": _dollars(previous.ask),
                 "previous_yes_bid_dollars": _dollars(previous.bid),
-                "status": "finalized" if settled else "active",
-                "volume_24h_fp": _contracts(volume - _volume(game, at - DAY)),
+                "status": status,
+                "volume_24h_fp": _contracts(volume - day_before),
                 "volume_fp": _contracts(volume),
                 "yes_ask_dollars": _dollars(book.ask),
                 "yes_ask_size_fp": _contracts(Decimal(book.ask_size)),
@@ -205,7 +257,7 @@ class SyntheticMarkets:
                 "yes_bid_size_fp": _contracts(Decimal(book.bid_size)),
             }
         )
-        if settled:
+        if status == "finalized":
             home_points, away_points = game.final_score
             mine, theirs = (home_points, away_points) if side == "home" else (away_points, home_points)
             if mine == theirs:
@@ -241,8 +293,17 @@ class SyntheticMarkets:
         return event
 
 
+def _quote_tick(game: RecordedGame, at: datetime) -> str:
+    """The quote period `at` falls in: QUOTE_SECONDS long from kickoff on, PRE_GAME_QUOTE_SECONDS before."""
+    seconds = QUOTE_SECONDS if at >= game.kickoff else PRE_GAME_QUOTE_SECONDS
+    return f"{seconds}:{int(at.timestamp() // seconds)}"
+
+
 def _volume(game: RecordedGame, at: datetime) -> Decimal:
-    """Contracts traded by `at`: a trickle while listed before the game, a stream during it."""
+    """Contracts traded by `at`: a trickle while listed before the game (in steps, as its quotes
+    change), a stream during it."""
+    if at < game.kickoff:
+        at = datetime.fromtimestamp(at.timestamp() // PRE_GAME_QUOTE_SECONDS * PRE_GAME_QUOTE_SECONDS, UTC)
     listed = game.kickoff - LISTED_BEFORE_KICKOFF
     pre_hours = max(0.0, (min(at, game.kickoff) - listed).total_seconds() / 3600)
     live_minutes = max(0.0, (min(at, game.end) - game.kickoff).total_seconds() / 60)
@@ -251,9 +312,10 @@ def _volume(game: RecordedGame, at: datetime) -> Decimal:
     ).quantize(_CENT)
 
 
-def _market_template(listing: Listing, side: str) -> dict[str, Any]:
+def _market_template(listing: Listing, side: str, recorded: bool) -> dict[str, Any]:
     """A market's fields that never change; the quote, volume and status fields are left empty
-    here, so that `SyntheticMarkets.market` fills them in Kalshi's key order."""
+    here, so that `SyntheticMarkets.market` fills them in Kalshi's key order. `rules_secondary`
+    says whether the prices are `recorded` ones or synthetic."""
     game = listing.game
     team = listing.team(side)
     kickoff = game.kickoff
@@ -297,7 +359,8 @@ def _market_template(listing: Listing, side: str) -> dict[str, Any]:
             f"scheduled for {scheduled}, then the market resolves to Yes."
         ),
         "rules_secondary": (
-            f"{_SYNTHETIC_NOTE}The following market refers to the team who wins the {matchup} "
+            f"{_RECORDED_NOTE if recorded else _SYNTHETIC_NOTE}"
+            f"The following market refers to the team who wins the {matchup} "
             f"Pro Football game originally scheduled for {scheduled}. If the game ends in a "
             f"tie, the market will resolve to $0.50 for each team."
         ),

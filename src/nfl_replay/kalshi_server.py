@@ -1,10 +1,11 @@
-"""A fake Kalshi market-data API serving SYNTHETIC game-winner markets for the replayed games.
+"""A fake Kalshi market-data API serving game-winner markets for the replayed games.
 
 Point the daemon's Kalshi base URL at `FakeKalshiServer.base_url`; it answers Kalshi's public
 market-data routes (`/markets`, `/markets/{ticker}`, its order book, `/events`, the exchange
 status) with their query filters, limits, cursor pagination and error bodies. The markets and
-their prices are `kalshi_markets.SyntheticMarkets`; the server logs a warning when it starts that
-they are not Kalshi data.
+their prices are `kalshi_markets.SyntheticMarkets`: Kalshi's recorded ones for the games whose
+downloaded history it is given, synthetic for the others, which the server names in a warning
+when it starts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Self, TypeVar
@@ -20,6 +21,7 @@ from typing import Self, TypeVar
 from nfl_replay.faults import FaultPlan
 from nfl_replay.http import FakeHTTPServer, Request, Response, json_response
 from nfl_replay.kalshi_markets import SERIES, SIDES, Listing, SyntheticMarkets
+from nfl_replay.price_history import MarketHistory
 from nfl_replay.recording import RecordedGame
 from nfl_sync.clock import Clock
 
@@ -89,6 +91,7 @@ class FakeKalshiServer(FakeHTTPServer):
         seed: int = 0,
         faults: FaultPlan | None = None,
         bias_cents: int = 0,
+        history: Mapping[str, MarketHistory] | None = None,
     ):
         super().__init__("kalshi", KALSHI_PREFIX, faults)
         self.clock = clock
@@ -105,7 +108,12 @@ class FakeKalshiServer(FakeHTTPServer):
             seen.add(listing.event_ticker)
             self.listings.append(listing)
         self.markets = SyntheticMarkets(
-            self.listings, timedelta(seconds=lag_seconds), Decimal(noise), seed, Decimal(bias_cents) / 100
+            self.listings,
+            timedelta(seconds=lag_seconds),
+            Decimal(noise),
+            seed,
+            history,
+            Decimal(bias_cents) / 100,
         )
         self._event_order = {listing.event_ticker: index for index, listing in enumerate(self.listings)}
         self._market_order = {
@@ -121,13 +129,23 @@ class FakeKalshiServer(FakeHTTPServer):
 
     def start(self) -> Self:
         super().start()
-        log.warning(
-            "fake Kalshi server at %s: market prices are SYNTHETIC, derived from ESPN win probability "
-            "%s s earlier plus noise of up to %s; they are not Kalshi data",
-            self.base_url,
-            self.markets.lag.total_seconds(),
-            self.markets.noise,
-        )
+        recorded = self.markets.recorded_games
+        synthetic = [listing.game.game_id for listing in self.listings if listing.game.game_id not in recorded]
+        if recorded:
+            log.info(
+                "fake Kalshi server at %s: Kalshi's recorded prices for game(s) %s",
+                self.base_url,
+                ", ".join(sorted(recorded)),
+            )
+        if synthetic:
+            log.warning(
+                "fake Kalshi server at %s: market prices of game(s) %s are SYNTHETIC, derived from ESPN win "
+                "probability %s s earlier plus noise of up to %s; they are not Kalshi data",
+                self.base_url,
+                ", ".join(synthetic),
+                self.markets.lag.total_seconds(),
+                self.markets.noise,
+            )
         return self
 
     def not_found(self, request: Request) -> Response:
@@ -142,16 +160,16 @@ class FakeKalshiServer(FakeHTTPServer):
         now = self.clock.now()
         series, event = request.arg("series_ticker"), request.arg("event_ticker")
         wanted = {t.strip() for t in (request.arg("tickers") or "").split(",") if t.strip()}
+        # The status is judged before a document is built: a season lists hundreds of games.
         markets = [
             self.markets.market(listing, side, now)
             for listing in self.listings
-            for side in SIDES
             if (not series or series == SERIES)
             and (not event or event == listing.event_ticker)
-            and (not wanted or listing.ticker(side) in wanted)
+            and (statuses is None or self.markets.status(listing, now) in statuses)
+            for side in SIDES
+            if not wanted or listing.ticker(side) in wanted
         ]
-        if statuses is not None:
-            markets = [market for market in markets if market["status"] in statuses]
         try:
             page, cursor = _page(markets, lambda m: m["ticker"], self._market_order, limit, request.arg("cursor"))
         except (KeyError, ValueError):
@@ -187,11 +205,7 @@ class FakeKalshiServer(FakeHTTPServer):
         listings = [listing for listing in self.listings if not series or series == SERIES]
         if statuses is not None:
             # An event matches when any of its markets does.
-            listings = [
-                listing
-                for listing in listings
-                if any(self.markets.market(listing, side, now)["status"] in statuses for side in SIDES)
-            ]
+            listings = [listing for listing in listings if self.markets.status(listing, now) in statuses]
         try:
             page, cursor = _page(
                 listings, lambda listing: listing.event_ticker, self._event_order, limit, request.arg("cursor")

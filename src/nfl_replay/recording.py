@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import bisect
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self
 from zoneinfo import ZoneInfo
+
+from nfl_sync.domain.calendar import season_year
 
 EASTERN = ZoneInfo("America/New_York")
 
@@ -178,20 +181,23 @@ class RecordedGame:
         """The same game under another event id, played `kickoff_shift` later.
 
         Used to build a large slate from a few recordings. Drive, play and win-probability ids
-        embed the event id, so they are renamed too (ids stay distinct across copies), and the
-        kickoff and every play's wallclock move by the shift. ESPN dates have minute precision,
-        so the shift must be whole minutes.
+        embed the event id, so they are renamed too (ids stay distinct across copies), and every
+        time moves by the shift (see `shifted`).
         """
-        if kickoff_shift % timedelta(minutes=1):
-            raise ValueError(f"kickoff_shift must be whole minutes, got {kickoff_shift}")
+        _check_shift(kickoff_shift)
         source = copy.deepcopy(self.source)
         _rename(source, self.game_id, str(new_id))
-        competition = source["header"]["competitions"][0]
-        competition["date"] = _espn_minutes(parse_time(competition["date"]) + kickoff_shift)
-        for drive in source.get("drives", {}).get("previous", []):
-            for play in drive.get("plays", []):
-                if play.get("wallclock"):
-                    play["wallclock"] = _espn_seconds(parse_time(play["wallclock"]) + kickoff_shift)
+        _shift_times(source, kickoff_shift)
+        return type(self)(source)
+
+    def shifted(self, shift: timedelta) -> Self:
+        """The same game (same ids) played `shift` later: every timestamp of the recording (kickoff,
+        play wallclocks and edits, the article, ...) moves by it, and the season year with the
+        kickoff (a game moved a year on is of the next season). ESPN dates have minute precision,
+        so the shift must be whole minutes. Two shifted copies of one game need `with_id`."""
+        _check_shift(shift)
+        source = copy.deepcopy(self.source)
+        _shift_times(source, shift)
         return type(self)(source)
 
     # -- state at a time ----------------------------------------------------------------------
@@ -234,6 +240,42 @@ class RecordedGame:
             away[play.period - 1] += play.away_score - before[1]
             before = (play.home_score, play.away_score)
         return home, away
+
+
+def _check_shift(shift: timedelta) -> None:
+    if shift % timedelta(minutes=1):
+        raise ValueError(f"a recording moves by whole minutes, not {shift}")
+
+
+# ESPN's timestamps: "2023-09-17T17:00Z" (kickoffs, edits) and "2023-09-17T17:02:21Z" (wallclocks).
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z")
+
+
+def _shift_times(source: Any, shift: timedelta) -> None:
+    """Move, in place, every ESPN timestamp in the summary `source` by `shift` (each keeping its
+    precision), and its season year with its kickoff's."""
+    if not shift:
+        return
+    header = source["header"]
+    kickoff = parse_time(header["competitions"][0]["date"])
+    seasons = season_year(kickoff + shift) - season_year(kickoff)
+
+    def move(text: str) -> str:
+        if not _TIMESTAMP.fullmatch(text):
+            return text
+        moved = parse_time(text) + shift
+        return _espn_seconds(moved) if len(text) > len("2023-09-17T17:00Z") else _espn_minutes(moved)
+
+    def walk(node: Any) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, str):
+                node[key] = move(value)
+            else:
+                walk(value)
+
+    walk(source)
+    header["season"]["year"] = int(header["season"]["year"]) + seasons
 
 
 def _rename(node: Any, old_id: str, new_id: str) -> None:

@@ -12,13 +12,14 @@ from types import FrameType
 from typing import Any
 
 from nfl_sync.alerts.service import build_notifier
-from nfl_sync.clock import Clock, SystemClock
+from nfl_sync.clock import Clock, PacingClock, SystemClock
 from nfl_sync.config import Settings, env_file_exposure
 from nfl_sync.domain.events import system_event
 from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
 from nfl_sync.sources.fetcher import NFLDataFetcher
 from nfl_sync.sources.kalshi.client import KalshiClient
+from nfl_sync.sources.recorder import ResponseRecorder
 from nfl_sync.storage.lease import LeaderLease
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
@@ -47,11 +48,23 @@ def build_sync(
     applied = apply_migrations(db)
     if applied:
         log.info("Database schema: applied %s", ", ".join(applied))
-    fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api)
-    kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
+    recorder = ResponseRecorder(settings.record_dir) if settings.record_dir is not None else None
+    if recorder is not None:
+        log.info("Recording every ESPN and Kalshi response into %s", settings.record_dir)
+    fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api, recorder=recorder)
+    kalshi = KalshiClient(settings, clock, observer=metrics.observe_api, recorder=recorder)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
-    alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics, may_send=may_send)
-    sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts, metrics=metrics)
+    alerts = build_notifier(settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send)
+    sync = NFLRealtimeSync(
+        settings,
+        clock=clock,
+        db=db,
+        fetcher=fetcher,
+        kalshi=kalshi,
+        alerts=alerts,
+        metrics=metrics,
+        recorder=recorder,
+    )
     if restore:
         sync.restore_state()
     return sync
@@ -98,6 +111,8 @@ def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
     sync.alerts.close(flush_seconds)
     sync.fetcher.close()
     sync.kalshi.close()
+    if sync.recorder is not None:
+        sync.recorder.close()  # logs the recording's size
     sync.db.close()
 
 

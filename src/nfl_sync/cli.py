@@ -1,13 +1,13 @@
 """The command line: `python src/nfl_realtime_sync.py [run|db|telegram|report] ...`.
 
 With no sub-command it runs the daemon, so the options users already know (`--once`,
-`--interval`, `--dry-run`, `--replay`) work as they always did. `db migrate` applies the schema;
-`telegram --test` checks the bot token and every chat; `report [--date YYYY-MM-DD]` prints a
-day's figures from the database (read only). Settings come from the environment and
+`--interval`, `--dry-run`, `--record`, `--replay`) work as they always did. `db migrate` applies
+the schema; `telegram --test` checks the bot token and every chat; `report [--date YYYY-MM-DD]`
+prints a day's figures from the database (read only). Settings come from the environment and
 `.env`; a malformed one ends the command with one line and exit status 2.
 
-`--replay` is served by the replay tooling, a package of its own that imports the daemon (never
-the reverse): the entry script hands its runner to `main`.
+`--replay` and `download` are served by the replay tooling, a package of its own that imports the
+daemon (never the reverse): the entry script hands its runners to `main`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
@@ -29,8 +29,27 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
-ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
+
+class ReplayRunner(Protocol):
+    """Runs a replay: (settings, the recordings, game-seconds per second or None for max; the
+    Kalshi history folder if given, where to write the report as JSON, an earlier report to
+    compare with, worker processes) -> exit status."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        paths: Sequence[Path],
+        speed: float | None,
+        *,
+        kalshi_history: Path | None = None,
+        report_json: Path | None = None,
+        compare: Path | None = None,
+        workers: int = 1,
+    ) -> int: ...
+
+
+# Runs `download ...`: (settings, the words after `download`) -> exit status.
+DownloadRunner = Callable[[Settings, Sequence[str]], int]
 
 
 def _run_options(defaults: bool) -> argparse.ArgumentParser:
@@ -44,11 +63,18 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
     options.add_argument("--dry-run", action="store_true", help="send alerts to the console only, never to Telegram")
     options.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default LOG_LEVEL, INFO")
     options.add_argument(
+        "--record",
+        metavar="DIR",
+        type=Path,
+        help="keep every ESPN and Kalshi response in DIR, one compressed file per UTC day (default RECORD_DIR)",
+    )
+    options.add_argument(
         "--replay",
         nargs="+",
         metavar="PATH",
         type=Path,
-        help="replay recorded ESPN game summaries (files or folders) through the whole pipeline",
+        help="replay recorded ESPN game summaries (files or folders), or sessions recorded with --record "
+        "(their folders), through the whole pipeline",
     )
     options.add_argument(
         "--speed",
@@ -56,13 +82,45 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         help="replay speed: N game-seconds per second, or max (default 60)",
         default="60" if defaults else argparse.SUPPRESS,
     )
+    options.add_argument(
+        "--kalshi-history",
+        metavar="DIR",
+        type=Path,
+        help="Kalshi price history for --replay (default: a kalshi_history folder beside the summaries)",
+    )
+    options.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="replay in N processes, each taking whole dates of games, or a share of one date's (default 1)",
+        default=1 if defaults else argparse.SUPPRESS,
+    )
+    _backtest_options(options)
     return options
+
+
+def _backtest_options(options: argparse.ArgumentParser) -> None:
+    """The options of a replay used as a backtest: settings tried, and reports kept and compared."""
+    options.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="replay only: override a setting by its environment name, e.g. PRICE_SPIKE_PCT=8 (repeatable)",
+    )
+    options.add_argument("--report-json", type=Path, metavar="FILE", help="replay only: also write the report as JSON")
+    options.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="replay only: print what changed from the report an earlier --report-json wrote",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfl_realtime_sync.py",
-        usage="%(prog)s [run] [options] | db migrate | telegram --test | report [--date YYYY-MM-DD]",
+        usage="%(prog)s [run] [options] | db migrate | telegram --test | report [--date YYYY-MM-DD] "
+        "| download {espn,kalshi} ...",
         parents=[_run_options(defaults=True)],
         description="Watch live NFL games and Kalshi markets, store everything in PostgreSQL and send alerts.",
         epilog="Without a command the daemon runs. Settings come from the environment and .env (see "
@@ -70,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error, 3 when another instance leads on the same database (--once did nothing, or "
         "the daemon lost its lease to it).",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram,report}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,db,telegram,report,download}")
     commands.add_parser("run", parents=[_run_options(defaults=False)], help="run the daemon (the default)")
     db = commands.add_parser("db", help="database commands")
     db.add_subparsers(dest="db_command", required=True, metavar="{migrate}").add_parser(
@@ -93,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="the day (New York's) to report on; default today",
     )
+    # Listed for --help only: `main` hands the words after `download` to the replay tooling.
+    commands.add_parser(
+        "download", help="save past games for backtests: ESPN summaries of a season, Kalshi price history (--help)"
+    )
     return parser
 
 
@@ -114,12 +176,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 raise ValueError
         except ValueError:
             parser.error("--speed must be a positive number or max")
+    if not args.replay and (args.set or args.report_json or args.compare):
+        parser.error("--set, --report-json and --compare apply to --replay only")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.workers > 1 and not args.replay:
+        parser.error("--workers is for --replay; the daemon runs in one process")
     return args
 
 
-def main(argv: Sequence[str] | None = None, replay: ReplayRunner | None = None) -> int:
-    """The command; `replay` runs `--replay` (the entry script passes the replay tooling's)."""
-    args = parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None, replay: ReplayRunner | None = None, download: DownloadRunner | None = None
+) -> int:
+    """The command; `replay` runs `--replay` and `download` the downloads (the entry script passes
+    the replay tooling's)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["download"]:
+        return run_download(words[1:], download)
+    args = parse_args(words)
     if args.command == "db":
         return migrate()
     if args.command == "telegram":
@@ -133,12 +207,14 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
     """The daemon (or one cycle of it, or a replay) with the command line's overrides."""
     from nfl_sync.app import run_daemon
 
-    settings = load_settings_or_exit()
+    settings = load_settings_or_exit(args.set or ())
     overrides: dict[str, Any] = {}
     if args.interval is not None:
         overrides["sync_interval"] = args.interval
     if args.log_level:
         overrides["log_level"] = args.log_level
+    if args.record is not None:
+        overrides["record_dir"] = args.record.resolve()
     settings = replace(settings, **overrides)
     log_file = configure_logging(settings.log_level, settings.log_dir, _secrets(settings))
     log.info("NFL real-time sync starting (log file %s)", log_file)
@@ -146,7 +222,16 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+        speed = None if args.speed == "max" else float(args.speed)
+        return replay(
+            settings,
+            args.replay,
+            speed,
+            kalshi_history=args.kalshi_history,
+            report_json=args.report_json,
+            compare=args.compare,
+            workers=args.workers,
+        )
     try:
         return run_daemon(settings, once=args.once, dry_run=args.dry_run)
     except DatabaseError as error:
@@ -154,6 +239,15 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         # database beats a traceback, and the supervisor starts it again.
         log.error("Could not start: %s (%s)", error, settings.database.describe())
         return 1
+
+
+def run_download(words: Sequence[str], download: DownloadRunner | None) -> int:
+    """`download ...`: the replay tooling parses its own options."""
+    if download is None:
+        print("download needs the replay tooling: run src/nfl_realtime_sync.py", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return download(load_settings_or_exit(), words)
 
 
 def migrate() -> int:

@@ -32,3 +32,17 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+
+class PacingClock(SystemClock):
+    """Real seconds for waits and intervals, with the time of day of `stamps` (the loop's clock).
+
+    The alert sender paces itself under Telegram's flood limits, which count real seconds, while
+    the times it records (an alert's sent_at) must be on the clock the plays and the rest of the
+    data are on: in a replay, the simulated one, so a backtest can time an alert after its play."""
+
+    def __init__(self, stamps: Clock):
+        self.stamps = stamps
+
+    def now(self) -> datetime:
+        return self.stamps.now()

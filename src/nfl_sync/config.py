@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -142,6 +142,9 @@ class Settings:
     # and the seconds before the same side is alerted again
     edge_alert_points: float = 15.0
     edge_alert_cooldown: float = 900.0
+    record_dir: Path | None = None  # --record: where ESPN's and Kalshi's responses are kept (off: None)
+    # What the command line's `--set` changed, by environment name (a backtest report names them).
+    overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def telegram_configured(self) -> bool:
@@ -160,8 +163,10 @@ class _Reader:
 
     def __init__(self, env: Mapping[str, str]):
         self.env = env
+        self.asked: set[str] = set()  # every name read, to tell an override of no setting
 
     def raw(self, name: str) -> str | None:
+        self.asked.add(name)
         value = self.env.get(name)
         if value is None:
             return None
@@ -314,10 +319,13 @@ def _cooldowns(r: _Reader, edge_cooldown: float) -> dict[str, int]:
     return cooldowns
 
 
-def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-    """Build the settings from `env` (default: the process environment after loading `.env`).
+def load_settings(
+    env: Mapping[str, str] | None = None, dotenv_path: Path | None = None, overrides: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from `env` (default: the process environment after loading `.env`),
+    with `overrides` (environment names, as `--set KEY=VALUE` gives them) winning over it.
 
-    Raises ConfigError for the first malformed value found.
+    Raises ConfigError for the first malformed value found, or an override that names no setting.
     """
     env_file = None
     if env is None:
@@ -328,7 +336,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         env = os.environ
         if not env_file.is_file():
             env_file = None
-    r = _Reader(env)
+    r = _Reader({**env, **overrides} if overrides else env)
     parse_mode = r.text("TELEGRAM_PARSE_MODE", "HTML")
     if parse_mode not in ("HTML", "MarkdownV2"):
         raise ConfigError(f"TELEGRAM_PARSE_MODE must be HTML or MarkdownV2, got {parse_mode!r}")
@@ -344,7 +352,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
     edge_points = r.real("EDGE_ALERT_POINTS", 15.0)
     if edge_points > 100:
         raise ConfigError(f"EDGE_ALERT_POINTS must be at most 100 (percentage points), got {edge_points:g}")
-    return Settings(
+    settings = Settings(
         database=_database(r),
         espn_base_url=r.url("ESPN_BASE_URL", DEFAULT_ESPN_BASE_URL),
         espn_core_base_url=r.url("ESPN_CORE_BASE_URL", DEFAULT_ESPN_CORE_BASE_URL),
@@ -396,7 +404,14 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         env_file=env_file,
         edge_alert_points=edge_points,
         edge_alert_cooldown=edge_cooldown,
+        record_dir=_project_path(record_dir) if (record_dir := r.optional("RECORD_DIR")) else None,
+        overrides=dict(overrides or {}),
     )
+    # A name never read is a typo or a setting this configuration ignores (DB_PORT beside DATABASE_URL).
+    unknown = sorted(set(overrides or ()) - r.asked)
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a setting this configuration reads (see .env.example)")
+    return settings
 
 
 def env_file_exposure(path: Path | None) -> str | None:
@@ -416,12 +431,25 @@ def env_file_exposure(path: Path | None) -> str | None:
     )
 
 
-def load_settings_or_exit() -> Settings:
-    """`load_settings()` for a command: a malformed value ends the process with one line and status 2."""
+def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings (the command line's `--set`) as a mapping of environment names."""
+    overrides = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            # Not echoed: what was meant as a value may be a secret.
+            raise ConfigError("--set takes KEY=VALUE, an environment name such as PRICE_SPIKE_PCT and its value")
+        overrides[name.strip()] = value
+    return overrides
+
+
+def load_settings_or_exit(overrides: Iterable[str] = ()) -> Settings:
+    """`load_settings()` for a command, with the `--set KEY=VALUE` `overrides`: a malformed value
+    ends the process with one line and status 2."""
     import sys
 
     try:
-        return load_settings()
+        return load_settings(overrides=parse_overrides(overrides))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

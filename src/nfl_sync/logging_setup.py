@@ -53,6 +53,13 @@ def register_secret(secret: str) -> None:
             _factory_installed = True
 
 
+def registered_secrets() -> list[str]:
+    """The secrets registered so far, for a child process to register again (a spawned process
+    starts with none)."""
+    with _secrets_lock:
+        return sorted(_secrets)
+
+
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     try:
         message = record.getMessage()

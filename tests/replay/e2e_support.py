@@ -45,8 +45,13 @@ def start_daemon(env: ReplayEnvironment, telegram: FakeTelegramServer, database_
     settings = replay_daemon_settings(
         env.espn.base_url, env.kalshi.base_url, telegram.api_base_url, log_dir, **overrides
     )
+    return daemon(settings, env.clock, database_url)
+
+
+def daemon(settings, clock, database_url: str):
+    """The daemon built on `settings` and `clock`, on the test database, its sender unpaced."""
     db = NFLDBManager(fast_commit_url(database_url), pool_min=2, pool_max=4)
-    sync = build_sync(settings, clock=env.clock, db=db, restore=True)
+    sync = build_sync(settings, clock=clock, db=db, restore=True)
     unpace_sender(sync)
     return sync
 

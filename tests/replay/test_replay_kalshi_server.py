@@ -46,7 +46,9 @@ def test_markets_have_every_field_of_a_real_game_market(kalshi, session):
             if key.endswith("_fp"):
                 assert CONTRACTS.match(market[key]), (key, market[key])
         assert "SYNTHETIC replay market" in market["rules_secondary"]
-        assert market["status"] == "active" and market["result"] == ""
+        # BAL @ JAX is three months away: listed, not open yet.
+        assert market["status"] == ("active" if market["event_ticker"] == GB_ATL else "initialized")
+        assert market["result"] == ""
         assert (
             Decimal("0.01")
             <= Decimal(market["yes_ask_dollars"]) - Decimal(market["yes_bid_dollars"])
@@ -84,7 +86,7 @@ def test_pagination_walks_every_market_once(slate, clock, session):
         assert bad.status_code == 400
 
 
-def test_market_filters(kalshi, gb_atl, clock, session):
+def test_market_filters(kalshi, gb_atl, bal_jax, clock, session):
     def tickers(**params) -> list[str]:
         reply = session.get(f"{kalshi.base_url}/markets", params=params)
         assert reply.status_code == 200, reply.text
@@ -93,19 +95,22 @@ def test_market_filters(kalshi, gb_atl, clock, session):
     assert tickers(series_ticker="KXNFLSPREAD") == []
     assert tickers(event_ticker=BAL_JAX) == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
     assert tickers(tickers=f"{GB_ATL}-GB,{BAL_JAX}-BAL") == [f"{BAL_JAX}-BAL", f"{GB_ATL}-GB"]
-    assert len(tickers(status="open")) == 4 and tickers(status="settled") == []
+    assert tickers(status="open") == [f"{GB_ATL}-ATL", f"{GB_ATL}-GB"] and tickers(status="settled") == []
+    assert tickers(status="unopened") == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
     clock.set(gb_atl.end + timedelta(minutes=1))
-    assert tickers(status="open") == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
-    assert tickers(status="settled") == [f"{GB_ATL}-ATL", f"{GB_ATL}-GB"]
+    assert tickers(status="open") == [] and tickers(status="settled") == [f"{GB_ATL}-ATL", f"{GB_ATL}-GB"]
+    # A game's markets open two weeks before its kickoff.
+    clock.set(bal_jax.kickoff - timedelta(days=14))
+    assert tickers(status="open") == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"] and tickers(status="unopened") == []
     for bad in ({"status": "active"}, {"limit": "0"}, {"limit": "1001"}):
         assert session.get(f"{kalshi.base_url}/markets", params=bad).status_code == 400
 
 
-def test_events_with_and_without_nested_markets(kalshi, gb_atl, clock, session):
+def test_events_with_and_without_nested_markets(kalshi, gb_atl, bal_jax, clock, session):
     plain = session.get(f"{kalshi.base_url}/events", params={"series_ticker": "KXNFLGAME"}).json()
     assert [e["event_ticker"] for e in plain["events"]] == [GB_ATL, BAL_JAX]
     assert all("markets" not in e for e in plain["events"]) and plain["cursor"] == ""
-    clock.set(gb_atl.end + timedelta(minutes=1))
+    clock.set(bal_jax.kickoff - timedelta(hours=1))
     nested = session.get(f"{kalshi.base_url}/events", params={"with_nested_markets": "true", "status": "open"}).json()
     assert [e["event_ticker"] for e in nested["events"]] == [BAL_JAX]
     assert [m["ticker"] for m in nested["events"][0]["markets"]] == [f"{BAL_JAX}-BAL", f"{BAL_JAX}-JAC"]
@@ -165,6 +170,22 @@ def test_volume_grows_during_the_game_and_stops_after_it(kalshi, gb_atl, clock, 
         volumes.append(Decimal(session.get(f"{kalshi.base_url}/markets/{GB_ATL}-GB").json()["market"]["volume_fp"]))
     assert volumes[0] > 0
     assert volumes[0] < volumes[1] < volumes[2] < volumes[3] == volumes[4]
+
+
+def test_before_kickoff_the_book_changes_every_15_minutes_and_every_5_seconds_in_the_game(gb_atl, clock):
+    markets = FakeKalshiServer([gb_atl], clock).markets
+    listing, _ = markets.by_ticker[f"{GB_ATL}-ATL"]
+
+    def quotes(start, step, n):
+        moments = [start + step * i for i in range(n)]
+        return [(markets.book(f"{GB_ATL}-ATL", at), markets.market(listing, "home", at)["volume_fp"]) for at in moments]
+
+    period = gb_atl.kickoff - timedelta(hours=2)  # a 15-minute boundary: kickoff is on the hour
+    still = quotes(period, timedelta(seconds=5), 180)
+    assert len(set(still)) == 1  # 15 minutes of pre-game polls: one quote, one volume
+    assert quotes(period + timedelta(minutes=15), timedelta(seconds=5), 1)[0] != still[0]
+    live = quotes(gb_atl.kickoff + timedelta(minutes=10), timedelta(seconds=5), 12)
+    assert len({book for book, _ in live}) > 6 and len({volume for _, volume in live}) == 12
 
 
 def test_prices_are_deterministic_for_a_seed(gb_atl, clock):

@@ -15,6 +15,7 @@ from nfl_sync.sources.kalshi.client import KalshiClient
 
 BASE = DEFAULT_KALSHI_BASE_URL
 MARKETS = f"{BASE}/markets"
+KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"  # a signing key id (the key: the `private_key` fixture)
 NFL_MARKET_FILES = sorted(path.name for path in fixture_path("kalshi", "get_market").glob("*.json"))
 
 

@@ -11,36 +11,18 @@ from decimal import Decimal
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from responses import matchers
 
 from helpers import fixture_json
-from kalshi_support import BASE, MARKETS, make_client, nfl_market, page, slate_query
+from kalshi_support import BASE, KEY_ID, MARKETS, make_client, nfl_market, page, slate_query
 from nfl_sync.config import load_settings
 from nfl_sync.domain.errors import ConfigError, SourceError
 from nfl_sync.sources.kalshi.client import LEGACY_CREDENTIALS_WARNING, KalshiClient
 from nfl_sync.sources.kalshi.records import ExchangeStatus
 
 SIGNATURE_HEADERS = ("KALSHI-ACCESS-KEY", "KALSHI-ACCESS-TIMESTAMP", "KALSHI-ACCESS-SIGNATURE")
-KEY_ID = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
-
-
-@pytest.fixture(scope="module")
-def private_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def signing_env(private_key, tmp_path) -> dict[str, str]:
-    path = tmp_path / "kalshi.pem"
-    path.write_bytes(
-        private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return {"KALSHI_API_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(path)}
-
 
 # --- pagination -------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from nfl_sync.engine.scoreboard import ScoreboardLane
 from nfl_sync.engine.shell import Shell
 from nfl_sync.health import HealthMonitor
 from nfl_sync.metrics import Metrics
+from nfl_sync.sources.recorder import ResponseRecorder
 from nfl_sync.storage.manager import NFLDBManager
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class NFLRealtimeSync:
         alerts: AlertSink,
         metrics: Metrics,
         health: HealthMonitor | None = None,
+        recorder: ResponseRecorder | None = None,
     ):
         self.settings = settings
         self.clock = clock
@@ -61,6 +63,7 @@ class NFLRealtimeSync:
         self.alerts = alerts
         self.metrics = metrics
         self.health = health or HealthMonitor()
+        self.recorder = recorder  # --record: the sources' responses, closed after them
         self.cycles = 0
         self._stop = threading.Event()
         self._threads: LaneThreads | None = None
@@ -167,8 +170,12 @@ class NFLRealtimeSync:
         return self._threads.alive() if self._threads is not None else []
 
     # --- sequential cycles (tests, --once, replays) ----------------------------------------------
-    def run_forever(self, until: Callable[[], bool] | None = None) -> None:
-        """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once."""
+    def run_forever(self, until: Callable[[], bool] | None = None, idle: Callable[[], None] | None = None) -> None:
+        """Cycles on a monotonic schedule without drift; an overrun starts the next cycle at once.
+
+        `idle` is called between cycles, once the wait for the next one is over; it may move a
+        simulated clock forward (a replay skipping the hours between two games), and the
+        schedule goes on from the new time."""
         interval = self.settings.sync_interval
         deadline = self.clock.monotonic()
         while not self._stop.is_set():
@@ -183,8 +190,11 @@ class NFLRealtimeSync:
                 if elapsed > interval:
                     log.warning("Sync cycle took %.2f s, longer than the %.1f s interval", elapsed, interval)
                 deadline = now
-                continue
-            self._sleep_until(deadline)
+            else:
+                self._sleep_until(deadline)
+            if idle is not None:
+                idle()
+                deadline = max(deadline, self.clock.monotonic())
 
     def _sleep_until(self, deadline: float) -> None:
         # Short steps keep shutdown prompt with any clock (a simulated one advances per step).

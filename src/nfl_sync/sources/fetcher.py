@@ -31,6 +31,7 @@ from nfl_sync.sources.espn.site import DateRange, EspnSiteClient
 from nfl_sync.sources.http import HttpSource, RequestObserver
 from nfl_sync.sources.limits import Limiter, PriorityBudget, RateLimiter, per_second
 from nfl_sync.sources.odds import OddsClient, OddsQuota
+from nfl_sync.sources.recorder import ResponseRecorder
 from nfl_sync.sources.weather import WeatherClient, WeatherTarget
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class NFLDataFetcher:
         *,
         core_injuries_per_team: int = 3,
         rng: Callable[[], float] | None = None,
+        recorder: ResponseRecorder | None = None,
     ):
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -58,7 +60,13 @@ class NFLDataFetcher:
             per_second(settings.espn_rate_per_second) + ((settings.espn_rate_per_minute, 60.0),), self.clock
         )
 
-        def source(name: str, base_url: str, limiter: Limiter, deadline: float = settings.http_deadline) -> HttpSource:
+        def source(
+            name: str,
+            base_url: str,
+            limiter: Limiter,
+            deadline: float = settings.http_deadline,
+            recorder: ResponseRecorder | None = None,
+        ) -> HttpSource:
             return HttpSource(
                 name,
                 base_url,
@@ -68,14 +76,22 @@ class NFLDataFetcher:
                 limiter=limiter,
                 observer=observer,
                 rng=rng or random.random,
+                recorder=recorder,
             )
 
         # The scoreboard is polled every SYNC_INTERVAL: a try that outlives the next poll is pointless.
         scoreboard_deadline = max(SCOREBOARD_MIN_DEADLINE, settings.sync_interval)
-        self.espn = source("espn", settings.espn_base_url, espn_budget.limiter(SCOREBOARD), scoreboard_deadline)
-        self.espn_summaries = source("espn", settings.espn_base_url, espn_budget.limiter(SUMMARIES))
-        self.espn_background = source("espn", settings.espn_base_url, espn_budget.limiter(BACKGROUND))
-        self.espn_core = source("espn-core", settings.espn_core_base_url, espn_budget.limiter(BACKGROUND))
+        # `recorder` (--record) keeps ESPN's answers; weather and odds are no part of a replay.
+        self.espn = source(
+            "espn", settings.espn_base_url, espn_budget.limiter(SCOREBOARD), scoreboard_deadline, recorder
+        )
+        self.espn_summaries = source("espn", settings.espn_base_url, espn_budget.limiter(SUMMARIES), recorder=recorder)
+        self.espn_background = source(
+            "espn", settings.espn_base_url, espn_budget.limiter(BACKGROUND), recorder=recorder
+        )
+        self.espn_core = source(
+            "espn-core", settings.espn_core_base_url, espn_budget.limiter(BACKGROUND), recorder=recorder
+        )
         self.openweather = source(
             "openweathermap", settings.openweather_base_url, RateLimiter(((60, 60.0),), self.clock)
         )

@@ -27,6 +27,7 @@ from nfl_sync.domain.backoff import RetryPolicy
 from nfl_sync.domain.errors import ParseError, SourceError
 from nfl_sync.sources import json_text
 from nfl_sync.sources.limits import Limiter
+from nfl_sync.sources.recorder import Exchange, ResponseRecorder, recorded_query
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class HttpSource:
         session: requests.Session | None = None,
         rng: Callable[[], float] = random.random,
         observer: RequestObserver | None = None,
+        recorder: ResponseRecorder | None = None,
     ):
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -106,6 +108,7 @@ class HttpSource:
         self.limiter = limiter
         self.rng = rng
         self.observer = observer
+        self.recorder = recorder
         self.session = session or requests.Session()
         if self.session.trust_env:
             # requests reads the proxy, CA-bundle and netrc settings of the environment again on
@@ -223,6 +226,8 @@ class HttpSource:
         except requests.RequestException as error:
             raise failed(f"request failed ({type(error).__name__})", retryable=False) from None
         self._observe(shown, status, started)
+        if self.recorder is not None:
+            self.recorder.record(self._exchange(method, url, params, reply))
         if 200 <= status < 300:
             return reply
         body = _short_body(reply.body)
@@ -264,6 +269,24 @@ class HttpSource:
             if limit is not None and self.clock.monotonic() > limit:
                 raise _DeadlinePassed
         return b"".join(parts)
+
+    def _exchange(self, method: str, url: str, params: Params | None, reply: Reply) -> Exchange:
+        """A response for the recorder, whatever it holds (an error page is what was seen): its
+        arrival time, the request without headers (where Kalshi's signature travels), the status,
+        the content type and the body."""
+        parts = urlsplit(url)
+        base = urlsplit(self.base_url).path.rstrip("/")
+        path = parts.path[len(base) + 1 :] if parts.path.startswith(base + "/") else parts.path
+        return Exchange(
+            at=self.clock.now(),
+            source=self.name,
+            method=method,
+            path=path,
+            query=recorded_query(parts.query, params),
+            status=reply.status,
+            content_type=reply.headers.get("Content-Type", ""),
+            body=reply.body,
+        )
 
     def _observe(self, path: str, status: int | None, started: float) -> None:
         if self.observer is not None:

@@ -69,26 +69,3 @@ class OperationsRepository:
         self.cur.execute("DELETE FROM nfl_kalshi_markets WHERE game_id = ANY(%s)", (ids,))
         self.cur.execute("DELETE FROM nfl_injuries WHERE game_id = ANY(%s)", (ids,))
         self.cur.execute("DELETE FROM nfl_games WHERE game_id = ANY(%s)", (ids,))
-
-    def replay_report(self, game_ids: Sequence[str]) -> dict[str, Any]:
-        """Figures of a replay: final scores, plays stored, alerts by type and status, correlations."""
-        ids = list(game_ids)
-        self.cur.execute(
-            "SELECT game_id, away_team, home_team, away_score, home_score, state, "
-            "(SELECT count(*) FROM v_nfl_plays p WHERE p.game_id = g.game_id) AS plays "
-            "FROM nfl_games g WHERE game_id = ANY(%s) ORDER BY start_time, game_id",
-            (ids,),
-        )
-        games = self.cur.fetchall()
-        self.cur.execute(
-            "SELECT alert_type, status, count(*) AS n FROM nfl_alert_history "
-            "WHERE game_id = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
-            (ids,),
-        )
-        alerts = self.cur.fetchall()
-        self.cur.execute(
-            "SELECT impact_level, count(*) AS n FROM nfl_kalshi_correlations "
-            "WHERE game_id = ANY(%s) GROUP BY 1 ORDER BY 1",
-            (ids,),
-        )
-        return {"games": games, "alerts": alerts, "correlations": self.cur.fetchall()}

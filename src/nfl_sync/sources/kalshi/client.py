@@ -44,6 +44,7 @@ from nfl_sync.sources.kalshi.signing import KalshiSigner, load_private_key
 from nfl_sync.sources.kalshi.statuses import filter_status
 from nfl_sync.sources.kalshi.tickers import map_markets_to_games
 from nfl_sync.sources.limits import TokenBucket, TTLCache
+from nfl_sync.sources.recorder import ResponseRecorder
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class KalshiClient:
         *,
         session: requests.Session | None = None,
         rng: Callable[[], float] = random.random,
+        recorder: ResponseRecorder | None = None,
     ):
         self.settings = settings
         self.clock = clock
@@ -119,6 +121,7 @@ class KalshiClient:
             session=session,
             rng=rng,
             observer=observer,
+            recorder=recorder,
         )
         self._details: TTLCache[ParsedMarket] = TTLCache(settings.cache_ttl, clock)
         self._reported: set[str] = set()
