@@ -30,6 +30,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -90,7 +91,7 @@ def run(name: str, workers: int | None) -> bool:
         flush=True,
     )
     started, cpu, database_cpu = time.perf_counter(), _cpu_seconds(), postgres_cpu_seconds(url)
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the report and console alerts
+    with _quiet_stdout():
         outcome = replay_games(base, games, None, workers)
     wall = time.perf_counter() - started
     cpu, database_cpu = _cpu_seconds() - cpu, postgres_cpu_seconds(url) - database_cpu
@@ -104,6 +105,22 @@ def run(name: str, workers: int | None) -> bool:
         flush=True,
     )
     return not outcome.failed
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """The console alerts of the replay and of its worker processes (which inherit the file
+    descriptor, not `sys.stdout`) go to /dev/null; the figures are printed around it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _cpu_seconds() -> float:

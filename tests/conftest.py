@@ -10,21 +10,14 @@ import os
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from helpers import with_database
+from helpers import empty_tables, with_database
 from nfl_sync.storage.embedded import ensure_database, start_embedded
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.migrations import apply_migrations
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-_DATA_TABLES = (
-    "nfl_alert_deliveries, nfl_alert_history, nfl_alert_chat_routes, nfl_kalshi_correlations, nfl_kalshi_prices, "
-    "nfl_kalshi_markets, nfl_win_probability, nfl_player_stats, nfl_injuries, nfl_weather, nfl_odds, "
-    "nfl_plays, nfl_games, nfl_data_sync_log"
-)
 
 
 @pytest.fixture(scope="session")
@@ -49,16 +42,6 @@ def database_url(pg_server):
     apply_migrations(db)
     db.close()
     return url
-
-
-def empty_tables(database_url: str) -> None:
-    """Every data table of the database emptied, the alert triggers as the schema made them."""
-    conn = psycopg2.connect(database_url)
-    with conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {_DATA_TABLES} RESTART IDENTITY CASCADE")
-        cur.execute("REFRESH MATERIALIZED VIEW v_nfl_kalshi_opportunities")  # a view keeps rows TRUNCATE took
-        cur.execute("UPDATE nfl_alert_triggers SET enabled = true, cooldown_seconds = 300, last_triggered = NULL")
-    conn.close()
 
 
 @pytest.fixture

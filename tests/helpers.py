@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -450,3 +452,20 @@ def wait_for(predicate: Callable[[], object], seconds: float, what: str) -> None
     while not predicate():
         assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
         time.sleep(0.02)
+
+
+_DATA_TABLES = (
+    "nfl_alert_deliveries, nfl_alert_history, nfl_alert_chat_routes, nfl_kalshi_correlations, nfl_kalshi_prices, "
+    "nfl_kalshi_markets, nfl_win_probability, nfl_player_stats, nfl_injuries, nfl_weather, nfl_odds, nfl_odds_history, "
+    "nfl_plays, nfl_games, nfl_data_sync_log"
+)
+
+
+def empty_tables(database_url: str) -> None:
+    """Every data table of the database emptied, the alert triggers as the schema made them."""
+    conn = psycopg2.connect(database_url)
+    with conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {_DATA_TABLES} RESTART IDENTITY CASCADE")
+        cur.execute("REFRESH MATERIALIZED VIEW v_nfl_kalshi_opportunities")  # a view keeps rows TRUNCATE took
+        cur.execute("UPDATE nfl_alert_triggers SET enabled = true, cooldown_seconds = 300, last_triggered = NULL")
+    conn.close()

@@ -137,6 +137,7 @@ def test_overrides_win_over_the_environment_and_are_validated_like_it():
         ({"DB_POOL_MAX": "2"}, "DB_POOL_MAX"),
         ({"PRICE_SPIKE_MIN_CENTS": "-1"}, "PRICE_SPIKE_MIN_CENTS must be >= 0"),
         ({"EDGE_ALERT_POINTS": "0"}, "EDGE_ALERT_POINTS must be > 0"),
+        ({"EDGE_ALERT_COOLDOWN": "0"}, "EDGE_ALERT_COOLDOWN must be > 0"),
         ({"EDGE_ALERT_POINTS": "150"}, "EDGE_ALERT_POINTS must be at most 100"),
     ],
 )

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
 from nfl_sync.domain.errors import DatabaseError
@@ -290,14 +290,17 @@ def report(day: date | None) -> int:
     from nfl_sync.clock import SystemClock
     from nfl_sync.domain.calendar import eastern_date
     from nfl_sync.domain.daily_report import format_report
-    from nfl_sync.domain.errors import DatabaseError
     from nfl_sync.storage.manager import NFLDBManager
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings_or_exit()
     now = SystemClock().now()
     day = day or eastern_date(now)
-    db = NFLDBManager.from_settings(settings)
+    try:
+        db = NFLDBManager.from_settings(settings)
+    except DatabaseError as error:  # the embedded server would not start, or the pool not open
+        print(f"report: cannot open the database: {error}", file=sys.stderr)
+        return 1
     try:
         figures = db.run(lambda tx: tx.analytics.daily_report(day))
     except DatabaseError as error:
@@ -312,4 +315,6 @@ def report(day: date | None) -> int:
 def _secrets(settings: Settings) -> list[str]:
     """What the logs must never show: the bot token and the database password."""
     password = urlsplit(settings.database.url).password if settings.database.url else None
-    return [secret for secret in (settings.telegram_bot_token, password) if secret]
+    # The URL holds the password percent-encoded ('p%40ss' for 'p@ss'); errors may show either.
+    passwords = (password, unquote(password)) if password else ()
+    return [secret for secret in (settings.telegram_bot_token, *passwords) if secret]

@@ -312,7 +312,9 @@ def _timezone(r: _Reader) -> ZoneInfo:
 
 def _cooldowns(r: _Reader, edge_cooldown: float) -> dict[str, int]:
     default = r.integer("ALERT_COOLDOWN_SECONDS", 300)
-    cooldowns: dict[str, int] = {kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES}
+    cooldowns: dict[str, int] = {
+        kind: r.integer(f"ALERT_COOLDOWN_{kind.upper()}", default) for kind in ALERT_TYPES if kind != AlertType.EDGE
+    }
     # EDGE_ALERT_COOLDOWN is the policy's too: it holds a side's cooldown across a restart, which
     # forgets the detector's.
     cooldowns[AlertType.EDGE] = math.ceil(edge_cooldown)
@@ -348,7 +350,7 @@ def load_settings(
         raise ConfigError(f"METRICS_PORT must be between 0 and 65535, got {metrics_port}")
     key_path = r.optional("KALSHI_PRIVATE_KEY_PATH")
     log_dir = Path(r.text("LOG_DIR", "logs"))
-    edge_cooldown = r.real("EDGE_ALERT_COOLDOWN", 900.0, allow_zero=True)
+    edge_cooldown = r.real("EDGE_ALERT_COOLDOWN", 900.0)
     edge_points = r.real("EDGE_ALERT_POINTS", 15.0)
     if edge_points > 100:
         raise ConfigError(f"EDGE_ALERT_POINTS must be at most 100 (percentage points), got {edge_points:g}")

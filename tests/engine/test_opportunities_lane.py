@@ -14,7 +14,7 @@ from helpers import FakeClock
 from nfl_sync.app import build_sync, close_sync
 from nfl_sync.config import load_settings
 from nfl_sync.domain.models import MarketSnapshot, WinProbability
-from nfl_sync.engine.opportunities import REFRESH_INTERVAL, OpportunitiesLane
+from nfl_sync.engine.opportunities import FINAL_SETTLE_POLLS, REFRESH_INTERVAL, OpportunitiesLane
 from nfl_sync.engine.report import CycleReport
 from nfl_sync.storage.manager import NFLDBManager
 
@@ -81,9 +81,12 @@ def test_refreshed_every_minute_while_live_and_once_at_the_final(db, rig):
     clock.advance(5)
     final = game(state="post", status="STATUS_FINAL", home_score=24, away_score=25)
     db.run(lambda tx: tx.games.upsert_game(final))
-    _price(db, clock.now(), "0.01")
     sync.board.update([final])
-    assert _due(lane, clock)  # at once, not a minute later
+    assert not _due(lane, clock)  # the Kalshi lane has not polled since the final whistle
+    clock.advance(sync.settings.sync_interval)
+    _price(db, clock.now(), "0.01")  # its poll after the final
+    clock.advance((FINAL_SETTLE_POLLS - 1) * sync.settings.sync_interval)
+    assert _due(lane, clock)  # polls after the final, not a minute later
     _run(sync, lane, clock)
     assert _view(db) == [("KXNFLGAME-23SEP17GBATL-ATL", Decimal("0.02"), "post")]
     clock.advance(REFRESH_INTERVAL * 10)
@@ -107,3 +110,23 @@ def test_a_failed_refresh_is_logged_and_counted_and_the_lane_goes_on(db, rig):
     assert sync.metrics.cycle_failures.labels("opportunities")._value.get() == before + 1
     clock.advance(REFRESH_INTERVAL)
     assert _due(lane, clock)  # tried again a minute later
+
+
+def test_a_failed_refresh_at_a_final_waits_a_refresh_interval_before_the_next_try(db, rig):
+    sync, lane, clock = rig
+    sync.board.update([game(state="post", status="STATUS_FINAL")])
+    assert lane.wait_time(clock.monotonic(), clock.now()) > 0  # seen final: the settle time first
+    clock.advance(FINAL_SETTLE_POLLS * sync.settings.sync_interval)
+    assert _due(lane, clock)
+    away = NFLDBManager("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1", pool_min=1, pool_max=3)
+    lane.shell = replace(lane.shell, db=away)
+    try:
+        assert "opportunities" in _run(sync, lane, clock).failures
+    finally:
+        away.close()
+
+    assert not _due(lane, clock)  # not again at once: a database away must not make the lane spin
+    clock.advance(REFRESH_INTERVAL - 1)
+    assert not _due(lane, clock)
+    clock.advance(1)
+    assert _due(lane, clock)

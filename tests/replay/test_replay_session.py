@@ -12,8 +12,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from conftest import empty_tables
-from helpers import replay_daemon_settings
+from helpers import empty_tables, replay_daemon_settings
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.runner import ReplayEnvironment
 from nfl_replay.session import RecordedSession, SessionServer

@@ -88,13 +88,14 @@ class NFLRealtimeSync:
             on_significant=self.markets.schedule_correlation,
         )
         self.injuries = InjuryLane(shell, self.board)
+        self.opportunities = OpportunitiesLane(shell, self.board)
         # The order of a sequential cycle: what alerts fastest first, then what it feeds.
         self.lanes: tuple[Lane, ...] = (
             ScheduleLane(shell, self.board),
             self.scoreboard,
             self.plays,
             self.markets,
-            OpportunitiesLane(shell, self.board),
+            self.opportunities,
             self.injuries,
             WeatherLane(shell, self.board),
             OddsLane(shell, self.board),
@@ -151,11 +152,13 @@ class NFLRealtimeSync:
         return True
 
     def caught_up(self, game_ids: Iterable[str] = ()) -> bool:
-        """Every summary asked for fetched, every market reaction measured, and the given games
-        final (what a replay waits for before its report)."""
+        """Every summary asked for fetched, every market reaction measured, every final's
+        opportunities refreshed, and the given games final (what a replay waits for before its
+        report)."""
         games = self.board.snapshot()
         final = all(game_id in games and games[game_id].is_over for game_id in game_ids)
-        return final and not self.plays.pending() and not self.markets.pending()
+        waiting = self.plays.pending() or self.markets.pending() or self.opportunities.pending()
+        return final and not waiting
 
     def wait_for_stop(self, timeout: float) -> bool:
         """Wait at most `timeout` seconds for `stop()`; True once it was called."""

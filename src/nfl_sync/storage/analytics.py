@@ -56,6 +56,7 @@ class AnalyticsRepository:
         return self.cur.fetchall()
 
     def kalshi_opportunities(self, min_edge: Decimal = Decimal("0.05")) -> list[RealDictRow]:
+        """The view's rows of every game, finished ones too (`state`), largest gap first."""
         self.cur.execute(
             "SELECT * FROM v_nfl_kalshi_opportunities WHERE abs(edge) >= %s ORDER BY abs(edge) DESC", (min_edge,)
         )
@@ -122,7 +123,8 @@ class AnalyticsRepository:
         return DailyReport(day, sync, alerts, impacts, self.current_opportunities())
 
     def current_opportunities(self, limit: int = REPORT_OPPORTUNITIES) -> tuple[Opportunity, ...]:
-        """The view's rows of live games, largest gap first (the view keeps finished games too);
+        """The view's rows of the games live now (by the games table: the view is as of its last
+        refresh, which a stopped daemon leaves behind), largest gap first;
         none while it was never populated (a view created WITH NO DATA cannot be read before its
         first refresh)."""
         self.cur.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = 'v_nfl_kalshi_opportunities'")
@@ -130,8 +132,9 @@ class AnalyticsRepository:
         if row is None or not row["ispopulated"]:
             return ()
         self.cur.execute(
-            "SELECT ticker, away_team, home_team, team, market_prob, espn_prob, edge, price_time "
-            "FROM v_nfl_kalshi_opportunities WHERE state = 'in' ORDER BY abs(edge) DESC NULLS LAST, ticker LIMIT %s",
+            "SELECT o.ticker, o.away_team, o.home_team, o.team, o.market_prob, o.espn_prob, o.edge, o.price_time "
+            "FROM v_nfl_kalshi_opportunities o JOIN nfl_games g ON g.game_id = o.game_id WHERE g.state = 'in' "
+            "ORDER BY abs(o.edge) DESC NULLS LAST, o.ticker LIMIT %s",
             (limit,),
         )
         return tuple(
