@@ -77,5 +77,13 @@ def test_no_edge_alert_when_the_market_agrees_with_espn(db, database_url, telegr
     _replay(telegram, database_url, tmp_path, kalshi_lag_seconds=0)
 
     assert _edges(db) == []
-    assert query(db, "SELECT count(*) AS n FROM nfl_kalshi_orderbook")[0]["n"] == 0
+    # With no candidate, each live game-winner market's book is still stored, once a minute.
+    books = query(db, "SELECT ticker, ts FROM nfl_kalshi_orderbook ORDER BY ticker, ts")
+    by_ticker = defaultdict(list)
+    for book in books:
+        by_ticker[book["ticker"]].append(book["ts"])
+    assert set(by_ticker) == {"KXNFLGAME-23SEP17GBATL-ATL", "KXNFLGAME-23SEP17GBATL-GB"}
+    for times in by_ticker.values():
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert len(times) >= 30 and all(gap >= timedelta(minutes=1) for gap in gaps), times
     assert len(query(db, "SELECT * FROM v_nfl_kalshi_opportunities")) == 2

@@ -165,7 +165,7 @@ class MarketLane(Lane):
         self.known_markets.update({m.ticker: m for m in markets})
         self.stored_prices.update({s.ticker: s for s in snapshots})
         self._remember_measured(correlations, now)
-        self.edges.commit(edge_sides)
+        self.edges.commit(edge_sides, books)
         measured = {c.play_id for c in correlations}
         resolved = {id(job) for job in due if job.play.play_id in measured}
         with self._lock:
