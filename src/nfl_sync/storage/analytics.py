@@ -1,5 +1,5 @@
 """Read-only questions about the stored data: live games, scoring, market moves, sync health,
-and the `report` command's day."""
+the `report` command's day, and a game's chart data."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from nfl_sync.domain.daily_report import (
     day_bounds,
 )
 from nfl_sync.domain.errors import DatabaseError
+from nfl_sync.domain.game_chart import ChartGame, ChartPlay, GameChartData, PricePoint, Reaction
 
 # The opportunities the report lists, largest gap first.
 REPORT_OPPORTUNITIES = 20
@@ -145,3 +146,51 @@ class AnalyticsRepository:
             )
             for r in self.cur.fetchall()
         )
+
+    def game_chart_data(self, game_id: str) -> GameChartData | None:
+        """What a game's chart plots (`domain.game_chart`), None for an unknown game: its plays
+        with a wall clock and ESPN's home win probability, the home team's game-winner market's
+        mids (the raw snapshots, else the 1-minute candles' closes once the snapshots are pruned)
+        and that market's measured reactions to plays."""
+        self.cur.execute(
+            "SELECT game_id, away_team, home_team, away_score, home_score, phase, start_time "
+            "FROM nfl_games WHERE game_id = %s",
+            (game_id,),
+        )
+        row = self.cur.fetchone()
+        if row is None:
+            return None
+        game = ChartGame(**row)
+        self.cur.execute(
+            "SELECT p.play_id, p.period, p.wallclock, p.scoring_play, p.away_score, p.home_score, p.significance, "
+            "p.yards, w.home_win_pct FROM v_nfl_plays p "
+            "LEFT JOIN nfl_win_probability w USING (game_id, play_id) "
+            "WHERE p.game_id = %s AND p.wallclock IS NOT NULL ORDER BY p.sequence_number",
+            (game_id,),
+        )
+        plays = tuple(ChartPlay(**{**r, "significance": tuple(r["significance"])}) for r in self.cur.fetchall())
+        self.cur.execute(
+            "SELECT ticker FROM nfl_kalshi_markets WHERE game_id = %s AND series_ticker = 'KXNFLGAME' "
+            "AND market_kind = 'game' AND team = %s ORDER BY ticker LIMIT 1",
+            (game_id, game.home_team),
+        )
+        market = self.cur.fetchone()
+        if market is None:
+            return GameChartData(game, plays, (), ())
+        ticker = market["ticker"]
+        self.cur.execute(
+            "SELECT ts AS at, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid FROM nfl_kalshi_prices "
+            "WHERE ticker = %(t)s AND coalesce((yes_bid + yes_ask) / 2, last_price) IS NOT NULL "
+            "UNION ALL SELECT minute, close FROM nfl_kalshi_candles WHERE ticker = %(t)s AND close IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM nfl_kalshi_prices WHERE ticker = %(t)s) ORDER BY at",
+            {"t": ticker},
+        )
+        prices = tuple(PricePoint(**r) for r in self.cur.fetchall())
+        self.cur.execute(
+            "SELECT play_id, price_before, price_after FROM nfl_kalshi_correlations "
+            "WHERE game_id = %s AND ticker = %s AND event_type <> 'price_spike' "
+            "AND price_before IS NOT NULL AND price_after IS NOT NULL ORDER BY id",
+            (game_id, ticker),
+        )
+        reactions = tuple(Reaction(**r) for r in self.cur.fetchall())
+        return GameChartData(game, plays, prices, reactions)
