@@ -9,6 +9,7 @@ from nfl_sync.storage.games import GameRepository
 from nfl_sync.storage.markets import MarketRepository
 from nfl_sync.storage.operations import OperationsRepository
 from nfl_sync.storage.outbox import OutboxRepository
+from nfl_sync.storage.photos import PhotoRepository
 
 
 class Tx:
@@ -21,3 +22,4 @@ class Tx:
         self.outbox = OutboxRepository(cur)
         self.ops = OperationsRepository(cur)
         self.analytics = AnalyticsRepository(cur)
+        self.photos = PhotoRepository(cur)
