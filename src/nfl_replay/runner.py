@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from nfl_replay.charts import write_charts
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
@@ -103,8 +104,8 @@ class ReplayEnvironment:
         return sync.caught_up(self.game_ids) and sync.alerts.pending_count() == 0
 
 
-def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -> int:
-    """The `--replay` command. Returns the exit status."""
+def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None, charts: Path | None = None) -> int:
+    """The `--replay` command; with `charts`, each game's chart is written there. Returns the exit status."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     try:
@@ -127,9 +128,12 @@ def run_replay(settings: Settings, paths: Sequence[Path], speed: float | None) -
         try:
             sync.run_forever(until=lambda: env.finished(sync))
             report = sync.db.run(lambda tx: tx.ops.replay_report(env.game_ids))
+            drawn = write_charts(sync.db, env.game_ids, charts) if charts is not None else []
         finally:
             close_sync(sync)
     print(format_report(report))
+    for path in drawn:
+        print(f"  chart: {path}")
     return 0
 
 

@@ -29,8 +29,9 @@ from nfl_sync.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-# Runs a replay: (settings, the recordings, game-seconds per second or None for max) -> exit status.
-ReplayRunner = Callable[[Settings, Sequence[Path], float | None], int]
+# Runs a replay: (settings, the recordings, game-seconds per second or None for max, the folder for
+# the games' charts or None) -> exit status.
+ReplayRunner = Callable[[Settings, Sequence[Path], float | None, Path | None], int]
 
 
 def _run_options(defaults: bool) -> argparse.ArgumentParser:
@@ -55,6 +56,12 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         metavar="N|max",
         help="replay speed: N game-seconds per second, or max (default 60)",
         default="60" if defaults else argparse.SUPPRESS,
+    )
+    options.add_argument(
+        "--charts",
+        metavar="DIR",
+        type=Path,
+        help="with --replay: write each game's chart to DIR/<game_id>.png",
     )
     return options
 
@@ -146,7 +153,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed))
+        return replay(settings, args.replay, None if args.speed == "max" else float(args.speed), args.charts)
     try:
         return run_daemon(settings, once=args.once, dry_run=args.dry_run)
     except DatabaseError as error:
