@@ -2,8 +2,10 @@
 
 It answers the way the real Bot API does for what the pipeline uses: `POST /bot<TOKEN>/<method>`
 (method names case-insensitive) with form-encoded, JSON, multipart or query parameters; `getMe`
-(which python-telegram-bot calls first), `sendMessage` and `sendPhoto` (a multipart upload: the
-photo's bytes and caption are recorded in `photos`). It checks what Telegram checks before it
+(which python-telegram-bot calls first), `sendMessage`, `sendPhoto` (a multipart upload: the
+photo's bytes and caption are recorded in `photos`), and for the bot's commands `getUpdates` (long
+polling over a queue of updates a test injects with `send_command`), `setMyCommands` (recorded)
+and `deleteWebhook`. It checks what Telegram checks before it
 accepts a message: the token (401), blocked chats (403), unknown chats (400 chat not found),
 groups that became supergroups (400 with `migrate_to_chat_id`, `migrated_chats`),
 empty or over-long text (400), and the `parse_mode` markup (400 "can't parse entities", with
@@ -259,6 +261,10 @@ class FakeTelegramServer(FakeHTTPServer):
         self._overall: Allowance | None = None
         self._per_chat: dict[str, list[Allowance]] = {}
         self._state_lock = threading.Lock()
+        self._updates: list[dict[str, Any]] = []  # not yet confirmed by an offset
+        self._update_ids = 0
+        self._arrived = threading.Condition(self._state_lock)
+        self.my_commands: list[dict[str, Any]] = []
         for verb in ("GET", "POST"):
             self.route(verb, "/{bot}/{method}", self._handle)
 
@@ -291,6 +297,40 @@ class FakeTelegramServer(FakeHTTPServer):
         with self._state_lock:
             self._scripts.setdefault(method.lower(), deque()).extend(responses)
 
+    def send_command(self, chat_id: str, text: str, title: str | None = None) -> int:
+        """A user in `chat_id` (a group when negative) writes `text` to the bot: queued for
+        getUpdates as Telegram would; returns its update_id."""
+        with self._state_lock:
+            self._update_ids += 1
+            chat = _chat(chat_id)
+            if title is not None and chat["type"] != "private":
+                chat["title"] = title
+            sender = {
+                "id": abs(int(chat_id)) if chat["type"] == "private" else 999,
+                "is_bot": False,
+                "first_name": "Fan",
+            }
+            entities = (
+                [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+            )
+            message = {
+                "message_id": 10_000 + self._update_ids,
+                "from": sender,
+                "chat": chat,
+                "date": int(time.time()),
+                "text": text,
+                "entities": entities,
+            }
+            self._updates.append({"update_id": self._update_ids, "message": message})
+            self._arrived.notify_all()
+            return self._update_ids
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (a getUpdates with a later offset)."""
+        with self._state_lock:
+            return len(self._updates)
+
     def not_found(self, request: Request) -> Response:
         return telegram_error(404, "Not Found")
 
@@ -309,6 +349,15 @@ class FakeTelegramServer(FakeHTTPServer):
             response = self._send_message(_parameters(request))
         elif method == "sendphoto":
             response = self._send_photo(*_multipart(request))
+        elif method == "getupdates":
+            response = self._get_updates(_parameters(request))
+        elif method == "setmycommands":
+            commands = json.loads(_parameters(request).get("commands", "[]"))
+            with self._state_lock:
+                self.my_commands = commands
+            response = json_response({"ok": True, "result": True})
+        elif method == "deletewebhook":
+            response = json_response({"ok": True, "result": True})
         else:
             return telegram_error(404, "Not Found")
         return replace(response, hold_seconds=scripted.seconds) if isinstance(scripted, Hold) else response
@@ -381,6 +430,22 @@ class FakeTelegramServer(FakeHTTPServer):
         sender = {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")}
         message = {"message_id": message_id, "from": sender, "chat": _chat(chat_id), "date": int(time.time())}
         return json_response({"ok": True, "result": {**message, **content}})
+
+    def _get_updates(self, params: dict[str, str]) -> Response:
+        """Updates from `offset` on (those before it are confirmed and forgotten), waiting up to
+        `timeout` seconds for one to come (the long poll; the wait ends as one is injected, or
+        when the server stops)."""
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._arrived:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(min(left, 0.1))
+            updates = list(self._updates[: int(params.get("limit") or 100)])
+        return json_response({"ok": True, "result": updates})
 
     def _flood_wait(self, chat_id: str) -> float:
         """Seconds until `chat_id` may receive a message (0: now, and the message is counted)."""

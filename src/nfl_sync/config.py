@@ -142,6 +142,8 @@ class Settings:
     # and the seconds before the same side is alerted again
     edge_alert_points: float = 15.0
     edge_alert_cooldown: float = 900.0
+    # Whether chats other than TELEGRAM_CHAT_ID's may subscribe with /start
+    telegram_allow_new_chats: bool = False
 
     @property
     def telegram_configured(self) -> bool:
@@ -370,6 +372,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         telegram_enabled=r.flag("TELEGRAM_ENABLED", True),
         telegram_api_base_url=r.url("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API_BASE_URL),
         telegram_parse_mode=parse_mode,
+        telegram_allow_new_chats=r.flag("TELEGRAM_ALLOW_NEW_CHATS", False),
         sync_interval=r.real("SYNC_INTERVAL", 5.0),
         idle_poll_interval=r.real("IDLE_POLL_INTERVAL", 300.0),
         injury_interval=r.real("INJURY_INTERVAL", 300.0, allow_zero=True),

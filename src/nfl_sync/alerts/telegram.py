@@ -147,10 +147,15 @@ class TelegramChannel:
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-loop", daemon=True)
         self._thread.start()
 
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run `coroutine` on the channel's loop, from any thread (the bot's commands live there
+        too: the daemon keeps one PTB loop)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
     def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         # The wait covers getMe and the send, each bounded by the HTTP timeouts, plus slack.
         limit = self.timeout * 3
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        future = self.submit(coroutine)
         try:
             return future.result(limit)
         except BaseException as error:

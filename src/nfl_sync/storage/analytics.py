@@ -3,11 +3,12 @@ the `report` command's day, and a game's chart data."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from psycopg2.extras import RealDictCursor, RealDictRow
 
+from nfl_sync.domain.commands import GameLine
 from nfl_sync.domain.daily_report import (
     AlertCount,
     DailyReport,
@@ -194,3 +195,36 @@ class AnalyticsRepository:
         )
         reactions = tuple(Reaction(**r) for r in self.cur.fetchall())
         return GameChartData(game, plays, prices, reactions)
+
+    def game_lines(self, since: datetime, until: datetime) -> list[GameLine]:
+        """The games live now or starting in [since, until), by kickoff, each with the latest
+        price of each team's full-game winner market (mid of bid and ask, else the last trade)."""
+        self.cur.execute(
+            "SELECT g.game_id, g.away_team, g.home_team, g.away_score, g.home_score, g.state, g.status, "
+            "g.period, g.clock, g.start_time, g.home_win_pct, "
+            "(SELECT coalesce(json_object_agg(m.team, p.price), '{}') FROM nfl_kalshi_markets m "
+            " CROSS JOIN LATERAL (SELECT coalesce((s.yes_bid + s.yes_ask) / 2, s.last_price) AS price "
+            "  FROM nfl_kalshi_prices s WHERE s.ticker = m.ticker ORDER BY s.ts DESC LIMIT 1) p "
+            " WHERE m.game_id = g.game_id AND m.series_ticker = 'KXNFLGAME' AND m.market_kind = 'game' "
+            " AND m.team IS NOT NULL AND p.price IS NOT NULL) AS prices "
+            "FROM nfl_games g WHERE g.is_live OR (g.start_time >= %s AND g.start_time < %s) "
+            "ORDER BY g.start_time NULLS LAST, g.game_id",
+            (since, until),
+        )
+        return [
+            GameLine(
+                r["game_id"],
+                r["away_team"],
+                r["home_team"],
+                r["away_score"],
+                r["home_score"],
+                r["state"],
+                r["status"],
+                r["period"],
+                r["clock"],
+                r["start_time"],
+                r["home_win_pct"],
+                {team: Decimal(str(price)) for team, price in r["prices"].items()},
+            )
+            for r in self.cur.fetchall()
+        ]
