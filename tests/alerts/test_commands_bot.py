@@ -16,7 +16,7 @@ from nfl_replay.telegram_server import telegram_error
 from nfl_sync.alerts.commands import CommandBot, CommandService
 from nfl_sync.domain.command_replies import DaemonStatus
 from nfl_sync.domain.commands import COMMANDS, CommandLimiter
-from nfl_sync.domain.models import MarketSnapshot
+from nfl_sync.domain.models import MarketSnapshot, WinProbability
 from nfl_sync.health import HealthMonitor
 
 ADMIN = "111"
@@ -212,10 +212,24 @@ def test_status_tells_health_but_no_secret_nor_configuration(rig, bot):
         assert secret not in reply
 
 
-def test_chart_says_unavailable_without_a_renderer(bot):
+def test_chart_sends_the_game_chart_as_a_photo(db, bot):
     b = bot()
+    game = factories.game(start_time=b.clock.now() - timedelta(hours=1))
+    plays = [factories.play(n=n) for n in (1, 2, 3)]
+
+    def insert(tx):
+        tx.games.upsert_game(game)
+        tx.games.insert_plays(plays)
+        tx.games.insert_win_probabilities([WinProbability(game.game_id, p.play_id, Decimal("0.6")) for p in plays])
+
+    db.run(insert)
     b.ask(ADMIN, "/start")
-    assert b.ask(ADMIN, "/chart DAL")[0] == "📊 Charts are not available on this bot yet."
+    b.rig.server.send_command(ADMIN, "/chart packers")
+    wait_for(lambda: b.rig.server.photos, 20, "the chart")
+    photo = b.rig.server.photos[0]
+    assert photo.chat_id == ADMIN and "GB @ ATL" in photo.caption
+    assert photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b.ask(ADMIN, "/chart DAL")[0].startswith("No game")  # DAL has no game on the board
 
 
 def test_failing_getupdates_backs_off_and_alerts_still_go_out(rig, bot):

@@ -26,6 +26,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from nfl_sync.alerts.channel import Channel
+from nfl_sync.alerts.charts import chart_png
 from nfl_sync.alerts.telegram import TelegramChannel
 from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
@@ -59,7 +60,8 @@ POLL_TIMEOUT = 30.0
 
 
 class ChartRenderer(Protocol):
-    """Part J's renderer: a game's chart as PNG bytes, or None when there is nothing to draw."""
+    """A game's chart as PNG bytes, or None when there is nothing to draw (`charts.chart_png`;
+    tests may hand another)."""
 
     def __call__(self, db: NFLDBManager, game_id: str) -> bytes | None: ...
 
@@ -85,7 +87,7 @@ class CommandService:
         parse_mode: str | None,
         timezone: tzinfo,
         status: Callable[[], DaemonStatus],
-        chart: ChartRenderer | None = None,
+        chart: ChartRenderer = chart_png,
         limiter: CommandLimiter | None = None,
     ):
         self.db = db
@@ -243,8 +245,6 @@ class CommandService:
         return self._text(replies.status(self.m, self.status(), self.clock.now()))
 
     def _chart(self, chat: ChatSettings, args: str) -> list[Reply]:
-        if self.chart is None:
-            return self._text(replies.chart_unavailable(self.m))
         named, unknown = parse_teams(args)
         if unknown:
             return self._text(replies.unknown_teams(self.m, unknown))
@@ -389,7 +389,6 @@ def build_commands(
     channel: Channel,
     clock: Clock,
     status: Callable[[], DaemonStatus],
-    chart: ChartRenderer | None = None,
 ) -> CommandBot | None:
     """The bot's commands when alerts go to Telegram (None on the console: nobody to answer)."""
     token = settings.telegram_bot_token
@@ -403,6 +402,5 @@ def build_commands(
         parse_mode=settings.telegram_parse_mode,
         timezone=settings.timezone,
         status=status,
-        chart=chart,
     )
     return CommandBot(service, token, channel.base_url, channel.submit, parse_mode=settings.telegram_parse_mode)

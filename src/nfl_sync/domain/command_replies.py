@@ -222,9 +222,5 @@ def status(m: Markup, state: DaemonStatus, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def chart_unavailable(m: Markup) -> str:
-    return m.text("📊 Charts are not available on this bot yet.")
-
-
 def no_chart(m: Markup) -> str:
     return m.text("📊 No chart for that game yet: it needs some plays first.")
