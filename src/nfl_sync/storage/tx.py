@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg2.extras import RealDictCursor
 
 from nfl_sync.storage.analytics import AnalyticsRepository
+from nfl_sync.storage.chats import ChatRepository
 from nfl_sync.storage.games import GameRepository
 from nfl_sync.storage.markets import MarketRepository
 from nfl_sync.storage.operations import OperationsRepository
@@ -21,3 +22,4 @@ class Tx:
         self.outbox = OutboxRepository(cur)
         self.ops = OperationsRepository(cur)
         self.analytics = AnalyticsRepository(cur)
+        self.chats = ChatRepository(cur)
