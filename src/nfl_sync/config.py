@@ -142,6 +142,8 @@ class Settings:
     # and the seconds before the same side is alerted again
     edge_alert_points: float = 15.0
     edge_alert_cooldown: float = 900.0
+    # Whether chats other than TELEGRAM_CHAT_ID's (the admins) may subscribe through the bot
+    telegram_allow_new_chats: bool = False
 
     @property
     def telegram_configured(self) -> bool:
@@ -396,6 +398,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         env_file=env_file,
         edge_alert_points=edge_points,
         edge_alert_cooldown=edge_cooldown,
+        telegram_allow_new_chats=r.flag("TELEGRAM_ALLOW_NEW_CHATS", False),
     )
 
 
