@@ -23,7 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 _DATA_TABLES = (
     "nfl_alert_photos, nfl_alert_deliveries, nfl_alert_history, nfl_alert_chat_routes, nfl_kalshi_correlations, "
     "nfl_kalshi_prices, nfl_kalshi_markets, nfl_win_probability, nfl_player_stats, nfl_injuries, nfl_weather, "
-    "nfl_odds, nfl_plays, nfl_games, nfl_data_sync_log, nfl_chats"
+    "nfl_odds, nfl_plays, nfl_games, nfl_data_sync_log, nfl_chats, nfl_chat_access"
 )
 
 

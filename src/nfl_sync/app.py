@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any
 
 from nfl_sync.alerts.commands import CommandBot, build_commands
-from nfl_sync.alerts.service import AlertService, build_notifier
+from nfl_sync.alerts.service import AlertService, build_notifier, register_admin_chats
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.config import Settings, env_file_exposure
 from nfl_sync.domain.command_replies import DaemonStatus
@@ -54,6 +54,8 @@ def build_sync(
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
     alerts = build_notifier(settings, db, SystemClock(), console_only=dry_run, metrics=metrics, may_send=may_send)
+    if not dry_run:
+        register_admin_chats(settings, db, clock.now())
     sync = NFLRealtimeSync(settings, clock=clock, db=db, fetcher=fetcher, kalshi=kalshi, alerts=alerts, metrics=metrics)
     if restore:
         sync.restore_state()

@@ -142,7 +142,7 @@ class Settings:
     # and the seconds before the same side is alerted again
     edge_alert_points: float = 15.0
     edge_alert_cooldown: float = 900.0
-    # Whether chats other than TELEGRAM_CHAT_ID's may subscribe with /start
+    # Whether chats other than TELEGRAM_CHAT_ID's (the admins) may subscribe through the bot
     telegram_allow_new_chats: bool = False
 
     @property

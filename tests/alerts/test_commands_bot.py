@@ -30,6 +30,8 @@ class Bot:
     def __init__(self, rig, db, *, allow_new_chats=False, limiter=None, status=None):
         self.rig, self.clock = rig, FakeClock()
         monitor = HealthMonitor()
+        # What the daemon's start-up stores: the admins, and whether other chats may subscribe.
+        db.run(lambda tx: tx.chats.configure_access((ADMIN,), allow_new_chats, self.clock.now()))
         self.service = CommandService(
             db,
             self.clock,
@@ -119,7 +121,7 @@ def test_an_unknown_chat_is_refused_once_then_ignored(db, rig, bot):
     b.settle()
 
     assert len(rig.server.messages_to(STRANGER)) == 1
-    assert rows(db, "SELECT chat_id FROM nfl_chats") == []
+    assert [r["chat_id"] for r in rows(db, "SELECT chat_id FROM nfl_chats")] == [ADMIN]  # the stranger: nothing stored
 
 
 def test_a_new_chat_may_subscribe_when_allowed_but_is_no_admin(db, bot):

@@ -11,7 +11,6 @@ import pytest
 
 from nfl_replay.telegram_server import parse_entities
 from nfl_sync.domain import command_replies as replies
-from nfl_sync.domain.chats import ChatSettings
 from nfl_sync.domain.commands import (
     Command,
     CommandLimiter,
@@ -24,6 +23,7 @@ from nfl_sync.domain.commands import (
     parse_quiet_hours,
 )
 from nfl_sync.domain.markup import markup
+from nfl_sync.domain.subscriptions import ChatSettings
 from nfl_sync.domain.teams import all_teams, parse_teams, resolve_team
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)

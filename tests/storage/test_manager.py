@@ -37,7 +37,7 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
         "007_retention.sql",
         "008_edge_and_orderbook.sql",
         "009_odds_history.sql",
-        "010_i_chats_min.sql",
+        "010_chat_subscriptions.sql",
         "011_alert_photos.sql",
     ]
     assert second == []

@@ -32,7 +32,6 @@ from nfl_sync.clock import Clock
 from nfl_sync.config import Settings
 from nfl_sync.domain import command_replies as replies
 from nfl_sync.domain.calendar import eastern_date
-from nfl_sync.domain.chats import ChatSettings
 from nfl_sync.domain.command_replies import DaemonStatus
 from nfl_sync.domain.commands import (
     COMMAND_NAMES,
@@ -48,6 +47,7 @@ from nfl_sync.domain.commands import (
 )
 from nfl_sync.domain.daily_report import day_bounds
 from nfl_sync.domain.markup import markup
+from nfl_sync.domain.subscriptions import ChatSettings
 from nfl_sync.domain.teams import parse_teams
 from nfl_sync.logging_setup import redact, register_secret
 from nfl_sync.storage.manager import NFLDBManager

@@ -3,7 +3,9 @@
 `TelegramNotifier.drain` delivers pending alerts, scores first, then high priority, each in id
 order (`OutboxRepository.next_pending_alert`), to every chat of the channel and closes each alert as
 'sent' (Telegram's message id kept) or 'failed'. Deliveries are tracked per chat in
-nfl_alert_deliveries, so a restart resends only to the chats still missing.
+nfl_alert_deliveries, so a restart resends only to the chats still missing. The chats of an alert
+are the channel's (the configured ones), or, for an alert the outbox fanned out to its subscribers
+(`fanned_out`), the chats it wrote deliveries for.
 
 Crash guarantee: at-least-once per chat, and any copy that might repeat an earlier one says so.
 Before each request the attempt is counted and committed; a delivery still 'pending' with
@@ -240,7 +242,10 @@ class TelegramNotifier:
         """Deliver `alert` (held by the `claim` transaction) to every chat still missing it, then
         close it in that transaction; False when the drain must stop."""
         deliveries = self._outbox(OutboxRepository.alert_deliveries, alert["id"])
-        for chat_id in self.channel.chat_ids:
+        # A fanned-out alert goes to the chats the outbox wrote its deliveries for; any other
+        # (recorded without subscriptions, or by the direct path) to every configured chat.
+        chats = list(deliveries) if alert["fanned_out"] else self.channel.chat_ids
+        for chat_id in chats:
             row = deliveries.get(chat_id)
             if row is not None and row["status"] != "pending":
                 continue
@@ -330,7 +335,8 @@ class TelegramNotifier:
                     text, parse_mode = to_plain(text, parse_mode), None
                     continue
                 self._fail(alert, chat_id, str(error), report)
-                if error.reason in (BLOCKED, CHAT_NOT_FOUND):
+                # A subscriber that blocked the bot is its own business; a configured chat is the daemon's.
+                if error.reason in (BLOCKED, CHAT_NOT_FOUND) and chat_id in self.channel.chat_ids:
                     self.broken_chats[chat_id] = str(error)
                 return True
             except TransientFailure as error:

@@ -213,6 +213,14 @@ class AlertService:
                 self.metrics.alerts.labels(alert_type, outcome).inc(count)
 
 
+def register_admin_chats(settings: Settings, db: NFLDBManager, now: datetime) -> None:
+    """At start-up, when Telegram is in use: the chats of TELEGRAM_CHAT_ID are the admins (a chat
+    no longer listed stops being one), and TELEGRAM_ALLOW_NEW_CHATS says whether other chats may
+    subscribe. A repeat changes nothing."""
+    if settings.telegram_configured:
+        db.run(lambda tx: tx.chats.configure_access(settings.telegram_chat_ids, settings.telegram_allow_new_chats, now))
+
+
 def build_notifier(
     settings: Settings,
     db: NFLDBManager,

@@ -13,9 +13,9 @@ from datetime import datetime, time, tzinfo
 from decimal import Decimal
 
 from nfl_sync.domain.alert_templates import _cents, _game_clock, _local_time
-from nfl_sync.domain.chats import ChatSettings
 from nfl_sync.domain.commands import CHOOSABLE_TYPES, COMMANDS, GameLine
 from nfl_sync.domain.markup import Markup
+from nfl_sync.domain.subscriptions import ChatSettings
 from nfl_sync.domain.teams import resolve
 
 
