@@ -455,9 +455,9 @@ def wait_for(predicate: Callable[[], object], seconds: float, what: str) -> None
 
 
 _DATA_TABLES = (
-    "nfl_alert_deliveries, nfl_alert_history, nfl_alert_chat_routes, nfl_kalshi_correlations, nfl_kalshi_prices, "
-    "nfl_kalshi_markets, nfl_win_probability, nfl_player_stats, nfl_injuries, nfl_weather, nfl_odds, nfl_odds_history, "
-    "nfl_plays, nfl_games, nfl_data_sync_log"
+    "nfl_alert_photos, nfl_alert_deliveries, nfl_alert_history, nfl_alert_chat_routes, nfl_kalshi_correlations, "
+    "nfl_kalshi_prices, nfl_kalshi_markets, nfl_win_probability, nfl_player_stats, nfl_injuries, nfl_weather, "
+    "nfl_odds, nfl_odds_history, nfl_plays, nfl_games, nfl_data_sync_log, nfl_chats, nfl_chat_access"
 )
 
 

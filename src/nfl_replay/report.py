@@ -153,16 +153,14 @@ def backtest_report(
     run = run_settings(settings)
 
     def read(tx: Tx) -> ReportRows:
-        ask = tx.analytics
+        ask = tx.backtests
         return ReportRows(
-            games=ask.backtest_games(game_ids),
-            alert_outcomes=ask.backtest_alert_outcomes(game_ids),
-            alert_latencies=ask.backtest_alert_latencies(game_ids),
-            correlations=ask.backtest_correlations(game_ids),
-            measured_plays=ask.backtest_measured_plays(game_ids),
-            price_moves=ask.backtest_price_moves(
-                game_ids, run.spike_pct, Decimal(str(settings.price_spike_min_cents)) / 100
-            ),
+            games=ask.games(game_ids),
+            alert_outcomes=ask.alert_outcomes(game_ids),
+            alert_latencies=ask.alert_latencies(game_ids),
+            correlations=ask.correlations(game_ids),
+            measured_plays=ask.measured_plays(game_ids),
+            price_moves=ask.price_moves(game_ids, run.spike_pct, Decimal(str(settings.price_spike_min_cents)) / 100),
         )
 
     return build_report(db.run(read), real_price_games, run)

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nfl_replay.charts import write_charts
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.environment import PREGAME, replay_settings
 from nfl_replay.espn_server import FakeESPNServer
@@ -203,9 +204,11 @@ def run_replay(
     report_json: Path | None = None,
     compare: Path | None = None,
     workers: int = 1,
+    charts: Path | None = None,
 ) -> int:
     """The `--replay` command: the report is printed, written to `report_json` as JSON, and
-    compared with the report in `compare`, as asked. Returns the exit status."""
+    compared with the report in `compare`, as asked; with `charts`, each game's chart is written
+    there. Returns the exit status."""
     # Folders of a recorded session (--record) and finished summaries can be given together.
     recordings = [path for path in paths if is_recording(path)]
     summaries = [path for path in paths if path not in recordings]
@@ -218,13 +221,15 @@ def run_replay(
         if recordings:
             if workers > 1:
                 log.warning("A recorded session replays in one process: --workers %d ignored", workers)
-            outcome = replay_session(settings, recordings, games, speed)
+            outcome = replay_session(settings, recordings, games, speed, charts)
         else:
-            outcome = replay_games(settings, games, speed, workers, history)
+            outcome = replay_games(settings, games, speed, workers, history, charts)
     except (FileNotFoundError, ValueError) as error:
         log.error("%s", error)
         return 2
     print(format_report(outcome.report))
+    for path in outcome.charts:
+        print(f"  chart: {path}")
     if report_json is not None:
         report_json.write_text(report_to_json(outcome.report) + "\n", encoding="utf-8")
         print(f"\nReport written to {report_json}")
@@ -236,11 +241,13 @@ def run_replay(
 
 @dataclass(frozen=True)
 class ReplayOutcome:
-    """What a replay did: its report, the daemon's cycles per worker, and the workers that failed."""
+    """What a replay did: its report, the daemon's cycles per worker, the workers that failed and
+    the charts it wrote."""
 
     report: BacktestReport
     cycles: list[int]
     failed: int
+    charts: list[Path] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -261,9 +268,11 @@ def replay_games(
     speed: float | None,
     workers: int = 1,
     history: Mapping[str, MarketHistory] | None = None,
+    charts: Path | None = None,
 ) -> ReplayOutcome:
     """Replay `games` in up to `workers` processes (`partition`), all against the settings' one
-    database, Kalshi quoting `history` where it has a game's markets; the report covers them all."""
+    database, Kalshi quoting `history` where it has a game's markets; the report covers them all,
+    and with `charts` each game's chart is written there."""
     from nfl_sync.storage.manager import NFLDBManager
     from nfl_sync.storage.migrations import apply_migrations
 
@@ -291,9 +300,10 @@ def replay_games(
             results, failed = _replay_in_workers(shared, groups, speed, history)
         real = frozenset().union(*(r.real_price_games for r in results))
         report = backtest_report(db, game_ids, real, settings)
+        drawn = write_charts(db, game_ids, charts) if charts is not None else []
     finally:
         db.close()
-    return ReplayOutcome(report, [r.cycles for r in results], failed)
+    return ReplayOutcome(report, [r.cycles for r in results], failed, drawn)
 
 
 def replay_group(
@@ -316,7 +326,11 @@ def replay_group(
 
 
 def replay_session(
-    settings: Settings, recordings: Sequence[Path], games: Sequence[GameTimeline], speed: float | None
+    settings: Settings,
+    recordings: Sequence[Path],
+    games: Sequence[GameTimeline],
+    speed: float | None,
+    charts: Path | None = None,
 ) -> ReplayOutcome:
     """Replay sessions recorded with --record (and finished summaries beside them) in this process."""
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
@@ -331,9 +345,10 @@ def replay_session(
         try:
             sync.run_forever(until=lambda: env.finished(sync))
             report = backtest_report(sync.db, env.game_ids, env.real_price_games, run_settings)
+            drawn = write_charts(sync.db, env.game_ids, charts) if charts is not None else []
         finally:
             close_sync(sync)
-    return ReplayOutcome(report, [sync.cycles], 0)
+    return ReplayOutcome(report, [sync.cycles], 0, drawn)
 
 
 def partition(games: Sequence[GameTimeline], groups: int) -> list[list[GameTimeline]]:

@@ -1,8 +1,11 @@
 """A fake Telegram Bot API on loopback, for tests, replays and the alert benchmark.
 
 It answers the way the real Bot API does for what the pipeline uses: `POST /bot<TOKEN>/<method>`
-(method names case-insensitive) with form-encoded, JSON or query parameters; `getMe` (which
-python-telegram-bot calls first) and `sendMessage`. It checks what Telegram checks before it
+(method names case-insensitive) with form-encoded, JSON, multipart or query parameters; `getMe`
+(which python-telegram-bot calls first), `sendMessage`, `sendPhoto` (a multipart upload: the
+photo's bytes and caption are recorded in `photos`), and for the bot's commands `getUpdates` (long
+polling over a queue of updates a test injects with `send_command`), `setMyCommands` (recorded)
+and `deleteWebhook`. It checks what Telegram checks before it
 accepts a message: the token (401), blocked chats (403), unknown chats (400 chat not found),
 groups that became supergroups (400 with `migrate_to_chat_id`, `migrated_chats`),
 empty or over-long text (400), and the `parse_mode` markup (400 "can't parse entities", with
@@ -19,6 +22,8 @@ short bursts allowed) the server also enforces flood control and answers 429 wit
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import html
 import json
 import math
@@ -33,6 +38,8 @@ from urllib.parse import parse_qs
 from nfl_replay.http import FakeHTTPServer, FaultHook, Request, Response, json_response
 from nfl_sync.domain.markup import MAX_MESSAGE_LENGTH, text_length
 from nfl_sync.domain.pacing import Allowance, FloodLimits, chat_allowances
+
+MAX_CAPTION_LENGTH = 1024  # Telegram's limit on a photo's caption, in characters
 
 # The bot of the recorded getMe answer (tests/fixtures/telegram/getMe_ok.json).
 BOT_USER = {
@@ -54,6 +61,17 @@ class SentMessage:
     text: str
     parse_mode: str | None
     visible_text: str
+    message_id: int
+    received_at: float  # time.monotonic() on arrival
+
+
+@dataclass(frozen=True)
+class SentPhoto:
+    """A photo the fake accepted: the uploaded bytes and the caption as sent."""
+
+    chat_id: str
+    photo: bytes
+    caption: str
     message_id: int
     received_at: float  # time.monotonic() on arrival
 
@@ -238,10 +256,15 @@ class FakeTelegramServer(FakeHTTPServer):
         self.migrated_chats: dict[str, str] = {}  # old group id -> its supergroup's id
         self._scripts: dict[str, deque[Scripted]] = {}
         self._messages: list[SentMessage] = []
+        self._photos: list[SentPhoto] = []
         self._message_ids: dict[str, int] = {}
         self._overall: Allowance | None = None
         self._per_chat: dict[str, list[Allowance]] = {}
         self._state_lock = threading.Lock()
+        self._updates: list[dict[str, Any]] = []  # not yet confirmed by an offset
+        self._update_ids = 0
+        self._arrived = threading.Condition(self._state_lock)
+        self.my_commands: list[dict[str, Any]] = []
         for verb in ("GET", "POST"):
             self.route(verb, "/{bot}/{method}", self._handle)
 
@@ -256,6 +279,12 @@ class FakeTelegramServer(FakeHTTPServer):
         with self._state_lock:
             return list(self._messages)
 
+    @property
+    def photos(self) -> list[SentPhoto]:
+        """Every accepted photo, in the order they arrived."""
+        with self._state_lock:
+            return list(self._photos)
+
     def messages_to(self, chat_id: str) -> list[SentMessage]:
         return [m for m in self.messages if m.chat_id == chat_id]
 
@@ -267,6 +296,40 @@ class FakeTelegramServer(FakeHTTPServer):
         """Answer the next calls of `method` with `responses`, in order, then normally again."""
         with self._state_lock:
             self._scripts.setdefault(method.lower(), deque()).extend(responses)
+
+    def send_command(self, chat_id: str, text: str, title: str | None = None) -> int:
+        """A user in `chat_id` (a group when negative) writes `text` to the bot: queued for
+        getUpdates as Telegram would; returns its update_id."""
+        with self._state_lock:
+            self._update_ids += 1
+            chat = _chat(chat_id)
+            if title is not None and chat["type"] != "private":
+                chat["title"] = title
+            sender = {
+                "id": abs(int(chat_id)) if chat["type"] == "private" else 999,
+                "is_bot": False,
+                "first_name": "Fan",
+            }
+            entities = (
+                [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+            )
+            message = {
+                "message_id": 10_000 + self._update_ids,
+                "from": sender,
+                "chat": chat,
+                "date": int(time.time()),
+                "text": text,
+                "entities": entities,
+            }
+            self._updates.append({"update_id": self._update_ids, "message": message})
+            self._arrived.notify_all()
+            return self._update_ids
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (a getUpdates with a later offset)."""
+        with self._state_lock:
+            return len(self._updates)
 
     def not_found(self, request: Request) -> Response:
         return telegram_error(404, "Not Found")
@@ -284,12 +347,60 @@ class FakeTelegramServer(FakeHTTPServer):
             response = json_response({"ok": True, "result": BOT_USER})
         elif method == "sendmessage":
             response = self._send_message(_parameters(request))
+        elif method == "sendphoto":
+            response = self._send_photo(*_multipart(request))
+        elif method == "getupdates":
+            response = self._get_updates(_parameters(request))
+        elif method == "setmycommands":
+            commands = json.loads(_parameters(request).get("commands", "[]"))
+            with self._state_lock:
+                self.my_commands = commands
+            response = json_response({"ok": True, "result": True})
+        elif method == "deletewebhook":
+            response = json_response({"ok": True, "result": True})
         else:
             return telegram_error(404, "Not Found")
         return replace(response, hold_seconds=scripted.seconds) if isinstance(scripted, Hold) else response
 
     def _send_message(self, params: dict[str, str]) -> Response:
         chat_id, text, parse_mode = params.get("chat_id", ""), params.get("text", ""), params.get("parse_mode")
+        refused = self._refuse_chat(chat_id)
+        if refused is not None:
+            return refused
+        if not text.strip():
+            return telegram_error(400, "Bad Request: message text is empty")
+        try:
+            visible = parse_entities(text, parse_mode)
+        except EntityError as error:
+            return telegram_error(400, f"Bad Request: can't parse entities: {error}")
+        if text_length(visible) > MAX_MESSAGE_LENGTH:
+            return telegram_error(400, "Bad Request: message is too long")
+        with self._state_lock:
+            message_id = self._next_message_id(chat_id)
+            if isinstance(message_id, Response):
+                return message_id
+            self._messages.append(SentMessage(chat_id, text, parse_mode, visible, message_id, time.monotonic()))
+        return self._sent(chat_id, message_id, {"text": visible})
+
+    def _send_photo(self, params: dict[str, str], files: dict[str, bytes]) -> Response:
+        chat_id, caption, photo = params.get("chat_id", ""), params.get("caption", ""), files.get("photo")
+        refused = self._refuse_chat(chat_id)
+        if refused is not None:
+            return refused
+        if not photo:
+            return telegram_error(400, "Bad Request: there is no photo in the request")
+        if text_length(caption) > MAX_CAPTION_LENGTH:
+            return telegram_error(400, "Bad Request: message caption is too long")
+        with self._state_lock:
+            message_id = self._next_message_id(chat_id)
+            if isinstance(message_id, Response):
+                return message_id
+            self._photos.append(SentPhoto(chat_id, photo, caption, message_id, time.monotonic()))
+        size = {"file_id": f"photo{message_id}", "file_unique_id": f"u{message_id}", "width": 1080, "height": 1350}
+        return self._sent(chat_id, message_id, {"photo": [size], "caption": caption})
+
+    def _refuse_chat(self, chat_id: str) -> Response | None:
+        """Telegram's answer to a message for a chat it refuses (None: the chat may get it)."""
         if not chat_id:
             return telegram_error(400, "Bad Request: chat_id is empty")
         if chat_id in self.blocked_chats:
@@ -302,34 +413,39 @@ class FakeTelegramServer(FakeHTTPServer):
             )
         if not _CHAT_ID.fullmatch(chat_id) or (self.known_chats is not None and chat_id not in self.known_chats):
             return telegram_error(400, "Bad Request: chat not found")
-        if not text.strip():
-            return telegram_error(400, "Bad Request: message text is empty")
-        try:
-            visible = parse_entities(text, parse_mode)
-        except EntityError as error:
-            return telegram_error(400, f"Bad Request: can't parse entities: {error}")
-        if text_length(visible) > MAX_MESSAGE_LENGTH:
-            return telegram_error(400, "Bad Request: message is too long")
-        with self._state_lock:
-            wait = self._flood_wait(chat_id)
-            if wait > 0:
-                retry_after = max(1, math.ceil(wait))
-                return telegram_error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-            message_id = self._message_ids.get(chat_id, 0) + 1
-            self._message_ids[chat_id] = message_id
-            self._messages.append(SentMessage(chat_id, text, parse_mode, visible, message_id, time.monotonic()))
-        return json_response(
-            {
-                "ok": True,
-                "result": {
-                    "message_id": message_id,
-                    "from": {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")},
-                    "chat": _chat(chat_id),
-                    "date": int(time.time()),
-                    "text": visible,
-                },
-            }
-        )
+        return None
+
+    def _next_message_id(self, chat_id: str) -> int | Response:
+        """The chat's next message id, or a 429 under flood control. Called holding the state lock."""
+        wait = self._flood_wait(chat_id)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            return telegram_error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        message_id = self._message_ids.get(chat_id, 0) + 1
+        self._message_ids[chat_id] = message_id
+        return message_id
+
+    @staticmethod
+    def _sent(chat_id: str, message_id: int, content: dict[str, Any]) -> Response:
+        sender = {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")}
+        message = {"message_id": message_id, "from": sender, "chat": _chat(chat_id), "date": int(time.time())}
+        return json_response({"ok": True, "result": {**message, **content}})
+
+    def _get_updates(self, params: dict[str, str]) -> Response:
+        """Updates from `offset` on (those before it are confirmed and forgotten), waiting up to
+        `timeout` seconds for one to come (the long poll; the wait ends as one is injected, or
+        when the server stops)."""
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._arrived:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(min(left, 0.1))
+            updates = list(self._updates[: int(params.get("limit") or 100)])
+        return json_response({"ok": True, "result": updates})
 
     def _flood_wait(self, chat_id: str) -> float:
         """Seconds until `chat_id` may receive a message (0: now, and the message is counted)."""
@@ -360,6 +476,27 @@ def _parameters(request: Request) -> dict[str, str]:
             {name: values[0] for name, values in parse_qs(request.body.decode("utf-8"), keep_blank_values=True).items()}
         )
     return params
+
+
+def _multipart(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A multipart/form-data body's fields and files (by form name), as python-telegram-bot uploads
+    a photo; other bodies through `_parameters`, without files."""
+    content_type = next((value for name, value in request.headers.items() if name.lower() == "content-type"), "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return _parameters(request), {}
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+    params = {name: values[0] for name, values in request.query.items()}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name, payload = part.get_param("name", header="content-disposition"), part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is not None:
+            files[name] = payload
+        else:
+            params[name] = payload.decode("utf-8")
+    return params, files
 
 
 def _chat(chat_id: str) -> dict[str, Any]:

@@ -11,9 +11,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from nfl_sync.alerts.service import build_notifier
+from nfl_sync.alerts.commands import CommandBot, build_commands
+from nfl_sync.alerts.service import AlertService, build_notifier, register_admin_chats
 from nfl_sync.clock import Clock, PacingClock, SystemClock
 from nfl_sync.config import Settings, env_file_exposure
+from nfl_sync.domain.command_replies import DaemonStatus
+from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.events import system_event
 from nfl_sync.engine.sync import NFLRealtimeSync
 from nfl_sync.metrics import Metrics, MetricsServer
@@ -55,6 +58,8 @@ def build_sync(
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api, recorder=recorder)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
     alerts = build_notifier(settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send)
+    if not dry_run:
+        register_admin_chats(settings, db, clock.now())
     sync = NFLRealtimeSync(
         settings,
         clock=clock,
@@ -103,6 +108,34 @@ def watchdog(sync: NFLRealtimeSync, started: datetime) -> Watchdog:
         return sync.health.cycles_on_time(now, sync.scoreboard.interval(now), started)
 
     return Watchdog(on_time)
+
+
+def daemon_status(sync: NFLRealtimeSync) -> DaemonStatus:
+    """The bot's /status: the /healthz verdict, the lanes, the alerts still to send."""
+    ok, detail = health_answer(sync)
+    try:
+        pending: int | None = sync.alerts.pending_count()
+    except DatabaseError:
+        pending = None
+    return DaemonStatus(
+        ok,
+        detail["status"],
+        detail["last_successful_cycle"],
+        detail["live_games"],
+        sync.health.lanes(),
+        pending,
+    )
+
+
+def start_commands(sync: NFLRealtimeSync) -> CommandBot | None:
+    """The bot's commands, polling, when alerts go to Telegram (the leader's only: two pollers
+    of one bot would take each other's updates)."""
+    if not isinstance(sync.alerts, AlertService):
+        return None
+    bot = build_commands(sync.settings, sync.db, sync.alerts.notifier.channel, sync.clock, lambda: daemon_status(sync))
+    if bot is not None:
+        bot.start()
+    return bot
 
 
 def close_sync(sync: NFLRealtimeSync, flush_seconds: float = 5.0) -> None:
@@ -202,12 +235,15 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
     tune_garbage_collection()
     fed = watchdog(sync, sync.clock.now())
     sync.start()
+    commands = start_commands(sync)
     crashed: list[str] = []
     while not sync.wait_for_stop(0.5) and not crashed and not lease.superseded.is_set():
         crashed = sync.dead_lanes()
         fed.tick()
     notify("STOPPING=1")
     sync.stop()
+    if commands is not None:
+        commands.stop()
     # SIGTERM must end the process within 10 s: a lane stuck on a host that never answers is not
     # waited for (its thread dies with the process; what it did not commit is redone next start).
     if not sync.join(STOP_WAIT_SECONDS):

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class ReplayRunner(Protocol):
     """Runs a replay: (settings, the recordings, game-seconds per second or None for max; the
     Kalshi history folder if given, where to write the report as JSON, an earlier report to
-    compare with, worker processes) -> exit status."""
+    compare with, worker processes, the folder for the games' charts) -> exit status."""
 
     def __call__(
         self,
@@ -45,6 +45,7 @@ class ReplayRunner(Protocol):
         report_json: Path | None = None,
         compare: Path | None = None,
         workers: int = 1,
+        charts: Path | None = None,
     ) -> int: ...
 
 
@@ -96,6 +97,12 @@ def _run_options(defaults: bool) -> argparse.ArgumentParser:
         default=1 if defaults else argparse.SUPPRESS,
     )
     _backtest_options(options)
+    options.add_argument(
+        "--charts",
+        metavar="DIR",
+        type=Path,
+        help="with --replay: write each game's chart to DIR/<game_id>.png",
+    )
     return options
 
 
@@ -231,6 +238,7 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
             report_json=args.report_json,
             compare=args.compare,
             workers=args.workers,
+            charts=args.charts,
         )
     try:
         return run_daemon(settings, once=args.once, dry_run=args.dry_run)

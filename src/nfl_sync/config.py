@@ -145,6 +145,8 @@ class Settings:
     record_dir: Path | None = None  # --record: where ESPN's and Kalshi's responses are kept (off: None)
     # What the command line's `--set` changed, by environment name (a backtest report names them).
     overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Whether chats other than TELEGRAM_CHAT_ID's (the admins) may subscribe through the bot
+    telegram_allow_new_chats: bool = False
 
     @property
     def telegram_configured(self) -> bool:
@@ -380,6 +382,7 @@ def load_settings(
         telegram_enabled=r.flag("TELEGRAM_ENABLED", True),
         telegram_api_base_url=r.url("TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API_BASE_URL),
         telegram_parse_mode=parse_mode,
+        telegram_allow_new_chats=r.flag("TELEGRAM_ALLOW_NEW_CHATS", False),
         sync_interval=r.real("SYNC_INTERVAL", 5.0),
         idle_poll_interval=r.real("IDLE_POLL_INTERVAL", 300.0),
         injury_interval=r.real("INJURY_INTERVAL", 300.0, allow_zero=True),

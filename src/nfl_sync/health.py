@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nfl_sync.domain.command_replies import LaneState
 from nfl_sync.domain.events import Event, system_event
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,20 @@ class HealthMonitor:
                 "consecutive_failures": dict(self.consecutive_failures),
                 "throttled_sources": sorted(self.throttled),
             }
+
+    def lanes(self) -> tuple[LaneState, ...]:
+        """Each lane that has stepped: its last success, failed steps in a row, throttled (for
+        the bot's /status; the error texts stay out, they may quote an upstream)."""
+        with self._lock:
+            return tuple(
+                LaneState(
+                    lane,
+                    self.last_success.get(lane),
+                    self.consecutive_failures.get(lane, 0),
+                    lane in self.throttled,
+                )
+                for lane in sorted(self.last_step)
+            )
 
     def cycles_on_time(self, now: datetime, interval: float, since: datetime) -> bool:
         """Whether the heartbeat lane stepped (whatever the outcome) within LATE_INTERVALS

@@ -37,9 +37,11 @@ def test_migrations_apply_once_then_are_a_no_op(pg_server, tmp_path):
         "007_retention.sql",
         "008_edge_and_orderbook.sql",
         "009_odds_history.sql",
+        "010_chat_subscriptions.sql",
+        "011_alert_photos.sql",
     ]
     assert second == []
-    assert versions == ["001", "002", "003", "004", "005", "006", "007", "008", "009"]
+    assert versions == ["001", "002", "003", "004", "005", "006", "007", "008", "009", "010", "011"]
 
 
 def test_the_phase_migration_reads_the_games_already_stored(pg_server, tmp_path):

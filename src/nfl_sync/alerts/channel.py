@@ -66,6 +66,9 @@ class Channel(Protocol):
     def send(self, chat_id: str, text: str, parse_mode: str | None) -> str | None:
         """Deliver `text`; return the message id (None when the channel has none) or raise DeliveryError."""
 
+    def send_photo(self, chat_id: str, photo: bytes, caption: str) -> str | None:
+        """Deliver a PNG with a plain-text `caption`; return the message id or raise DeliveryError."""
+
     def test_connection(self, parse_mode: str | None, tz: tzinfo, now: datetime, out: Callable[[str], None]) -> bool:
         """Check the channel end to end, telling `out` what works and what is wrong."""
 

@@ -5,6 +5,12 @@ produced the events: each event is decided by `alert_policy`, rendered by `alert
 written to nfl_alert_history as 'pending' (or 'suppressed' with the reason) under its unique key.
 Either the state change and its alerts are both stored, or neither is, and detection finds the
 same events again on the next cycle.
+
+Fan-out: an outbox that knows the configured chats (Telegram in use) sends each alert to the
+chats it concerns (`domain.subscriptions.recipients`, over the chats of nfl_chats that may use the
+bot and the configured ones), writing one pending delivery per recipient with the alert
+(`fanned_out`); an alert no chat gets is 'suppressed' with the reason `no_recipients`. Without
+configured chats (the console, tests of the sender) every chat of the channel gets every alert.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from nfl_sync.config import Settings
@@ -30,6 +36,13 @@ from nfl_sync.domain.alert_policy import (
 from nfl_sync.domain.alert_templates import render, render_raw
 from nfl_sync.domain.events import ALERT_TYPES, PRIORITIES, Event
 from nfl_sync.domain.markup import valid_unicode
+from nfl_sync.domain.subscriptions import (
+    ChatSettings,
+    event_game,
+    event_teams,
+    no_recipients_reason,
+    recipients,
+)
 from nfl_sync.storage.outbox import AlertRecord
 from nfl_sync.storage.tx import Tx
 
@@ -64,12 +77,14 @@ def policy_config(settings: Settings) -> PolicyConfig:
 
 
 class AlertOutbox:
-    """Decides and records alerts inside the caller's transaction."""
+    """Decides and records alerts inside the caller's transaction; with `admin_chats` (the
+    configured chats), fans each out to the chats it concerns."""
 
-    def __init__(self, config: PolicyConfig, parse_mode: str | None, channel: str):
+    def __init__(self, config: PolicyConfig, parse_mode: str | None, channel: str, admin_chats: Sequence[str] = ()):
         self.config = config
         self.parse_mode = parse_mode
         self.channel = channel
+        self.admin_chats = tuple(admin_chats)
         self.alerts_today: int | None = None  # as of the last record_events, for the metrics
 
     @classmethod
@@ -80,6 +95,7 @@ class AlertOutbox:
             policy_config(settings),
             settings.telegram_parse_mode if telegram else None,
             "telegram" if telegram else "console",
+            settings.telegram_chat_ids if telegram else (),
         )
 
     def record_events(self, tx: Tx, events: Sequence[Event], now: datetime) -> list[Recorded]:
@@ -87,22 +103,30 @@ class AlertOutbox:
 
         Events are decided in the order given, each seeing the ones before it. Duplicates (a key
         already recorded) are returned but not written. An event of an unknown type or priority
-        is logged and left out, since writing it would fail the caller's whole transaction.
+        is logged and left out, since writing it would fail the caller's whole transaction. With
+        fan-out, an event the policy sends is written with a delivery per recipient chat, or
+        suppressed when no chat gets it.
         """
         valid = [event for event in events if self._valid(event)]
         if not valid:
             return []
         history = self._history(tx, valid, now)
+        fan_out = _FanOut.load(tx, valid, self.admin_chats) if self.admin_chats else None
         recorded = []
         for event in valid:
             decision = decide(event, history, now, self.config)
+            chats: list[str] = []
+            if decision.send and fan_out is not None:
+                decision, chats = fan_out.recipients(event, now, self.config.timezone)
             history = history.after(event, decision, now)
             alert_id = None
             if decision.action != DUPLICATE:
-                alert_id = tx.outbox.insert_alert(self._record(event, decision, now))
+                alert_id = tx.outbox.insert_alert(self._record(event, decision, now, fanned_out=bool(chats)))
                 if alert_id is None:
                     decision = Decision(DUPLICATE, f"{DUPLICATE}: key {event.key!r} was recorded by another writer")
                 elif decision.send:
+                    if chats:
+                        tx.outbox.add_deliveries(alert_id, chats)
                     tx.outbox.touch_alert_trigger(event.alert_type, now)
             _log_decision(event, decision)
             recorded.append(Recorded(event, decision, alert_id))
@@ -164,7 +188,7 @@ class AlertOutbox:
             payload["held_seconds"] = event.held_seconds
         return payload
 
-    def _record(self, event: Event, decision: Decision, now: datetime) -> AlertRecord:
+    def _record(self, event: Event, decision: Decision, now: datetime, fanned_out: bool = False) -> AlertRecord:
         return AlertRecord(
             alert_key=event.key,
             alert_type=event.alert_type,
@@ -178,7 +202,34 @@ class AlertOutbox:
             reason=decision.reason,
             event_time=event.occurred_at,
             payload=self._payload(event),
+            fanned_out=fanned_out,
         )
+
+
+@dataclass(frozen=True)
+class _FanOut:
+    """The chats an alert may go to and the stored games' teams, read once per batch."""
+
+    chats: tuple[ChatSettings, ...]
+    game_teams: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, tx: Tx, events: Sequence[Event], admin_chats: Sequence[str]) -> _FanOut:
+        """The chats that may use the bot, the configured ones being admins whether stored yet or
+        not, and the teams of the games of alerts whose data names no team."""
+        stored = {chat.chat_id: chat for chat in tx.chats.subscribers()}
+        for chat_id in admin_chats:
+            stored[chat_id] = replace(stored.get(chat_id, ChatSettings(chat_id)), is_admin=True)
+        games = sorted({game for event in events if not event_teams(event) and (game := event_game(event))})
+        return cls(tuple(stored.values()), tx.chats.game_teams(games) if games else {})
+
+    def recipients(self, event: Event, now: datetime, tz: tzinfo) -> tuple[Decision, list[str]]:
+        """The policy's SEND and the chats that get `event`, or a suppression when none does."""
+        teams = self.game_teams.get(event_game(event) or "", frozenset())
+        chats = recipients(event, self.chats, now, tz, teams)
+        if not chats:
+            return Decision(SUPPRESS, no_recipients_reason(event, self.chats, now, tz, teams)), []
+        return Decision(SEND), chats
 
 
 def _log_decision(event: Event, decision: Decision) -> None:

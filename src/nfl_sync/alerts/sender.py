@@ -3,7 +3,9 @@
 `TelegramNotifier.drain` delivers pending alerts, scores first, then high priority, each in id
 order (`OutboxRepository.next_pending_alert`), to every chat of the channel and closes each alert as
 'sent' (Telegram's message id kept) or 'failed'. Deliveries are tracked per chat in
-nfl_alert_deliveries, so a restart resends only to the chats still missing.
+nfl_alert_deliveries, so a restart resends only to the chats still missing. The chats of an alert
+are the channel's (the configured ones), or, for an alert the outbox fanned out to its subscribers
+(`fanned_out`), the chats it wrote deliveries for.
 
 Crash guarantee: at-least-once per chat, and any copy that might repeat an earlier one says so.
 Before each request the attempt is counted and committed; a delivery still 'pending' with
@@ -37,6 +39,14 @@ a note, because a plain alert beats a lost one, and a group that became a superg
 to its new id at once (recorded in nfl_alert_chat_routes, so later alerts and restarts use it).
 Sends are paced under Telegram's flood limits (`pacing.SEND_PACING`). `drain` never runs past its
 time budget: what is left stays pending for the next call.
+
+Game charts (with `chart`, the daemon's Telegram sender): the final-score alert goes out as text,
+exactly as any alert, and its delivery to a chat queues the game's chart for that chat in the
+same transaction (nfl_alert_photos). Photos are sent only when no alert is pending, so a chart
+never delays a text alert, and rendering one (on this thread, never a lane's) or failing to
+never stops one. A photo is at most once per chat: marked 'sending' before its upload, it is not
+tried again after a crash or an answer in doubt; only an upload that never reached Telegram (a
+429, no connection) goes back to the queue. The caption is the final line ("GB 24 @ ATL 25 — final").
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ from nfl_sync.alerts.channel import (
     Channel,
     ChannelUnavailable,
     ChatMoved,
+    DeliveryError,
     NotSent,
     PermanentFailure,
     RetryLater,
@@ -65,10 +76,12 @@ from nfl_sync.alerts.channel import (
 from nfl_sync.alerts.console import ConsoleChannel
 from nfl_sync.clock import Clock, SystemClock
 from nfl_sync.domain.backoff import RetryPolicy
+from nfl_sync.domain.game_chart import ChartGame, final_line
 from nfl_sync.domain.markup import to_plain, with_resend_notice
 from nfl_sync.domain.pacing import SEND_PACING, Allowance, FloodLimits, chat_allowances
 from nfl_sync.storage.manager import NFLDBManager
 from nfl_sync.storage.outbox import OutboxRepository
+from nfl_sync.storage.photos import PhotoRepository
 from nfl_sync.storage.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -144,8 +157,10 @@ class TelegramNotifier:
         parse_mode: str | None = "HTML",
         timezone: tzinfo | None = None,
         may_send: Callable[[], bool] = lambda: True,
+        chart: Callable[[str], bytes | None] | None = None,
     ):
         self.db = db
+        self.chart = chart  # a game's chart as PNG, sent after its final-score alert; None: no charts
         self.channel = channel
         self.clock = clock or SystemClock()
         self.limiter = limiter or ChatRateLimiter(self.clock)
@@ -195,6 +210,7 @@ class TelegramNotifier:
                     if alert is None or not self._deliver(alert, claim, deadline, report):
                         report.backlog = True
                         return report
+            self._send_photos(deadline)
             return report
 
     def route(self, chat_id: str) -> str:
@@ -226,7 +242,10 @@ class TelegramNotifier:
         """Deliver `alert` (held by the `claim` transaction) to every chat still missing it, then
         close it in that transaction; False when the drain must stop."""
         deliveries = self._outbox(OutboxRepository.alert_deliveries, alert["id"])
-        for chat_id in self.channel.chat_ids:
+        # A fanned-out alert goes to the chats the outbox wrote its deliveries for; any other
+        # (recorded without subscriptions, or by the direct path) to every configured chat.
+        chats = list(deliveries) if alert["fanned_out"] else self.channel.chat_ids
+        for chat_id in chats:
             row = deliveries.get(chat_id)
             if row is not None and row["status"] != "pending":
                 continue
@@ -316,7 +335,8 @@ class TelegramNotifier:
                     text, parse_mode = to_plain(text, parse_mode), None
                     continue
                 self._fail(alert, chat_id, str(error), report)
-                if error.reason in (BLOCKED, CHAT_NOT_FOUND):
+                # A subscriber that blocked the bot is its own business; a configured chat is the daemon's.
+                if error.reason in (BLOCKED, CHAT_NOT_FOUND) and chat_id in self.channel.chat_ids:
                     self.broken_chats[chat_id] = str(error)
                 return True
             except TransientFailure as error:
@@ -326,7 +346,7 @@ class TelegramNotifier:
                     return False
                 self._back_off(key, attempts, error, report)
             else:
-                self._outbox(OutboxRepository.mark_delivery_sent, alert_id, chat_id, self.clock.now(), message_id, note)
+                self._mark_sent(alert, chat_id, message_id, note)
                 self._retry_at.pop(key, None)
                 self._unsent.pop(key, None)
                 report.count(alert["alert_type"], "sent")
@@ -339,6 +359,76 @@ class TelegramNotifier:
                     message_id,
                 )
                 return True
+
+    def _mark_sent(self, alert: dict, chat_id: str, message_id: str | None, note: str | None) -> None:
+        """The delivery is sent; a final score's chart is queued for the chat in the same transaction."""
+        data = (alert["payload"] or {}).get("data") or {}
+        photo = self.chart is not None and alert["alert_type"] == "score" and data.get("final")
+
+        def write(tx: Tx) -> None:
+            tx.outbox.mark_delivery_sent(alert["id"], chat_id, self.clock.now(), message_id, note)
+            if photo:
+                tx.photos.queue(alert["id"], chat_id, data["game_id"], _final_caption(data))
+
+        self.db.run(write)
+
+    def _send_photos(self, deadline: float) -> None:
+        """Send the queued charts, each at most once, while no alert is pending and time is left."""
+        if self.chart is None:
+            return
+        charts: dict[str, bytes | None] = {}  # by game, drawn once for all its chats
+        while (photo := self._photo(PhotoRepository.next_pending)) is not None:
+            alert_id, chat_id = photo["alert_id"], photo["chat_id"]
+            if self._outbox(OutboxRepository.next_pending_alert) is not None or not self.may_send():
+                return
+            if not self._wait(self._resume_at, deadline):
+                return
+            if self.channel.paced and not self._wait(self.clock.monotonic() + self.limiter.delay(chat_id), deadline):
+                return
+            if not self._photo(PhotoRepository.claim, alert_id, chat_id):
+                continue
+            if photo["game_id"] not in charts:
+                charts[photo["game_id"]] = self._draw(photo["game_id"])
+            png = charts[photo["game_id"]]
+            if png is None:
+                self._settle_photo(alert_id, chat_id, error="no chart could be drawn")
+                continue
+            if self.channel.paced:
+                self.limiter.take(chat_id)
+            try:
+                message_id = self.channel.send_photo(self.route(chat_id), png, photo["caption"])
+            except (RetryLater, NotSent, ChannelUnavailable) as error:
+                # Telegram did not take it: queued again, tried in a later drain.
+                self._photo(PhotoRepository.release, alert_id, chat_id, str(error))
+                if isinstance(error, RetryLater):
+                    self._resume_at = max(self._resume_at, self.clock.monotonic() + error.retry_after)
+                log.warning("Chart of alert %s to chat %s not sent (%s); queued again", alert_id, chat_id, error)
+                return
+            except DeliveryError as error:  # refused, or in doubt: never repeated
+                self._settle_photo(alert_id, chat_id, error=str(error))
+                log.error("Chart of alert %s to chat %s not delivered: %s", alert_id, chat_id, error)
+            else:
+                self._settle_photo(alert_id, chat_id, message_id=message_id)
+                log.info("Chart of alert %s delivered to chat %s (message %s)", alert_id, chat_id, message_id)
+
+    def _photo(self, statement: Callable[..., T], *args: Any) -> T:
+        """One nfl_alert_photos statement in a transaction of its own."""
+        return self.db.run(lambda tx: statement(tx.photos, *args))
+
+    def _draw(self, game_id: str) -> bytes | None:
+        """The game's chart, None when there is nothing to draw or drawing fails (a chart is
+        never worth stopping the sender for)."""
+        assert self.chart is not None
+        try:
+            return self.chart(game_id)
+        except Exception:
+            log.exception("The chart of game %s could not be drawn", game_id)
+            return None
+
+    def _settle_photo(
+        self, alert_id: int, chat_id: str, message_id: str | None = None, error: str | None = None
+    ) -> None:
+        self._photo(PhotoRepository.settle, alert_id, chat_id, self.clock.now(), message_id, error)
 
     def _fail(self, alert: dict, chat_id: str, error: str, report: DrainReport) -> None:
         self._outbox(OutboxRepository.mark_delivery_failed, alert["id"], chat_id, error)
@@ -417,3 +507,17 @@ class TelegramNotifier:
             chat_id,
             new_target,
         )
+
+
+def _final_caption(data: dict) -> str:
+    """The final line of a final-score alert's data (ScoreData): 'GB 24 @ ATL 25 — final'."""
+    game = ChartGame(
+        data["game_id"],
+        data["away_team"],
+        data["home_team"],
+        data.get("away_score"),
+        data.get("home_score"),
+        data.get("status") or "final",
+        None,
+    )
+    return final_line(game)

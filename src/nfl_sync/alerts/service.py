@@ -14,8 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from nfl_sync.alerts.channel import Channel
+from nfl_sync.alerts.charts import chart_png
 from nfl_sync.alerts.console import ConsoleChannel
 from nfl_sync.alerts.direct import DirectAlerts
 from nfl_sync.alerts.outbox import AlertOutbox, Recorded
@@ -211,6 +213,14 @@ class AlertService:
                 self.metrics.alerts.labels(alert_type, outcome).inc(count)
 
 
+def register_admin_chats(settings: Settings, db: NFLDBManager, now: datetime) -> None:
+    """At start-up, when Telegram is in use: the chats of TELEGRAM_CHAT_ID are the admins (a chat
+    no longer listed stops being one), and TELEGRAM_ALLOW_NEW_CHATS says whether other chats may
+    subscribe. A repeat changes nothing."""
+    if settings.telegram_configured:
+        db.run(lambda tx: tx.chats.configure_access(settings.telegram_chat_ids, settings.telegram_allow_new_chats, now))
+
+
 def build_notifier(
     settings: Settings,
     db: NFLDBManager,
@@ -223,15 +233,18 @@ def build_notifier(
     """The daemon's alert service from the settings: Telegram when configured (the console when
     not, or when `console_only`), the policy from the settings, pacing on `clock`, sending only
     while `may_send()` (the leader lease)."""
+    channel = channel_from_settings(settings, console_only)
     return AlertService(
         AlertOutbox.from_settings(settings, console_only),
         TelegramNotifier(
             db,
-            channel_from_settings(settings, console_only),
+            channel,
             clock=clock,
             parse_mode=settings.telegram_parse_mode,
             timezone=settings.timezone,
             may_send=may_send,
+            # Charts follow final scores on Telegram; a console cannot show them.
+            chart=partial(chart_png, db) if channel.name == TelegramChannel.name else None,
         ),
         metrics=metrics,
     )

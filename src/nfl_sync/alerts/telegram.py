@@ -147,10 +147,15 @@ class TelegramChannel:
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-loop", daemon=True)
         self._thread.start()
 
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run `coroutine` on the channel's loop, from any thread (the bot's commands live there
+        too: the daemon keeps one PTB loop)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
     def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         # The wait covers getMe and the send, each bounded by the HTTP timeouts, plus slack.
         limit = self.timeout * 3
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        future = self.submit(coroutine)
         try:
             return future.result(limit)
         except BaseException as error:
@@ -164,12 +169,21 @@ class TelegramChannel:
         message = await self._bot.send_message(chat_id=chat_id, text=text, parse_mode=parse_mode)
         return message.message_id
 
+    async def _send_photo(self, chat_id: str, photo: bytes, caption: str) -> int:
+        await self._bot.initialize()
+        message = await self._bot.send_photo(chat_id=chat_id, photo=photo, caption=caption)
+        return message.message_id
+
     async def _identity(self) -> str:
         await self._bot.initialize()
         return f"@{self._bot.username} (id {self._bot.id})"
 
     def send(self, chat_id: str, text: str, parse_mode: str | None) -> str | None:
         return str(self._call(self._send(chat_id, text, parse_mode)))
+
+    def send_photo(self, chat_id: str, photo: bytes, caption: str) -> str | None:
+        """sendPhoto, uploaded as multipart form data."""
+        return str(self._call(self._send_photo(chat_id, photo, caption)))
 
     def test_connection(self, parse_mode: str | None, tz: tzinfo, now: datetime, out: Callable[[str], None]) -> bool:
         out(f"Bot API: {redact(self.base_url)}")

@@ -5,12 +5,15 @@ forms such as "Los Angeles R", The Odds API full names, nflverse "LA", PFR "GNB"
 "Oakland Raiders". Everything in the pipeline stores ESPN's abbreviation (`Team.abbr`), so every
 source's spelling goes through `resolve()` once, at parse time. The table is data
 (`data/teams.json`), loaded once and read-only afterwards, so it is safe to share between threads.
+People type teams yet another way ("niners", "G-Men", "the Bucs", "Cowboy"): `resolve_team()`
+and `parse_teams()` read what a user writes to the bot.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -155,3 +158,100 @@ def home_venue(team: Team) -> Venue:
     if known is not None and known.name == team.stadium:
         return known
     return Venue(team.venue_id or "", team.stadium, "", team.latitude, team.longitude, team.roof)
+
+
+# What fans call teams beyond every source's names (keys in `_user_key` form). A name two teams
+# could claim ("birds", "new york", "la") is left out: the bot asks rather than guesses.
+USER_NICKNAMES: Mapping[str, str] = {
+    "niners": "SF",
+    "9ers": "SF",
+    "sf 49ers": "SF",
+    "frisco": "SF",
+    "bucs": "TB",
+    "tampa": "TB",
+    "pats": "NE",
+    "g men": "NYG",
+    "gmen": "NYG",
+    "big blue": "NYG",
+    "gang green": "NYJ",
+    "boys": "DAL",
+    "americas team": "DAL",
+    "hawks": "SEA",
+    "fins": "MIA",
+    "phins": "MIA",
+    "pack": "GB",
+    "cheeseheads": "GB",
+    "jags": "JAX",
+    "bolts": "LAC",
+    "commies": "WSH",
+    "skins": "WSH",
+    "redskins": "WSH",
+    "football team": "WSH",
+    "wft": "WSH",
+    "dc": "WSH",
+    "iggles": "PHI",
+    "philly": "PHI",
+    "cards": "ARI",
+    "zona": "ARI",
+    "dirty birds": "ATL",
+    "dawgs": "CLE",
+    "vikes": "MIN",
+    "da bears": "CHI",
+    "vegas": "LV",
+    "nola": "NO",
+    "indy": "IND",
+    "cincy": "CIN",
+    "kc chiefs": "KC",
+}
+_NOT_A_NAME = re.compile(r"[^0-9a-z]+")
+# The most words a team's name takes ("new england patriots", "washington football team").
+_LONGEST_NAME_WORDS = 4
+
+
+def _user_key(value: str) -> str:
+    """`value` as users vary it: any case, punctuation and apostrophes dropped ("G-Men" and
+    "g men" alike), a leading "the" ignored."""
+    words = _NOT_A_NAME.sub(" ", value.casefold().replace("'", "").replace("\u2019", "")).split()
+    if words[:1] == ["the"]:
+        words = words[1:]
+    return " ".join(words)
+
+
+@lru_cache(maxsize=1)
+def _user_index() -> Mapping[str, Team]:
+    table = _table()
+    index = {_user_key(name): team for name, team in table.index.items()}
+    index.update({key: table.index[abbr.casefold()] for key, abbr in USER_NICKNAMES.items()})
+    return index
+
+
+def resolve_team(text: str) -> Team | None:
+    """The team a user means by `text` ("DAL", "cowboys", "Dallas Cowboys", "niners", "G-Men",
+    "the Bucs", "Cowboy"), or None when it names no team or could be more than one."""
+    key = _user_key(text)
+    if not key:
+        return None
+    index = _user_index()
+    return index.get(key) or index.get(key + "s")
+
+
+def parse_teams(text: str) -> tuple[tuple[Team, ...], tuple[str, ...]]:
+    """The teams a user lists ("DAL PHI", "green bay, niners", "New York Giants Bills"), each
+    once and in order, and the words that name none. The longest run of words that names a team
+    wins, so "new york giants" is one team and "new england dallas" two."""
+    words: Sequence[str] = text.replace(",", " ").split()
+    found: list[Team] = []
+    unknown: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + _LONGEST_NAME_WORDS), start, -1):
+            team = resolve_team(" ".join(words[start:end]))
+            if team is not None:
+                if team not in found:
+                    found.append(team)
+                start = end
+                break
+        else:
+            unknown.append(words[start])
+            start += 1
+    return tuple(found), tuple(unknown)

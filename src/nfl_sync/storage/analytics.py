@@ -1,15 +1,14 @@
 """Read-only questions about the stored data: live games, scoring, market moves, sync health,
-the `report` command's day, and the figures of a backtest (the `backtest_*` queries, one per part
-of the replay report)."""
+the `report` command's day, the bot's game lines and a game's chart data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from psycopg2.extras import RealDictCursor, RealDictRow
 
+from nfl_sync.domain.commands import GameLine
 from nfl_sync.domain.daily_report import (
     AlertCount,
     DailyReport,
@@ -19,6 +18,7 @@ from nfl_sync.domain.daily_report import (
     day_bounds,
 )
 from nfl_sync.domain.errors import DatabaseError
+from nfl_sync.domain.game_chart import ChartGame, ChartPlay, GameChartData, PricePoint, Reaction
 
 # The opportunities the report lists, largest gap first.
 REPORT_OPPORTUNITIES = 20
@@ -151,77 +151,83 @@ class AnalyticsRepository:
             for r in self.cur.fetchall()
         )
 
-    def backtest_games(self, game_ids: Sequence[str]) -> list[RealDictRow]:
-        """The games with their final state and the plays stored."""
+    def game_chart_data(self, game_id: str) -> GameChartData | None:
+        """What a game's chart plots (`domain.game_chart`), None for an unknown game: its plays
+        with a wall clock and ESPN's home win probability, the home team's game-winner market's
+        mids (the raw snapshots, else the 1-minute candles' closes once the snapshots are pruned)
+        and that market's measured reactions to plays."""
         self.cur.execute(
-            "SELECT game_id, away_team, home_team, away_score, home_score, state, "
-            "(SELECT count(*) FROM v_nfl_plays p WHERE p.game_id = g.game_id) AS plays "
-            "FROM nfl_games g WHERE game_id = ANY(%s) ORDER BY start_time, game_id",
-            (list(game_ids),),
+            "SELECT game_id, away_team, home_team, away_score, home_score, phase, start_time "
+            "FROM nfl_games WHERE game_id = %s",
+            (game_id,),
         )
-        return self.cur.fetchall()
+        row = self.cur.fetchone()
+        if row is None:
+            return None
+        game = ChartGame(**row)
+        self.cur.execute(
+            "SELECT p.play_id, p.period, p.wallclock, p.scoring_play, p.away_score, p.home_score, p.significance, "
+            "p.yards, w.home_win_pct FROM v_nfl_plays p "
+            "LEFT JOIN nfl_win_probability w USING (game_id, play_id) "
+            "WHERE p.game_id = %s AND p.wallclock IS NOT NULL ORDER BY p.sequence_number",
+            (game_id,),
+        )
+        plays = tuple(ChartPlay(**{**r, "significance": tuple(r["significance"])}) for r in self.cur.fetchall())
+        self.cur.execute(
+            "SELECT ticker FROM nfl_kalshi_markets WHERE game_id = %s AND series_ticker = 'KXNFLGAME' "
+            "AND market_kind = 'game' AND team = %s ORDER BY ticker LIMIT 1",
+            (game_id, game.home_team),
+        )
+        market = self.cur.fetchone()
+        if market is None:
+            return GameChartData(game, plays, (), ())
+        ticker = market["ticker"]
+        self.cur.execute(
+            "SELECT ts AS at, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid FROM nfl_kalshi_prices "
+            "WHERE ticker = %(t)s AND coalesce((yes_bid + yes_ask) / 2, last_price) IS NOT NULL "
+            "UNION ALL SELECT minute, close FROM nfl_kalshi_candles WHERE ticker = %(t)s AND close IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM nfl_kalshi_prices WHERE ticker = %(t)s) ORDER BY at",
+            {"t": ticker},
+        )
+        prices = tuple(PricePoint(**r) for r in self.cur.fetchall())
+        self.cur.execute(
+            "SELECT play_id, price_before, price_after FROM nfl_kalshi_correlations "
+            "WHERE game_id = %s AND ticker = %s AND event_type <> 'price_spike' "
+            "AND price_before IS NOT NULL AND price_after IS NOT NULL ORDER BY id",
+            (game_id, ticker),
+        )
+        reactions = tuple(Reaction(**r) for r in self.cur.fetchall())
+        return GameChartData(game, plays, prices, reactions)
 
-    def backtest_alert_outcomes(self, game_ids: Sequence[str]) -> list[RealDictRow]:
-        """Alerts per game, type and status (sent, failed, suppressed, pending)."""
+    def game_lines(self, since: datetime, until: datetime) -> list[GameLine]:
+        """The games live now or starting in [since, until), by kickoff, each with the latest
+        price of each team's full-game winner market (mid of bid and ask, else the last trade)."""
         self.cur.execute(
-            "SELECT game_id, alert_type, status, count(*) AS n FROM nfl_alert_history "
-            "WHERE game_id = ANY(%s) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-            (list(game_ids),),
+            "SELECT g.game_id, g.away_team, g.home_team, g.away_score, g.home_score, g.state, g.status, "
+            "g.period, g.clock, g.start_time, g.home_win_pct, "
+            "(SELECT coalesce(json_object_agg(m.team, p.price), '{}') FROM nfl_kalshi_markets m "
+            " CROSS JOIN LATERAL (SELECT coalesce((s.yes_bid + s.yes_ask) / 2, s.last_price) AS price "
+            "  FROM nfl_kalshi_prices s WHERE s.ticker = m.ticker ORDER BY s.ts DESC LIMIT 1) p "
+            " WHERE m.game_id = g.game_id AND m.series_ticker = 'KXNFLGAME' AND m.market_kind = 'game' "
+            " AND m.team IS NOT NULL AND p.price IS NOT NULL) AS prices "
+            "FROM nfl_games g WHERE g.is_live OR (g.start_time >= %s AND g.start_time < %s) "
+            "ORDER BY g.start_time NULLS LAST, g.game_id",
+            (since, until),
         )
-        return self.cur.fetchall()
-
-    def backtest_alert_latencies(self, game_ids: Sequence[str]) -> list[RealDictRow]:
-        """Each alert about a play: seconds from the play's wall clock to the alert's recording and
-        to its sending (None until sent), on the clock that wrote them."""
-        self.cur.execute(
-            "SELECT h.game_id, h.alert_type, "
-            "extract(epoch FROM h.created_at - p.wallclock)::float8 AS recorded_s, "
-            "extract(epoch FROM h.sent_at - p.wallclock)::float8 AS sent_s "
-            "FROM nfl_alert_history h JOIN nfl_plays p "
-            "ON p.game_id = h.game_id AND p.play_id = h.payload->'data'->>'play_id' "
-            "WHERE h.game_id = ANY(%s) AND p.wallclock IS NOT NULL ORDER BY h.id",
-            (list(game_ids),),
-        )
-        return self.cur.fetchall()
-
-    def backtest_correlations(self, game_ids: Sequence[str]) -> list[RealDictRow]:
-        """Play-to-price correlations per game and impact level, with sums (means pool across games)."""
-        self.cur.execute(
-            "SELECT game_id, impact_level, count(*) AS n, count(change_pct) AS n_change, "
-            "coalesce(sum(abs(change_pct)), 0) AS sum_abs_change_pct, "
-            "count(seconds_after) AS n_seconds, coalesce(sum(seconds_after), 0) AS sum_seconds_after "
-            "FROM nfl_kalshi_correlations WHERE game_id = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
-            (list(game_ids),),
-        )
-        return self.cur.fetchall()
-
-    def backtest_measured_plays(self, game_ids: Sequence[str]) -> list[RealDictRow]:
-        """The plays whose market reaction was measured (not the spikes linked to plays before
-        them), with their wall clock and each impact level measured on one of their markets."""
-        self.cur.execute(
-            "SELECT DISTINCT c.game_id, c.play_id, p.wallclock, c.impact_level "
-            "FROM nfl_kalshi_correlations c JOIN nfl_plays p USING (game_id, play_id) "
-            "WHERE c.game_id = ANY(%s) AND c.event_type <> 'price_spike' AND p.wallclock IS NOT NULL "
-            "ORDER BY 1, 3, 2",
-            (list(game_ids),),
-        )
-        return self.cur.fetchall()
-
-    def backtest_price_moves(self, game_ids: Sequence[str], min_pct: Decimal, min_move: Decimal) -> list[RealDictRow]:
-        """Moves of the games' markets between consecutive stored prices of at least `min_pct`
-        percent and `min_move` dollars of the mid (bid/ask midpoint, else last trade), as the
-        daemon's spike detection measures them: only these can be a market's reaction."""
-        self.cur.execute(
-            "SELECT game_id, ticker, ts, change_pct FROM ("
-            "  SELECT game_id, ticker, ts, mid - before AS move, round((mid - before) / before * 100, 2) AS change_pct"
-            "  FROM (SELECT m.game_id, p.ticker, p.ts, mid.mid, lag(mid.mid) OVER (PARTITION BY p.ticker ORDER BY p.ts)"
-            "        AS before"
-            "        FROM nfl_kalshi_prices p JOIN nfl_kalshi_markets m USING (ticker),"
-            "        LATERAL (SELECT CASE WHEN p.yes_bid IS NULL OR p.yes_ask IS NULL THEN p.last_price"
-            "                 ELSE (p.yes_bid + p.yes_ask) / 2 END AS mid) mid"
-            "        WHERE m.game_id = ANY(%s)) priced"
-            "  WHERE before <> 0) moves "
-            "WHERE abs(change_pct) >= %s AND abs(move) >= %s ORDER BY game_id, ts, ticker",
-            (list(game_ids), min_pct, min_move),
-        )
-        return self.cur.fetchall()
+        return [
+            GameLine(
+                r["game_id"],
+                r["away_team"],
+                r["home_team"],
+                r["away_score"],
+                r["home_score"],
+                r["state"],
+                r["status"],
+                r["period"],
+                r["clock"],
+                r["start_time"],
+                r["home_win_pct"],
+                {team: Decimal(str(price)) for team, price in r["prices"].items()},
+            )
+            for r in self.cur.fetchall()
+        ]

@@ -38,6 +38,7 @@ class AlertRecord:
     reason: str | None = None
     event_time: datetime | None = None
     payload: dict = field(default_factory=dict)
+    fanned_out: bool = False  # its deliveries were written for its recipients (`add_deliveries`)
 
 
 class OutboxRepository:
@@ -51,8 +52,8 @@ class OutboxRepository:
         """Record an alert decision; returns its id, or None when the key was already recorded."""
         self.cur.execute(
             "INSERT INTO nfl_alert_history (alert_key, alert_type, priority, game_id, family, message, channel, "
-            "status, reason, event_time, created_at, payload) "
-            "SELECT %s, %s, %s, (SELECT game_id FROM nfl_games WHERE game_id = %s), %s, %s, %s, %s, %s, %s, %s, %s "
+            "status, reason, event_time, created_at, payload, fanned_out) "
+            "SELECT %s, %s, %s, (SELECT game_id FROM nfl_games WHERE game_id = %s), %s, %s, %s, %s, %s, %s, %s, %s, %s "
             "ON CONFLICT (alert_key) DO NOTHING RETURNING id",
             (
                 alert.alert_key,
@@ -67,10 +68,19 @@ class OutboxRepository:
                 alert.event_time,
                 alert.created_at,
                 psycopg2.extras.Json(alert.payload),
+                alert.fanned_out,
             ),
         )
         row = self.cur.fetchone()
         return row["id"] if row else None
+
+    def add_deliveries(self, alert_id: int, chat_ids: Sequence[str]) -> None:
+        """The chats a fanned-out alert goes to, each delivery pending and not yet attempted."""
+        self.cur.execute(
+            "INSERT INTO nfl_alert_deliveries (alert_id, chat_id, status, attempts) "
+            "SELECT %s, unnest(%s::text[]), 'pending', 0 ON CONFLICT (alert_id, chat_id) DO NOTHING",
+            (alert_id, list(chat_ids)),
+        )
 
     def pending_alert_count(self) -> int:
         self.cur.execute("SELECT count(*) AS n FROM nfl_alert_history WHERE status = 'pending'")
@@ -98,7 +108,7 @@ class OutboxRepository:
 
     def alert_deliveries(self, alert_id: int) -> dict[str, RealDictRow]:
         """The alert's delivery rows by chat id (a chat without a row was never attempted)."""
-        self.cur.execute("SELECT * FROM nfl_alert_deliveries WHERE alert_id = %s", (alert_id,))
+        self.cur.execute("SELECT * FROM nfl_alert_deliveries WHERE alert_id = %s ORDER BY chat_id", (alert_id,))
         return {row["chat_id"]: row for row in self.cur.fetchall()}
 
     def start_delivery_attempt(self, alert_id: int, chat_id: str) -> int:
