@@ -78,17 +78,27 @@ def test_system_alerts_reach_admin_chats_only_whatever_teams_they_follow():
     assert exclusion(EVENTS["system"], chats[1], NOW, NEW_YORK) == ADMINS_ONLY
 
 
+def test_an_admin_gets_system_alerts_whatever_it_muted_or_switched_off():
+    # What /alerts off kalshi_price stores: the choosable types, which never include system.
+    chosen = ChatSettings("admin", is_admin=True, alert_types=frozenset({"score", "injury"}))
+    muted = ChatSettings("admin", is_admin=True, muted_until=NOW + timedelta(days=7), muted_games=frozenset({"1"}))
+
+    assert exclusion(EVENTS["system"], chosen, NOW, NEW_YORK) is None
+    assert exclusion(EVENTS["system"], muted, NOW, NEW_YORK) is None
+    assert exclusion(EVENTS["kalshi_price"], chosen, NOW, NEW_YORK) == TYPE_OFF
+
+
 @pytest.mark.parametrize("kind", list(EVENTS))
 def test_a_chat_gets_only_the_alert_types_it_chose(kind):
-    chat = ChatSettings("c", is_admin=True, alert_types=frozenset({"score", "system"}))
+    chat = ChatSettings("c", alert_types=frozenset({"score"}))
 
-    expected = None if kind in ("score", "system") else TYPE_OFF
+    expected = None if kind == "score" else ADMINS_ONLY if kind == "system" else TYPE_OFF
     assert exclusion(EVENTS[kind], chat, NOW, NEW_YORK) == expected
 
 
-@pytest.mark.parametrize("kind", list(EVENTS))
+@pytest.mark.parametrize("kind", [kind for kind in EVENTS if kind != "system"])  # system: see above
 def test_a_muted_chat_gets_nothing_until_the_mute_ends(kind):
-    chat = ChatSettings("c", is_admin=True, muted_until=NOW + timedelta(hours=2))
+    chat = ChatSettings("c", muted_until=NOW + timedelta(hours=2))
 
     assert exclusion(EVENTS[kind], chat, NOW, NEW_YORK) == MUTED
     assert exclusion(EVENTS[kind], chat, NOW + timedelta(hours=2, seconds=-1), NEW_YORK) == MUTED

@@ -111,6 +111,8 @@ def test_settings_round_trip_and_repeats_change_nothing(db):
 
     db.run(clear)
     assert chat(db, "111") == ChatSettings("111", is_admin=True, muted_games=frozenset({"401547417"}))
+    db.run(lambda tx: tx.chats.unmute_games("111"))
+    assert chat(db, "111") == ChatSettings("111", is_admin=True)
 
 
 def test_settings_of_an_unknown_chat_are_not_written(db):

@@ -231,7 +231,13 @@ class CommandService:
         return self._text(replies.muted(self.m, until, self.tz))
 
     def _unmute(self, chat: ChatSettings, args: str) -> list[Reply]:
-        self._change(chat.chat_id, lambda tx: tx.chats.mute_until(chat.chat_id, None))
+        """Lifts both kinds of mute: the timed one and the muted games."""
+
+        def lift(tx: Tx) -> None:
+            tx.chats.mute_until(chat.chat_id, None)
+            tx.chats.unmute_games(chat.chat_id)
+
+        self._change(chat.chat_id, lift)
         return self._text(replies.unmuted(self.m))
 
     def _games(self) -> list[GameLine]:

@@ -245,6 +245,8 @@ class TelegramNotifier:
         # A fanned-out alert goes to the chats the outbox wrote its deliveries for; any other
         # (recorded without subscriptions, or by the direct path) to every configured chat.
         chats = list(deliveries) if alert["fanned_out"] else self.channel.chat_ids
+        # The configured chats first: a subscriber's flood wait must not hold the admins' alert.
+        chats = sorted(chats, key=lambda chat_id: chat_id not in self.channel.chat_ids)
         for chat_id in chats:
             row = deliveries.get(chat_id)
             if row is not None and row["status"] != "pending":

@@ -155,7 +155,7 @@ def no_current_game(m: Markup, teams: Iterable[str]) -> str:
 
 
 def unmuted(m: Markup) -> str:
-    return m.text("🔔 Unmuted: alerts are back.")
+    return m.text("🔔 Unmuted: alerts are back, for every game.")
 
 
 def _probability(value: Decimal) -> str:

@@ -88,6 +88,18 @@ def exclusion(
     system = event.alert_type == AlertType.SYSTEM
     if system and not chat.is_admin:
         return ADMINS_ONLY
+    # The pipeline's own health reaches the admins whatever they muted or switched off (a mute or
+    # an /alerts choice must not hide that alerts stopped coming); only their quiet hours apply.
+    excluded = None if system else _choice_exclusion(event, chat, now, teams)
+    if excluded is not None:
+        return excluded
+    if event.priority != Priority.HIGH and in_quiet_hours(now, chat.quiet_hours, tz):
+        return QUIET
+    return None
+
+
+def _choice_exclusion(event: Event, chat: ChatSettings, now: datetime, teams: Iterable[str] | None) -> str | None:
+    """What the chat chose against `event`: a mute, the alert type off, other teams."""
     if chat.muted_until is not None and now < chat.muted_until:
         return MUTED
     game = event_game(event)
@@ -95,12 +107,10 @@ def exclusion(
         return GAME_MUTED
     if chat.alert_types is not None and event.alert_type not in chat.alert_types:
         return TYPE_OFF
-    if chat.teams and not system:
+    if chat.teams:
         concerned = event_teams(event) or frozenset(canonical_team(team) for team in teams or ())
         if not concerned & {canonical_team(team) for team in chat.teams}:
             return OTHER_TEAMS
-    if event.priority != Priority.HIGH and in_quiet_hours(now, chat.quiet_hours, tz):
-        return QUIET
     return None
 
 

@@ -115,6 +115,10 @@ class ChatRepository:
             chat_id, "muted_games", "ARRAY(SELECT DISTINCT unnest(muted_games || %(v)s::text) ORDER BY 1)", game_id
         )
 
+    def unmute_games(self, chat_id: str) -> None:
+        """The chat's muted games get alerts again."""
+        self._update(chat_id, "muted_games", "'{}'::text[]", None)
+
     def game_teams(self, game_ids: Sequence[str]) -> dict[str, frozenset[str]]:
         """The two teams of each stored game, for alerts that name only their game."""
         self.cur.execute(
