@@ -116,6 +116,8 @@ def test_overrides_win_over_the_environment_and_are_validated_like_it():
         load_settings({"DB_HOST": "h"}, overrides={"DB_PORT": "5433"}).database.url
         == "postgresql://postgres@h:5433/magnus"
     )
+    with pytest.raises(ConfigError, match="DB_NAME has no effect: DATABASE_URL is set"):
+        load_settings({"DATABASE_URL": "postgresql://u@prod/magnus"}, overrides={"DB_NAME": "scratch"})
     with pytest.raises(ConfigError, match="--set takes KEY=VALUE"):
         parse_overrides(["=8"])
 

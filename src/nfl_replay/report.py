@@ -1,6 +1,6 @@
 """The backtest report of a replay: what its games produced, per game and in total.
 
-`backtest_report` reads the database (the `backtest_*` queries of `tx.analytics`), so the report
+`backtest_report` reads the database (the queries of `tx.backtests`), so the report
 of games replayed in several processes is the same as of one; everything else is pure:
 `build_report` turns those rows into a `BacktestReport`, `format_report` into text, `report_to_json`
 into JSON, and `compare_reports` tells two such JSON reports apart (a run with
@@ -41,7 +41,7 @@ Row = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class ReportRows:
-    """What the database holds about the games, one list per `tx.analytics.backtest_*` query."""
+    """What the database holds about the games, one list per `tx.backtests` query."""
 
     games: Sequence[Row]  # game_id, away_team, home_team, away_score, home_score, state, plays
     alert_outcomes: Sequence[Row]  # game_id, alert_type, status, n

@@ -316,7 +316,8 @@ def replay_group(
     from nfl_sync.app import build_sync, close_sync, tune_garbage_collection
 
     with ReplayEnvironment(games, speed, price_history=history or {}) as env:
-        sync = build_sync(env.settings(settings), clock=env.clock, restore=True)
+        # Its own games' alerts only: other workers' senders share the database, on other clocks.
+        sync = build_sync(env.settings(settings), clock=env.clock, restore=True, alert_games=env.game_ids)
         tune_garbage_collection()
         try:
             env.replay(sync)
@@ -343,7 +344,7 @@ def replay_session(
         sync.restore_state()
         tune_garbage_collection()
         try:
-            sync.run_forever(until=lambda: env.finished(sync))
+            env.replay(sync)
             report = backtest_report(sync.db, env.game_ids, env.real_price_games, run_settings)
             drawn = write_charts(sync.db, env.game_ids, charts) if charts is not None else []
         finally:

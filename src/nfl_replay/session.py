@@ -71,22 +71,30 @@ class RecordedSession:
         self._times: dict[Key, list[float]] = {}
         self._responses: dict[Key, list[_Stored]] = {}
         self.game_ids: set[str] = set()
-        arrivals: list[datetime] = []
-        for exchange in sorted(exchanges, key=lambda e: e.at):
+        # Bodies are compressed as they are read and only the light entries sorted, so a Sunday's
+        # recording is never held uncompressed.
+        entries: list[tuple[datetime, Key, _Stored]] = []
+        for exchange in exchanges:
             key = _key(exchange.source, exchange.method, exchange.path, exchange.query)
             compressed = len(exchange.body) > COMPRESS_ABOVE
             body = zlib.compress(exchange.body, 1) if compressed else exchange.body
-            self._times.setdefault(key, []).append(exchange.at.timestamp())
-            self._responses.setdefault(key, []).append(
-                _Stored(exchange.status, exchange.content_type, body, compressed)
-            )
-            arrivals.append(exchange.at)
+            entries.append((exchange.at, key, _Stored(exchange.status, exchange.content_type, body, compressed)))
             if exchange.source == ESPN and exchange.path == "scoreboard":
                 self.game_ids |= _games_under_way(exchange.body)
-        if not arrivals:
+        if not entries:
             raise ValueError("the recording holds no response")
-        self.first, self.last = arrivals[0], arrivals[-1]
-        self.responses = len(arrivals)
+        entries.sort(key=lambda entry: entry[0])
+        for at, key, stored in entries:
+            self._times.setdefault(key, []).append(at.timestamp())
+            self._responses.setdefault(key, []).append(stored)
+        self._arrivals = [at for at, _, _ in entries]
+        self.first, self.last = self._arrivals[0], self._arrivals[-1]
+        self.responses = len(entries)
+
+    def next_arrival(self, now: datetime) -> datetime | None:
+        """The first response recorded after `now` (what is served changes only then); None after the last."""
+        index = bisect.bisect_right(self._arrivals, now)
+        return self._arrivals[index] if index < len(self._arrivals) else None
 
     @classmethod
     def load(cls, folders: Sequence[Path]) -> RecordedSession:

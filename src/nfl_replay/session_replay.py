@@ -10,12 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nfl_replay.clock import SimulatedClock
 from nfl_replay.environment import PREGAME, replay_settings
 from nfl_replay.session import RecordedSession, SessionServer, recorded_sources
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.config import Settings
+
+if TYPE_CHECKING:
+    from nfl_sync.engine.sync import NFLRealtimeSync
 
 # After the last recorded response (or game), the daemon has this long to finish what it saw.
 GRACE = timedelta(minutes=2)
@@ -64,6 +68,25 @@ class SessionReplayEnvironment:
 
     def settings(self, base: Settings) -> Settings:
         return replay_settings(base, **recorded_sources(self.server))
+
+    def skip_idle_time(self, sync: NFLRealtimeSync) -> None:
+        """Between cycles: when no game is on and nothing is waiting, move the clock to the next
+        recorded response (nothing served changes before it) or the next summary's kickoff, so a
+        recording of days (or one beside summaries of another season) replays in game time."""
+        if any(game.is_live for game in sync.board.snapshot().values()):
+            return
+        if not sync.caught_up() or sync.alerts.pending_count():
+            return
+        now = self.clock.now()
+        upcoming = [game.kickoff - PREGAME for game in self.games if game.kickoff - PREGAME > now]
+        arrival = self.session.next_arrival(now)
+        resume = min([*upcoming, *([arrival] if arrival is not None else [])], default=None)
+        if resume is not None and (resume - now).total_seconds() > sync.settings.sync_interval:
+            self.clock.set(resume)
+
+    def replay(self, sync: NFLRealtimeSync) -> None:
+        """Run the daemon's cycles until the replay is over, skipping idle time."""
+        sync.run_forever(until=lambda: self.finished(sync), idle=lambda: self.skip_idle_time(sync))
 
     def finished(self, sync) -> bool:
         """Every game final in the daemon with its summaries and reactions done, or the recording

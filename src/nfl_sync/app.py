@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -40,11 +40,13 @@ def build_sync(
     metrics: Metrics | None = None,
     restore: bool = True,
     may_send: Callable[[], bool] = lambda: True,
+    alert_games: Sequence[str] | None = None,
 ) -> NFLRealtimeSync:
     """Connect the database (embedded when none is configured), apply the schema, and wire the
     sources, the alert outbox and the loop; `restore` loads detection state from the database;
-    alerts go out only while `may_send()` (the leader lease). Nothing is fetched until the first
-    cycle."""
+    alerts go out only while `may_send()` (the leader lease), and only those of `alert_games`
+    (and of no game) when given: a replay worker sharing the database with others. Nothing is
+    fetched until the first cycle."""
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
     db = db or connect_database(settings, metrics)
@@ -57,7 +59,9 @@ def build_sync(
     fetcher = NFLDataFetcher(settings, clock, observer=metrics.observe_api, recorder=recorder)
     kalshi = KalshiClient(settings, clock, observer=metrics.observe_api, recorder=recorder)
     # Telegram's flood limits are in real seconds, whatever clock drives the loop (replays).
-    alerts = build_notifier(settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send)
+    alerts = build_notifier(
+        settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send, games=alert_games
+    )
     if not dry_run:
         register_admin_chats(settings, db, clock.now())
     sync = NFLRealtimeSync(

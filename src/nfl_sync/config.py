@@ -412,10 +412,14 @@ def load_settings(
         record_dir=_project_path(record_dir) if (record_dir := r.optional("RECORD_DIR")) else None,
         overrides=dict(overrides or {}),
     )
-    # A name never read is a typo or a setting this configuration ignores (DB_PORT beside DATABASE_URL).
+    # A name never read is a typo; a DB_* beside DATABASE_URL is read only to warn that it is
+    # ignored. Either way an override would change nothing while the report says it did.
     unknown = sorted(set(overrides or ()) - r.asked)
     if unknown:
         raise ConfigError(f"{unknown[0]} is not a setting this configuration reads (see .env.example)")
+    ignored = sorted(set(overrides or ()) & set(settings.database.overridden))
+    if ignored:
+        raise ConfigError(f"{ignored[0]} has no effect: DATABASE_URL is set and wins over the DB_* settings")
     return settings
 
 

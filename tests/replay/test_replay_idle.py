@@ -7,12 +7,14 @@ it has caught up (summaries fetched, reactions measured) and its pending alerts.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from nfl_replay.runner import PREGAME, ReplayEnvironment, ReplayProgress
+from nfl_replay.session_replay import SessionReplayEnvironment
+from nfl_sync.sources.recorder import Exchange, ResponseRecorder
 
 pytest_plugins = ["replay_support"]
 
@@ -82,3 +84,31 @@ def test_the_clock_jumps_to_the_next_kickoff_without_waiting(week_apart, speed):
         assert time.monotonic() - started < 1.0
         assert second.kickoff - PREGAME <= env.clock.now() < second.kickoff - PREGAME + timedelta(minutes=1)
         assert env.clock.monotonic() - before > WEEK.total_seconds() - 5 * 3600
+
+
+def test_a_recorded_session_skips_to_its_next_response_when_nothing_is_on(tmp_path):
+    """A recording of days (the idle cadence's polls far apart) replays in game time, not calendar time."""
+    start = datetime(2026, 12, 3, 18, tzinfo=UTC)
+    recorder = ResponseRecorder(tmp_path)
+    for at in (start, start + timedelta(minutes=5), start + timedelta(days=3)):
+        recorder.record(
+            Exchange(at, "espn", "GET", "scoreboard", (("dates", "20261203"),), 200, "application/json", b"{}")
+        )
+    recorder.close()
+    daemon = Daemon()
+    daemon.settings = SimpleNamespace(sync_interval=5.0)
+    env = SessionReplayEnvironment([tmp_path])
+    assert env.clock.now() == start
+
+    env.skip_idle_time(daemon)
+    assert env.clock.now() == start + timedelta(minutes=5)  # the next response, not 60 polls later
+    daemon.games["1"] = SimpleNamespace(is_live=True, is_over=False)
+    env.skip_idle_time(daemon)
+    assert env.clock.now() == start + timedelta(minutes=5)  # a game on: every poll counts
+    daemon.games["1"] = SimpleNamespace(is_live=False, is_over=True)
+    daemon.pending = 1
+    env.skip_idle_time(daemon)
+    assert env.clock.now() == start + timedelta(minutes=5)  # an alert to deliver first
+    daemon.pending = 0
+    env.skip_idle_time(daemon)
+    assert env.clock.now() == start + timedelta(days=3)

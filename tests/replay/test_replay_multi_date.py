@@ -41,7 +41,6 @@ def replay_settings(database_url, tmp_path_factory):
         {
             "DATABASE_URL": fast_commit_url(database_url),
             "TELEGRAM_ENABLED": "false",  # alerts to the console, as a backtest without a bot
-            "DAILY_ALERT_LIMIT": "0",
             "KALSHI_SERIES": "KXNFLGAME",
             "LOG_DIR": str(tmp_path_factory.mktemp("replay-logs")),
             "METRICS_PORT": "0",
@@ -135,3 +134,9 @@ def test_two_workers_store_what_one_process_stores(one_process, games, replay_se
     assert outcome.failed == 0 and len(outcome.cycles) == 2
     assert stored(database_url) == single
     assert single["plays"] and single["alerts"] and single["correlations"]
+    # Each worker's sender sent its own games' alerts, on its own clock: never a year away.
+    sent = query(
+        NFLDBManager(database_url, pool_min=1, pool_max=1),
+        "SELECT alert_key, sent_at - created_at AS delay FROM nfl_alert_history WHERE status = 'sent'",
+    )
+    assert sent and all(timedelta(0) <= r["delay"] <= timedelta(minutes=2) for r in sent), sent

@@ -109,6 +109,12 @@ def test_a_restart_appends_to_the_days_file_and_a_cut_off_write_ends_the_reading
     assert [e.body for e in read_folder(tmp_path)] == [b'{"n":1}', b'{"n":2}']
     assert "cut-off write" in caplog.text
 
+    # The next run cuts the killed write away, so what it appends is read after the rest.
+    recorder = ResponseRecorder(tmp_path)
+    recorder.record(exchange(MIDNIGHT + timedelta(minutes=4), b'{"n":4}'))
+    recorder.close()
+    assert [e.body for e in read_folder(tmp_path)] == [b'{"n":1}', b'{"n":2}', b'{"n":4}']
+
 
 def test_a_full_queue_drops_and_counts_and_never_holds_the_caller(tmp_path, caplog):
     """The disk stalls (the writer blocks in its first write): record() still returns at once."""

@@ -144,8 +144,8 @@ class AlertOutbox:
         families = sorted({event.family for event in events if event.family is not None})
         return History(
             keys=frozenset(tx.outbox.existing_alert_keys([event.key for event in events])),
-            last_alert_at=tx.outbox.last_alert_times(families) if families else {},
-            alerts_today=sum(tx.outbox.alert_counts_since(day_start(now, self.config.timezone)).values()),
+            last_alert_at=tx.outbox.last_alert_times(families, now) if families else {},
+            alerts_today=sum(tx.outbox.alert_counts_since(day_start(now, self.config.timezone), now).values()),
             disabled_types=frozenset(kind for kind, row in tx.outbox.alert_triggers().items() if not row["enabled"]),
         )
 

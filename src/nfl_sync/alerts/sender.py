@@ -55,7 +55,7 @@ import logging
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
@@ -158,8 +158,10 @@ class TelegramNotifier:
         timezone: tzinfo | None = None,
         may_send: Callable[[], bool] = lambda: True,
         chart: Callable[[str], bytes | None] | None = None,
+        games: Sequence[str] | None = None,
     ):
         self.db = db
+        self.games = games  # the games whose alerts this sender serves (and alerts of no game); None: all
         self.chart = chart  # a game's chart as PNG, sent after its final-score alert; None: no charts
         self.channel = channel
         self.clock = clock or SystemClock()
@@ -199,13 +201,13 @@ class TelegramNotifier:
                 self._routes = self._load_routes()
             # One alert at a time, claimed afresh after the pacing wait: a score recorded during
             # the drain goes next, also one recorded while the pacing was waited out.
-            while self._outbox(OutboxRepository.next_pending_alert) is not None:
+            while self._outbox(OutboxRepository.next_pending_alert, self.games) is not None:
                 pacing = self._pacing_delay()
                 if not self.may_send() or (pacing > 0 and not self._wait(self.clock.monotonic() + pacing, deadline)):
                     report.backlog = True
                     return report
                 with self.db.transaction() as claim:
-                    alert = claim.outbox.claim_next_pending_alert()
+                    alert = claim.outbox.claim_next_pending_alert(self.games)
                     # None: another sender holds every pending alert (a takeover under way).
                     if alert is None or not self._deliver(alert, claim, deadline, report):
                         report.backlog = True
@@ -381,7 +383,7 @@ class TelegramNotifier:
         charts: dict[str, bytes | None] = {}  # by game, drawn once for all its chats
         while (photo := self._photo(PhotoRepository.next_pending)) is not None:
             alert_id, chat_id = photo["alert_id"], photo["chat_id"]
-            if self._outbox(OutboxRepository.next_pending_alert) is not None or not self.may_send():
+            if self._outbox(OutboxRepository.next_pending_alert, self.games) is not None or not self.may_send():
                 return
             if not self._wait(self._resume_at, deadline):
                 return

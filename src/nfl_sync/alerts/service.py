@@ -117,7 +117,7 @@ class AlertService:
 
     def pending_count(self) -> int:
         """Alerts recorded but not yet delivered (or given up on)."""
-        return self.notifier.db.run(lambda tx: tx.outbox.pending_alert_count())
+        return self.notifier.db.run(lambda tx: tx.outbox.pending_alert_count(self.notifier.games))
 
     def health_checks(self) -> dict[str, Callable[[], None]]:
         return {"alerts": self._check}
@@ -229,10 +229,12 @@ def build_notifier(
     console_only: bool = False,
     metrics: Metrics | None = None,
     may_send: Callable[[], bool] = lambda: True,
+    games: Sequence[str] | None = None,
 ) -> AlertService:
     """The daemon's alert service from the settings: Telegram when configured (the console when
     not, or when `console_only`), the policy from the settings, pacing on `clock`, sending only
-    while `may_send()` (the leader lease)."""
+    while `may_send()` (the leader lease), and only the alerts of `games` (and of no game) when
+    given."""
     channel = channel_from_settings(settings, console_only)
     return AlertService(
         AlertOutbox.from_settings(settings, console_only),
@@ -245,6 +247,7 @@ def build_notifier(
             may_send=may_send,
             # Charts follow final scores on Telegram; a console cannot show them.
             chart=partial(chart_png, db) if channel.name == TelegramChannel.name else None,
+            games=games,
         ),
         metrics=metrics,
     )

@@ -38,6 +38,7 @@ import orjson
 log = logging.getLogger(__name__)
 
 SUFFIX = ".ndjson.gz"
+_MIB = 1 << 20
 QUEUE_SIZE = 512  # responses waiting for the disk: about two minutes of a 16-game Sunday
 BATCH_SIZE = 256  # at most this many responses per gzip member
 LINGER_SECONDS = 0.5  # a batch waits this long for company: one member per response compresses badly
@@ -231,16 +232,51 @@ class ResponseRecorder:
             by_file.setdefault(day_file(self.folder, exchange.at), []).append(exchange.line())
         for path, lines in by_file.items():
             member = gzip.compress(b"".join(lines), mtime=0)
+            size = _whole_members(path) if path not in self._files else path.stat().st_size
             try:
                 with self._opener(path) as handle:
                     handle.write(member)
             except OSError as error:
+                # A member written in part (a full disk) would end the day's reading there.
+                with contextlib.suppress(OSError):
+                    os.truncate(path, size)
                 self._lost(len(lines), f"cannot write {path.name} ({error.strerror or error})")
                 continue
             with self._lock:
                 self._files.add(path)
                 self._records += len(lines)
                 self._compressed += len(member)
+
+
+def _whole_members(path: Path) -> int:
+    """The length of `path` once a gzip member cut off at its end (a killed run's last write) is
+    cut away, so that what this run appends can be read after it; 0 for no file."""
+    try:
+        data = memoryview(path.read_bytes())
+    except FileNotFoundError:
+        return 0
+    whole = _complete_length(data)
+    if whole < len(data):
+        log.warning("%s ends in a cut-off write (%d bytes); cut away before appending", path, len(data) - whole)
+        os.truncate(path, whole)
+    return whole
+
+
+def _complete_length(data: memoryview) -> int:
+    """Bytes of `data` that hold whole gzip members, fed a MiB at a time (no copy of the rest)."""
+    offset = 0
+    while offset < len(data):
+        member, position = zlib.decompressobj(31), offset
+        try:
+            while not member.eof and position < len(data):
+                member.decompress(data[position : position + _MIB])
+                position += _MIB
+        except zlib.error:
+            return offset
+        if not member.eof:
+            return offset
+        offset = min(position, len(data)) - len(member.unused_data)
+    return offset
 
 
 def recording_files(folder: Path) -> list[Path]:

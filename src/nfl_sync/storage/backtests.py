@@ -76,8 +76,8 @@ class BacktestRepository:
         percent and `min_move` dollars of the mid (bid/ask midpoint, else last trade), as the
         daemon's spike detection measures them: only these can be a market's reaction."""
         self.cur.execute(
-            "SELECT game_id, ticker, ts, change_pct FROM ("
-            "  SELECT game_id, ticker, ts, mid - before AS move, round((mid - before) / before * 100, 2) AS change_pct"
+            "SELECT game_id, ticker, ts, round(move / before * 100, 2) AS change_pct FROM ("
+            "  SELECT game_id, ticker, ts, mid - before AS move, before"
             "  FROM (SELECT m.game_id, p.ticker, p.ts, mid.mid, lag(mid.mid) OVER (PARTITION BY p.ticker ORDER BY p.ts)"
             "        AS before"
             "        FROM nfl_kalshi_prices p JOIN nfl_kalshi_markets m USING (ticker),"
@@ -85,7 +85,8 @@ class BacktestRepository:
             "                 ELSE (p.yes_bid + p.yes_ask) / 2 END AS mid) mid"
             "        WHERE m.game_id = ANY(%s)) priced"
             "  WHERE before <> 0) moves "
-            "WHERE abs(change_pct) >= %s AND abs(move) >= %s ORDER BY game_id, ts, ticker",
+            # Exact, as the daemon's is_spike: a 9.996 % move is no 10 % move.
+            "WHERE abs(move) * 100 >= %s * before AND abs(move) >= %s ORDER BY game_id, ts, ticker",
             (list(game_ids), min_pct, min_move),
         )
         return self.cur.fetchall()

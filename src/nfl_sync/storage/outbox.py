@@ -16,8 +16,11 @@ from psycopg2.extras import RealDictCursor, RealDictRow
 
 from nfl_sync.storage.sql import one
 
+# `%(games)s`: the games whose alerts a sender serves (NULL: every alert). A replay run in several
+# processes on one database gives each sender its own games; an alert of no game is anyone's.
+_PENDING = "status = 'pending' AND (%(games)s::text[] IS NULL OR game_id IS NULL OR game_id = ANY(%(games)s))"
 NEXT_PENDING = (
-    "SELECT * FROM nfl_alert_history WHERE status = 'pending' "
+    f"SELECT * FROM nfl_alert_history WHERE {_PENDING} "
     "ORDER BY (alert_type = 'score') DESC, (priority = 'high') DESC, id LIMIT 1"
 )
 
@@ -82,28 +85,29 @@ class OutboxRepository:
             (alert_id, list(chat_ids)),
         )
 
-    def pending_alert_count(self) -> int:
-        self.cur.execute("SELECT count(*) AS n FROM nfl_alert_history WHERE status = 'pending'")
+    def pending_alert_count(self, games: Sequence[str] | None = None) -> int:
+        """Alerts not delivered yet (of `games` and of no game, when given)."""
+        self.cur.execute(f"SELECT count(*) AS n FROM nfl_alert_history WHERE {_PENDING}", _games(games))
         return one(self.cur)["n"]
 
     def existing_alert_keys(self, keys: Sequence[str]) -> set[str]:
         self.cur.execute("SELECT alert_key FROM nfl_alert_history WHERE alert_key = ANY(%s)", (list(keys),))
         return {row["alert_key"] for row in self.cur.fetchall()}
 
-    def next_pending_alert(self) -> RealDictRow | None:
+    def next_pending_alert(self, games: Sequence[str] | None = None) -> RealDictRow | None:
         """The outbox's next alert: scores first, then the other high-priority alerts, then the
         rest, oldest first within each. Telegram takes about one message a second per chat (20 a
         minute in a group), so when alerts queue, the one users bet on must not wait its turn."""
-        self.cur.execute(NEXT_PENDING)
+        self.cur.execute(NEXT_PENDING, _games(games))
         return self.cur.fetchone()
 
-    def claim_next_pending_alert(self) -> RealDictRow | None:
+    def claim_next_pending_alert(self, games: Sequence[str] | None = None) -> RealDictRow | None:
         """The next alert as `next_pending_alert` chooses it, locked until the caller's
         transaction ends; alerts another transaction holds are skipped, so two senders never
         take the same alert. The lock is FOR NO KEY UPDATE (the FOR UPDATE that lets the delivery
         rows, whose foreign key takes a KEY SHARE lock on the alert, still be written from other
         connections while the alert is held); `finish_alert` must then run in this transaction."""
-        self.cur.execute(NEXT_PENDING + " FOR NO KEY UPDATE SKIP LOCKED")
+        self.cur.execute(NEXT_PENDING + " FOR NO KEY UPDATE SKIP LOCKED", _games(games))
         return self.cur.fetchone()
 
     def alert_deliveries(self, alert_id: int) -> dict[str, RealDictRow]:
@@ -174,21 +178,22 @@ class OutboxRepository:
         )
         return one(self.cur)["status"]
 
-    def alert_counts_since(self, since: datetime) -> dict[str, int]:
-        """Alerts that went out (or are on their way) since `since`, by priority."""
+    def alert_counts_since(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Alerts that went out (or are on their way) from `since` to `until`, by priority. The
+        bound matters where one database holds alerts of later (simulated) days: replays."""
         self.cur.execute(
             "SELECT priority, count(*) AS n FROM nfl_alert_history "
-            "WHERE created_at >= %s AND status IN ('pending', 'sent') GROUP BY priority",
-            (since,),
+            "WHERE created_at >= %s AND created_at <= %s AND status IN ('pending', 'sent') GROUP BY priority",
+            (since, until),
         )
         return {row["priority"]: row["n"] for row in self.cur.fetchall()}
 
-    def last_alert_times(self, families: Sequence[str]) -> dict[str, datetime]:
-        """When each family last had an alert go out, for cooldowns."""
+    def last_alert_times(self, families: Sequence[str], until: datetime) -> dict[str, datetime]:
+        """When each family last had an alert go out up to `until`, for cooldowns."""
         self.cur.execute(
             "SELECT family, max(created_at) AS at FROM nfl_alert_history "
-            "WHERE family = ANY(%s) AND status IN ('pending', 'sent') GROUP BY family",
-            (list(families),),
+            "WHERE family = ANY(%s) AND created_at <= %s AND status IN ('pending', 'sent') GROUP BY family",
+            (list(families), until),
         )
         return {row["family"]: row["at"] for row in self.cur.fetchall()}
 
@@ -212,3 +217,7 @@ class OutboxRepository:
 
     def touch_alert_trigger(self, alert_type: str, at: datetime) -> None:
         self.cur.execute("UPDATE nfl_alert_triggers SET last_triggered = %s WHERE alert_type = %s", (at, alert_type))
+
+
+def _games(games: Sequence[str] | None) -> dict[str, list[str] | None]:
+    return {"games": list(games) if games is not None else None}
