@@ -62,8 +62,6 @@ def build_sync(
     alerts = build_notifier(
         settings, db, PacingClock(clock), console_only=dry_run, metrics=metrics, may_send=may_send, games=alert_games
     )
-    if not dry_run:
-        register_admin_chats(settings, db, clock.now())
     sync = NFLRealtimeSync(
         settings,
         clock=clock,
@@ -229,6 +227,9 @@ def run_daemon(settings: Settings, *, once: bool = False, dry_run: bool = False)
             server.stop()
         log.info("Stopped while standing by")
         return 0
+    # The leader's settings decide who may use the bot: a standby must not rewrite them.
+    if not dry_run:
+        register_admin_chats(settings, sync.db, sync.clock.now())
     sync.restore_state()
     log.info(
         "Polling every %.1f s (%.0f s when no game is on); alerts via %s",
@@ -293,6 +294,7 @@ def _run_once(sync: NFLRealtimeSync, lease: LeaderLease) -> int:
                 EXIT_NOT_LEADER,
             )
             return EXIT_NOT_LEADER
+        register_admin_chats(sync.settings, sync.db, sync.clock.now())
         sync.restore_state()
         report = sync.run_cycle()
         return 0 if report.ok else 1

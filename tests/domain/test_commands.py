@@ -67,7 +67,7 @@ def test_resolve_team_reads_names_as_fans_type_them(text, abbr):
     assert team is not None and team.abbr == abbr
 
 
-@pytest.mark.parametrize("text", ["", "  ", "New York", "birds", "foo", "the", "Los Angeles"])
+@pytest.mark.parametrize("text", ["", "  ", "New York", "NY", "birds", "foo", "the", "Los Angeles", "LA", "2", "34"])
 def test_resolve_team_refuses_what_names_no_team_or_two(text):
     assert resolve_team(text) is None
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 WIDTH_PX, HEIGHT_PX, DPI = 1080, 1350, 150
 WIN_COLOR, PRICE_COLOR, SCORE_COLOR, PLAY_COLOR = "#1f4e9c", "#e07b00", "#1a7f37", "#b3261e"
+# Marker labels: points above (or below) the marker, and the room one needs on the chart (minutes
+# of game, percentage points) before the next label is left out rather than drawn over it.
+LABEL_OFFSET, LABEL_ROOM_X, LABEL_ROOM_Y = 14, 9.0, 6.0
 # (marker kind, colour, shape, legend label)
 MARKER_STYLES = (("score", SCORE_COLOR, "o", "score"), ("play", PLAY_COLOR, "X", "turnover / big play"))
 
@@ -39,6 +42,7 @@ def build_figure(spec: ChartSpec) -> Figure:
     for x, name in spec.quarters:
         axes.axvline(x, color="#999999", lw=0.8, ls="--")
         axes.text(x + 1, 1.5, name, ha="left", va="bottom", fontsize=11, color="#555555")
+    placed: list[tuple[float, float]] = []  # where labels went, to keep the next ones off them
     for kind, color, shape, label in MARKER_STYLES:
         chosen = [m for m in spec.markers if m.kind == kind]
         if not chosen:
@@ -46,14 +50,18 @@ def build_figure(spec: ChartSpec) -> Figure:
         xs, ys = [m.x for m in chosen], [m.y for m in chosen]
         axes.scatter(xs, ys, color=color, marker=shape, s=60, zorder=3, label=label)
         for i, marker in enumerate(chosen):
-            offset = 14 if i % 2 == 0 else -20  # alternate above and below so neighbours stay legible
+            offset = LABEL_OFFSET if i % 2 == 0 else -LABEL_OFFSET - 4  # above and below by turns
+            spot = (marker.x, marker.y + offset / 4)
+            if any(abs(spot[0] - x) < LABEL_ROOM_X and abs(spot[1] - y) < LABEL_ROOM_Y for x, y in placed):
+                continue  # a label there already: the marker stays, its text would be unreadable
+            placed.append(spot)
             axes.annotate(
                 marker.label,
                 (marker.x, marker.y),
                 xytext=(0, offset),
                 textcoords="offset points",
                 ha="center",
-                fontsize=7.5,
+                fontsize=10,
                 color=color,
             )
     for note in spec.annotations:
@@ -67,7 +75,8 @@ def build_figure(spec: ChartSpec) -> Figure:
             color=PRICE_COLOR,
             va="center",
         )
-    axes.set_ylim(0, 100)
+    axes.set_ylim(-2, 104)  # a line at 0 or 100 % stays visible
+    axes.set_yticks(range(0, 101, 20))
     axes.set_ylabel("%  /  ¢", fontsize=12)
     axes.set_xlabel("minutes since kickoff", fontsize=12)
     axes.tick_params(labelsize=11)

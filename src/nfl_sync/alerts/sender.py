@@ -188,11 +188,12 @@ class TelegramNotifier:
         """One outbox statement in a transaction of its own; its arguments are bound now."""
         return self.db.run(lambda tx: statement(tx.outbox, *args))
 
-    def drain(self, max_seconds: float = 3.0) -> DrainReport:
+    def drain(self, max_seconds: float = 3.0, *, photos: bool = True) -> DrainReport:
         """Deliver pending alerts, scores and high priority first, for at most about `max_seconds`.
 
         Stops early, leaving the rest pending for the next call, when the budget would be
-        exceeded by a wait (pacing, backoff, a 429's retry_after) or the channel is paused.
+        exceeded by a wait (pacing, backoff, a 429's retry_after) or the channel is paused. With
+        `photos`, the queued charts follow once no alert is pending (not in a shutdown's flush).
         """
         report = DrainReport()
         deadline = self.clock.monotonic() + max_seconds
@@ -212,7 +213,8 @@ class TelegramNotifier:
                     if alert is None or not self._deliver(alert, claim, deadline, report):
                         report.backlog = True
                         return report
-            self._send_photos(deadline)
+            if photos:
+                self._send_photos(deadline)
             return report
 
     def route(self, chat_id: str) -> str:
@@ -382,6 +384,8 @@ class TelegramNotifier:
             return
         charts: dict[str, bytes | None] = {}  # by game, drawn once for all its chats
         while (photo := self._photo(PhotoRepository.next_pending)) is not None:
+            if self.clock.monotonic() >= deadline:
+                return  # a chart never holds the next drain's alerts past its budget
             alert_id, chat_id = photo["alert_id"], photo["chat_id"]
             if self._outbox(OutboxRepository.next_pending_alert, self.games) is not None or not self.may_send():
                 return

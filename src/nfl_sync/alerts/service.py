@@ -148,7 +148,9 @@ class AlertService:
             if not self.notifier.db.available:
                 log.warning("The database is unavailable; pending alerts stay queued for the next start")
                 return
-            self._observe(self.notifier.drain(max(0.0, flush_seconds - (time.monotonic() - started))))
+            # The alerts only: a chart upload could hold the shutdown past the supervisor's patience.
+            left = max(0.0, flush_seconds - (time.monotonic() - started))
+            self._observe(self.notifier.drain(left, photos=False))
         except DatabaseError as error:
             log.warning("Could not deliver the pending alerts (%s); they stay queued for the next start", error)
         finally:

@@ -217,10 +217,19 @@ def _user_key(value: str) -> str:
     return " ".join(words)
 
 
+# Names the sources use that a user typing them could mean either of two teams.
+_AMBIGUOUS_FOR_USERS = frozenset({"la", "los angeles", "ny", "new york"})
+
+
 @lru_cache(maxsize=1)
 def _user_index() -> Mapping[str, Team]:
     table = _table()
-    index = {_user_key(name): team for name, team in table.index.items()}
+    # ESPN's numeric ids are no name a user types (`/follow 2` is no team).
+    index = {
+        _user_key(name): team
+        for name, team in table.index.items()
+        if not name.isdigit() and _user_key(name) not in _AMBIGUOUS_FOR_USERS
+    }
     index.update({key: table.index[abbr.casefold()] for key, abbr in USER_NICKNAMES.items()})
     return index
 

@@ -205,7 +205,7 @@ class AnalyticsRepository:
         self.cur.execute(
             "SELECT g.game_id, g.away_team, g.home_team, g.away_score, g.home_score, g.state, g.status, "
             "g.period, g.clock, g.start_time, g.home_win_pct, "
-            "(SELECT coalesce(json_object_agg(m.team, p.price), '{}') FROM nfl_kalshi_markets m "
+            "(SELECT coalesce(json_object_agg(m.team, p.price::text), '{}') FROM nfl_kalshi_markets m "
             " CROSS JOIN LATERAL (SELECT coalesce((s.yes_bid + s.yes_ask) / 2, s.last_price) AS price "
             "  FROM nfl_kalshi_prices s WHERE s.ticker = m.ticker ORDER BY s.ts DESC LIMIT 1) p "
             " WHERE m.game_id = g.game_id AND m.series_ticker = 'KXNFLGAME' AND m.market_kind = 'game' "
@@ -227,7 +227,7 @@ class AnalyticsRepository:
                 r["clock"],
                 r["start_time"],
                 r["home_win_pct"],
-                {team: Decimal(str(price)) for team, price in r["prices"].items()},
+                {team: Decimal(price) for team, price in r["prices"].items()},
             )
             for r in self.cur.fetchall()
         ]
