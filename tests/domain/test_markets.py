@@ -14,6 +14,7 @@ from nfl_sync.domain.markets import (
     detect_price_spikes,
     impact_level,
     is_spike,
+    linked_plays,
     market_line,
     plays_before,
 )
@@ -136,3 +137,17 @@ def test_plays_before_selects_the_window():
     base = NOW
     plays = [play(n=1, wallclock=base - timedelta(minutes=5)), play(n=2, wallclock=base - timedelta(seconds=30))]
     assert [p.play_id for p in plays_before(plays, base)] == [plays[1].play_id]
+
+
+def test_a_spike_links_the_downs_before_it_not_timeouts_or_the_end_of_a_period():
+    plays = [
+        play(n=1, type="Rush"),
+        play(n=2, type="Timeout", text="Timeout #2 by GB at 01:55."),
+        play(n=3, type="Two-minute warning", text="Two-Minute Warning"),
+        play(n=4, type="Pass Reception"),
+        play(n=5, type="End Period", text="END QUARTER 4"),
+    ]
+
+    linked = linked_plays(plays, "KXNFLGAME-23SEP17GBATL-ATL", "high", {})
+
+    assert [p.play_id for p in linked] == [plays[0].play_id, plays[3].play_id]
