@@ -25,6 +25,7 @@ WIN_COLOR, PRICE_COLOR, SCORE_COLOR, PLAY_COLOR = "#1f4e9c", "#e07b00", "#1a7f37
 # Marker labels: points above (or below) the marker, and the room one needs on the chart (minutes
 # of game, percentage points) before the next label is left out rather than drawn over it.
 LABEL_OFFSET, LABEL_ROOM_X, LABEL_ROOM_Y = 14, 9.0, 6.0
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
 # (marker kind, colour, shape, legend label)
 MARKER_STYLES = (("score", SCORE_COLOR, "o", "score"), ("play", PLAY_COLOR, "X", "turnover / big play"))
 
@@ -63,6 +64,7 @@ def build_figure(spec: ChartSpec) -> Figure:
                 ha="center",
                 fontsize=10,
                 color=color,
+                bbox=LABEL_BOX,  # legible over the lines
             )
     for note in spec.annotations:
         axes.annotate(
