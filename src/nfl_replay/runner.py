@@ -39,6 +39,7 @@ from nfl_replay.report import (
 from nfl_replay.session import is_recording
 from nfl_replay.session_replay import SessionReplayEnvironment
 from nfl_replay.timeline import GameTimeline, load_game
+from nfl_sync.cli import ReplayRequest
 from nfl_sync.config import Settings
 
 if TYPE_CHECKING:
@@ -195,20 +196,12 @@ class ReplayEnvironment:
         sync.run_forever(until=lambda: self.finished(sync), idle=lambda: self.skip_idle_time(sync))
 
 
-def run_replay(
-    settings: Settings,
-    paths: Sequence[Path],
-    speed: float | None,
-    *,
-    kalshi_history: Path | None = None,
-    report_json: Path | None = None,
-    compare: Path | None = None,
-    workers: int = 1,
-    charts: Path | None = None,
-) -> int:
+def run_replay(settings: Settings, request: ReplayRequest) -> int:
     """The `--replay` command: the report is printed, written to `report_json` as JSON, and
     compared with the report in `compare`, as asked; with `charts`, each game's chart is written
     there. Returns the exit status."""
+    paths, speed, workers, charts = request.paths, request.speed, request.workers, request.charts
+    kalshi_history, report_json, compare = request.kalshi_history, request.report_json, request.compare
     # Folders of a recorded session (--record) and finished summaries can be given together.
     recordings = [path for path in paths if is_recording(path)]
     summaries = [path for path in paths if path not in recordings]

@@ -17,10 +17,10 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from nfl_sync.config import Settings, load_settings_or_exit
@@ -30,23 +30,22 @@ from nfl_sync.logging_setup import configure_logging
 log = logging.getLogger(__name__)
 
 
-class ReplayRunner(Protocol):
-    """Runs a replay: (settings, the recordings, game-seconds per second or None for max; the
-    Kalshi history folder if given, where to write the report as JSON, an earlier report to
-    compare with, worker processes, the folder for the games' charts) -> exit status."""
+@dataclass(frozen=True)
+class ReplayRequest:
+    """What `--replay` was asked: the recordings (summaries, folders, recorded sessions), the
+    speed in game-seconds per second (None: max), and the backtest's options."""
 
-    def __call__(
-        self,
-        settings: Settings,
-        paths: Sequence[Path],
-        speed: float | None,
-        *,
-        kalshi_history: Path | None = None,
-        report_json: Path | None = None,
-        compare: Path | None = None,
-        workers: int = 1,
-        charts: Path | None = None,
-    ) -> int: ...
+    paths: Sequence[Path]
+    speed: float | None
+    kalshi_history: Path | None = None  # downloaded Kalshi history, when not beside the summaries
+    report_json: Path | None = None  # where to write the report as JSON
+    compare: Path | None = None  # an earlier report to compare with
+    workers: int = 1  # processes
+    charts: Path | None = None  # the folder for the games' charts
+
+
+# Runs a replay: (settings, what was asked) -> exit status.
+ReplayRunner = Callable[[Settings, ReplayRequest], int]
 
 
 # Runs `download ...`: (settings, the words after `download`) -> exit status.
@@ -229,17 +228,16 @@ def run(args: argparse.Namespace, replay: ReplayRunner | None) -> int:
         if replay is None:
             log.error("--replay needs the replay tooling: run src/nfl_realtime_sync.py")
             return 2
-        speed = None if args.speed == "max" else float(args.speed)
-        return replay(
-            settings,
+        request = ReplayRequest(
             args.replay,
-            speed,
+            None if args.speed == "max" else float(args.speed),
             kalshi_history=args.kalshi_history,
             report_json=args.report_json,
             compare=args.compare,
             workers=args.workers,
             charts=args.charts,
         )
+        return replay(settings, request)
     try:
         return run_daemon(settings, once=args.once, dry_run=args.dry_run)
     except DatabaseError as error:
