@@ -100,15 +100,6 @@ def market_line(market: KalshiMarket) -> str | None:
 
 
 MAX_LINKED_PLAYS = 5
-# ESPN's entries that stop the clock without a down being played: nothing a market reacts to.
-_STOPPAGES = frozenset(
-    {"timeout", "official timeout", "two-minute warning", "end period", "end of half", "end of game"}
-)
-
-
-def is_football_play(play: Play) -> bool:
-    """Whether `play` is a down (or a kick), not a timeout or the end of a period."""
-    return (play.type or "").casefold() not in _STOPPAGES
 
 
 def linked_plays(
@@ -119,7 +110,7 @@ def linked_plays(
     impact level) carries that level; the others are candidates linked by time, labelled with
     the move's `move_impact`."""
     linked = []
-    for play in [p for p in plays if is_football_play(p)][-MAX_LINKED_PLAYS:]:
+    for play in [p for p in plays if not p.is_administrative][-MAX_LINKED_PLAYS:]:
         level = measured.get((play.play_id, ticker))
         linked.append(
             LinkedPlay(

@@ -117,6 +117,27 @@ def _words(text: str | None) -> str:
     return _SPACES.sub(" ", text or "").strip().lower()
 
 
+# ESPN's clock-management and period markers: entries of the play-by-play where no down is
+# played (nothing ends a drive there, nothing a market reacts to).
+ADMINISTRATIVE_PLAY_TYPES = frozenset(
+    (
+        "timeout",
+        "official timeout",
+        "two-minute warning",
+        "end period",
+        "end of half",
+        "end of game",
+        "end of regulation",
+        "coin toss",
+    )
+)
+
+
+def is_administrative(play_type: str | None) -> bool:
+    """Whether ESPN's play type text names a timeout, a period marker or the like, not a down."""
+    return (play_type or "").casefold() in ADMINISTRATIVE_PLAY_TYPES
+
+
 @dataclass(frozen=True)
 class Play:
     """One play of a game's play-by-play, with the score after it."""
@@ -149,6 +170,10 @@ class Play:
     @property
     def is_significant(self) -> bool:
         return bool(self.significance)
+
+    @property
+    def is_administrative(self) -> bool:
+        return is_administrative(self.type)
 
     @functools.cached_property
     def identity(self) -> PlayIdentity:

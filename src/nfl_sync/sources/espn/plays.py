@@ -16,7 +16,7 @@ import orjson
 
 from nfl_sync.domain import teams
 from nfl_sync.domain.errors import ParseError
-from nfl_sync.domain.models import Play
+from nfl_sync.domain.models import Play, is_administrative
 from nfl_sync.sources.espn.common import Sides, non_negative, positive, spot_yard_line
 from nfl_sync.sources.parsing import (
     OnBadPart,
@@ -30,19 +30,6 @@ from nfl_sync.sources.parsing import (
     to_str,
 )
 
-# Clock-management and period markers: they never end a drive even when they come last in it.
-_ADMINISTRATIVE = frozenset(
-    (
-        "timeout",
-        "official timeout",
-        "two-minute warning",
-        "end period",
-        "end of half",
-        "end of game",
-        "end of regulation",
-        "coin toss",
-    )
-)
 # Drive results that hand the ball to the defence, as ESPN spells them in `result`/`displayResult`.
 _TURNOVER_RESULTS = frozenset(("INT", "INTERCEPTION", "FUMBLE", "DOWNS", "BLOCKED FG, DOWNS"))
 _TURNOVER_TYPES = re.compile(
@@ -245,8 +232,8 @@ def _drive_enders(ordered: RawPlays) -> dict[str, str]:
         result = results[id(drive)]
         if not result:
             continue
-        kind = (to_str(as_dict(play.get("type")).get("text")) or "").lower()
-        if kind not in _ADMINISTRATIVE:
+        # A timeout or a quarter marker never ends a drive, even when it comes last in it.
+        if not is_administrative(to_str(as_dict(play.get("type")).get("text"))):
             last_real[id(drive)] = (play_id, result.upper())
     return dict(last_real.values())
 
