@@ -157,6 +157,7 @@ def test_the_limiter_answers_the_limit_then_one_slow_down_then_silence():
     assert limiter.check("2", 106.0) is Verdict.ANSWER  # per chat
     assert limiter.check("1", 160.5) is Verdict.ANSWER  # the first command left the window
     limiter.forget_idle(1000.0)
+    assert limiter._seen == {} and limiter._told == set()  # idle chats leave the table
     assert limiter.check("1", 1000.0) is Verdict.ANSWER
 
 

@@ -107,8 +107,10 @@ class CommandService:
         command = parse_command(text, bot_username)
         if command is None:
             return []
+        now = self.clock.monotonic()
         with self._lock:
-            verdict = self.limiter.check(chat_id, self.clock.monotonic())
+            self.limiter.forget_idle(now)
+            verdict = self.limiter.check(chat_id, now)
         if verdict is Verdict.SLOW_DOWN:
             return [Reply(replies.slow_down(self.m))]
         if verdict is Verdict.IGNORE:
@@ -132,7 +134,6 @@ class CommandService:
         if command.name not in COMMAND_NAMES:
             return [Reply(replies.unknown_command(self.m))]
         handlers: dict[str, Callable[[ChatSettings, str], list[Reply]]] = {
-            "start": self._start,
             "help": self._help,
             "follow": self._follow,
             "unfollow": self._unfollow,
@@ -165,9 +166,6 @@ class CommandService:
 
     def _text(self, text: str) -> list[Reply]:
         return [Reply(text)]
-
-    def _start(self, chat: ChatSettings, args: str) -> list[Reply]:
-        return self._text(replies.welcome(self.m, chat))  # a refused /start of a known chat
 
     def _help(self, chat: ChatSettings, args: str) -> list[Reply]:
         return self._text(replies.help_text(self.m))
