@@ -19,6 +19,7 @@ from nfl_sync.domain.daily_report import (
 )
 from nfl_sync.domain.errors import DatabaseError
 from nfl_sync.domain.game_chart import ChartGame, ChartPlay, GameChartData, PricePoint, Reaction
+from nfl_sync.storage.sql import mid_price
 
 # The opportunities the report lists, largest gap first.
 REPORT_OPPORTUNITIES = 20
@@ -183,8 +184,8 @@ class AnalyticsRepository:
             return GameChartData(game, plays, (), ())
         ticker = market["ticker"]
         self.cur.execute(
-            "SELECT ts AS at, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid FROM nfl_kalshi_prices "
-            "WHERE ticker = %(t)s AND coalesce((yes_bid + yes_ask) / 2, last_price) IS NOT NULL "
+            f"SELECT ts AS at, {mid_price()} AS mid FROM nfl_kalshi_prices "
+            f"WHERE ticker = %(t)s AND {mid_price()} IS NOT NULL "
             "UNION ALL SELECT minute, close FROM nfl_kalshi_candles WHERE ticker = %(t)s AND close IS NOT NULL "
             "AND NOT EXISTS (SELECT 1 FROM nfl_kalshi_prices WHERE ticker = %(t)s) ORDER BY at",
             {"t": ticker},
@@ -206,7 +207,7 @@ class AnalyticsRepository:
             "SELECT g.game_id, g.away_team, g.home_team, g.away_score, g.home_score, g.state, g.status, "
             "g.period, g.clock, g.start_time, g.home_win_pct, "
             "(SELECT coalesce(json_object_agg(m.team, p.price::text), '{}') FROM nfl_kalshi_markets m "
-            " CROSS JOIN LATERAL (SELECT coalesce((s.yes_bid + s.yes_ask) / 2, s.last_price) AS price "
+            f" CROSS JOIN LATERAL (SELECT {mid_price('s')} AS price "
             "  FROM nfl_kalshi_prices s WHERE s.ticker = m.ticker ORDER BY s.ts DESC LIMIT 1) p "
             " WHERE m.game_id = g.game_id AND m.series_ticker = 'KXNFLGAME' AND m.market_kind = 'game' "
             " AND m.team IS NOT NULL AND p.price IS NOT NULL) AS prices "

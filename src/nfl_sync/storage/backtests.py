@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from psycopg2.extras import RealDictCursor, RealDictRow
 
+from nfl_sync.storage.sql import mid_price
+
 
 class BacktestRepository:
     """Read-only; every query takes the replayed games' ids."""
@@ -81,8 +83,7 @@ class BacktestRepository:
             "  FROM (SELECT m.game_id, p.ticker, p.ts, mid.mid, lag(mid.mid) OVER (PARTITION BY p.ticker ORDER BY p.ts)"
             "        AS before"
             "        FROM nfl_kalshi_prices p JOIN nfl_kalshi_markets m USING (ticker),"
-            "        LATERAL (SELECT CASE WHEN p.yes_bid IS NULL OR p.yes_ask IS NULL THEN p.last_price"
-            "                 ELSE (p.yes_bid + p.yes_ask) / 2 END AS mid) mid"
+            f"        LATERAL (SELECT {mid_price('p')} AS mid) mid"
             "        WHERE m.game_id = ANY(%s)) priced"
             "  WHERE before <> 0) moves "
             # Exact, as the daemon's is_spike: a 9.996 % move is no 10 % move.

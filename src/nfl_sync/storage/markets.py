@@ -11,7 +11,7 @@ from psycopg2.extras import RealDictCursor
 from nfl_sync.domain.markets import TRADING_STATUSES
 from nfl_sync.domain.models import BookLevels, Correlation, KalshiMarket, MarketSnapshot, Play
 from nfl_sync.storage.games import play_of_row
-from nfl_sync.storage.sql import delete_older_than, execute_values
+from nfl_sync.storage.sql import delete_older_than, execute_values, mid_price
 
 
 class MarketRepository:
@@ -194,7 +194,7 @@ class MarketRepository:
             "(array_agg(mid ORDER BY ts DESC) FILTER (WHERE mid IS NOT NULL))[1], "
             "(array_agg(volume ORDER BY ts DESC) FILTER (WHERE volume IS NOT NULL))[1], count(*), "
             "(array_agg(game_id ORDER BY ts DESC) FILTER (WHERE game_id IS NOT NULL))[1] "
-            "FROM (SELECT ticker, ts, coalesce((yes_bid + yes_ask) / 2, last_price) AS mid, volume, game_id "
+            f"FROM (SELECT ticker, ts, {mid_price()} AS mid, volume, game_id "
             "FROM nfl_kalshi_prices WHERE ts >= %s AND ts < %s) p GROUP BY 1, 2 "
             "ON CONFLICT (ticker, minute) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
             "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, snapshots = EXCLUDED.snapshots, "

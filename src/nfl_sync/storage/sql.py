@@ -20,6 +20,13 @@ def execute_values(cur: cursor, statement: str, rows: Sequence[tuple[Any, ...]],
     return psycopg2.extras.execute_values(cur, statement, rows, page_size=1000, fetch=fetch) or []
 
 
+def mid_price(table: str = "") -> str:
+    """SQL for a price row's mid, as `MarketSnapshot.mid` computes it: the bid/ask midpoint, else
+    the last trade (NULL when neither is known). `table`: the alias the row is read under."""
+    of = f"{table}." if table else ""
+    return f"coalesce(({of}yes_bid + {of}yes_ask) / 2, {of}last_price)"
+
+
 def one(cur: RealDictCursor) -> RealDictRow:
     """The row a statement that always returns one (a count, a RETURNING upsert) returned."""
     row = cur.fetchone()
