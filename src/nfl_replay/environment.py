@@ -1,12 +1,17 @@
 """What every replay shares, whatever serves it (finished summaries or a recorded session): the
-daemon's settings pointed at local fake servers, and how long before a kickoff a replay starts."""
+daemon's settings pointed at local fake servers, how long before a kickoff a replay starts, and
+when the daemon has nothing left to do."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from nfl_sync.config import Settings
+
+if TYPE_CHECKING:
+    from nfl_sync.engine.sync import NFLRealtimeSync
 
 PREGAME = timedelta(minutes=2)
 UNLIMITED = 1e9  # rate limits and cadences that do not apply to local fake servers
@@ -33,3 +38,9 @@ def replay_settings(base: Settings, *, espn_base_url: str, espn_core_base_url: s
         # simulated time must not prune the first games' prices.
         price_retention_days=0.0,
     )
+
+
+def nothing_waiting(sync: NFLRealtimeSync) -> bool:
+    """Every summary asked for fetched, every reaction measured and refresh made (`caught_up`),
+    and every alert delivered: a replay may skip time, or end."""
+    return sync.caught_up() and sync.alerts.pending_count() == 0

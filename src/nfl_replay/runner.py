@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from nfl_replay.charts import write_charts
 from nfl_replay.clock import SimulatedClock
-from nfl_replay.environment import PREGAME, replay_settings
+from nfl_replay.environment import PREGAME, nothing_waiting, replay_settings
 from nfl_replay.espn_server import FakeESPNServer
 from nfl_replay.faults import FaultPlan
 from nfl_replay.kalshi_server import FakeKalshiServer
@@ -104,7 +104,7 @@ class ReplayProgress:
     def finished(self, sync: NFLRealtimeSync, now: datetime) -> bool:
         """Every game seen final, every summary fetched and reaction measured, every alert delivered."""
         self.note_finals(sync, now)
-        return self._settled == len(self._ids) and sync.caught_up() and sync.alerts.pending_count() == 0
+        return self._settled == len(self._ids) and nothing_waiting(sync)
 
     def idle_until(self, sync: NFLRealtimeSync, now: datetime) -> datetime | None:
         """PREGAME before the next kickoff when nothing happens until then (every game that has
@@ -115,9 +115,7 @@ class ReplayProgress:
             return None
         self.note_finals(sync, now)
         resume = self._kickoffs[started] - PREGAME
-        if self._settled < started or resume <= now:
-            return None
-        if not sync.caught_up() or sync.alerts.pending_count():
+        if self._settled < started or resume <= now or not nothing_waiting(sync):
             return None
         return resume
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nfl_replay.clock import SimulatedClock
-from nfl_replay.environment import PREGAME, replay_settings
+from nfl_replay.environment import PREGAME, nothing_waiting, replay_settings
 from nfl_replay.session import RecordedSession, SessionServer, recorded_sources
 from nfl_replay.timeline import GameTimeline
 from nfl_sync.config import Settings
@@ -73,9 +73,7 @@ class SessionReplayEnvironment:
         """Between cycles: when no game is on and nothing is waiting, move the clock to the next
         recorded response (nothing served changes before it) or the next summary's kickoff, so a
         recording of days (or one beside summaries of another season) replays in game time."""
-        if any(game.is_live for game in sync.board.snapshot().values()):
-            return
-        if not sync.caught_up() or sync.alerts.pending_count():
+        if any(game.is_live for game in sync.board.snapshot().values()) or not nothing_waiting(sync):
             return
         now = self.clock.now()
         upcoming = [game.kickoff - PREGAME for game in self.games if game.kickoff - PREGAME > now]
